@@ -1,0 +1,22 @@
+import express, { type Router } from 'express';
+import { notFoundHandler, problemHandler } from './http/problem-handler.js';
+import type { Logger } from './logger.js';
+
+export interface AppParts {
+  readonly logger: Logger;
+  /** Mounted in order at the root; each router owns its own paths. */
+  readonly routers: readonly Router[];
+  readonly jsonLimit?: string;
+}
+
+/** Builds the express app; listening happens in the caller so tests can use any port. */
+export function createApp(parts: AppParts): express.Express {
+  const app = express();
+  app.disable('x-powered-by');
+  app.set('trust proxy', 'loopback');
+  app.use(express.json({ limit: parts.jsonLimit ?? '256kb', strict: true }));
+  for (const router of parts.routers) app.use(router);
+  app.use(notFoundHandler);
+  app.use(problemHandler(parts.logger));
+  return app;
+}

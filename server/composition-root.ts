@@ -1,0 +1,110 @@
+import crypto from 'node:crypto';
+import fs from 'node:fs/promises';
+import http from 'node:http';
+import path from 'node:path';
+import type { AddressInfo } from 'node:net';
+import { createApp } from './app.js';
+import type { Config } from './config.js';
+import { openDatabase } from './db/database.js';
+import { startEmbeddedPostgres } from './db/embedded-postgres.js';
+import { migrateDatabase } from './db/migrate.js';
+import { healthRoutes } from './health/health-routes.js';
+import type { Logger } from './logger.js';
+import { startEmbeddedBroker, type BrokerAuthorizer } from './mqtt/embedded-broker.js';
+import { connectMqtt } from './mqtt/mqtt-connection.js';
+import { ShutdownStack } from './shutdown-stack.js';
+
+export interface RunningController {
+  readonly url: string;
+  readonly mqttUrl: string;
+  close(): Promise<void>;
+}
+
+/** Wires config → database → broker → services → transports → HTTP, and undoes it in reverse. */
+export async function startController(config: Config, logger: Logger): Promise<RunningController> {
+  const stack = new ShutdownStack(logger);
+  try {
+    // Traverse-only for others: as root, the embedded PostgreSQL runs as user postgres below it.
+    await fs.mkdir(config.dataDir, { recursive: true, mode: 0o711 });
+    await fs.chmod(config.dataDir, 0o711);
+
+    let databaseUrl = config.database.url;
+    if (!databaseUrl) {
+      const pg = await startEmbeddedPostgres({
+        dir: path.join(config.dataDir, 'postgres'),
+        port: config.database.embeddedPort,
+        logger: logger.child({ component: 'embedded-postgres' }),
+      });
+      stack.push('embedded-postgres', () => pg.stop());
+      databaseUrl = pg.url;
+    }
+    await migrateDatabase(databaseUrl);
+    const database = openDatabase(databaseUrl, config.database.poolMax);
+    stack.push('database', () => database.close());
+
+    // The controller's own identity on the embedded broker: a per-process secret.
+    const controllerSecret = crypto.randomBytes(24).toString('base64url');
+    let mqttUrl = config.mqtt.url;
+    let mqttUser = config.mqtt.username;
+    let mqttPass = config.mqtt.password;
+    if (!mqttUrl) {
+      const authorizer: BrokerAuthorizer = {
+        authenticate: async (username, password) =>
+          username === 'floatlease-controller' && password === controllerSecret ? { kind: 'controller' } : null,
+        canPublish: (p) => p.kind === 'controller',
+        canSubscribe: (p) => p.kind === 'controller',
+      };
+      const broker = await startEmbeddedBroker({
+        host: config.mqtt.embeddedHost,
+        port: config.mqtt.embeddedPort,
+        authorizer,
+        logger: logger.child({ component: 'embedded-broker' }),
+      });
+      stack.push('embedded-broker', () => broker.close());
+      mqttUrl = broker.url;
+      mqttUser = 'floatlease-controller';
+      mqttPass = controllerSecret;
+    }
+    const mqtt = connectMqtt({
+      url: mqttUrl,
+      username: mqttUser,
+      password: mqttPass,
+      clientId: `floatlease-controller-${crypto.randomBytes(4).toString('hex')}`,
+      logger: logger.child({ component: 'mqtt' }),
+    });
+    stack.push('mqtt', () => mqtt.close());
+
+    const app = createApp({
+      logger,
+      routers: [
+        healthRoutes([
+          { name: 'database', check: () => database.ping() },
+          { name: 'broker', check: () => mqtt.isConnected() },
+        ]),
+      ],
+    });
+    const server = http.createServer(app);
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(config.http.port, config.http.host, () => resolve());
+    });
+    stack.push('http', () => closeHttpServer(server));
+    const { port } = server.address() as AddressInfo;
+    const host = config.http.host.includes(':') ? `[${config.http.host}]` : config.http.host;
+    const url = `http://${host}:${port}`;
+    logger.info({ url, mqtt: mqttUrl, embeddedDatabase: !config.database.url }, 'floatlease controller listening');
+    return { url, mqttUrl, close: () => stack.closeAll() };
+  } catch (err) {
+    await stack.closeAll();
+    throw err;
+  }
+}
+
+/** Stops accepting, lets in-flight requests finish, then drops idle keep-alive sockets. */
+async function closeHttpServer(server: http.Server): Promise<void> {
+  const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+  server.closeIdleConnections();
+  const timer = setTimeout(() => server.closeAllConnections(), 3000);
+  await closed;
+  clearTimeout(timer);
+}

@@ -1,0 +1,112 @@
+import path from 'node:path';
+import { z } from 'zod';
+
+const logLevels = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+
+const port = (fallback: number) =>
+  z.coerce
+    .number({ error: 'expected a port number 0-65535' })
+    .int('expected a port number 0-65535')
+    .min(0, 'expected a port number 0-65535')
+    .max(65535, 'expected a port number 0-65535')
+    .default(fallback);
+
+const positiveInt = (fallback: number, what: string) =>
+  z.coerce.number({ error: `expected ${what}` }).int(`expected ${what}`).positive(`expected ${what}`).default(fallback);
+
+const optionalUrl = (schemes: string[], example: string) =>
+  z
+    .string()
+    .trim()
+    .optional()
+    .transform((v) => (v === '' ? undefined : v))
+    .refine((v) => v === undefined || isUrlWithScheme(v, schemes), {
+      message: `expected a URL such as ${example}`,
+    });
+
+function isUrlWithScheme(value: string, schemes: string[]): boolean {
+  try {
+    return schemes.includes(new URL(value).protocol);
+  } catch {
+    return false;
+  }
+}
+
+/** Every variable the controller reads, with its default. README's table mirrors this. */
+export const configSchema = z.object({
+  HOST: z.string().trim().min(1, 'expected a host or IP address').default('127.0.0.1'),
+  PORT: port(8080),
+  PUBLIC_URL: optionalUrl(['http:', 'https:'], 'https://floatlease.example.com'),
+  DATA_DIR: z.string().trim().min(1, 'expected a folder path').default('./.floatlease'),
+  LOG_LEVEL: z.enum(logLevels, { error: `expected one of ${logLevels.join(', ')}` }).default('info'),
+  LOG_FORMAT: z.enum(['auto', 'json', 'pretty'], { error: 'expected auto, json or pretty' }).default('auto'),
+  DATABASE_URL: optionalUrl(['postgres:', 'postgresql:'], 'postgres://user:pass@host:5432/db'),
+  DATABASE_POOL_MAX: positiveInt(10, 'a positive whole number of connections'),
+  EMBEDDED_PG_PORT: port(0),
+  MQTT_URL: optionalUrl(['mqtt:', 'mqtts:', 'tcp:', 'ssl:', 'ws:', 'wss:'], 'mqtt://broker:1883'),
+  MQTT_USERNAME: z.string().optional(),
+  MQTT_PASSWORD: z.string().optional(),
+  MQTT_EMBEDDED_HOST: z.string().trim().min(1, 'expected a host or IP address').default('127.0.0.1'),
+  MQTT_EMBEDDED_PORT: port(1883),
+  SHUTDOWN_TIMEOUT_MS: positiveInt(10_000, 'a positive number of milliseconds'),
+});
+
+type RawConfig = z.infer<typeof configSchema>;
+
+export interface Config {
+  readonly http: { readonly host: string; readonly port: number; readonly publicUrl: string | undefined };
+  readonly dataDir: string;
+  readonly log: { readonly level: RawConfig['LOG_LEVEL']; readonly format: RawConfig['LOG_FORMAT'] };
+  readonly database: {
+    readonly url: string | undefined;
+    readonly poolMax: number;
+    readonly embeddedPort: number;
+  };
+  readonly mqtt: {
+    readonly url: string | undefined;
+    readonly username: string | undefined;
+    readonly password: string | undefined;
+    readonly embeddedHost: string;
+    readonly embeddedPort: number;
+  };
+  readonly shutdownTimeoutMs: number;
+}
+
+export class ConfigError extends Error {
+  constructor(readonly variable: string, readonly expected: string) {
+    super(`invalid configuration: ${variable} ${expected}`);
+    this.name = 'ConfigError';
+  }
+}
+
+function deepFreeze<T extends object>(value: T): T {
+  for (const child of Object.values(value)) {
+    if (child && typeof child === 'object') deepFreeze(child as object);
+  }
+  return Object.freeze(value);
+}
+
+/** Parses the environment once; throws ConfigError naming the first bad variable. */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  const parsed = configSchema.safeParse(env);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    const variable = String(issue?.path[0] ?? 'environment');
+    throw new ConfigError(variable, `(${JSON.stringify(env[variable] ?? '')}): ${issue?.message ?? 'invalid'}`);
+  }
+  const c = parsed.data;
+  return deepFreeze({
+    http: { host: c.HOST, port: c.PORT, publicUrl: c.PUBLIC_URL },
+    dataDir: path.resolve(c.DATA_DIR),
+    log: { level: c.LOG_LEVEL, format: c.LOG_FORMAT },
+    database: { url: c.DATABASE_URL, poolMax: c.DATABASE_POOL_MAX, embeddedPort: c.EMBEDDED_PG_PORT },
+    mqtt: {
+      url: c.MQTT_URL,
+      username: c.MQTT_USERNAME,
+      password: c.MQTT_PASSWORD,
+      embeddedHost: c.MQTT_EMBEDDED_HOST,
+      embeddedPort: c.MQTT_EMBEDDED_PORT,
+    },
+    shutdownTimeoutMs: c.SHUTDOWN_TIMEOUT_MS,
+  });
+}

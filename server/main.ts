@@ -1,0 +1,47 @@
+import { ConfigError, loadConfig } from './config.js';
+import { startController } from './composition-root.js';
+import { createLogger } from './logger.js';
+
+async function main(): Promise<void> {
+  let config;
+  try {
+    config = loadConfig();
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      process.stderr.write(`floatlease: ${err.message}\n`);
+      process.exit(2);
+    }
+    throw err;
+  }
+  const logger = createLogger(config.log);
+  let controller: Awaited<ReturnType<typeof startController>> | undefined;
+  let stopping = false;
+  const stop = (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    logger.info({ signal }, 'shutting down');
+    const hardStop = setTimeout(() => {
+      logger.error({ timeoutMs: config.shutdownTimeoutMs }, 'shutdown timed out; exiting');
+      process.exit(1);
+    }, config.shutdownTimeoutMs);
+    hardStop.unref();
+    void (controller?.close() ?? Promise.resolve()).then(() => {
+      logger.info('stopped');
+      logger.flush?.();
+      process.exit(0);
+    });
+  };
+  process.on('SIGTERM', () => stop('SIGTERM'));
+  process.on('SIGINT', () => stop('SIGINT'));
+  try {
+    controller = await startController(config, logger);
+    if (stopping) await controller.close();
+  } catch (err) {
+    logger.fatal({ err }, 'controller failed to start');
+    process.exitCode = 1;
+    logger.flush?.();
+    setTimeout(() => process.exit(1), 100).unref();
+  }
+}
+
+void main();

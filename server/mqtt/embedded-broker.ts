@@ -1,0 +1,89 @@
+import net from 'node:net';
+import { Aedes, type AuthenticateError, type Client } from 'aedes';
+import type { Logger } from '../logger.js';
+
+/** Who a connected MQTT client is, decided once at CONNECT. */
+export type BrokerPrincipal = { readonly kind: 'controller' } | { readonly kind: 'gateway'; readonly gatewayId: string };
+
+/** The broker's security decisions, supplied by the composition root (gateway credentials live in the DB). */
+export interface BrokerAuthorizer {
+  authenticate(username: string | undefined, password: string | undefined): Promise<BrokerPrincipal | null>;
+  canPublish(principal: BrokerPrincipal, topic: string): boolean;
+  canSubscribe(principal: BrokerPrincipal, topic: string): boolean;
+}
+
+export interface EmbeddedBroker {
+  readonly url: string;
+  readonly port: number;
+  connectedClients(): number;
+  close(): Promise<void>;
+}
+
+const principals = new WeakMap<Client, BrokerPrincipal>();
+
+function authError(code: 4 | 5, message: string): AuthenticateError {
+  return Object.assign(new Error(message), { returnCode: code }) as AuthenticateError;
+}
+
+export async function startEmbeddedBroker(opts: {
+  host: string;
+  port: number;
+  authorizer: BrokerAuthorizer;
+  logger: Logger;
+}): Promise<EmbeddedBroker> {
+  const { authorizer, logger } = opts;
+  const broker = await Aedes.createBroker({
+    authenticate: (client, username, password, done) => {
+      authorizer
+        .authenticate(username, password?.toString('utf8'))
+        .then((principal) => {
+          if (!principal) return done(authError(4, 'Bad username or password'), false);
+          principals.set(client, principal);
+          done(null, true);
+        })
+        .catch((err: unknown) => {
+          logger.warn({ err }, 'mqtt authentication failed with an error');
+          done(authError(5, 'Not authorized'), false);
+        });
+    },
+    authorizePublish: (client, packet, callback) => {
+      const principal = client ? principals.get(client) : undefined;
+      if (!client) return callback(null); // broker-internal publishes (e.g. will messages already vetted)
+      if (!principal || !authorizer.canPublish(principal, packet.topic)) {
+        return callback(new Error(`publish to ${packet.topic} not allowed`));
+      }
+      callback(null);
+    },
+    authorizeSubscribe: (client, subscription, callback) => {
+      const principal = principals.get(client);
+      if (!principal || !authorizer.canSubscribe(principal, subscription.topic)) {
+        // A null subscription yields a SUBACK failure (0x80) instead of dropping the client.
+        return callback(null, null);
+      }
+      callback(null, subscription);
+    },
+  });
+  broker.on('clientError', (client, err) => logger.debug({ clientId: client.id, err: err.message }, 'mqtt client error'));
+  const server = net.createServer(broker.handle);
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(opts.port, opts.host, () => resolve());
+  });
+  const address = server.address();
+  const port = typeof address === 'object' && address ? address.port : opts.port;
+  logger.info({ host: opts.host, port }, 'embedded MQTT broker listening');
+  return {
+    url: `mqtt://${opts.host.includes(':') ? `[${opts.host}]` : opts.host}:${port}`,
+    port,
+    connectedClients: () => broker.connectedClients,
+    async close() {
+      await new Promise<void>((resolve) => broker.close(() => resolve()));
+      await new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        // Open client sockets would keep close() waiting; the broker already ended their sessions.
+        server.unref();
+        setTimeout(resolve, 500).unref();
+      });
+    },
+  };
+}

@@ -1,0 +1,70 @@
+import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
+import { backoffDelayMs } from '../../shared/backoff.js';
+import type { Logger } from '../logger.js';
+
+export interface MqttConnection {
+  readonly client: MqttClient;
+  isConnected(): boolean;
+  close(): Promise<void>;
+}
+
+const BACKOFF = { baseMs: 500, maxMs: 15_000 };
+
+/**
+ * The controller is an ordinary client of the broker (embedded or external). mqtt.js reconnects
+ * at a fixed period; we stretch that period with capped, jittered backoff between attempts.
+ */
+export function connectMqtt(opts: {
+  url: string;
+  username: string | undefined;
+  password: string | undefined;
+  clientId: string;
+  logger: Logger;
+}): MqttConnection {
+  const { logger } = opts;
+  const options: IClientOptions = {
+    clientId: opts.clientId,
+    protocolVersion: 4,
+    clean: true,
+    keepalive: 30,
+    connectTimeout: 10_000,
+    reconnectPeriod: BACKOFF.baseMs,
+    ...(opts.username !== undefined ? { username: opts.username } : {}),
+    ...(opts.password !== undefined ? { password: opts.password } : {}),
+  };
+  const client = mqtt.connect(opts.url, options);
+  let attempt = 0;
+  let wasConnected = false;
+  client.on('connect', () => {
+    attempt = 0;
+    client.options.reconnectPeriod = BACKOFF.baseMs;
+    if (!wasConnected) logger.info({ url: redactUrl(opts.url) }, 'connected to MQTT broker');
+    wasConnected = true;
+  });
+  client.on('reconnect', () => {
+    attempt += 1;
+    client.options.reconnectPeriod = backoffDelayMs(attempt, BACKOFF);
+  });
+  client.on('offline', () => {
+    if (wasConnected) logger.warn({ url: redactUrl(opts.url) }, 'MQTT broker unreachable; reconnecting');
+    wasConnected = false;
+  });
+  client.on('error', (err) => logger.debug({ err: err.message }, 'mqtt client error'));
+  return {
+    client,
+    isConnected: () => client.connected,
+    async close() {
+      await client.endAsync(true).catch(() => undefined);
+    },
+  };
+}
+
+export function redactUrl(url: string): string {
+  try {
+    const u = new URL(url);
+    if (u.password) u.password = '***';
+    return u.toString();
+  } catch {
+    return '<invalid url>';
+  }
+}

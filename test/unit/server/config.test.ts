@@ -1,0 +1,52 @@
+import { describe, expect, it } from 'vitest';
+import { ConfigError, loadConfig } from '../../../server/config.js';
+
+describe('loadConfig', () => {
+  it('needs no variable: every setting has a default', () => {
+    const c = loadConfig({});
+    expect(c.http.port).toBe(8080);
+    expect(c.mqtt.embeddedPort).toBe(1883);
+    expect(c.dataDir.endsWith('.floatlease')).toBe(true);
+    expect(c.database.url).toBeUndefined();
+    expect(c.mqtt.url).toBeUndefined();
+    expect(c.log.level).toBe('info');
+  });
+
+  it('is frozen all the way down', () => {
+    const c = loadConfig({});
+    expect(Object.isFrozen(c)).toBe(true);
+    expect(Object.isFrozen(c.http)).toBe(true);
+    expect(() => {
+      (c.http as { port: number }).port = 1;
+    }).toThrow(TypeError);
+  });
+
+  it('reads overrides', () => {
+    const c = loadConfig({ PORT: '9090', DATABASE_URL: 'postgres://u:p@db:5432/x', MQTT_URL: 'mqtt://b:1883', LOG_LEVEL: 'debug' });
+    expect(c.http.port).toBe(9090);
+    expect(c.database.url).toBe('postgres://u:p@db:5432/x');
+    expect(c.mqtt.url).toBe('mqtt://b:1883');
+    expect(c.log.level).toBe('debug');
+  });
+
+  it.each([
+    ['PORT', 'abc', /PORT .*port number/],
+    ['PORT', '70000', /PORT .*port number/],
+    ['DATABASE_URL', 'not-a-url', /DATABASE_URL .*postgres:\/\//],
+    ['DATABASE_URL', 'mysql://x/y', /DATABASE_URL .*postgres:\/\//],
+    ['LOG_LEVEL', 'loud', /LOG_LEVEL .*one of fatal, error/],
+    ['MQTT_URL', 'http://x', /MQTT_URL .*mqtt:\/\//],
+    ['DATABASE_POOL_MAX', '0', /DATABASE_POOL_MAX .*positive/],
+  ])('refuses %s=%s naming the variable and the expected form', (name, value, pattern) => {
+    let thrown: unknown;
+    try {
+      loadConfig({ [name]: value });
+    } catch (err) {
+      thrown = err;
+    }
+    expect(thrown).toBeInstanceOf(ConfigError);
+    expect((thrown as ConfigError).variable).toBe(name);
+    expect((thrown as Error).message).toMatch(pattern);
+    expect((thrown as Error).message).not.toContain('\n');
+  });
+});
