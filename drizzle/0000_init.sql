@@ -58,7 +58,8 @@ CREATE TABLE "gateways" (
 	"usage_tags" integer,
 	"usage_connections" integer,
 	"usage_reported_at" timestamp with time zone,
-	"agent_version" text
+	"agent_version" text,
+	"revoked_at" timestamp with time zone
 );
 --> statement-breakpoint
 CREATE TABLE "leases" (

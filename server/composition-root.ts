@@ -12,7 +12,10 @@ import { healthRoutes } from './health/health-routes.js';
 import type { Logger } from './logger.js';
 import { startEmbeddedBroker, type BrokerAuthorizer } from './mqtt/embedded-broker.js';
 import { connectMqtt } from './mqtt/mqtt-connection.js';
+import { buildApiRouter } from './http-routes.js';
+import { createServices } from './services.js';
 import { ShutdownStack } from './shutdown-stack.js';
+import { startSweeper } from './leases/sweeper.js';
 
 export interface RunningController {
   readonly url: string;
@@ -74,6 +77,14 @@ export async function startController(config: Config, logger: Logger): Promise<R
     });
     stack.push('mqtt', () => mqtt.close());
 
+    const services = await createServices(config, database.db, logger);
+    const bootstrapToken = await services.tokens.bootstrapAdmin(config.adminToken);
+    if (bootstrapToken) printBootstrapToken(bootstrapToken);
+    stack.push('lease-pusher', () => services.pusher.idle());
+    const sweeper = startSweeper(config.sweepIntervalMs, database.db, services, logger.child({ component: 'sweeper' }));
+    stack.push('sweeper', () => sweeper.stop());
+
+    const api = buildApiRouter(config, database.db, services);
     const app = createApp({
       logger,
       routers: [
@@ -81,6 +92,7 @@ export async function startController(config: Config, logger: Logger): Promise<R
           { name: 'database', check: () => database.ping() },
           { name: 'broker', check: () => mqtt.isConnected() },
         ]),
+        api.router,
       ],
     });
     const server = http.createServer(app);
@@ -98,6 +110,14 @@ export async function startController(config: Config, logger: Logger): Promise<R
     await stack.closeAll();
     throw err;
   }
+}
+
+/** Shown once, on the terminal only: the token is stored hashed and never logged. */
+function printBootstrapToken(token: string): void {
+  process.stderr.write(
+    `\nNo admin token existed, so one was created. It is shown only this once:\n\n    ${token}\n\n` +
+      `Use it as "Authorization: Bearer <token>" or in the console; create more with POST /api/v1/tokens.\n\n`,
+  );
 }
 
 /** Stops accepting, lets in-flight requests finish, then drops idle keep-alive sockets. */

@@ -49,6 +49,22 @@ export const configSchema = z.object({
   MQTT_EMBEDDED_HOST: z.string().trim().min(1, 'expected a host or IP address').default('127.0.0.1'),
   MQTT_EMBEDDED_PORT: port(1883),
   SHUTDOWN_TIMEOUT_MS: positiveInt(10_000, 'a positive number of milliseconds'),
+  SIGNING_KEY_DIR: z.string().trim().optional(),
+  TRUSTED_ISSUERS: z.string().trim().optional(),
+  LEASE_ISSUER: z.string().trim().min(1, 'expected a non-empty name').default('floatlease'),
+  ADMIN_TOKEN: z
+    .string()
+    .trim()
+    .optional()
+    .refine((v) => v === undefined || v === '' || /^fl_[A-Za-z0-9_-]{20,}$/.test(v), 'expected fl_ followed by at least 20 URL-safe characters'),
+  SWEEP_INTERVAL_MS: positiveInt(5_000, 'a positive number of milliseconds'),
+  ENROLL_FAILURES_PER_MINUTE: positiveInt(10, 'a positive whole number'),
+  AUTH_FAILURES_PER_MINUTE: positiveInt(30, 'a positive whole number'),
+  OIDC_ISSUER: optionalUrl(['http:', 'https:'], 'https://login.example.com/realms/ops'),
+  OIDC_AUDIENCE: z.string().trim().optional(),
+  OIDC_JWKS_URL: optionalUrl(['http:', 'https:'], 'https://login.example.com/realms/ops/protocol/openid-connect/certs'),
+  OIDC_ROLE_CLAIM: z.string().trim().min(1).default('floatlease_role'),
+  OIDC_DEFAULT_ROLE: z.enum(['viewer', 'operator', 'admin'], { error: 'expected viewer, operator or admin' }).default('viewer'),
 });
 
 type RawConfig = z.infer<typeof configSchema>;
@@ -70,6 +86,22 @@ export interface Config {
     readonly embeddedPort: number;
   };
   readonly shutdownTimeoutMs: number;
+  readonly signingKeyDir: string;
+  /** Files holding trusted pool-license issuer keys (JWK or JWKS JSON). */
+  readonly trustedIssuerFiles: readonly string[];
+  readonly leaseIssuer: string;
+  readonly adminToken: string | undefined;
+  readonly sweepIntervalMs: number;
+  readonly rateLimits: { readonly enrollFailuresPerMinute: number; readonly authFailuresPerMinute: number };
+  readonly oidc:
+    | {
+        readonly issuer: string;
+        readonly audience: string;
+        readonly jwksUrl: string | undefined;
+        readonly roleClaim: string;
+        readonly defaultRole: 'viewer' | 'operator' | 'admin';
+      }
+    | undefined;
 }
 
 export class ConfigError extends Error {
@@ -95,9 +127,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     throw new ConfigError(variable, `(${JSON.stringify(env[variable] ?? '')}): ${issue?.message ?? 'invalid'}`);
   }
   const c = parsed.data;
+  const dataDir = path.resolve(c.DATA_DIR);
+  if (c.OIDC_ISSUER && !c.OIDC_AUDIENCE) throw new ConfigError('OIDC_AUDIENCE', '(""): expected the audience your OIDC tokens carry when OIDC_ISSUER is set');
   return deepFreeze({
     http: { host: c.HOST, port: c.PORT, publicUrl: c.PUBLIC_URL },
-    dataDir: path.resolve(c.DATA_DIR),
+    dataDir,
     log: { level: c.LOG_LEVEL, format: c.LOG_FORMAT },
     database: { url: c.DATABASE_URL, poolMax: c.DATABASE_POOL_MAX, embeddedPort: c.EMBEDDED_PG_PORT },
     mqtt: {
@@ -108,5 +142,18 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       embeddedPort: c.MQTT_EMBEDDED_PORT,
     },
     shutdownTimeoutMs: c.SHUTDOWN_TIMEOUT_MS,
+    signingKeyDir: path.resolve(c.SIGNING_KEY_DIR || path.join(dataDir, 'keys')),
+    trustedIssuerFiles: (c.TRUSTED_ISSUERS ?? '')
+      .split(',')
+      .map((f) => f.trim())
+      .filter(Boolean)
+      .map((f) => path.resolve(f)),
+    leaseIssuer: c.LEASE_ISSUER,
+    adminToken: c.ADMIN_TOKEN || undefined,
+    sweepIntervalMs: c.SWEEP_INTERVAL_MS,
+    rateLimits: { enrollFailuresPerMinute: c.ENROLL_FAILURES_PER_MINUTE, authFailuresPerMinute: c.AUTH_FAILURES_PER_MINUTE },
+    oidc: c.OIDC_ISSUER
+      ? { issuer: c.OIDC_ISSUER, audience: c.OIDC_AUDIENCE!, jwksUrl: c.OIDC_JWKS_URL, roleClaim: c.OIDC_ROLE_CLAIM, defaultRole: c.OIDC_DEFAULT_ROLE }
+      : undefined,
   });
 }

@@ -102,6 +102,8 @@ export const gateways = pgTable(
     usageConnections: integer('usage_connections'),
     usageReportedAt: ts('usage_reported_at'),
     agentVersion: text('agent_version'),
+    /** Decommissioned: credential dead, allocation 0; the row stays until its leases have ended. */
+    revokedAt: ts('revoked_at'),
   },
   (t) => [
     uniqueIndex('gateways_code_hardware_uq').on(t.activationCodeId, t.hardwareId),

@@ -1,0 +1,41 @@
+import { auditPage, auditQuery, type AuditEventView } from '../../shared/protocol/rest.js';
+import type { Db } from '../db/database.js';
+import type { RouteRegistry } from '../http/route-registry.js';
+import { auditStore, type AuditRow } from './audit-store.js';
+
+export function toAuditView(r: AuditRow): AuditEventView {
+  return {
+    id: r.id,
+    at: r.at.toISOString(),
+    actor: r.actor,
+    action: r.action,
+    poolId: r.poolId,
+    gatewayId: r.gatewayId,
+    subject: r.subject,
+    before: r.before,
+    after: r.after,
+  };
+}
+
+export function registerAuditRoutes(routes: RouteRegistry, db: Db): void {
+  routes.add({
+    method: 'get',
+    path: '/api/v1/audit',
+    summary: 'Query the audit trail (newest first, cursor paging with `before`)',
+    tag: 'audit',
+    auth: { role: 'viewer' },
+    query: auditQuery,
+    responses: { 200: { description: 'A page of audit events', schema: auditPage } },
+    handler: async ({ query }) => {
+      const limit = query.limit ?? 100;
+      const rows = await auditStore.query(db, {
+        ...query,
+        from: query.from ? new Date(query.from) : undefined,
+        to: query.to ? new Date(query.to) : undefined,
+        limit,
+      });
+      const last = rows.at(-1);
+      return { body: { items: rows.map(toAuditView), nextBefore: rows.length === limit && last ? last.id : null } };
+    },
+  });
+}

@@ -1,0 +1,72 @@
+import type { Request } from 'express';
+import { createRemoteJWKSet, jwtVerify, type JWTVerifyGetKey } from 'jose';
+import type { Role } from '../../shared/protocol/rest.js';
+import { roles } from '../../shared/protocol/rest.js';
+import type { Db } from '../db/database.js';
+import { AppError } from '../errors/app-error.js';
+import { gatewayStore } from '../gateways/gateway-store.js';
+import type { ActorResolver } from '../http/route-registry.js';
+import type { Actor } from './actor.js';
+import { gatewayIdOfCredential, hashSecret, hashesEqual } from './secrets.js';
+import type { TokenService } from './token-service.js';
+
+export interface OidcSettings {
+  readonly issuer: string;
+  readonly audience: string;
+  readonly jwksUrl: string | undefined;
+  readonly roleClaim: string;
+  readonly defaultRole: Role;
+}
+
+/** Checks a gateway credential (flg.<id>.<secret>) with one primary-key lookup. */
+export async function authenticateGateway(db: Db, credential: string): Promise<Actor | undefined> {
+  const gatewayId = gatewayIdOfCredential(credential);
+  if (!gatewayId) return undefined;
+  const g = await gatewayStore.get(db, gatewayId);
+  if (!g || g.revokedAt || !hashesEqual(g.credentialHash.length === 64 ? g.credentialHash : '00', hashSecret(credential))) return undefined;
+  return { kind: 'gateway', gatewayId: g.id, poolId: g.poolId };
+}
+
+function oidcVerifier(s: OidcSettings) {
+  let jwks: JWTVerifyGetKey | undefined;
+  const keys = async (): Promise<JWTVerifyGetKey> => {
+    if (jwks) return jwks;
+    let url = s.jwksUrl;
+    if (!url) {
+      const res = await fetch(new URL('.well-known/openid-configuration', s.issuer.endsWith('/') ? s.issuer : `${s.issuer}/`));
+      url = ((await res.json()) as { jwks_uri?: string }).jwks_uri;
+      if (!url) throw new Error('OIDC discovery returned no jwks_uri');
+    }
+    jwks = createRemoteJWKSet(new URL(url));
+    return jwks;
+  };
+  return async (token: string): Promise<Actor | undefined> => {
+    try {
+      const { payload } = await jwtVerify(token, await keys(), { issuer: s.issuer, audience: s.audience });
+      const claimed = payload[s.roleClaim];
+      const role = (roles as readonly string[]).includes(String(claimed)) ? (claimed as Role) : s.defaultRole;
+      const name = String(payload.preferred_username ?? payload.email ?? payload.sub ?? 'oidc-user');
+      return { kind: 'user', id: String(payload.sub ?? name), name, role, via: 'oidc' };
+    } catch {
+      return undefined;
+    }
+  };
+}
+
+/**
+ * Bearer tokens: `fl_…` API tokens, `flg.…` gateway credentials, else (if configured) OIDC JWTs.
+ * A presented but invalid credential is a 401, never a silent anonymous request.
+ */
+export function createActorResolver(db: Db, tokens: TokenService, oidc: OidcSettings | undefined): ActorResolver {
+  const verifyOidc = oidc ? oidcVerifier(oidc) : undefined;
+  return async (req: Request) => {
+    const header = req.headers.authorization;
+    if (!header) return { kind: 'anonymous' };
+    const m = /^Bearer\s+(\S+)$/i.exec(header);
+    if (!m) throw new AppError('unauthorized', 'Authorization must be "Bearer <token>"');
+    const token = m[1]!;
+    const actor = token.startsWith('flg.') ? await authenticateGateway(db, token) : (await tokens.authenticate(token)) ?? (await verifyOidc?.(token));
+    if (!actor) throw new AppError('unauthorized', 'the bearer token is not valid');
+    return actor;
+  };
+}

@@ -1,0 +1,171 @@
+import crypto from 'node:crypto';
+import type { ActivationCodeView, EnrollResponse } from '../../shared/protocol/rest.js';
+import { auditStore } from '../audit/audit-store.js';
+import { actorLabel, type Actor } from '../auth/actor.js';
+import { ACTIVATION_CODE_PREFIX, hashSecret, newGatewayCredential } from '../auth/secrets.js';
+import type { Db } from '../db/database.js';
+import { AppError, notFound } from '../errors/app-error.js';
+import { gatewayStore, type GatewayRow } from '../gateways/gateway-store.js';
+import { gatewayView } from '../gateways/gateway-view.js';
+import type { ChangeNotifier } from '../leases/change-notifier.js';
+import { poolStore } from '../pools/pool-store.js';
+import { activationCodeStore, type ActivationCodeRow } from './activation-code-store.js';
+
+// Crockford base32: no I, L, O, U, so codes survive being read aloud or typed.
+const ALPHABET = '0123456789ABCDEFGHJKMNPQRSTVWXYZ';
+
+/** 20 base32 characters (100 bits) in groups of four: FLAC-XXXX-XXXX-XXXX-XXXX-XXXX. */
+export function newActivationCode(): string {
+  const bytes = crypto.randomBytes(20);
+  const chars = [...bytes].map((b) => ALPHABET[b & 31]).join('');
+  return ACTIVATION_CODE_PREFIX + chars.match(/.{4}/g)!.join('-');
+}
+
+/** Case, spaces and dashes do not matter when a person types a code. */
+export function normaliseActivationCode(code: string): string {
+  const body = code.toUpperCase().replace(/[\s-]/g, '').replace(/^FLAC/, '');
+  return ACTIVATION_CODE_PREFIX + (body.match(/.{1,4}/g) ?? []).join('-');
+}
+
+export function activationCodeView(c: ActivationCodeRow, seatsUsed: number): ActivationCodeView {
+  return {
+    id: c.id,
+    poolId: c.poolId,
+    codePrefix: c.codePrefix,
+    label: c.label,
+    seats: c.seats,
+    seatsUsed,
+    expiresAt: c.expiresAt?.toISOString() ?? null,
+    revokedAt: c.revokedAt?.toISOString() ?? null,
+    createdBy: c.createdBy,
+    createdAt: c.createdAt.toISOString(),
+  };
+}
+
+export interface LeaseIdentity {
+  issuer: string;
+  audience: string;
+  jwks(): Promise<{ keys: Record<string, unknown>[] }>;
+}
+
+export class EnrollmentService {
+  constructor(
+    private readonly db: Db,
+    private readonly identity: LeaseIdentity,
+    private readonly notifier: ChangeNotifier,
+  ) {}
+
+  async createCode(poolId: string, input: { seats: number; expiresAt?: Date | undefined; label?: string | undefined }, actor: Actor) {
+    if (input.expiresAt && input.expiresAt.getTime() <= Date.now()) {
+      throw new AppError('validation-failed', 'body.expiresAt: must be in the future', { errors: [{ path: 'body.expiresAt', message: 'must be in the future' }] });
+    }
+    const code = newActivationCode();
+    const row = await this.db.transaction(async (tx) => {
+      if (!(await poolStore.get(tx, poolId))) throw notFound('pool', poolId);
+      const created = await activationCodeStore.insert(tx, {
+        poolId,
+        codeHash: hashSecret(code),
+        codePrefix: code.slice(0, 9),
+        label: input.label ?? '',
+        seats: input.seats,
+        expiresAt: input.expiresAt ?? null,
+        createdBy: actorLabel(actor),
+      });
+      await auditStore.append(tx, [
+        { actor: actorLabel(actor), action: 'activation-code.created', poolId, subject: created.codePrefix, after: { id: created.id, seats: created.seats, expiresAt: created.expiresAt, label: created.label } },
+      ]);
+      return created;
+    });
+    return { ...activationCodeView(row, 0), code };
+  }
+
+  async listCodes(poolId: string): Promise<ActivationCodeView[]> {
+    if (!(await poolStore.get(this.db, poolId))) throw notFound('pool', poolId);
+    return (await activationCodeStore.listForPool(this.db, poolId)).map((c) => activationCodeView(c, c.seatsUsed));
+  }
+
+  async revokeCode(id: string, actor: Actor): Promise<ActivationCodeView> {
+    return this.db.transaction(async (tx) => {
+      const row = await activationCodeStore.revoke(tx, id);
+      if (!row) throw notFound('activation code', id);
+      await auditStore.append(tx, [{ actor: actorLabel(actor), action: 'activation-code.revoked', poolId: row.poolId, subject: row.codePrefix, after: { id } }]);
+      return activationCodeView(row, await activationCodeStore.seatsUsed(tx, id));
+    });
+  }
+
+  /** The gateways holding the code's seats. */
+  async seats(id: string) {
+    const code = await activationCodeStore.get(this.db, id);
+    if (!code) throw notFound('activation code', id);
+    const gws = await gatewayStore.listByCode(this.db, id);
+    const info = await gatewayStore.leaseInfoMany(this.db, gws.map((g) => g.id));
+    return gws.filter((g) => !g.revokedAt).map((g) => gatewayView(g, info.get(g.id)!));
+  }
+
+  /**
+   * Binds a gateway to `hardwareId`. The same hardware with the same code gets the same gateway
+   * back, with a fresh credential (the old one stops working) and no second seat.
+   */
+  async enroll(input: { activationCode: string; hardwareId: string; name?: string | undefined; agentVersion?: string | undefined }, source: string): Promise<EnrollResponse> {
+    const codeHash = hashSecret(normaliseActivationCode(input.activationCode));
+    const result = await this.db.transaction(async (tx) => {
+      const code = await activationCodeStore.lockByHash(tx, codeHash);
+      if (!code) throw new AppError('activation-code-unknown', 'no such activation code');
+      if (code.revokedAt) throw new AppError('activation-code-revoked', `activation code ${code.codePrefix}… was revoked`);
+      if (code.expiresAt && code.expiresAt.getTime() <= Date.now()) {
+        throw new AppError('activation-code-expired', `activation code ${code.codePrefix}… expired at ${code.expiresAt.toISOString()}`);
+      }
+      const existing = await gatewayStore.findByCodeAndHardware(tx, code.id, input.hardwareId);
+      if (!existing || existing.revokedAt) {
+        const used = await activationCodeStore.seatsUsed(tx, code.id);
+        if (used >= code.seats) {
+          throw new AppError('activation-code-exhausted', `activation code ${code.codePrefix}… has no free seat (${used} of ${code.seats} in use)`, { seats: code.seats, seatsUsed: used });
+        }
+      }
+      const id = existing?.id ?? crypto.randomUUID();
+      const credential = newGatewayCredential(id);
+      let gateway: GatewayRow;
+      if (existing) {
+        gateway = await gatewayStore.update(tx, id, {
+          credentialHash: hashSecret(credential),
+          credentialIssuedAt: new Date(),
+          revokedAt: null,
+          ...(input.name ? { name: input.name } : {}),
+          ...(input.agentVersion ? { agentVersion: input.agentVersion } : {}),
+        });
+      } else {
+        gateway = await gatewayStore.insert(tx, {
+          id,
+          poolId: code.poolId,
+          activationCodeId: code.id,
+          name: input.name ?? `gw-${input.hardwareId.replace(/[^A-Za-z0-9]/g, '').slice(0, 8).toLowerCase()}`,
+          hardwareId: input.hardwareId,
+          credentialHash: hashSecret(credential),
+          agentVersion: input.agentVersion ?? null,
+        });
+      }
+      const actor: Actor = { kind: 'gateway', gatewayId: id, poolId: code.poolId };
+      await auditStore.append(tx, [
+        {
+          actor: actorLabel(actor),
+          action: existing ? 'gateway.reenrolled' : 'gateway.enrolled',
+          poolId: code.poolId,
+          gatewayId: id,
+          subject: gateway.name,
+          after: { hardwareId: input.hardwareId, code: code.codePrefix, source },
+        },
+      ]);
+      return { gateway, credential, reenrolled: existing !== undefined };
+    });
+    if (result.reenrolled) this.notifier.gatewayChanged(result.gateway.id);
+    return {
+      gatewayId: result.gateway.id,
+      poolId: result.gateway.poolId,
+      name: result.gateway.name,
+      credential: result.credential,
+      reenrolled: result.reenrolled,
+      lease: { issuer: this.identity.issuer, audience: this.identity.audience },
+      jwks: await this.identity.jwks(),
+    };
+  }
+}

@@ -1,0 +1,77 @@
+import { z } from 'zod';
+import { allocationBody, gatewayListQuery, gatewayPage, gatewayView, idParams } from '../../shared/protocol/rest.js';
+import type { RouteRegistry } from '../http/route-registry.js';
+import type { GatewayService } from './gateway-service.js';
+
+export function registerGatewayRoutes(routes: RouteRegistry, gateways: GatewayService): void {
+  const tag = 'gateways';
+  routes.add({
+    method: 'get',
+    path: '/api/v1/gateways',
+    summary: 'List gateways (filter, search, sort, page)',
+    tag,
+    auth: { role: 'viewer' },
+    query: gatewayListQuery,
+    responses: { 200: { description: 'A page of gateways', schema: gatewayPage } },
+    handler: async ({ query }) => ({
+      body: await gateways.list({
+        ...query,
+        online: query.online === undefined ? undefined : query.online === 'true',
+        limit: query.limit ?? 100,
+        offset: query.offset ?? 0,
+      }),
+    }),
+  });
+  routes.add({
+    method: 'get',
+    path: '/api/v1/gateways/:id',
+    summary: 'One gateway with allocation, usage and lease',
+    tag,
+    auth: { role: 'viewer' },
+    params: idParams,
+    responses: { 200: { description: 'The gateway', schema: gatewayView } },
+    handler: async ({ params }) => ({ body: await gateways.get(params.id) }),
+  });
+  routes.add({
+    method: 'patch',
+    path: '/api/v1/gateways/:id',
+    summary: 'Rename a gateway',
+    tag,
+    auth: { role: 'operator' },
+    params: idParams,
+    body: z.strictObject({ name: z.string().trim().min(1).max(100) }),
+    responses: { 200: { description: 'The gateway', schema: gatewayView } },
+    handler: async ({ params, body, actor }) => ({ body: await gateways.rename(params.id, body.name, actor) }),
+  });
+  routes.add({
+    method: 'put',
+    path: '/api/v1/gateways/:id/allocation',
+    summary: "Set a gateway's points (409 when the pool lacks them, or below usage unless forced)",
+    tag,
+    auth: { role: 'operator' },
+    params: idParams,
+    body: allocationBody,
+    responses: { 200: { description: 'The gateway with its new allocation', schema: gatewayView } },
+    handler: async ({ params, body, actor }) => ({ body: await gateways.setAllocation(params.id, body, actor) }),
+  });
+  routes.add({
+    method: 'post',
+    path: '/api/v1/gateways/:id/release',
+    summary: "Take all points back (allocation 0, forced); they return when the agent acknowledges or the lease expires",
+    tag,
+    auth: { role: 'operator' },
+    params: idParams,
+    responses: { 200: { description: 'The gateway', schema: gatewayView } },
+    handler: async ({ params, actor }) => ({ body: await gateways.setAllocation(params.id, { tags: 0, connections: 0, plugins: [], force: true }, actor) }),
+  });
+  routes.add({
+    method: 'delete',
+    path: '/api/v1/gateways/:id',
+    summary: 'Decommission a gateway: its credential stops working and its seat is freed',
+    tag,
+    auth: { role: 'admin' },
+    params: idParams,
+    responses: { 200: { description: 'The decommissioned gateway', schema: gatewayView } },
+    handler: async ({ params, actor }) => ({ body: await gateways.revoke(params.id, actor) }),
+  });
+}

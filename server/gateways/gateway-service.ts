@@ -1,0 +1,148 @@
+import type { GatewayPage, GatewayView } from '../../shared/protocol/rest.js';
+import { auditStore } from '../audit/audit-store.js';
+import { actorLabel, type Actor } from '../auth/actor.js';
+import type { Db } from '../db/database.js';
+import { AppError, notFound } from '../errors/app-error.js';
+import type { ChangeNotifier } from '../leases/change-notifier.js';
+import { POINT_KINDS, poolLimit, raiseShortfalls } from '../pools/capacity-policy.js';
+import { poolStore } from '../pools/pool-store.js';
+import { gatewayStore, type GatewayListFilter } from './gateway-store.js';
+import { gatewayView } from './gateway-view.js';
+
+export interface AllocationRequest {
+  tags: number;
+  connections: number;
+  plugins?: string[] | undefined;
+  force?: boolean | undefined;
+}
+
+export class GatewayService {
+  constructor(
+    private readonly db: Db,
+    private readonly notifier: ChangeNotifier,
+  ) {}
+
+  async get(id: string): Promise<GatewayView> {
+    const g = await gatewayStore.get(this.db, id);
+    if (!g) throw notFound('gateway', id);
+    return gatewayView(g, await gatewayStore.leaseInfo(this.db, id));
+  }
+
+  async list(filter: GatewayListFilter): Promise<GatewayPage> {
+    const { total, rows } = await gatewayStore.list(this.db, filter);
+    const info = await gatewayStore.leaseInfoMany(this.db, rows.map((r) => r.id));
+    return { total, items: rows.map((g) => gatewayView(g, info.get(g.id)!)) };
+  }
+
+  /**
+   * Sets a gateway's allocation. The pool row is locked first, so concurrent changes in one pool
+   * serialise and the held total is computed on committed data: no count-then-insert race.
+   */
+  async setAllocation(id: string, req: AllocationRequest, actor: Actor): Promise<GatewayView> {
+    await this.db.transaction(async (tx) => {
+      const peek = await gatewayStore.get(tx, id);
+      if (!peek) throw notFound('gateway', id);
+      const pool = await poolStore.lock(tx, peek.poolId);
+      const g = await gatewayStore.lock(tx, id);
+      if (!pool || !g) throw notFound('gateway', id);
+      if (g.revokedAt) throw new AppError('conflict', `gateway ${id} is decommissioned`);
+      const plugins = req.plugins ?? g.allocPlugins;
+      const unknown = plugins.filter((p) => !pool.plugins.includes(p));
+      if (unknown.length) {
+        throw new AppError('validation-failed', `body.plugins: not enabled by the pool's license: ${unknown.join(', ')}`, {
+          errors: [{ path: 'body.plugins', message: `not enabled by the pool's license: ${unknown.join(', ')}` }],
+          poolPlugins: pool.plugins,
+        });
+      }
+      const requested = { tags: req.tags, connections: req.connections };
+      const usage = { tags: g.usageTags ?? 0, connections: g.usageConnections ?? 0 };
+      const below = POINT_KINDS.filter((k) => requested[k] < usage[k]);
+      if (below.length && !req.force) {
+        // NeuronEX refuses the same with 13008: allocated tags below those in use.
+        throw new AppError(
+          'below-usage',
+          `the gateway uses more than requested: ${below.map((k) => `${k} ${usage[k]} in use > ${requested[k]}`).join(', ')}; use force to lower it anyway`,
+          { requested, inUse: usage, code: 13008 },
+        );
+      }
+      const raising = requested.tags > g.allocTags || requested.connections > g.allocConnections;
+      if (raising) {
+        if (pool.licenseExpiresAt === null) throw new AppError('insufficient-points', `pool ${pool.name} has no license; upload one first`, { requested, free: { tags: 0, connections: 0 } });
+        if (pool.licenseExpiresAt.getTime() <= Date.now()) throw new AppError('license-expired', `pool ${pool.name}'s license expired at ${pool.licenseExpiresAt.toISOString()}; no new points are granted`);
+        if (pool.overCommitted) throw new AppError('pool-over-committed', `pool ${pool.name} is over-committed; no new points are granted until it fits its license again`);
+        const totals = await poolStore.totals(tx, pool.id);
+        const info = await gatewayStore.leaseInfo(tx, id);
+        const gatewayHeld = { tags: Math.max(g.allocTags, info.liveMax.tags), connections: Math.max(g.allocConnections, info.liveMax.connections) };
+        const short = raiseShortfalls({
+          poolHeld: totals.held,
+          gatewayHeld,
+          gatewayLeaseMax: info.liveMax,
+          requested,
+          limit: poolLimit({ tags: pool.capacityTags, connections: pool.capacityConnections }, pool.overdraftFactor),
+        });
+        if (short.length) {
+          const free = Object.fromEntries(POINT_KINDS.map((k) => [k, short.find((s) => s.kind === k)?.available ?? null]));
+          throw new AppError(
+            'insufficient-points',
+            `pool ${pool.name} lacks the points: ${short.map((s) => `${s.kind} requested ${s.requested}, at most ${s.available} available (${s.free} free)`).join('; ')}`,
+            { requested, free, shortfalls: short },
+          );
+        }
+      }
+      const after = await gatewayStore.update(tx, id, {
+        allocTags: requested.tags,
+        allocConnections: requested.connections,
+        allocPlugins: plugins,
+        allocUpdatedAt: new Date(),
+      });
+      await auditStore.append(tx, [
+        {
+          actor: actorLabel(actor),
+          action: below.length ? 'allocation.changed.forced' : 'allocation.changed',
+          poolId: pool.id,
+          gatewayId: id,
+          subject: g.name,
+          before: { tags: g.allocTags, connections: g.allocConnections, plugins: g.allocPlugins },
+          after: { tags: after.allocTags, connections: after.allocConnections, plugins: after.allocPlugins },
+        },
+      ]);
+    });
+    this.notifier.gatewayChanged(id);
+    return this.get(id);
+  }
+
+  /** Decommissions a gateway: its credential stops working and its allocation drops to 0. */
+  async revoke(id: string, actor: Actor): Promise<GatewayView> {
+    await this.db.transaction(async (tx) => {
+      const g = await gatewayStore.lock(tx, id);
+      if (!g) throw notFound('gateway', id);
+      if (g.revokedAt) return;
+      await gatewayStore.update(tx, id, { revokedAt: new Date(), allocTags: 0, allocConnections: 0, allocPlugins: [], credentialHash: 'revoked' });
+      await auditStore.append(tx, [
+        { actor: actorLabel(actor), action: 'gateway.revoked', poolId: g.poolId, gatewayId: id, subject: g.name, before: { tags: g.allocTags, connections: g.allocConnections } },
+      ]);
+    });
+    this.notifier.gatewayChanged(id);
+    return this.get(id);
+  }
+
+  async rename(id: string, name: string, actor: Actor): Promise<GatewayView> {
+    await this.db.transaction(async (tx) => {
+      const g = await gatewayStore.lock(tx, id);
+      if (!g) throw notFound('gateway', id);
+      await gatewayStore.update(tx, id, { name });
+      await auditStore.append(tx, [{ actor: actorLabel(actor), action: 'gateway.renamed', poolId: g.poolId, gatewayId: id, subject: name, before: { name: g.name }, after: { name } }]);
+    });
+    return this.get(id);
+  }
+
+  /** Usage reported by the agent (read from the gateway itself). */
+  async reportUsage(id: string, usage: { tags: number; connections: number }): Promise<void> {
+    await gatewayStore.update(this.db, id, {
+      usageTags: usage.tags,
+      usageConnections: usage.connections,
+      usageReportedAt: new Date(),
+      lastSeenAt: new Date(),
+    });
+  }
+}

@@ -1,0 +1,122 @@
+import { and, eq, isNull, sql, type SQL } from 'drizzle-orm';
+import type { DbOrTx } from '../db/database.js';
+import { gateways, leases } from '../db/schema.js';
+
+export type GatewayRow = typeof gateways.$inferSelect;
+
+/** The gateway's newest lease and the largest points among its live leases. */
+export interface GatewayLeaseInfo {
+  latest: typeof leases.$inferSelect | undefined;
+  liveMax: { tags: number; connections: number };
+}
+
+export interface GatewayListFilter {
+  poolId?: string | undefined;
+  online?: boolean | undefined;
+  q?: string | undefined;
+  sort?: 'name' | 'enrolledAt' | 'lastSeenAt' | 'usageTags' | 'allocTags' | undefined;
+  order?: 'asc' | 'desc' | undefined;
+  limit: number;
+  offset: number;
+}
+
+const sortColumns = {
+  name: gateways.name,
+  enrolledAt: gateways.enrolledAt,
+  lastSeenAt: gateways.lastSeenAt,
+  usageTags: gateways.usageTags,
+  allocTags: gateways.allocTags,
+} as const;
+
+export const gatewayStore = {
+  async get(q: DbOrTx, id: string): Promise<GatewayRow | undefined> {
+    const [row] = await q.select().from(gateways).where(eq(gateways.id, id));
+    return row;
+  },
+  async lock(q: DbOrTx, id: string): Promise<GatewayRow | undefined> {
+    const [row] = await q.select().from(gateways).where(eq(gateways.id, id)).for('update');
+    return row;
+  },
+  async findByCodeAndHardware(q: DbOrTx, codeId: string, hardwareId: string): Promise<GatewayRow | undefined> {
+    const [row] = await q
+      .select()
+      .from(gateways)
+      .where(and(eq(gateways.activationCodeId, codeId), eq(gateways.hardwareId, hardwareId)))
+      .for('update');
+    return row;
+  },
+  async countByCode(q: DbOrTx, codeId: string): Promise<number> {
+    const [r] = await q.select({ n: sql<number>`count(*)::int` }).from(gateways).where(eq(gateways.activationCodeId, codeId));
+    return r?.n ?? 0;
+  },
+  async listByCode(q: DbOrTx, codeId: string): Promise<GatewayRow[]> {
+    return q.select().from(gateways).where(eq(gateways.activationCodeId, codeId)).orderBy(gateways.enrolledAt);
+  },
+  async insert(q: DbOrTx, row: typeof gateways.$inferInsert): Promise<GatewayRow> {
+    const [created] = await q.insert(gateways).values(row).returning();
+    return created!;
+  },
+  async update(q: DbOrTx, id: string, patch: Partial<typeof gateways.$inferInsert>): Promise<GatewayRow> {
+    const [row] = await q.update(gateways).set(patch).where(eq(gateways.id, id)).returning();
+    return row!;
+  },
+  async idsInPool(q: DbOrTx, poolId: string): Promise<string[]> {
+    const rows = await q
+      .select({ id: gateways.id })
+      .from(gateways)
+      .where(and(eq(gateways.poolId, poolId), isNull(gateways.revokedAt)));
+    return rows.map((r) => r.id);
+  },
+  async leaseInfo(q: DbOrTx, gatewayId: string): Promise<GatewayLeaseInfo> {
+    const [latest] = await q.select().from(leases).where(eq(leases.gatewayId, gatewayId)).orderBy(sql`${leases.seq} desc`).limit(1);
+    const [max] = await q
+      .select({
+        tags: sql<number>`coalesce(max(${leases.tags}), 0)::int`,
+        connections: sql<number>`coalesce(max(${leases.connections}), 0)::int`,
+      })
+      .from(leases)
+      .where(and(eq(leases.gatewayId, gatewayId), sql`${leases.state} in ('issued', 'acknowledged')`, sql`${leases.expiresAt} > now()`));
+    return { latest, liveMax: { tags: max?.tags ?? 0, connections: max?.connections ?? 0 } };
+  },
+  async list(q: DbOrTx, f: GatewayListFilter): Promise<{ total: number; rows: GatewayRow[] }> {
+    const where: SQL[] = [];
+    if (f.poolId) where.push(eq(gateways.poolId, f.poolId));
+    if (f.online !== undefined) where.push(eq(gateways.online, f.online));
+    if (f.q) {
+      const like = `%${f.q.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
+      where.push(sql`(${gateways.name} ilike ${like} or ${gateways.id}::text ilike ${like} or ${gateways.hardwareId} ilike ${like})`);
+    }
+    const cond = where.length ? and(...where) : undefined;
+    const column = sortColumns[f.sort ?? 'name'];
+    const dir = f.order === 'desc' ? sql`desc nulls last` : sql`asc nulls last`;
+    const [rows, [count]] = await Promise.all([
+      q.select().from(gateways).where(cond).orderBy(sql`${column} ${dir}`, gateways.id).limit(f.limit).offset(f.offset),
+      q.select({ n: sql<number>`count(*)::int` }).from(gateways).where(cond),
+    ]);
+    return { total: count?.n ?? 0, rows };
+  },
+  /** Latest lease and live maximum for many gateways in one round trip. */
+  async leaseInfoMany(q: DbOrTx, ids: readonly string[]): Promise<Map<string, GatewayLeaseInfo>> {
+    const out = new Map<string, GatewayLeaseInfo>();
+    if (ids.length === 0) return out;
+    const idList = sql.join(ids.map((id) => sql`${id}::uuid`), sql`, `);
+    const latest = await q
+      .selectDistinctOn([leases.gatewayId])
+      .from(leases)
+      .where(sql`${leases.gatewayId} in (${idList})`)
+      .orderBy(leases.gatewayId, sql`${leases.seq} desc`);
+    const maxes = await q
+      .select({
+        gatewayId: leases.gatewayId,
+        tags: sql<number>`max(${leases.tags})::int`,
+        connections: sql<number>`max(${leases.connections})::int`,
+      })
+      .from(leases)
+      .where(and(sql`${leases.gatewayId} in (${idList})`, sql`${leases.state} in ('issued', 'acknowledged')`, sql`${leases.expiresAt} > now()`))
+      .groupBy(leases.gatewayId);
+    for (const id of ids) out.set(id, { latest: undefined, liveMax: { tags: 0, connections: 0 } });
+    for (const l of latest) out.get(l.gatewayId)!.latest = l;
+    for (const m of maxes) out.get(m.gatewayId)!.liveMax = { tags: m.tags, connections: m.connections };
+    return out;
+  },
+};

@@ -1,0 +1,39 @@
+import type { GatewayView } from '../../shared/protocol/rest.js';
+import type { GatewayLeaseInfo, GatewayRow } from './gateway-store.js';
+
+export function gatewayView(g: GatewayRow, info: GatewayLeaseInfo, now = Date.now()): GatewayView {
+  const l = info.latest;
+  return {
+    id: g.id,
+    name: g.name,
+    poolId: g.poolId,
+    hardwareId: g.hardwareId,
+    online: g.online,
+    transport: g.transport,
+    lastSeenAt: g.lastSeenAt?.toISOString() ?? null,
+    presenceChangedAt: g.presenceChangedAt?.toISOString() ?? null,
+    enrolledAt: g.enrolledAt.toISOString(),
+    allocation: { tags: g.allocTags, connections: g.allocConnections, plugins: g.allocPlugins },
+    held: {
+      tags: Math.max(g.allocTags, info.liveMax.tags),
+      connections: Math.max(g.allocConnections, info.liveMax.connections),
+    },
+    usage:
+      g.usageReportedAt && g.usageTags !== null && g.usageConnections !== null
+        ? { tags: g.usageTags, connections: g.usageConnections, reportedAt: g.usageReportedAt.toISOString() }
+        : null,
+    lease: l
+      ? {
+          jti: l.id,
+          seq: l.seq,
+          state: l.state === 'issued' || l.state === 'acknowledged' ? (l.expiresAt.getTime() <= now ? 'expired' : l.state) : l.state,
+          points: { tags: l.tags, connections: l.connections },
+          plugins: l.plugins,
+          issuedAt: l.issuedAt.toISOString(),
+          expiresAt: l.expiresAt.toISOString(),
+          secondsLeft:
+            l.state === 'issued' || l.state === 'acknowledged' ? Math.max(0, Math.floor((l.expiresAt.getTime() - now) / 1000)) : 0,
+        }
+      : null,
+  };
+}

@@ -1,0 +1,112 @@
+import { Router, type Request, type RequestHandler, type Response } from 'express';
+import type { z } from 'zod';
+import type { Role } from '../../shared/protocol/rest.js';
+import type { Actor } from '../auth/actor.js';
+import { hasRole } from '../auth/actor.js';
+import { AppError } from '../errors/app-error.js';
+import { validationError } from './problem-handler.js';
+
+export type HttpMethod = 'get' | 'post' | 'put' | 'patch' | 'delete';
+export type RouteAuth = { readonly role: Role } | 'gateway' | 'public';
+
+type Schema = z.ZodType;
+type Out<S> = S extends z.ZodType ? z.output<S> : undefined;
+
+export interface RouteSpec<B extends Schema | undefined, Q extends Schema | undefined, P extends Schema | undefined> {
+  readonly method: HttpMethod;
+  /** Express path, e.g. `/api/v1/pools/:id`. */
+  readonly path: string;
+  readonly summary: string;
+  readonly tag: string;
+  readonly auth: RouteAuth;
+  readonly body?: B;
+  readonly query?: Q;
+  readonly params?: P;
+  readonly responses: Readonly<Record<number, { readonly description: string; readonly schema?: Schema }>>;
+  /** Extra middleware run before validation (e.g. a rate limiter). */
+  readonly before?: readonly RequestHandler[];
+  readonly handler: (input: {
+    body: Out<B>;
+    query: Out<Q>;
+    params: Out<P>;
+    actor: Actor;
+    req: Request;
+    res: Response;
+  }) => Promise<{ status?: number; body?: unknown } | void>;
+}
+
+// Specs differ in their type parameters; the registry keeps them for routing and OpenAPI only.
+export type AnyRouteSpec = RouteSpec<Schema | undefined, Schema | undefined, Schema | undefined>;
+
+/** How a request's actor is found; installed by the auth layer (bearer tokens, gateway credentials). */
+export type ActorResolver = (req: Request, auth: RouteAuth) => Promise<Actor>;
+
+function parse<S extends Schema | undefined>(schema: S, value: unknown, where: string): Out<S> {
+  if (!schema) return undefined as Out<S>;
+  const r = schema.safeParse(value);
+  if (!r.success) throw validationError(r.error, where);
+  return r.data as Out<S>;
+}
+
+/**
+ * Routes are declared once with their zod schemas; the same declarations drive validation,
+ * authorisation and the OpenAPI document.
+ */
+export class RouteRegistry {
+  private readonly specs: AnyRouteSpec[] = [];
+
+  add<B extends Schema | undefined, Q extends Schema | undefined, P extends Schema | undefined>(spec: RouteSpec<B, Q, P>): void {
+    this.specs.push(spec as unknown as AnyRouteSpec);
+  }
+
+  all(): readonly AnyRouteSpec[] {
+    return this.specs;
+  }
+
+  router(resolveActor: ActorResolver): Router {
+    const router = Router();
+    for (const spec of this.specs) {
+      const handle: RequestHandler = async (req, res, next) => {
+        try {
+          const actor = await resolveActor(req, spec.auth);
+          authorise(actor, spec.auth);
+          const hasBody = spec.method !== 'get' && spec.method !== 'delete';
+          if (hasBody && spec.body && req.body === undefined) {
+            throw new AppError('validation-failed', 'body: expected a JSON object (Content-Type: application/json)', {
+              errors: [{ path: 'body', message: 'expected a JSON object' }],
+            });
+          }
+          const input = {
+            body: parse(spec.body, req.body ?? {}, 'body'),
+            query: parse(spec.query, req.query, 'query'),
+            params: parse(spec.params, req.params, 'params'),
+            actor,
+            req,
+            res,
+          };
+          const result = await spec.handler(input);
+          if (res.headersSent) return;
+          const status = result?.status ?? (result?.body === undefined ? 204 : 200);
+          if (result?.body === undefined) res.status(status).end();
+          else res.status(status).json(result.body);
+        } catch (err) {
+          next(err);
+        }
+      };
+      router[spec.method](spec.path, ...(spec.before ?? []), handle);
+    }
+    return router;
+  }
+}
+
+function authorise(actor: Actor, auth: RouteAuth): void {
+  if (auth === 'public') return;
+  if (auth === 'gateway') {
+    if (actor.kind !== 'gateway') throw new AppError('unauthorized', 'a gateway credential is required');
+    return;
+  }
+  if (actor.kind !== 'user') throw new AppError('unauthorized', 'a bearer token is required');
+  if (!hasRole(actor, auth.role)) {
+    throw new AppError('forbidden', `this needs the ${auth.role} role; the token has ${actor.role}`);
+  }
+}

@@ -1,0 +1,64 @@
+import { z } from 'zod';
+import { leaseAckBody, leaseGrant, usageReportBody } from '../../shared/protocol/rest.js';
+import type { GatewayService } from '../gateways/gateway-service.js';
+import type { RouteRegistry } from '../http/route-registry.js';
+import type { LeaseService } from './lease-service.js';
+
+/** The agent's HTTP pull fallback; MQTT and Socket.IO carry the same operations. */
+export function registerAgentRoutes(routes: RouteRegistry, leases: LeaseService, gateways: GatewayService, jwks: () => Promise<{ keys: Record<string, unknown>[] }>): void {
+  const tag = 'agent';
+  const gatewayOf = (actor: { kind: string; gatewayId?: string }) => actor.gatewayId!;
+  routes.add({
+    method: 'get',
+    path: '/.well-known/jwks.json',
+    summary: 'Public keys that sign leases (JWKS)',
+    tag,
+    auth: 'public',
+    responses: { 200: { description: 'JWKS', schema: z.object({ keys: z.array(z.record(z.string(), z.unknown())) }) } },
+    handler: async ({ res }) => {
+      res.setHeader('Cache-Control', 'public, max-age=60');
+      return { body: await jwks() };
+    },
+  });
+  routes.add({
+    method: 'post',
+    path: '/api/v1/agent/lease',
+    summary: 'Get a fresh lease for the calling gateway (grant or renewal)',
+    tag,
+    auth: 'gateway',
+    body: z.strictObject({ renewal: z.boolean().optional() }),
+    responses: { 200: { description: 'A signed lease', schema: leaseGrant } },
+    handler: async ({ actor, body }) => ({ body: await leases.grant(gatewayOf(actor), body.renewal ? 'renewal' : 'grant') }),
+  });
+  routes.add({
+    method: 'post',
+    path: '/api/v1/agent/lease/ack',
+    summary: 'Acknowledge an accepted lease; older leases stop counting',
+    tag,
+    auth: 'gateway',
+    body: leaseAckBody,
+    responses: { 200: { description: 'Acknowledged', schema: z.object({ acknowledged: z.boolean() }) } },
+    handler: async ({ actor, body }) => ({ body: await leases.acknowledge(gatewayOf(actor), body.jti) }),
+  });
+  routes.add({
+    method: 'post',
+    path: '/api/v1/agent/lease/release',
+    summary: "Release the calling gateway's leases; the points return at once",
+    tag,
+    auth: 'gateway',
+    responses: { 200: { description: 'Released', schema: z.object({ released: z.int() }) } },
+    handler: async ({ actor }) => ({ body: await leases.release(gatewayOf(actor), actor) }),
+  });
+  routes.add({
+    method: 'post',
+    path: '/api/v1/agent/usage',
+    summary: "Report the gateway's real usage",
+    tag,
+    auth: 'gateway',
+    body: usageReportBody,
+    responses: { 204: { description: 'Recorded' } },
+    handler: async ({ actor, body }) => {
+      await gateways.reportUsage(gatewayOf(actor), body);
+    },
+  });
+}

@@ -1,0 +1,13 @@
+/**
+ * Called after a change commits that affects what a gateway's lease should say
+ * (allocation, plugins, pool license, revocation). The lease service pushes a fresh lease.
+ */
+export interface ChangeNotifier {
+  gatewayChanged(gatewayId: string): void;
+  poolChanged(poolId: string): void;
+}
+
+export const noopNotifier: ChangeNotifier = {
+  gatewayChanged: () => {},
+  poolChanged: () => {},
+};

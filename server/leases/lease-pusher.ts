@@ -1,0 +1,89 @@
+import type { LeaseGrant } from '../../shared/protocol/rest.js';
+import type { Db } from '../db/database.js';
+import { AppError } from '../errors/app-error.js';
+import { gatewayStore } from '../gateways/gateway-store.js';
+import type { Logger } from '../logger.js';
+import type { ChangeNotifier } from './change-notifier.js';
+import type { LeaseService } from './lease-service.js';
+
+/** A transport that can hand a lease to a connected agent (MQTT, Socket.IO). */
+export interface LeaseDelivery {
+  readonly name: string;
+  /** Resolves true when this transport delivered it (or queued it durably, e.g. retained MQTT). */
+  deliver(gatewayId: string, grant: LeaseGrant): Promise<boolean>;
+}
+
+/**
+ * Pushes a fresh lease to a gateway as soon as something that affects it commits. Requests for
+ * one gateway coalesce, so a burst of changes costs one lease; work runs with bounded concurrency.
+ */
+export class LeasePusher implements ChangeNotifier {
+  private readonly pending = new Set<string>();
+  private readonly deliveries: LeaseDelivery[] = [];
+  private running = 0;
+  private idleWaiters: (() => void)[] = [];
+
+  constructor(
+    private readonly db: Db,
+    private readonly leases: LeaseService,
+    private readonly logger: Logger,
+    private readonly concurrency = 8,
+  ) {}
+
+  addDelivery(d: LeaseDelivery): void {
+    this.deliveries.push(d);
+  }
+
+  gatewayChanged(gatewayId: string): void {
+    this.pending.add(gatewayId);
+    this.pump();
+  }
+
+  poolChanged(poolId: string): void {
+    gatewayStore
+      .idsInPool(this.db, poolId)
+      .then((ids) => ids.forEach((id) => this.gatewayChanged(id)))
+      .catch((err: unknown) => this.logger.warn({ err, poolId }, 'could not list gateways to push to'));
+  }
+
+  /** Resolves once nothing is queued or in flight (tests, shutdown). */
+  idle(): Promise<void> {
+    if (this.pending.size === 0 && this.running === 0) return Promise.resolve();
+    return new Promise((resolve) => this.idleWaiters.push(resolve));
+  }
+
+  private pump(): void {
+    while (this.running < this.concurrency && this.pending.size > 0) {
+      const id = this.pending.values().next().value as string;
+      this.pending.delete(id);
+      this.running += 1;
+      void this.push(id).finally(() => {
+        this.running -= 1;
+        this.pump();
+        if (this.running === 0 && this.pending.size === 0) {
+          const waiters = this.idleWaiters;
+          this.idleWaiters = [];
+          waiters.forEach((w) => w());
+        }
+      });
+    }
+  }
+
+  private async push(gatewayId: string): Promise<void> {
+    if (this.deliveries.length === 0) return;
+    try {
+      const g = await gatewayStore.get(this.db, gatewayId);
+      // Offline gateways get a fresh lease when they reconnect; pushing now would only burn seqs.
+      if (!g || !g.online) return;
+      const grant = await this.leases.grant(gatewayId, 'push');
+      let delivered = false;
+      for (const d of this.deliveries) {
+        delivered = (await d.deliver(gatewayId, grant).catch(() => false)) || delivered;
+      }
+      if (!delivered) this.logger.debug({ gatewayId }, 'pushed lease reached no transport');
+    } catch (err) {
+      if (err instanceof AppError) this.logger.debug({ gatewayId, problem: err.problem }, 'no lease pushed');
+      else this.logger.warn({ err, gatewayId }, 'lease push failed');
+    }
+  }
+}

@@ -1,0 +1,81 @@
+import { and, eq, inArray, lt, sql } from 'drizzle-orm';
+import type { DbOrTx } from '../db/database.js';
+import { leases } from '../db/schema.js';
+
+export type LeaseRow = typeof leases.$inferSelect;
+
+const LIVE = sql`${leases.state} in ('issued', 'acknowledged')`;
+
+export interface EndedLease {
+  id: string;
+  gatewayId: string;
+  poolId: string;
+  seq: number;
+  tags: number;
+  connections: number;
+}
+
+export const leaseStore = {
+  async insert(q: DbOrTx, row: typeof leases.$inferInsert): Promise<void> {
+    await q.insert(leases).values(row);
+  },
+  async get(q: DbOrTx, gatewayId: string, id: string): Promise<LeaseRow | undefined> {
+    const [row] = await q
+      .select()
+      .from(leases)
+      .where(and(eq(leases.id, id), eq(leases.gatewayId, gatewayId)));
+    return row;
+  },
+  async acknowledge(q: DbOrTx, id: string): Promise<void> {
+    await q.update(leases).set({ state: 'acknowledged', acknowledgedAt: sql`now()` }).where(eq(leases.id, id));
+  },
+  /** Older live leases stop counting once the agent acknowledged a newer one. */
+  async supersedeOlder(q: DbOrTx, gatewayId: string, seq: number): Promise<EndedLease[]> {
+    return q
+      .update(leases)
+      .set({ state: 'superseded', endedAt: sql`now()` })
+      .where(and(eq(leases.gatewayId, gatewayId), lt(leases.seq, seq), LIVE))
+      .returning(endedColumns);
+  },
+  async endLive(q: DbOrTx, gatewayId: string, state: 'released' | 'reclaimed'): Promise<EndedLease[]> {
+    return q
+      .update(leases)
+      .set({ state, endedAt: sql`now()` })
+      .where(and(eq(leases.gatewayId, gatewayId), LIVE))
+      .returning(endedColumns);
+  },
+  /**
+   * Marks leases past their expiry as expired, a batch at a time. SKIP LOCKED lets several
+   * controllers sweep at once without waiting on each other or touching a row twice.
+   */
+  async expireDue(q: DbOrTx, batch: number): Promise<EndedLease[]> {
+    const due = q
+      .select({ id: leases.id })
+      .from(leases)
+      .where(and(LIVE, sql`${leases.expiresAt} <= now()`))
+      .limit(batch)
+      .for('update', { skipLocked: true });
+    return q
+      .update(leases)
+      .set({ state: 'expired', endedAt: sql`now()` })
+      .where(inArray(leases.id, due))
+      .returning(endedColumns);
+  },
+  /** Kids of keys that signed leases still live; a retired key stays published until none is left. */
+  async liveKids(q: DbOrTx): Promise<string[]> {
+    const rows = await q
+      .selectDistinct({ kid: leases.kid })
+      .from(leases)
+      .where(and(LIVE, sql`${leases.expiresAt} > now()`));
+    return rows.map((r) => r.kid);
+  },
+};
+
+const endedColumns = {
+  id: leases.id,
+  gatewayId: leases.gatewayId,
+  poolId: leases.poolId,
+  seq: leases.seq,
+  tags: leases.tags,
+  connections: leases.connections,
+};

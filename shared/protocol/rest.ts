@@ -1,0 +1,222 @@
+import { z } from 'zod';
+import { hardwareIdSchema } from './lease-claims.js';
+import { pointsSchema } from './limits.js';
+
+/** REST request and response shapes of /api/v1, shared by the controller, CLI and console. */
+
+const name = z.string().trim().min(1, 'must not be empty').max(100, 'at most 100 characters');
+const points = z.int('expected a whole number').min(0, 'must be 0 or more').max(10_000_000, 'at most 10,000,000');
+const isoDate = z.iso.datetime({ offset: true, error: 'expected an ISO 8601 date-time such as 2027-01-31T00:00:00Z' });
+export const pluginList = z
+  .array(z.string().trim().min(1).max(100))
+  .max(200)
+  .refine((a) => new Set(a).size === a.length, 'plugins must not repeat');
+
+
+export const idParams = z.strictObject({ id: z.uuid('expected a UUID') });
+
+// ---- pools ----
+export const reclaimModes = ['on-expiry', 'on-disconnect'] as const;
+
+const poolSettings = z.strictObject({
+  description: z.string().max(1000, 'at most 1000 characters').optional(),
+  leaseTtlSeconds: z.int('expected whole seconds').min(15, 'at least 15 seconds').max(86_400, 'at most 86400 seconds').optional(),
+  reclaim: z.enum(reclaimModes).optional(),
+  overdraftFactor: z.number().min(1, 'at least 1 (no overdraft)').max(2, 'at most 2').optional(),
+  alarmRaiseRatio: z.number().gt(0).max(1).optional(),
+  alarmClearRatio: z.number().gt(0).max(1).optional(),
+});
+
+export const poolCreateBody = poolSettings.extend({ name });
+export const poolPatchBody = poolSettings.extend({ name: name.optional() });
+export type PoolSettings = z.infer<typeof poolPatchBody>;
+
+export const poolLicenseView = z.object({
+  id: z.uuid(),
+  licenseRef: z.string(),
+  issuer: z.string(),
+  customer: z.string(),
+  issuedAt: z.string(),
+  expiresAt: z.string(),
+  expired: z.boolean(),
+  points: pointsSchema,
+  plugins: z.array(z.string()),
+  forced: z.boolean(),
+  uploadedBy: z.string(),
+  uploadedAt: z.string(),
+  replacedAt: z.string().nullable(),
+});
+export type PoolLicenseView = z.infer<typeof poolLicenseView>;
+
+export const poolView = z.object({
+  id: z.uuid(),
+  name: z.string(),
+  description: z.string(),
+  leaseTtlSeconds: z.int(),
+  reclaim: z.enum(reclaimModes),
+  overdraftFactor: z.number(),
+  alarmRaiseRatio: z.number(),
+  alarmClearRatio: z.number(),
+  capacity: pointsSchema,
+  /** Capacity times the overdraft factor: the most that may ever be held. */
+  limit: pointsSchema,
+  plugins: z.array(z.string()),
+  license: poolLicenseView.nullable(),
+  licenseExpired: z.boolean(),
+  overCommitted: z.boolean(),
+  allocated: pointsSchema,
+  held: pointsSchema,
+  inUse: pointsSchema,
+  free: pointsSchema,
+  utilization: z.object({ tags: z.number(), connections: z.number() }),
+  gateways: z.object({ total: z.int(), online: z.int() }),
+  createdAt: z.string(),
+});
+export type PoolView = z.infer<typeof poolView>;
+
+export const licenseUploadBody = z.strictObject({
+  license: z.string().trim().min(1, 'must not be empty').max(16_384, 'at most 16384 characters'),
+  force: z.boolean().optional(),
+});
+
+// ---- activation codes ----
+export const activationCodeCreateBody = z.strictObject({
+  seats: z.int('expected a whole number of seats').min(1, 'at least 1 seat').max(100_000, 'at most 100000 seats'),
+  expiresAt: isoDate.optional(),
+  label: z.string().max(200, 'at most 200 characters').optional(),
+});
+
+export const activationCodeView = z.object({
+  id: z.uuid(),
+  poolId: z.uuid(),
+  codePrefix: z.string(),
+  label: z.string(),
+  seats: z.int(),
+  seatsUsed: z.int(),
+  expiresAt: z.string().nullable(),
+  revokedAt: z.string().nullable(),
+  createdBy: z.string(),
+  createdAt: z.string(),
+});
+export type ActivationCodeView = z.infer<typeof activationCodeView>;
+export const activationCodeCreated = activationCodeView.extend({ code: z.string() });
+
+// ---- enrollment (agents) ----
+
+export const enrollBody = z.strictObject({
+  activationCode: z.string().trim().min(8, 'too short to be an activation code').max(200),
+  hardwareId: hardwareIdSchema,
+  name: z.string().trim().min(1).max(100).optional(),
+  agentVersion: z.string().max(50).optional(),
+});
+
+export const enrollResponse = z.object({
+  gatewayId: z.uuid(),
+  poolId: z.uuid(),
+  name: z.string(),
+  credential: z.string(),
+  /** Same hardware enrolled before: same gateway, fresh credential, no extra seat. */
+  reenrolled: z.boolean(),
+  lease: z.object({ issuer: z.string(), audience: z.string() }),
+  jwks: z.object({ keys: z.array(z.record(z.string(), z.unknown())) }),
+});
+export type EnrollResponse = z.infer<typeof enrollResponse>;
+
+// ---- gateways and allocations ----
+export const allocationBody = z.strictObject({
+  tags: points,
+  connections: points,
+  plugins: pluginList.optional(),
+  force: z.boolean().optional(),
+});
+
+export const gatewayView = z.object({
+  id: z.uuid(),
+  name: z.string(),
+  poolId: z.uuid(),
+  hardwareId: z.string(),
+  online: z.boolean(),
+  transport: z.string().nullable(),
+  lastSeenAt: z.string().nullable(),
+  presenceChangedAt: z.string().nullable(),
+  enrolledAt: z.string(),
+  allocation: z.object({ tags: z.int(), connections: z.int(), plugins: z.array(z.string()) }),
+  held: pointsSchema,
+  usage: z.object({ tags: z.int(), connections: z.int(), reportedAt: z.string() }).nullable(),
+  lease: z
+    .object({
+      jti: z.uuid(),
+      seq: z.int(),
+      state: z.string(),
+      points: pointsSchema,
+      plugins: z.array(z.string()),
+      issuedAt: z.string(),
+      expiresAt: z.string(),
+      secondsLeft: z.int(),
+    })
+    .nullable(),
+});
+export type GatewayView = z.infer<typeof gatewayView>;
+
+export const gatewayListQuery = z.strictObject({
+  poolId: z.uuid().optional(),
+  online: z.enum(['true', 'false']).optional(),
+  q: z.string().max(100).optional(),
+  sort: z.enum(['name', 'enrolledAt', 'lastSeenAt', 'usageTags', 'allocTags']).optional(),
+  order: z.enum(['asc', 'desc']).optional(),
+  limit: z.coerce.number().int().min(1).max(1000).optional(),
+  offset: z.coerce.number().int().min(0).optional(),
+});
+
+export const gatewayPage = z.object({ total: z.int(), items: z.array(gatewayView) });
+export type GatewayPage = z.infer<typeof gatewayPage>;
+
+// ---- audit ----
+export const auditQuery = z.strictObject({
+  gatewayId: z.uuid().optional(),
+  poolId: z.uuid().optional(),
+  action: z.string().max(100).optional(),
+  actor: z.string().max(200).optional(),
+  from: isoDate.optional(),
+  to: isoDate.optional(),
+  limit: z.coerce.number().int().min(1).max(500).optional(),
+  /** Cursor: return events with an id below this one (newest first). */
+  before: z.coerce.number().int().positive().optional(),
+});
+
+export const auditEventView = z.object({
+  id: z.int(),
+  at: z.string(),
+  actor: z.string(),
+  action: z.string(),
+  poolId: z.string().nullable(),
+  gatewayId: z.string().nullable(),
+  subject: z.string(),
+  before: z.unknown(),
+  after: z.unknown(),
+});
+export type AuditEventView = z.infer<typeof auditEventView>;
+export const auditPage = z.object({ items: z.array(auditEventView), nextBefore: z.int().nullable() });
+
+// ---- API tokens ----
+export const roles = ['viewer', 'operator', 'admin'] as const;
+export type Role = (typeof roles)[number];
+
+export const tokenCreateBody = z.strictObject({ name, role: z.enum(roles), expiresAt: isoDate.optional() });
+export const tokenView = z.object({
+  id: z.uuid(),
+  name: z.string(),
+  role: z.enum(roles),
+  tokenPrefix: z.string(),
+  createdAt: z.string(),
+  expiresAt: z.string().nullable(),
+  revokedAt: z.string().nullable(),
+  lastUsedAt: z.string().nullable(),
+});
+export const tokenCreated = tokenView.extend({ token: z.string() });
+
+// ---- agent (pull fallback over HTTP; the push transports carry the same payloads) ----
+export const leaseGrant = z.object({ lease: z.string(), jti: z.uuid(), seq: z.int(), expiresAt: z.int(), ttl: z.int() });
+export type LeaseGrant = z.infer<typeof leaseGrant>;
+export const leaseAckBody = z.strictObject({ jti: z.uuid() });
+export const usageReportBody = z.strictObject({ tags: points, connections: points });
