@@ -1,0 +1,138 @@
+import crypto from 'node:crypto';
+import fs from 'node:fs/promises';
+import http from 'node:http';
+import os from 'node:os';
+import path from 'node:path';
+import type { AddressInfo } from 'node:net';
+import pino from 'pino';
+import { createApp } from '../../server/app.js';
+import { buildApiRouter } from '../../server/http-routes.js';
+import { createServices, type Services } from '../../server/services.js';
+import { generateVendorKeys, loadVendorPrivateKey } from '../../server/signing/vendor-keys.js';
+import { issuePoolLicense } from '../../server/signing/pool-license.js';
+import type { RouteRegistry } from '../../server/http/route-registry.js';
+import { createTestDatabase, type TestDatabase } from './test-database.js';
+
+export const ADMIN_TOKEN = `fl_${'a'.repeat(43)}`;
+
+export interface ApiResponse<T = unknown> {
+  status: number;
+  body: T;
+  contentType: string;
+}
+
+export interface Harness {
+  readonly url: string;
+  readonly db: TestDatabase;
+  readonly services: Services;
+  readonly registry: RouteRegistry;
+  api<T = Record<string, unknown>>(method: string, p: string, body?: unknown, token?: string | null): Promise<ApiResponse<T>>;
+  /** A pool license signed by the harness's trusted vendor key. */
+  license(opts: { tags: number; connections: number; plugins?: string[]; expiresInSec?: number; customer?: string }): Promise<string>;
+  /** A license signed by a key the controller does not trust. */
+  foreignLicense(opts: { tags: number; connections: number }): Promise<string>;
+  /** Creates a pool with a license; returns its id. */
+  pool(opts?: { name?: string; tags?: number; connections?: number; plugins?: string[]; settings?: Record<string, unknown> }): Promise<string>;
+  /** Creates an activation code for a pool; returns the code. */
+  code(poolId: string, seats?: number): Promise<string>;
+  /** Enrolls a gateway; returns gatewayId and credential. */
+  enroll(code: string, hardwareId?: string): Promise<{ gatewayId: string; credential: string }>;
+  token(role: 'viewer' | 'operator' | 'admin'): Promise<string>;
+  close(): Promise<void>;
+}
+
+export function randomHardwareId(): string {
+  return crypto.createHash('sha256').update(crypto.randomBytes(16)).digest('base64');
+}
+
+/** The controller's services and REST API in this process, on a fresh database clone. */
+export async function startHarness(opts: { rateLimits?: { enrollFailuresPerMinute: number; authFailuresPerMinute: number } } = {}): Promise<Harness> {
+  const db = await createTestDatabase();
+  const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'floatlease-harness-'));
+  const vendor = await generateVendorKeys({ privateKeyFile: path.join(dir, 'vendor.key.pem'), publicJwkFile: path.join(dir, 'vendor.pub.json') });
+  const vendorKey = await loadVendorPrivateKey(vendor.privateKeyFile);
+  const logger = pino({ level: 'silent' });
+  const services = await createServices(
+    { dataDir: dir, signingKeyDir: path.join(dir, 'keys'), trustedIssuerFiles: [vendor.publicJwkFile], leaseIssuer: 'floatlease-test' },
+    db.database.db,
+    logger,
+  );
+  await services.tokens.bootstrapAdmin(ADMIN_TOKEN);
+  const { router, registry } = buildApiRouter(
+    { rateLimits: opts.rateLimits ?? { enrollFailuresPerMinute: 10_000, authFailuresPerMinute: 10_000 }, oidc: undefined },
+    db.database.db,
+    services,
+  );
+  const server = http.createServer(createApp({ logger, routers: [router] }));
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+
+  const api: Harness['api'] = async (method, p, body, token = ADMIN_TOKEN) => {
+    const headers: Record<string, string> = {};
+    if (token) headers.authorization = `Bearer ${token}`;
+    let payload: string | undefined;
+    if (body !== undefined) {
+      headers['content-type'] = 'application/json';
+      payload = typeof body === 'string' ? body : JSON.stringify(body);
+    }
+    const res = await fetch(url + p, { method, headers, ...(payload !== undefined ? { body: payload } : {}) });
+    const text = await res.text();
+    return { status: res.status, body: (text ? JSON.parse(text) : undefined) as never, contentType: res.headers.get('content-type') ?? '' };
+  };
+
+  const sign = async (key: { kid: string; privateKey: CryptoKey }, o: { tags: number; connections: number; plugins?: string[]; expiresInSec?: number; customer?: string }) => {
+    const now = Math.floor(Date.now() / 1000);
+    return issuePoolLicense(key.privateKey, key.kid, {
+      iss: 'test-vendor',
+      sub: crypto.randomUUID(),
+      customer: o.customer ?? 'ACME',
+      iat: now - 60,
+      exp: now + (o.expiresInSec ?? 365 * 86_400),
+      points: { tags: o.tags, connections: o.connections },
+      plugins: o.plugins ?? [],
+    });
+  };
+
+  const h: Harness = {
+    url,
+    db,
+    services,
+    registry,
+    api,
+    license: (o) => sign(vendorKey, o),
+    async foreignLicense(o) {
+      const other = await generateVendorKeys({ privateKeyFile: path.join(dir, `other-${crypto.randomUUID()}.pem`), publicJwkFile: path.join(dir, `other-${crypto.randomUUID()}.json`) });
+      return sign(await loadVendorPrivateKey(other.privateKeyFile), o);
+    },
+    async pool(o = {}) {
+      const created = await api<{ id: string }>('POST', '/api/v1/pools', { name: o.name ?? `pool-${crypto.randomUUID().slice(0, 8)}`, ...o.settings });
+      if (created.status !== 201) throw new Error(`pool create failed: ${JSON.stringify(created.body)}`);
+      const lic = await h.license({ tags: o.tags ?? 100, connections: o.connections ?? 10, plugins: o.plugins ?? ['OPC UA', 'Siemens S7 ISOTCP'] });
+      const up = await api('PUT', `/api/v1/pools/${created.body.id}/license`, { license: lic });
+      if (up.status !== 200) throw new Error(`license upload failed: ${JSON.stringify(up.body)}`);
+      return created.body.id;
+    },
+    async code(poolId, seats = 10) {
+      const r = await api<{ code: string }>('POST', `/api/v1/pools/${poolId}/activation-codes`, { seats });
+      if (r.status !== 201) throw new Error(`code create failed: ${JSON.stringify(r.body)}`);
+      return r.body.code;
+    },
+    async enroll(code, hardwareId = randomHardwareId()) {
+      const r = await api<{ gatewayId: string; credential: string }>('POST', '/api/v1/enroll', { activationCode: code, hardwareId }, null);
+      if (r.status !== 200) throw new Error(`enroll failed: ${JSON.stringify(r.body)}`);
+      return r.body;
+    },
+    async token(role) {
+      const r = await api<{ token: string }>('POST', '/api/v1/tokens', { name: `${role}-${crypto.randomUUID().slice(0, 6)}`, role });
+      return r.body.token;
+    },
+    async close() {
+      await services.pusher.idle();
+      server.closeAllConnections();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+      await db.drop();
+      await fs.rm(dir, { recursive: true, force: true });
+    },
+  };
+  return h;
+}
