@@ -1,0 +1,110 @@
+import { chmod, mkdir, readFile, stat } from 'node:fs/promises';
+import path from 'node:path';
+import { z } from 'zod';
+import { writeFileAtomic } from './write-file-atomic.js';
+
+export interface StateLogger {
+  warn(obj: object, msg: string): void;
+}
+
+export const agentCredentialSchema = z.object({
+  gatewayId: z.uuid(),
+  secret: z.string().min(1),
+});
+export type AgentCredential = z.infer<typeof agentCredentialSchema>;
+
+export const storedLeaseSchema = z.object({
+  jws: z.string().min(1),
+  seq: z.int().positive(),
+  /** Wall-clock ms at acceptance; on boot the holder caps the remaining lifetime to ttl from here. */
+  receivedAt: z.int().nonnegative(),
+});
+export type StoredLease = z.infer<typeof storedLeaseSchema>;
+
+/** `lastSeq` outlives the lease: after a release the lease is gone but an old one must still be refused. */
+export interface LeaseState {
+  readonly lastSeq: number;
+  readonly lease: StoredLease | undefined;
+}
+
+const credentialFileSchema = z.object({ version: z.literal(1), credential: agentCredentialSchema });
+const leaseFileSchema = z.object({ version: z.literal(1), lastSeq: z.int().nonnegative(), lease: storedLeaseSchema.nullable() });
+
+const CREDENTIAL_FILE = 'credential.json';
+const LEASE_FILE = 'lease.json';
+
+/**
+ * The agent's durable state: its credential and its last good lease, one small JSON file each,
+ * written atomically with mode 0600 in a 0700 folder. A damaged file is reported and treated as absent.
+ * The stored lease is only data: it is verified again and handed to `LeaseHolder.restore` on boot.
+ */
+export class FileStateStore {
+  constructor(private readonly options: { readonly dir: string; readonly logger: StateLogger }) {}
+
+  async loadCredential(): Promise<AgentCredential | undefined> {
+    return (await this.read(CREDENTIAL_FILE, credentialFileSchema))?.credential;
+  }
+
+  async saveCredential(credential: AgentCredential): Promise<void> {
+    await this.write(CREDENTIAL_FILE, { version: 1, credential: agentCredentialSchema.parse(credential) });
+  }
+
+  async loadLease(): Promise<LeaseState> {
+    const doc = await this.read(LEASE_FILE, leaseFileSchema);
+    if (!doc) return { lastSeq: 0, lease: undefined };
+    return { lastSeq: Math.max(doc.lastSeq, doc.lease?.seq ?? 0), lease: doc.lease ?? undefined };
+  }
+
+  async saveLease(lease: StoredLease): Promise<void> {
+    const parsed = storedLeaseSchema.parse(lease);
+    await this.write(LEASE_FILE, { version: 1, lastSeq: parsed.seq, lease: parsed });
+  }
+
+  /** After a release: forget the lease (its points went back to the pool) but keep the seq high-water mark. */
+  async clearLease(lastSeq: number): Promise<void> {
+    await this.write(LEASE_FILE, { version: 1, lastSeq: z.int().nonnegative().parse(lastSeq), lease: null });
+  }
+
+  private async read<T>(name: string, schema: z.ZodType<T>): Promise<T | undefined> {
+    const file = path.join(this.options.dir, name);
+    let text: string;
+    try {
+      text = await readFile(file, 'utf8');
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+      this.options.logger.warn({ file, code: (err as NodeJS.ErrnoException).code }, 'state file unreadable; ignoring it');
+      return undefined;
+    }
+    await this.tightenMode(file);
+    let json: unknown;
+    try {
+      json = JSON.parse(text);
+    } catch {
+      this.options.logger.warn({ file }, 'state file is not valid JSON; ignoring it');
+      return undefined;
+    }
+    const parsed = schema.safeParse(json);
+    if (!parsed.success) {
+      // Paths only: the values may include the credential secret.
+      const issues = parsed.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.code}`);
+      this.options.logger.warn({ file, issues }, 'state file has an unexpected shape; ignoring it');
+      return undefined;
+    }
+    return parsed.data;
+  }
+
+  private async write(name: string, doc: object): Promise<void> {
+    await mkdir(this.options.dir, { recursive: true, mode: 0o700 });
+    await this.tightenMode(this.options.dir, 0o700);
+    await writeFileAtomic(path.join(this.options.dir, name), `${JSON.stringify(doc)}\n`, 0o600);
+  }
+
+  private async tightenMode(target: string, mode = 0o600): Promise<void> {
+    try {
+      const st = await stat(target);
+      if ((st.mode & 0o077) !== 0) await chmod(target, mode);
+    } catch (err) {
+      this.options.logger.warn({ target, code: (err as NodeJS.ErrnoException).code }, 'cannot restrict permissions');
+    }
+  }
+}

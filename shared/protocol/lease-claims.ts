@@ -1,0 +1,33 @@
+import { z } from 'zod';
+import { pointsSchema } from './limits.js';
+
+export const LEASE_AUDIENCE = 'floatlease-agent';
+/** JWS `typ` header of a lease; keeps a lease from being mistaken for any other signed document. */
+export const LEASE_TYP = 'floatlease-lease+jwt';
+
+/** Base64 of a 32-byte digest: 43 characters, the last one carrying 2 spare zero bits, and one `=`. */
+export const HARDWARE_ID_PATTERN = /^[A-Za-z0-9+/]{42}[AEIMQUYcgkosw048]=$/;
+export const hardwareIdSchema = z.string().regex(HARDWARE_ID_PATTERN, 'must be a base64 SHA-256 digest (44 characters)');
+
+const epochSeconds = z.int().nonnegative();
+
+/** The payload of a lease (F3). Unknown claims are dropped, so later additions stay compatible. */
+export const leaseClaimsSchema = z
+  .object({
+    iss: z.string().min(1),
+    sub: z.uuid(),
+    aud: z.string().min(1),
+    jti: z.uuid(),
+    iat: epochSeconds,
+    nbf: epochSeconds,
+    exp: epochSeconds,
+    seq: z.int().positive(),
+    pool: z.uuid(),
+    hwid: hardwareIdSchema,
+    points: pointsSchema,
+    plugins: z.array(z.string().min(1)),
+    licenseExpiresAt: epochSeconds,
+    ttl: z.int().positive(),
+  })
+  .refine((c) => c.exp > c.nbf, { message: 'exp must be after nbf', path: ['exp'] });
+export type LeaseClaims = z.infer<typeof leaseClaimsSchema>;

@@ -1,0 +1,24 @@
+import { z } from 'zod';
+
+/** The two counted kinds of points; plugins are an allow-list, not a count. */
+export const POINT_KINDS = ['tags', 'connections'] as const;
+export type PointKind = (typeof POINT_KINDS)[number];
+
+export const pointsSchema = z.object({
+  tags: z.int().nonnegative(),
+  connections: z.int().nonnegative(),
+});
+export type Points = z.infer<typeof pointsSchema>;
+
+export interface Limits {
+  readonly tags: number;
+  readonly connections: number;
+  readonly plugins: readonly string[];
+}
+
+/** F1: what a gateway without a valid floating license may use (NeuronEX's trial allowance). */
+export const TRIAL_ALLOWANCE: Limits = Object.freeze({
+  tags: 30,
+  connections: 30,
+  plugins: Object.freeze([] as string[]),
+});
