@@ -8,7 +8,7 @@ import {
   type Ed25519Key,
   type Ed25519PrivateJwk,
 } from './ed25519-key.js';
-import { writeFileAtomic } from './write-file-atomic.js';
+import { writeFileAtomic } from '../../shared/fs/write-file-atomic.js';
 
 export interface KeyStoreLogger {
   info(obj: object, msg: string): void;

@@ -9,7 +9,7 @@ import {
   type Ed25519Key,
   type PublishedJwk,
 } from './ed25519-key.js';
-import { writeFileAtomic } from './write-file-atomic.js';
+import { writeFileAtomic } from '../../shared/fs/write-file-atomic.js';
 
 export interface VendorKeyFiles {
   /** PKCS#8 PEM, mode 0600: keep it offline, it mints pool licenses. */

@@ -4,7 +4,7 @@ import path from 'node:path';
 
 /**
  * Writes a whole file or nothing: temp file with the final mode, fsync, rename, fsync the folder.
- * A crash leaves either the old or the new content, never a torn key file.
+ * A crash leaves either the old or the new content, never a torn file.
  */
 export async function writeFileAtomic(file: string, data: string, mode = 0o600): Promise<void> {
   const tmp = `${file}.${randomBytes(6).toString('hex')}.tmp`;
