@@ -10,7 +10,14 @@ import { startEmbeddedPostgres } from './db/embedded-postgres.js';
 import { migrateDatabase } from './db/migrate.js';
 import { healthRoutes } from './health/health-routes.js';
 import type { Logger } from './logger.js';
-import { startEmbeddedBroker, type BrokerAuthorizer } from './mqtt/embedded-broker.js';
+import { Server as SocketServer } from 'socket.io';
+import { startEmbeddedBroker } from './mqtt/embedded-broker.js';
+import { CONTROLLER_MQTT_USER, gatewayAuthorizer } from './mqtt/gateway-authorizer.js';
+import { MqttAgentBridge } from './mqtt/mqtt-agent-bridge.js';
+import { DynsecProvisioner } from './mqtt/dynsec-provisioner.js';
+import type { MqttClient } from 'mqtt';
+import { AgentHandler } from './leases/agent-handler.js';
+import { AgentNamespaceGateway } from './realtime/agent-namespace.js';
 import { connectMqtt } from './mqtt/mqtt-connection.js';
 import { buildApiRouter } from './http-routes.js';
 import { createServices } from './services.js';
@@ -51,21 +58,15 @@ export async function startController(config: Config, logger: Logger): Promise<R
     let mqttUser = config.mqtt.username;
     let mqttPass = config.mqtt.password;
     if (!mqttUrl) {
-      const authorizer: BrokerAuthorizer = {
-        authenticate: async (username, password) =>
-          username === 'floatlease-controller' && password === controllerSecret ? { kind: 'controller' } : null,
-        canPublish: (p) => p.kind === 'controller',
-        canSubscribe: (p) => p.kind === 'controller',
-      };
       const broker = await startEmbeddedBroker({
         host: config.mqtt.embeddedHost,
         port: config.mqtt.embeddedPort,
-        authorizer,
+        authorizer: gatewayAuthorizer(database.db, controllerSecret),
         logger: logger.child({ component: 'embedded-broker' }),
       });
       stack.push('embedded-broker', () => broker.close());
       mqttUrl = broker.url;
-      mqttUser = 'floatlease-controller';
+      mqttUser = CONTROLLER_MQTT_USER;
       mqttPass = controllerSecret;
     }
     const mqtt = connectMqtt({
@@ -77,7 +78,13 @@ export async function startController(config: Config, logger: Logger): Promise<R
     });
     stack.push('mqtt', () => mqtt.close());
 
-    const services = await createServices(config, database.db, logger);
+    let credentials: DynsecProvisioner | undefined;
+    if (config.mqtt.dynsec) {
+      credentials = new DynsecProvisioner(mqtt.client, mqttUser ?? '', logger.child({ component: 'dynsec' }));
+      await waitForConnect(mqtt.client, 15_000);
+      await credentials.start();
+    }
+    const services = await createServices(config, database.db, logger, undefined, credentials);
     const bootstrapToken = await services.tokens.bootstrapAdmin(config.adminToken);
     if (bootstrapToken) printBootstrapToken(bootstrapToken);
     stack.push('lease-pusher', () => services.pusher.idle());
@@ -96,11 +103,22 @@ export async function startController(config: Config, logger: Logger): Promise<R
       ],
     });
     const server = http.createServer(app);
+    const agentHandler = new AgentHandler(services.leases, services.gateways);
+    const bridge = new MqttAgentBridge(mqtt.client, database.db, agentHandler, logger.child({ component: 'mqtt-agents' }), {
+      sharedSubscriptions: config.mqtt.sharedSubscriptions ?? config.mqtt.url !== undefined,
+    });
+    bridge.start();
+    services.pusher.addDelivery(bridge);
+    const io = new SocketServer(server, { serveClient: false, transports: ['websocket', 'polling'] });
+    const agentsWs = new AgentNamespaceGateway(io, database.db, agentHandler, logger.child({ component: 'ws-agents' }));
+    services.pusher.addDelivery(agentsWs);
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
       server.listen(config.http.port, config.http.host, () => resolve());
     });
     stack.push('http', () => closeHttpServer(server));
+    // Closing sockets first: agents see a clean disconnect and reconnect elsewhere.
+    stack.push('socket.io', () => agentsWs.close());
     const { port } = server.address() as AddressInfo;
     const host = config.http.host.includes(':') ? `[${config.http.host}]` : config.http.host;
     const url = `http://${host}:${port}`;
@@ -110,6 +128,17 @@ export async function startController(config: Config, logger: Logger): Promise<R
     await stack.closeAll();
     throw err;
   }
+}
+
+function waitForConnect(client: MqttClient, timeoutMs: number): Promise<void> {
+  if (client.connected) return Promise.resolve();
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`MQTT broker not reachable within ${timeoutMs} ms`)), timeoutMs);
+    client.once('connect', () => {
+      clearTimeout(timer);
+      resolve();
+    });
+  });
 }
 
 /** Shown once, on the terminal only: the token is stored hashed and never logged. */
@@ -122,6 +151,7 @@ function printBootstrapToken(token: string): void {
 
 /** Stops accepting, lets in-flight requests finish, then drops idle keep-alive sockets. */
 async function closeHttpServer(server: http.Server): Promise<void> {
+  if (!server.listening) return;
   const closed = new Promise<void>((resolve) => server.close(() => resolve()));
   server.closeIdleConnections();
   const timer = setTimeout(() => server.closeAllConnections(), 3000);

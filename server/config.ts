@@ -48,6 +48,8 @@ export const configSchema = z.object({
   MQTT_PASSWORD: z.string().optional(),
   MQTT_EMBEDDED_HOST: z.string().trim().min(1, 'expected a host or IP address').default('127.0.0.1'),
   MQTT_EMBEDDED_PORT: port(1883),
+  MQTT_DYNSEC: z.enum(['true', 'false'], { error: 'expected true or false' }).default('false'),
+  MQTT_SHARED_SUBSCRIPTIONS: z.enum(['auto', 'true', 'false'], { error: 'expected auto, true or false' }).default('auto'),
   SHUTDOWN_TIMEOUT_MS: positiveInt(10_000, 'a positive number of milliseconds'),
   SIGNING_KEY_DIR: z.string().trim().optional(),
   TRUSTED_ISSUERS: z.string().trim().optional(),
@@ -84,6 +86,10 @@ export interface Config {
     readonly password: string | undefined;
     readonly embeddedHost: string;
     readonly embeddedPort: number;
+    /** undefined = auto: on for an external broker, off for the embedded one (aedes has no $share). */
+    readonly sharedSubscriptions: boolean | undefined;
+    /** Provision gateway credentials in Mosquitto's dynamic-security plugin (external broker only). */
+    readonly dynsec: boolean;
   };
   readonly shutdownTimeoutMs: number;
   readonly signingKeyDir: string;
@@ -140,6 +146,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       password: c.MQTT_PASSWORD,
       embeddedHost: c.MQTT_EMBEDDED_HOST,
       embeddedPort: c.MQTT_EMBEDDED_PORT,
+      sharedSubscriptions: c.MQTT_SHARED_SUBSCRIPTIONS === 'auto' ? undefined : c.MQTT_SHARED_SUBSCRIPTIONS === 'true',
+      dynsec: c.MQTT_DYNSEC === 'true' && c.MQTT_URL !== undefined,
     },
     shutdownTimeoutMs: c.SHUTDOWN_TIMEOUT_MS,
     signingKeyDir: path.resolve(c.SIGNING_KEY_DIR || path.join(dataDir, 'keys')),

@@ -9,6 +9,7 @@ import { LeasePusher } from './leases/lease-pusher.js';
 import { LeaseService, type LeaseObserver } from './leases/lease-service.js';
 import { PublishedKeys } from './leases/published-keys.js';
 import type { Logger } from './logger.js';
+import { noCredentialSink, type CredentialSink } from './mqtt/dynsec-provisioner.js';
 import { PoolService } from './pools/pool-service.js';
 import { trustedIssuerVerifier } from './pools/trusted-issuers.js';
 import { LeaseSigner } from './signing/lease-signer.js';
@@ -31,6 +32,7 @@ export async function createServices(
   db: Db,
   logger: Logger,
   observer?: LeaseObserver,
+  credentials: CredentialSink = noCredentialSink,
 ): Promise<Services> {
   const keys = await SigningKeyStore.open({ dir: config.signingKeyDir, clock: { now: Date.now }, logger: logger.child({ component: 'signing-keys' }) });
   const publishedKeys = new PublishedKeys(db);
@@ -41,8 +43,8 @@ export async function createServices(
   return {
     tokens: new TokenService(db),
     pools: new PoolService(db, trustedIssuerVerifier(config.trustedIssuerFiles, path.join(config.dataDir, 'trusted-issuers')), pusher),
-    gateways: new GatewayService(db, pusher),
-    enrollment: new EnrollmentService(db, identity, pusher),
+    gateways: new GatewayService(db, pusher, credentials),
+    enrollment: new EnrollmentService(db, identity, pusher, credentials),
     leases,
     pusher,
     keys,

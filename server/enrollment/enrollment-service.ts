@@ -8,6 +8,7 @@ import { AppError, notFound } from '../errors/app-error.js';
 import { gatewayStore, type GatewayRow } from '../gateways/gateway-store.js';
 import { gatewayView } from '../gateways/gateway-view.js';
 import type { ChangeNotifier } from '../leases/change-notifier.js';
+import { noCredentialSink, type CredentialSink } from '../mqtt/dynsec-provisioner.js';
 import { poolStore } from '../pools/pool-store.js';
 import { activationCodeStore, type ActivationCodeRow } from './activation-code-store.js';
 
@@ -53,6 +54,7 @@ export class EnrollmentService {
     private readonly db: Db,
     private readonly identity: LeaseIdentity,
     private readonly notifier: ChangeNotifier,
+    private readonly credentials: CredentialSink = noCredentialSink,
   ) {}
 
   async createCode(poolId: string, input: { seats: number; expiresAt?: Date | undefined; label?: string | undefined }, actor: Actor) {
@@ -156,6 +158,10 @@ export class EnrollmentService {
         },
       ]);
       return { gateway, credential, reenrolled: existing !== undefined };
+    });
+    // The broker must know the credential before the agent connects with it.
+    await this.credentials.issued(result.gateway.id, result.credential).catch((err: unknown) => {
+      throw new AppError('unavailable', `the MQTT broker did not accept the gateway's credential; enroll again (${(err as Error).message})`);
     });
     if (result.reenrolled) this.notifier.gatewayChanged(result.gateway.id);
     return {

@@ -5,6 +5,7 @@ import type { Db } from '../db/database.js';
 import { AppError, notFound } from '../errors/app-error.js';
 import type { ChangeNotifier } from '../leases/change-notifier.js';
 import { POINT_KINDS, poolLimit, raiseShortfalls } from '../pools/capacity-policy.js';
+import { noCredentialSink, type CredentialSink } from '../mqtt/dynsec-provisioner.js';
 import { poolStore } from '../pools/pool-store.js';
 import { gatewayStore, type GatewayListFilter } from './gateway-store.js';
 import { gatewayView } from './gateway-view.js';
@@ -20,6 +21,7 @@ export class GatewayService {
   constructor(
     private readonly db: Db,
     private readonly notifier: ChangeNotifier,
+    private readonly credentials: CredentialSink = noCredentialSink,
   ) {}
 
   async get(id: string): Promise<GatewayView> {
@@ -123,6 +125,7 @@ export class GatewayService {
       ]);
     });
     this.notifier.gatewayChanged(id);
+    await this.credentials.revoked(id).catch(() => undefined);
     return this.get(id);
   }
 

@@ -1,2 +1,5 @@
 export * from './limits.js';
 export * from './lease-claims.js';
+export * from './agent-messages.js';
+export * from './mqtt-topics.js';
+export * from './socket-events.js';

@@ -8,10 +8,9 @@ import pino from 'pino';
 import { createApp } from '../../server/app.js';
 import { buildApiRouter } from '../../server/http-routes.js';
 import { createServices, type Services } from '../../server/services.js';
-import { generateVendorKeys, loadVendorPrivateKey } from '../../server/signing/vendor-keys.js';
-import { issuePoolLicense } from '../../server/signing/pool-license.js';
 import type { RouteRegistry } from '../../server/http/route-registry.js';
 import { createTestDatabase, type TestDatabase } from './test-database.js';
+import { createTestVendor } from './vendor.js';
 
 export const ADMIN_TOKEN = `fl_${'a'.repeat(43)}`;
 
@@ -49,8 +48,7 @@ export function randomHardwareId(): string {
 export async function startHarness(opts: { rateLimits?: { enrollFailuresPerMinute: number; authFailuresPerMinute: number } } = {}): Promise<Harness> {
   const db = await createTestDatabase();
   const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'floatlease-harness-'));
-  const vendor = await generateVendorKeys({ privateKeyFile: path.join(dir, 'vendor.key.pem'), publicJwkFile: path.join(dir, 'vendor.pub.json') });
-  const vendorKey = await loadVendorPrivateKey(vendor.privateKeyFile);
+  const vendor = await createTestVendor(dir);
   const logger = pino({ level: 'silent' });
   const services = await createServices(
     { dataDir: dir, signingKeyDir: path.join(dir, 'keys'), trustedIssuerFiles: [vendor.publicJwkFile], leaseIssuer: 'floatlease-test' },
@@ -80,29 +78,15 @@ export async function startHarness(opts: { rateLimits?: { enrollFailuresPerMinut
     return { status: res.status, body: (text ? JSON.parse(text) : undefined) as never, contentType: res.headers.get('content-type') ?? '' };
   };
 
-  const sign = async (key: { kid: string; privateKey: CryptoKey }, o: { tags: number; connections: number; plugins?: string[]; expiresInSec?: number; customer?: string }) => {
-    const now = Math.floor(Date.now() / 1000);
-    return issuePoolLicense(key.privateKey, key.kid, {
-      iss: 'test-vendor',
-      sub: crypto.randomUUID(),
-      customer: o.customer ?? 'ACME',
-      iat: now - 60,
-      exp: now + (o.expiresInSec ?? 365 * 86_400),
-      points: { tags: o.tags, connections: o.connections },
-      plugins: o.plugins ?? [],
-    });
-  };
-
   const h: Harness = {
     url,
     db,
     services,
     registry,
     api,
-    license: (o) => sign(vendorKey, o),
+    license: (o) => vendor.license(o),
     async foreignLicense(o) {
-      const other = await generateVendorKeys({ privateKeyFile: path.join(dir, `other-${crypto.randomUUID()}.pem`), publicJwkFile: path.join(dir, `other-${crypto.randomUUID()}.json`) });
-      return sign(await loadVendorPrivateKey(other.privateKeyFile), o);
+      return (await createTestVendor(dir, `other-${crypto.randomUUID()}`)).license(o);
     },
     async pool(o = {}) {
       const created = await api<{ id: string }>('POST', '/api/v1/pools', { name: o.name ?? `pool-${crypto.randomUUID().slice(0, 8)}`, ...o.settings });

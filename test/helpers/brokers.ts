@@ -40,6 +40,8 @@ export async function startAedes(authorizer: BrokerAuthorizer = allowAll, port =
   };
 }
 
+export const DYNSEC_PLUGIN = '/usr/lib/x86_64-linux-gnu/mosquitto_dynamic_security.so';
+
 export function mosquittoInstalled(): boolean {
   return spawnSync('sh', ['-c', 'command -v mosquitto && command -v mosquitto_passwd'], { stdio: 'ignore' }).status === 0;
 }
@@ -60,25 +62,33 @@ async function portOpen(port: number): Promise<boolean> {
  * As root it drops to user `mosquitto`, so its folder is handed to that user.
  */
 export async function startMosquitto(opts: {
-  users: readonly { username: string; password: string }[];
+  users?: readonly { username: string; password: string }[];
   acl?: string;
+  /** Use the dynamic-security plugin with this admin client instead of a password file. */
+  dynsec?: { username: string; password: string };
 }): Promise<TestBroker> {
   const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'floatlease-mosq-'));
   const port = await freePort();
   const passwd = path.join(dir, 'passwd');
   await fs.writeFile(passwd, '');
-  for (const u of opts.users) {
+  for (const u of opts.users ?? []) {
     const r = spawnSync('mosquitto_passwd', ['-b', passwd, u.username, u.password]);
     if (r.status !== 0) throw new Error(`mosquitto_passwd failed: ${r.stderr.toString()}`);
   }
-  const lines = [
-    `listener ${port} 127.0.0.1`,
-    'allow_anonymous false',
-    `password_file ${passwd}`,
+  const lines = [`listener ${port} 127.0.0.1`, 'allow_anonymous false'];
+  if (opts.dynsec) {
+    const file = path.join(dir, 'dynamic-security.json');
+    const r = spawnSync('mosquitto_ctrl', ['dynsec', 'init', file, opts.dynsec.username, opts.dynsec.password]);
+    if (r.status !== 0) throw new Error(`mosquitto_ctrl dynsec init failed: ${r.stderr.toString()}`);
+    lines.push(`plugin ${DYNSEC_PLUGIN}`, `plugin_opt_config_file ${file}`);
+  } else {
+    lines.push(`password_file ${passwd}`);
+  }
+  lines.push(
     'persistence false',
     `log_dest file ${path.join(dir, 'mosquitto.log')}`,
     'max_queued_messages 10000',
-  ];
+  );
   if (opts.acl !== undefined) {
     await fs.writeFile(path.join(dir, 'acl'), opts.acl);
     lines.push(`acl_file ${path.join(dir, 'acl')}`);

@@ -1,0 +1,49 @@
+import type { LeaseMessage, UpstreamKind, UpstreamPayload } from '../../shared/protocol/agent-messages.js';
+import type { Actor } from '../auth/actor.js';
+import type { GatewayService } from '../gateways/gateway-service.js';
+import type { LeaseService } from './lease-service.js';
+
+export type Transport = 'mqtt' | 'ws' | 'http';
+
+/**
+ * What any transport does with an agent's message. Transports parse and authenticate; this
+ * decides. Each returns the value the agent should get back (a lease, an ack result, nothing).
+ */
+export class AgentHandler {
+  constructor(
+    private readonly leases: LeaseService,
+    private readonly gateways: GatewayService,
+  ) {}
+
+  async hello(gatewayId: string, m: UpstreamPayload<'hello'>, transport: Transport): Promise<LeaseMessage> {
+    await this.leases.setPresence(gatewayId, true, transport);
+    if (m.usage) await this.gateways.reportUsage(gatewayId, m.usage);
+    return this.leases.grant(gatewayId, 'grant');
+  }
+
+  renew(gatewayId: string): Promise<LeaseMessage> {
+    return this.leases.grant(gatewayId, 'renewal');
+  }
+
+  ack(gatewayId: string, m: UpstreamPayload<'ack'>): Promise<{ acknowledged: boolean }> {
+    return this.leases.acknowledge(gatewayId, m.jti);
+  }
+
+  usage(gatewayId: string, m: UpstreamPayload<'usage'>): Promise<void> {
+    return this.gateways.reportUsage(gatewayId, m);
+  }
+
+  /** A clean stop: the points return at once and the gateway shows offline without waiting for a will. */
+  async release(gatewayId: string, poolId: string, transport: Transport): Promise<{ released: number }> {
+    const actor: Actor = { kind: 'gateway', gatewayId, poolId };
+    const result = await this.leases.release(gatewayId, actor);
+    await this.leases.setPresence(gatewayId, false, transport);
+    return result;
+  }
+
+  presence(gatewayId: string, online: boolean, transport: Transport): Promise<void> {
+    return this.leases.setPresence(gatewayId, online, transport);
+  }
+}
+
+export type { UpstreamKind };

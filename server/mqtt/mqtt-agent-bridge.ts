@@ -1,0 +1,120 @@
+import type { MqttClient } from 'mqtt';
+import { agentErrorMessage, presenceMessage, upstreamSchemas, type AgentErrorMessage } from '../../shared/protocol/agent-messages.js';
+import { parseTopic, shared, topics } from '../../shared/protocol/mqtt-topics.js';
+import type { LeaseGrant } from '../../shared/protocol/rest.js';
+import { AppError } from '../errors/app-error.js';
+import type { Db } from '../db/database.js';
+import { gatewayStore } from '../gateways/gateway-store.js';
+import type { AgentHandler } from '../leases/agent-handler.js';
+import type { LeaseDelivery } from '../leases/lease-pusher.js';
+import type { Logger } from '../logger.js';
+
+export interface MqttBridgeOptions {
+  /** `$share/…` subscriptions so several controllers split the agents' messages (not for aedes). */
+  readonly sharedSubscriptions: boolean;
+  /** Called when a gateway's presence changes on this transport (for metrics). */
+  readonly onPresence?: (gatewayId: string, online: boolean) => void;
+}
+
+const MAX_PAYLOAD = 16 * 1024;
+
+/**
+ * The controller's side of the MQTT protocol: consumes agents' messages, answers with leases
+ * published retained on the gateway's lease topic, and follows presence (incl. last wills).
+ */
+export class MqttAgentBridge implements LeaseDelivery {
+  readonly name = 'mqtt';
+
+  constructor(
+    private readonly client: MqttClient,
+    private readonly db: Db,
+    private readonly handler: AgentHandler,
+    private readonly logger: Logger,
+    private readonly opts: MqttBridgeOptions,
+  ) {}
+
+  start(): void {
+    const filters = [topics.allUp, topics.allPresence].map((f) => (this.opts.sharedSubscriptions ? shared(f) : f));
+    const subscribe = () => {
+      this.client.subscribe(filters, { qos: 1 }, (err) => {
+        if (err) this.logger.warn({ err: err.message }, 'mqtt subscribe failed; will retry on reconnect');
+      });
+    };
+    this.client.on('connect', subscribe);
+    if (this.client.connected) subscribe();
+    this.client.on('message', (topic, payload) => {
+      void this.onMessage(topic, payload);
+    });
+  }
+
+  async deliver(gatewayId: string, grant: LeaseGrant): Promise<boolean> {
+    if (!this.client.connected) return false;
+    await this.client.publishAsync(topics.lease(gatewayId), JSON.stringify(grant), { qos: 1, retain: true });
+    return true;
+  }
+
+  private async onMessage(topic: string, payload: Buffer): Promise<void> {
+    const parsed = parseTopic(topic);
+    if (!parsed) return;
+    const { gatewayId } = parsed;
+    let body: unknown;
+    try {
+      if (payload.length > MAX_PAYLOAD) throw new Error(`payload of ${payload.length} bytes is too large`);
+      body = payload.length === 0 ? undefined : JSON.parse(payload.toString('utf8'));
+    } catch (err) {
+      this.logger.warn({ gatewayId, topic, reason: (err as Error).message }, 'dropped malformed MQTT message');
+      return;
+    }
+    try {
+      if (parsed.kind === 'presence') {
+        // An empty retained payload clears the topic; nothing to do.
+        if (body === undefined) return;
+        const p = presenceMessage.safeParse(body);
+        if (!p.success) return this.drop(gatewayId, topic, p.error.issues[0]?.message);
+        await this.handler.presence(gatewayId, p.data.online, 'mqtt');
+        this.opts.onPresence?.(gatewayId, p.data.online);
+        return;
+      }
+      const schema = upstreamSchemas[parsed.message];
+      const m = schema.safeParse(body ?? {});
+      if (!m.success) return this.drop(gatewayId, topic, m.error.issues[0]?.message);
+      await this.dispatch(gatewayId, parsed.message, m.data);
+    } catch (err) {
+      if (err instanceof AppError) return this.sendError(gatewayId, { name: err.problem, detail: err.message });
+      this.logger.warn({ err, gatewayId, topic }, 'failed to handle an agent message');
+    }
+  }
+
+  private async dispatch(gatewayId: string, kind: keyof typeof upstreamSchemas, data: unknown): Promise<void> {
+    switch (kind) {
+      case 'hello': {
+        const grant = await this.handler.hello(gatewayId, upstreamSchemas.hello.parse(data), 'mqtt');
+        await this.deliver(gatewayId, grant);
+        return;
+      }
+      case 'renew':
+        await this.deliver(gatewayId, await this.handler.renew(gatewayId));
+        return;
+      case 'ack':
+        await this.handler.ack(gatewayId, upstreamSchemas.ack.parse(data));
+        return;
+      case 'usage':
+        await this.handler.usage(gatewayId, upstreamSchemas.usage.parse(data));
+        return;
+      case 'release': {
+        const g = await gatewayStore.get(this.db, gatewayId);
+        if (g) await this.handler.release(gatewayId, g.poolId, 'mqtt');
+        return;
+      }
+    }
+  }
+
+  private drop(gatewayId: string, topic: string, reason: string | undefined): void {
+    this.logger.warn({ gatewayId, topic, reason }, 'dropped invalid MQTT message');
+  }
+
+  private sendError(gatewayId: string, e: AgentErrorMessage): void {
+    const msg = agentErrorMessage.parse({ name: e.name, detail: e.detail.slice(0, 1000) });
+    this.client.publish(topics.error(gatewayId), JSON.stringify(msg), { qos: 1 });
+  }
+}
