@@ -38,9 +38,8 @@ async function main(): Promise<void> {
     if (stopping) await controller.close();
   } catch (err) {
     logger.fatal({ err }, 'controller failed to start');
-    process.exitCode = 1;
-    logger.flush?.();
-    setTimeout(() => process.exit(1), 100).unref();
+    logger.flush();
+    process.exit(1);
   }
 }
 
