@@ -4,6 +4,7 @@ import { TokenService } from './auth/token-service.js';
 import type { Config } from './config.js';
 import type { Db } from './db/database.js';
 import { EnrollmentService } from './enrollment/enrollment-service.js';
+import { EventBus, notifierWithEvents } from './events/event-bus.js';
 import { GatewayService } from './gateways/gateway-service.js';
 import { LeasePusher } from './leases/lease-pusher.js';
 import { LeaseService, type LeaseObserver } from './leases/lease-service.js';
@@ -24,6 +25,7 @@ export interface Services {
   readonly pusher: LeasePusher;
   readonly keys: SigningKeyStore;
   readonly publishedKeys: PublishedKeys;
+  readonly events: EventBus;
 }
 
 /** Stores are stateless modules over the db; services get only what they use. */
@@ -37,17 +39,25 @@ export async function createServices(
   const keys = await SigningKeyStore.open({ dir: config.signingKeyDir, clock: { now: Date.now }, logger: logger.child({ component: 'signing-keys' }) });
   const publishedKeys = new PublishedKeys(db);
   await publishedKeys.record(keys.keys());
-  const leases = new LeaseService(db, new LeaseSigner(keys), { issuer: config.leaseIssuer, audience: LEASE_AUDIENCE, ...(observer ? { observer } : {}) });
+  const events = new EventBus();
+  const leases = new LeaseService(db, new LeaseSigner(keys), {
+    issuer: config.leaseIssuer,
+    audience: LEASE_AUDIENCE,
+    events,
+    ...(observer ? { observer } : {}),
+  });
   const pusher = new LeasePusher(db, leases, logger.child({ component: 'lease-pusher' }));
+  const notifier = notifierWithEvents(pusher, events);
   const identity = { issuer: config.leaseIssuer, audience: LEASE_AUDIENCE, jwks: () => publishedKeys.jwks() };
   return {
     tokens: new TokenService(db),
-    pools: new PoolService(db, trustedIssuerVerifier(config.trustedIssuerFiles, path.join(config.dataDir, 'trusted-issuers')), pusher),
-    gateways: new GatewayService(db, pusher, credentials),
-    enrollment: new EnrollmentService(db, identity, pusher, credentials),
+    pools: new PoolService(db, trustedIssuerVerifier(config.trustedIssuerFiles, path.join(config.dataDir, 'trusted-issuers')), notifier),
+    gateways: new GatewayService(db, notifier, credentials),
+    enrollment: new EnrollmentService(db, identity, notifier, credentials),
     leases,
     pusher,
     keys,
     publishedKeys,
+    events,
   };
 }

@@ -6,6 +6,7 @@ import { actorLabel, systemActor, type Actor } from '../auth/actor.js';
 import type { Db, Tx } from '../db/database.js';
 import { AppError, notFound } from '../errors/app-error.js';
 import { gatewayStore } from '../gateways/gateway-store.js';
+import type { EventBus } from '../events/event-bus.js';
 import { poolStore } from '../pools/pool-store.js';
 import { leaseStore, type EndedLease } from './lease-store.js';
 
@@ -25,6 +26,7 @@ export interface LeaseObserver {
 export interface LeaseServiceOptions {
   issuer: string;
   audience: string;
+  events?: EventBus;
   now?: () => number;
   observer?: LeaseObserver;
 }
@@ -157,10 +159,12 @@ export class LeaseService {
 
   /** Presence from the transports; a pool with `reclaim: on-disconnect` takes the points back at once. */
   async setPresence(gatewayId: string, online: boolean, transport: string | null): Promise<void> {
+    let changed: { poolId: string } | undefined;
     const ended = await this.db.transaction(async (tx) => {
       const g = await gatewayStore.lock(tx, gatewayId);
       if (!g) return [];
       if (g.online !== online || (online && g.transport !== transport)) {
+        changed = { poolId: g.poolId };
         await gatewayStore.update(tx, gatewayId, { online, transport: online ? transport : g.transport, presenceChangedAt: new Date(), lastSeenAt: new Date() });
         await auditStore.append(tx, [
           { actor: 'system:presence', action: online ? 'gateway.online' : 'gateway.offline', poolId: g.poolId, gatewayId, subject: g.name, after: { transport } },
@@ -171,6 +175,7 @@ export class LeaseService {
       if (pool?.reclaim !== 'on-disconnect') return [];
       return this.endLeases(tx, gatewayId, g.poolId, 'reclaimed', 'system:reclaim');
     });
+    if (changed) this.opts.events?.emit('gateway.presence', { gatewayId, poolId: changed.poolId, online, transport });
     if (ended.length) this.opts.observer?.ended?.('reclaimed', ended);
   }
 
