@@ -1,4 +1,4 @@
-import express, { type Router } from 'express';
+import express, { type RequestHandler, type Router } from 'express';
 import { notFoundHandler, problemHandler } from './http/problem-handler.js';
 import type { Logger } from './logger.js';
 
@@ -7,6 +7,8 @@ export interface AppParts {
   /** Mounted in order at the root; each router owns its own paths. */
   readonly routers: readonly Router[];
   readonly jsonLimit?: string;
+  /** Middleware that sees every request first (metrics). */
+  readonly before?: readonly RequestHandler[];
 }
 
 /** Builds the express app; listening happens in the caller so tests can use any port. */
@@ -14,6 +16,7 @@ export function createApp(parts: AppParts): express.Express {
   const app = express();
   app.disable('x-powered-by');
   app.set('trust proxy', 'loopback');
+  for (const mw of parts.before ?? []) app.use(mw);
   app.use(express.json({ limit: parts.jsonLimit ?? '256kb', strict: true }));
   for (const router of parts.routers) app.use(router);
   app.use(notFoundHandler);

@@ -22,6 +22,9 @@ import { connectMqtt } from './mqtt/mqtt-connection.js';
 import { buildApiRouter } from './http-routes.js';
 import { createServices } from './services.js';
 import { ShutdownStack } from './shutdown-stack.js';
+import { ControllerMetrics } from './metrics/controller-metrics.js';
+import { httpMetrics, metricsRoutes } from './metrics/metrics-routes.js';
+import { poolSnapshotSource } from './metrics/pool-snapshot.js';
 import { startSweeper } from './leases/sweeper.js';
 
 export interface RunningController {
@@ -84,7 +87,12 @@ export async function startController(config: Config, logger: Logger): Promise<R
       await waitForConnect(mqtt.client, 15_000);
       await credentials.start();
     }
-    const services = await createServices(config, database.db, logger, undefined, credentials);
+    let agentsWs: AgentNamespaceGateway | undefined;
+    const metrics = new ControllerMetrics(
+      poolSnapshotSource(database.db, (s) => metrics.dbDuration.observe({ operation: 'metrics-snapshot' }, s)),
+      { wsConnected: () => agentsWs?.connectedCount() ?? 0 },
+    );
+    const services = await createServices(config, database.db, logger, metrics.leaseObserver(), credentials);
     const bootstrapToken = await services.tokens.bootstrapAdmin(config.adminToken);
     if (bootstrapToken) printBootstrapToken(bootstrapToken);
     stack.push('lease-pusher', () => services.pusher.idle());
@@ -94,7 +102,9 @@ export async function startController(config: Config, logger: Logger): Promise<R
     const api = buildApiRouter(config, database.db, services);
     const app = createApp({
       logger,
+      before: [httpMetrics(metrics)],
       routers: [
+        metricsRoutes(metrics),
         healthRoutes([
           { name: 'database', check: () => database.ping() },
           { name: 'broker', check: () => mqtt.isConnected() },
@@ -110,7 +120,7 @@ export async function startController(config: Config, logger: Logger): Promise<R
     bridge.start();
     services.pusher.addDelivery(bridge);
     const io = new SocketServer(server, { serveClient: false, transports: ['websocket', 'polling'] });
-    const agentsWs = new AgentNamespaceGateway(io, database.db, agentHandler, logger.child({ component: 'ws-agents' }));
+    agentsWs = new AgentNamespaceGateway(io, database.db, agentHandler, logger.child({ component: 'ws-agents' }));
     services.pusher.addDelivery(agentsWs);
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
@@ -118,7 +128,7 @@ export async function startController(config: Config, logger: Logger): Promise<R
     });
     stack.push('http', () => closeHttpServer(server));
     // Closing sockets first: agents see a clean disconnect and reconnect elsewhere.
-    stack.push('socket.io', () => agentsWs.close());
+    stack.push('socket.io', () => agentsWs?.close());
     const { port } = server.address() as AddressInfo;
     const host = config.http.host.includes(':') ? `[${config.http.host}]` : config.http.host;
     const url = `http://${host}:${port}`;

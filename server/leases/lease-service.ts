@@ -20,6 +20,8 @@ export type GrantReason = 'grant' | 'renewal' | 'push';
 /** Hooks for metrics; every method is optional to implement. */
 export interface LeaseObserver {
   issued?(reason: GrantReason, seconds: number): void;
+  /** Duration of one database transaction of the lease engine. */
+  transaction?(operation: 'grant' | 'acknowledge' | 'release' | 'presence' | 'sweep', seconds: number): void;
   ended?(state: 'released' | 'expired' | 'reclaimed' | 'superseded', leases: readonly EndedLease[]): void;
 }
 
@@ -54,7 +56,7 @@ export class LeaseService {
    */
   async grant(gatewayId: string, reason: GrantReason): Promise<LeaseGrant> {
     const started = performance.now();
-    const grant = await this.db.transaction(async (tx) => {
+    const grant = await this.tx('grant', async (tx) => {
       const g = await gatewayStore.lock(tx, gatewayId);
       if (!g) throw notFound('gateway', gatewayId);
       if (g.revokedAt) throw new AppError('unauthorized', `gateway ${gatewayId} is decommissioned`);
@@ -117,7 +119,7 @@ export class LeaseService {
 
   /** The agent accepted lease `jti`: older leases stop counting and their extra points return. */
   async acknowledge(gatewayId: string, jti: string): Promise<{ acknowledged: boolean }> {
-    const superseded = await this.db.transaction(async (tx) => {
+    const superseded = await this.tx('acknowledge', async (tx) => {
       const g = await gatewayStore.lock(tx, gatewayId);
       if (!g) throw notFound('gateway', gatewayId);
       const lease = await leaseStore.get(tx, gatewayId, jti);
@@ -148,7 +150,7 @@ export class LeaseService {
 
   /** A clean stop: every live lease of the gateway ends now and its points return at once. */
   async release(gatewayId: string, actor: Actor): Promise<{ released: number }> {
-    const ended = await this.db.transaction(async (tx) => {
+    const ended = await this.tx('release', async (tx) => {
       const g = await gatewayStore.lock(tx, gatewayId);
       if (!g) throw notFound('gateway', gatewayId);
       return this.endLeases(tx, g.id, g.poolId, 'released', actorLabel(actor));
@@ -160,7 +162,7 @@ export class LeaseService {
   /** Presence from the transports; a pool with `reclaim: on-disconnect` takes the points back at once. */
   async setPresence(gatewayId: string, online: boolean, transport: string | null): Promise<void> {
     let changed: { poolId: string } | undefined;
-    const ended = await this.db.transaction(async (tx) => {
+    const ended = await this.tx('presence', async (tx) => {
       const g = await gatewayStore.lock(tx, gatewayId);
       if (!g) return [];
       if (g.online !== online || (online && g.transport !== transport)) {
@@ -183,7 +185,7 @@ export class LeaseService {
   async sweep(batch = 1000): Promise<number> {
     let total = 0;
     for (;;) {
-      const ended = await this.db.transaction(async (tx) => {
+      const ended = await this.tx('sweep', async (tx) => {
         const rows = await leaseStore.expireDue(tx, batch);
         await auditStore.append(
           tx,
@@ -203,6 +205,16 @@ export class LeaseService {
       total += ended.length;
       if (ended.length) this.opts.observer?.ended?.('expired', ended);
       if (ended.length < batch) return total;
+    }
+  }
+
+  /** Runs one transaction and reports its duration. */
+  private async tx<T>(operation: Parameters<NonNullable<LeaseObserver['transaction']>>[0], fn: (tx: Tx) => Promise<T>): Promise<T> {
+    const started = performance.now();
+    try {
+      return await this.db.transaction(fn);
+    } finally {
+      this.opts.observer?.transaction?.(operation, (performance.now() - started) / 1000);
     }
   }
 

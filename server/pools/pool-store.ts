@@ -17,6 +17,8 @@ export interface PoolTotals {
   inUse: Totals;
   gateways: number;
   online: number;
+  /** Gateways holding at least one live lease. */
+  leased: number;
 }
 
 export const emptyTotals = (): PoolTotals => ({
@@ -25,6 +27,7 @@ export const emptyTotals = (): PoolTotals => ({
   inUse: { tags: 0, connections: 0 },
   gateways: 0,
   online: 0,
+  leased: 0,
 });
 
 /**
@@ -41,6 +44,7 @@ interface TotalsRow extends Record<string, unknown> {
   usedConnections: string | number;
   gateways: number;
   online: number;
+  leased: number;
 }
 
 function toTotals(r: TotalsRow): PoolTotals {
@@ -50,6 +54,7 @@ function toTotals(r: TotalsRow): PoolTotals {
     inUse: { tags: Number(r.usedTags), connections: Number(r.usedConnections) },
     gateways: r.gateways,
     online: r.online,
+    leased: r.leased,
   };
 }
 
@@ -71,7 +76,8 @@ async function selectTotals(q: DbOrTx, poolId: string | undefined): Promise<Map<
       coalesce(sum(coalesce(g.usage_tags, 0)), 0)::bigint as "usedTags",
       coalesce(sum(coalesce(g.usage_connections, 0)), 0)::bigint as "usedConnections",
       count(*) filter (where g.revoked_at is null)::int as "gateways",
-      count(*) filter (where g.online and g.revoked_at is null)::int as "online"
+      count(*) filter (where g.online and g.revoked_at is null)::int as "online",
+      count(l.gateway_id)::int as "leased"
     from gateways g left join live l on l.gateway_id = g.id
     ${gatewayFilter}
     group by g.pool_id`)) as unknown as TotalsRow[];

@@ -1,0 +1,169 @@
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { POINT_KINDS } from '../../shared/protocol/limits.js';
+import type { LeaseObserver } from '../leases/lease-service.js';
+import type { EndedLease } from '../leases/lease-store.js';
+import { poolLimit } from '../pools/capacity-policy.js';
+import type { PoolRow, PoolTotals } from '../pools/pool-store.js';
+
+/** What a scrape reads: pools with their totals, and connected agents per transport. */
+export interface PoolSnapshotSource {
+  snapshot(): Promise<{ pools: PoolRow[]; totals: Map<string, PoolTotals>; onlineByTransport: Map<string, number> }>;
+}
+
+/**
+ * The controller's own registry. Pool gauges are computed at scrape time from one aggregate query
+ * (cached briefly), so a scrape costs the same at 10 or 10,000 gateways; no gateway id is a label.
+ */
+export class ControllerMetrics {
+  readonly registry = new Registry();
+  private readonly issuedCount: Counter<'reason'>;
+  private readonly endedCounters: Record<'released' | 'expired' | 'reclaimed' | 'superseded', Counter>;
+  private readonly reclaimedPoints: Counter<'kind' | 'reason'>;
+  private readonly issueDuration: Histogram<'reason'>;
+  readonly httpDuration: Histogram<'method' | 'route' | 'status'>;
+  readonly dbDuration: Histogram<'operation'>;
+  /** Hysteresis state per pool and kind: raised at alarmRaiseRatio, cleared at alarmClearRatio. */
+  private readonly alarms = new Map<string, boolean>();
+
+  constructor(source: PoolSnapshotSource, opts: { wsConnected: () => number; cacheMs?: number }) {
+    const r = this.registry;
+    collectDefaultMetrics({ register: r });
+    let cached: { at: number; value: Awaited<ReturnType<PoolSnapshotSource['snapshot']>> } | undefined;
+    let inflight: Promise<Awaited<ReturnType<PoolSnapshotSource['snapshot']>>> | undefined;
+    const cacheMs = opts.cacheMs ?? 1_000;
+    const snapshot = async () => {
+      if (cached && Date.now() - cached.at < cacheMs) return cached.value;
+      inflight ??= source.snapshot().finally(() => (inflight = undefined));
+      const value = await inflight;
+      cached = { at: Date.now(), value };
+      return value;
+    };
+    const poolGauge = (name: string, help: string, pick: (p: PoolRow, t: PoolTotals, kind: 'tags' | 'connections') => number) =>
+      new Gauge({
+        name,
+        help,
+        labelNames: ['pool', 'kind'] as const,
+        registers: [r],
+        async collect() {
+          const { pools, totals } = await snapshot();
+          this.reset();
+          for (const p of pools) {
+            const t = totals.get(p.id) ?? emptyTotals;
+            for (const kind of POINT_KINDS) this.set({ pool: p.name, kind }, pick(p, t, kind));
+          }
+        },
+      });
+    const limitOf = (p: PoolRow) => poolLimit({ tags: p.capacityTags, connections: p.capacityConnections }, p.overdraftFactor);
+    poolGauge('floatlease_pool_capacity_points', 'Points granted by the pool license', (p, _t, k) => (k === 'tags' ? p.capacityTags : p.capacityConnections));
+    poolGauge('floatlease_pool_limit_points', 'Most points the pool may hold (capacity times overdraft factor)', (p, _t, k) => limitOf(p)[k]);
+    poolGauge('floatlease_pool_allocated_points', 'Points allocated to gateways', (_p, t, k) => t.allocated[k]);
+    poolGauge('floatlease_pool_held_points', 'Points gateways may be using: max(allocation, live leases) summed', (_p, t, k) => t.held[k]);
+    poolGauge('floatlease_pool_in_use_points', 'Points in use as reported by the agents', (_p, t, k) => t.inUse[k]);
+    poolGauge('floatlease_pool_utilization_ratio', 'Held points over the limit', (p, t, k) => {
+      const l = limitOf(p)[k];
+      return l > 0 ? t.held[k] / l : t.held[k] > 0 ? 1 : 0;
+    });
+    poolGauge('floatlease_pool_utilization_alarm', 'Utilization alarm with hysteresis (raise/clear ratios of the pool)', (p, t, k) => {
+      const l = limitOf(p)[k];
+      const ratio = l > 0 ? t.held[k] / l : 0;
+      const key = `${p.id}:${k}`;
+      const on = this.alarms.get(key) ?? false;
+      const next = on ? ratio > p.alarmClearRatio : ratio >= p.alarmRaiseRatio;
+      this.alarms.set(key, next);
+      return next ? 1 : 0;
+    });
+    const perPool = (name: string, help: string, pick: (p: PoolRow, t: PoolTotals) => number) =>
+      new Gauge({
+        name,
+        help,
+        labelNames: ['pool'] as const,
+        registers: [r],
+        async collect() {
+          const { pools, totals } = await snapshot();
+          this.reset();
+          for (const p of pools) this.set({ pool: p.name }, pick(p, totals.get(p.id) ?? emptyTotals));
+        },
+      });
+    perPool('floatlease_pool_active_leases', 'Gateways holding a live lease', (_p, t) => t.leased);
+    perPool('floatlease_pool_gateways', 'Enrolled gateways (not decommissioned)', (_p, t) => t.gateways);
+    perPool('floatlease_pool_gateways_online', 'Gateways whose agent is connected', (_p, t) => t.online);
+    perPool('floatlease_pool_over_committed', '1 while a forced license leaves the pool below what it holds', (p) => (p.overCommitted ? 1 : 0));
+    perPool('floatlease_pool_license_expiry_timestamp_seconds', 'When the pool license expires (0: no license)', (p) => (p.licenseExpiresAt ? p.licenseExpiresAt.getTime() / 1000 : 0));
+    new Gauge({
+      name: 'floatlease_connected_agents',
+      help: 'Agents connected, by transport (ws: to this replica; mqtt: online gateways whose agent uses MQTT)',
+      labelNames: ['transport'] as const,
+      registers: [r],
+      async collect() {
+        const { onlineByTransport } = await snapshot();
+        this.reset();
+        this.set({ transport: 'ws' }, opts.wsConnected());
+        this.set({ transport: 'mqtt' }, onlineByTransport.get('mqtt') ?? 0);
+      },
+    });
+    this.issuedCount = new Counter({ name: 'floatlease_leases_issued_total', help: 'Leases signed and issued, by reason (grant, renewal, push)', labelNames: ['reason'] as const, registers: [r] });
+    this.endedCounters = {
+      released: new Counter({ name: 'floatlease_leases_released_total', help: 'Leases released by their agent', registers: [r] }),
+      expired: new Counter({ name: 'floatlease_leases_expired_total', help: 'Leases that reached their expiry unrenewed', registers: [r] }),
+      reclaimed: new Counter({ name: 'floatlease_leases_reclaimed_total', help: 'Leases ended on disconnect (reclaim: on-disconnect pools)', registers: [r] }),
+      superseded: new Counter({ name: 'floatlease_leases_superseded_total', help: 'Leases replaced by a newer one the agent acknowledged', registers: [r] }),
+    };
+    this.reclaimedPoints = new Counter({
+      name: 'floatlease_reclaimed_points_total',
+      help: 'Points returned to pools when leases ended, by kind and reason (released, expired, reclaimed)',
+      labelNames: ['kind', 'reason'] as const,
+      registers: [r],
+    });
+    this.issueDuration = new Histogram({
+      name: 'floatlease_lease_issue_duration_seconds',
+      help: 'Time to sign and persist one lease',
+      labelNames: ['reason'] as const,
+      buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1],
+      registers: [r],
+    });
+    this.httpDuration = new Histogram({
+      name: 'floatlease_http_request_duration_seconds',
+      help: 'HTTP request duration by route template',
+      labelNames: ['method', 'route', 'status'] as const,
+      buckets: [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
+      registers: [r],
+    });
+    this.dbDuration = new Histogram({
+      name: 'floatlease_db_query_duration_seconds',
+      help: 'Database round trips of the controller, by operation',
+      labelNames: ['operation'] as const,
+      buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1],
+      registers: [r],
+    });
+  }
+
+  /** Hooks for the lease service. */
+  leaseObserver(): LeaseObserver {
+    return {
+      issued: (reason, seconds) => {
+        this.issuedCount.inc({ reason });
+        this.issueDuration.observe({ reason }, seconds);
+      },
+      ended: (state, leases) => this.ended(state, leases),
+      transaction: (operation, seconds) => this.dbDuration.observe({ operation }, seconds),
+    };
+  }
+
+  private ended(state: 'released' | 'expired' | 'reclaimed' | 'superseded', leases: readonly EndedLease[]): void {
+    this.endedCounters[state].inc(leases.length);
+    if (state === 'superseded') return;
+    for (const kind of POINT_KINDS) {
+      const points = leases.reduce((n, l) => n + l[kind], 0);
+      if (points > 0) this.reclaimedPoints.inc({ kind, reason: state }, points);
+    }
+  }
+}
+
+const emptyTotals: PoolTotals = {
+  allocated: { tags: 0, connections: 0 },
+  held: { tags: 0, connections: 0 },
+  inUse: { tags: 0, connections: 0 },
+  gateways: 0,
+  online: 0,
+  leased: 0,
+};

@@ -1,0 +1,130 @@
+import { spawnSync } from 'node:child_process';
+import fs from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import crypto from 'node:crypto';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startControllerProcess, type ControllerProcess } from '../helpers/controller-process.js';
+import { waitFor } from '../helpers/ports.js';
+import { metric, parsePromText } from '../helpers/prom-text.js';
+import { createTestDatabase, type TestDatabase } from '../helpers/test-database.js';
+import { createTestVendor } from '../helpers/vendor.js';
+
+const ADMIN = `fl_${'m'.repeat(43)}`;
+const hw = () => crypto.createHash('sha256').update(crypto.randomBytes(8)).digest('base64');
+const promtool = spawnSync('sh', ['-c', 'command -v promtool']).status === 0;
+
+let db: TestDatabase;
+let ctl: ControllerProcess;
+let dir: string;
+const api = async <T = Record<string, unknown>>(method: string, p: string, body?: unknown, token = ADMIN) => {
+  const res = await fetch(ctl.url + p, {
+    method,
+    headers: { authorization: `Bearer ${token}`, ...(body ? { 'content-type': 'application/json' } : {}) },
+    ...(body ? { body: JSON.stringify(body) } : {}),
+  });
+  const text = await res.text();
+  return { status: res.status, body: (text ? JSON.parse(text) : undefined) as T };
+};
+const scrape = async () => {
+  const res = await fetch(`${ctl.url}/metrics`);
+  expect(res.headers.get('content-type')).toContain('text/plain');
+  return res.text();
+};
+
+beforeAll(async () => {
+  dir = await fs.mkdtemp(path.join(os.tmpdir(), 'floatlease-metrics-'));
+  const vendor = await createTestVendor(dir);
+  db = await createTestDatabase();
+  ctl = await startControllerProcess({ DATABASE_URL: db.url, ADMIN_TOKEN: ADMIN, TRUSTED_ISSUERS: vendor.publicJwkFile, SWEEP_INTERVAL_MS: '200' });
+  const pool = async (name: string, tags: number, connections: number) => {
+    const id = (await api<{ id: string }>('POST', '/api/v1/pools', { name })).body.id;
+    expect((await api('PUT', `/api/v1/pools/${id}/license`, { license: await vendor.license({ tags, connections }) })).status).toBe(200);
+    return id;
+  };
+  const a = await pool('site-a', 100, 10);
+  const b = await pool('site-b', 50, 5);
+  const gateway = async (poolId: string, tags: number, connections: number) => {
+    const code = (await api<{ code: string }>('POST', `/api/v1/pools/${poolId}/activation-codes`, { seats: 1 })).body.code;
+    const gw = (await api<{ gatewayId: string; credential: string }>('POST', '/api/v1/enroll', { activationCode: code, hardwareId: hw() })).body;
+    expect((await api('PUT', `/api/v1/gateways/${gw.gatewayId}/allocation`, { tags, connections })).status).toBe(200);
+    const lease = await api<{ jti: string }>('POST', '/api/v1/agent/lease', {}, gw.credential);
+    await api('POST', '/api/v1/agent/lease/ack', { jti: lease.body.jti }, gw.credential);
+    return { ...gw, jti: lease.body.jti };
+  };
+  const a1 = await gateway(a, 20, 2);
+  await gateway(a, 30, 3);
+  const a3 = await gateway(a, 10, 1);
+  await gateway(b, 25, 2);
+  const b2 = await gateway(b, 5, 1);
+  expect((await api('POST', '/api/v1/agent/usage', { tags: 15, connections: 1 }, a1.credential)).status).toBe(204);
+  // One release (a3) and one expiry (b2, whose allocation was taken back first).
+  expect((await api<{ released: number }>('POST', '/api/v1/agent/lease/release', undefined, a3.credential)).body.released).toBe(1);
+  expect((await api('PUT', `/api/v1/gateways/${b2.gatewayId}/allocation`, { tags: 0, connections: 0 })).status).toBe(200);
+  await db.database.sql`update leases set expires_at = now() - interval '1 second' where id = ${b2.jti}`;
+  await waitFor('expiry swept', async () => parsePromText(await scrape()).get('floatlease_leases_expired_total') === 1, { timeoutMs: 5_000 });
+}, 60_000);
+
+afterAll(async () => {
+  await ctl?.stop('SIGKILL');
+  await db?.drop();
+  await fs.rm(dir, { recursive: true, force: true });
+});
+
+describe('controller /metrics', () => {
+  it('reports exactly the expected pool gauges and lease counters', async () => {
+    await new Promise((r) => setTimeout(r, 1_100)); // the pool snapshot is cached for 1 s
+    const m = parsePromText(await scrape());
+    const expected: [string, Record<string, string>, number][] = [
+      ['floatlease_pool_capacity_points', { pool: 'site-a', kind: 'tags' }, 100],
+      ['floatlease_pool_capacity_points', { pool: 'site-a', kind: 'connections' }, 10],
+      ['floatlease_pool_capacity_points', { pool: 'site-b', kind: 'tags' }, 50],
+      ['floatlease_pool_limit_points', { pool: 'site-b', kind: 'connections' }, 5],
+      ['floatlease_pool_allocated_points', { pool: 'site-a', kind: 'tags' }, 60],
+      ['floatlease_pool_allocated_points', { pool: 'site-a', kind: 'connections' }, 6],
+      ['floatlease_pool_allocated_points', { pool: 'site-b', kind: 'tags' }, 25],
+      ['floatlease_pool_allocated_points', { pool: 'site-b', kind: 'connections' }, 2],
+      ['floatlease_pool_held_points', { pool: 'site-a', kind: 'tags' }, 60],
+      ['floatlease_pool_held_points', { pool: 'site-b', kind: 'tags' }, 25],
+      ['floatlease_pool_held_points', { pool: 'site-b', kind: 'connections' }, 2],
+      ['floatlease_pool_in_use_points', { pool: 'site-a', kind: 'tags' }, 15],
+      ['floatlease_pool_in_use_points', { pool: 'site-a', kind: 'connections' }, 1],
+      ['floatlease_pool_in_use_points', { pool: 'site-b', kind: 'tags' }, 0],
+      ['floatlease_pool_utilization_ratio', { pool: 'site-a', kind: 'tags' }, 0.6],
+      ['floatlease_pool_utilization_ratio', { pool: 'site-b', kind: 'connections' }, 0.4],
+      ['floatlease_pool_utilization_alarm', { pool: 'site-a', kind: 'tags' }, 0],
+      ['floatlease_pool_active_leases', { pool: 'site-a' }, 2],
+      ['floatlease_pool_active_leases', { pool: 'site-b' }, 1],
+      ['floatlease_pool_gateways', { pool: 'site-a' }, 3],
+      ['floatlease_pool_gateways', { pool: 'site-b' }, 2],
+      ['floatlease_pool_over_committed', { pool: 'site-a' }, 0],
+      ['floatlease_leases_issued_total', { reason: 'grant' }, 5],
+      ['floatlease_leases_released_total', {}, 1],
+      ['floatlease_leases_expired_total', {}, 1],
+      ['floatlease_leases_superseded_total', {}, 0],
+      ['floatlease_reclaimed_points_total', { kind: 'tags', reason: 'released' }, 10],
+      ['floatlease_reclaimed_points_total', { kind: 'connections', reason: 'released' }, 1],
+      ['floatlease_reclaimed_points_total', { kind: 'tags', reason: 'expired' }, 5],
+      ['floatlease_reclaimed_points_total', { kind: 'connections', reason: 'expired' }, 1],
+      ['floatlease_lease_issue_duration_seconds_count', { reason: 'grant' }, 5],
+    ];
+    for (const [name, labels, value] of expected) {
+      expect({ series: metric(name, labels), value: m.get(metric(name, labels)) }).toEqual({ series: metric(name, labels), value });
+    }
+    expect([...m.keys()].some((k) => k.startsWith('floatlease_http_request_duration_seconds_count{') && k.includes('route="/api/v1/pools/:id/license"'))).toBe(true);
+    expect([...m.keys()].some((k) => k.startsWith('process_cpu_seconds_total'))).toBe(true);
+    // Bounded labels: no gateway id anywhere in the exposition.
+    const ids = (await api<{ items: { id: string }[] }>('GET', '/api/v1/gateways')).body.items.map((g) => g.id);
+    const text = await scrape();
+    expect(ids.filter((id) => text.includes(id))).toEqual([]);
+  });
+
+  it.skipIf(!promtool)('passes promtool check metrics (prom-client’s nodejs_active_*_total naming filtered out)', async () => {
+    const text = await scrape();
+    const r = spawnSync('promtool', ['check', 'metrics'], { input: text });
+    const findings = (r.stdout.toString() + r.stderr.toString())
+      .split('\n')
+      .filter((l) => l.trim() && !/^nodejs_active_(handles|requests|resources)_total non-counter metrics should not have "_total" suffix$/.test(l.trim()));
+    expect(findings).toEqual([]);
+  });
+});
