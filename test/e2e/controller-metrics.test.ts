@@ -127,4 +127,19 @@ describe('controller /metrics', () => {
       .filter((l) => l.trim() && !/^nodejs_active_(handles|requests|resources)_total non-counter metrics should not have "_total" suffix$/.test(l.trim()));
     expect(findings).toEqual([]);
   });
+
+  it('alert rules and the Grafana dashboard reference only series the controller exports', async () => {
+    const files = path.resolve(import.meta.dirname, '../../helm/floatlease/files');
+    const rules = await fs.readFile(path.join(files, 'prometheus-rules.yaml'), 'utf8');
+    const dashboard = JSON.parse(await fs.readFile(path.join(files, 'grafana-dashboard.json'), 'utf8')) as { panels: { targets: { expr: string }[] }[] };
+    const exprs = [rules, ...dashboard.panels.flatMap((p) => p.targets.map((t) => t.expr))].join('\n');
+    const referenced = [...new Set(exprs.match(/\b(floatlease|process)_[a-z_]+/g) ?? [])];
+    expect(referenced.length).toBeGreaterThan(10);
+    const exported = new Set([...parsePromText(await scrape()).keys()].map((k) => k.replace(/\{.*$/, '')));
+    expect(referenced.filter((n) => !exported.has(n))).toEqual([]);
+    if (promtool) {
+      const r = spawnSync('promtool', ['check', 'rules', path.join(files, 'prometheus-rules.yaml')]);
+      expect({ status: r.status, out: r.stdout.toString() }).toMatchObject({ status: 0 });
+    }
+  });
 });
