@@ -87,10 +87,11 @@ export async function startController(config: Config, logger: Logger): Promise<R
       await waitForConnect(mqtt.client, 15_000);
       await credentials.start();
     }
-    let agentsWs: AgentNamespaceGateway | undefined;
+    // Metrics are created before the transports they count; the socket gateway is set below.
+    const ws: { gateway?: AgentNamespaceGateway } = {};
     const metrics = new ControllerMetrics(
       poolSnapshotSource(database.db, (s) => metrics.dbDuration.observe({ operation: 'metrics-snapshot' }, s)),
-      { wsConnected: () => agentsWs?.connectedCount() ?? 0 },
+      { wsConnected: () => ws.gateway?.connectedCount() ?? 0 },
     );
     const services = await createServices(config, database.db, logger, metrics.leaseObserver(), credentials);
     const bootstrapToken = await services.tokens.bootstrapAdmin(config.adminToken);
@@ -120,7 +121,8 @@ export async function startController(config: Config, logger: Logger): Promise<R
     bridge.start();
     services.pusher.addDelivery(bridge);
     const io = new SocketServer(server, { serveClient: false, transports: ['websocket', 'polling'] });
-    agentsWs = new AgentNamespaceGateway(io, database.db, agentHandler, logger.child({ component: 'ws-agents' }));
+    const agentsWs = new AgentNamespaceGateway(io, database.db, agentHandler, logger.child({ component: 'ws-agents' }));
+    ws.gateway = agentsWs;
     services.pusher.addDelivery(agentsWs);
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
@@ -128,7 +130,7 @@ export async function startController(config: Config, logger: Logger): Promise<R
     });
     stack.push('http', () => closeHttpServer(server));
     // Closing sockets first: agents see a clean disconnect and reconnect elsewhere.
-    stack.push('socket.io', () => agentsWs?.close());
+    stack.push('socket.io', () => agentsWs.close());
     const { port } = server.address() as AddressInfo;
     const host = config.http.host.includes(':') ? `[${config.http.host}]` : config.http.host;
     const url = `http://${host}:${port}`;
