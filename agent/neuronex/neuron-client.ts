@@ -1,0 +1,132 @@
+import { z } from 'zod';
+
+/** NeuronEX's open-source plugins need no license; every other plugin must be enabled by the lease. */
+export const DEFAULT_FREE_PLUGINS = ['Modbus TCP', 'Modbus RTU', 'File', 'MQTT', 'eKuiper', 'WebSocket', 'Monitor'] as const;
+
+export interface SouthNode {
+  readonly name: string;
+  readonly plugin: string;
+  /** 1 init, 2 ready, 3 running, 4 stopped (Neuron's node state). */
+  readonly running: number;
+  readonly tags: number;
+}
+
+export interface GatewayUsage {
+  readonly tags: number;
+  /** South and north nodes together, as Neuron counts `used_nodes`. */
+  readonly connections: number;
+  /** South nodes in creation order (oldest first). */
+  readonly south: readonly SouthNode[];
+  readonly north: number;
+}
+
+const nodesSchema = z.object({ nodes: z.array(z.object({ name: z.string(), plugin: z.string() })) });
+const groupsSchema = z.object({ groups: z.array(z.object({ driver: z.string().optional(), group: z.string().optional(), name: z.string().optional(), tag_count: z.number() })) });
+const statesSchema = z.object({ states: z.array(z.object({ node: z.string(), running: z.number() })) });
+const tagsSchema = z.object({ tags: z.array(z.object({ name: z.string() })) });
+const errorSchema = z.object({ error: z.number() });
+
+export class NeuronApiError extends Error {
+  constructor(
+    readonly status: number,
+    readonly code: number | undefined,
+    message: string,
+  ) {
+    super(message);
+    this.name = 'NeuronApiError';
+  }
+}
+
+/**
+ * A client of the Neuron core API (`/api/v2`, NeuronEX proxies it as `/api/neuron`): logs in with
+ * its JWT and logs in again when the token lapses.
+ */
+export class NeuronClient {
+  private token: string | undefined;
+
+  constructor(private readonly opts: { apiBase: string; username: string; password: string; timeoutMs?: number }) {}
+
+  async usage(): Promise<GatewayUsage> {
+    const [south, north, groups, states] = await Promise.all([
+      this.get('/node?type=1', nodesSchema),
+      this.get('/node?type=2', nodesSchema),
+      this.get('/group', groupsSchema),
+      this.get('/node/state', statesSchema),
+    ]);
+    const tagsByDriver = new Map<string, number>();
+    for (const g of groups.groups) if (g.driver) tagsByDriver.set(g.driver, (tagsByDriver.get(g.driver) ?? 0) + g.tag_count);
+    const runningByNode = new Map(states.states.map((s) => [s.node, s.running]));
+    const southNodes = south.nodes.map((n) => ({ name: n.name, plugin: n.plugin, running: runningByNode.get(n.name) ?? 1, tags: tagsByDriver.get(n.name) ?? 0 }));
+    return {
+      tags: [...tagsByDriver.values()].reduce((a, b) => a + b, 0),
+      connections: south.nodes.length + north.nodes.length,
+      south: southNodes,
+      north: north.nodes.length,
+    };
+  }
+
+  async nodePlugin(node: string): Promise<string | undefined> {
+    const [south, north] = await Promise.all([this.get('/node?type=1', nodesSchema), this.get('/node?type=2', nodesSchema)]);
+    return [...south.nodes, ...north.nodes].find((n) => n.name === node)?.plugin;
+  }
+
+  async groupsOf(node: string): Promise<{ name: string; tags: number }[]> {
+    const r = await this.get(`/group?node=${encodeURIComponent(node)}`, groupsSchema);
+    return r.groups.map((g) => ({ name: g.name ?? g.group ?? '', tags: g.tag_count }));
+  }
+
+  async tagNames(node: string, group: string): Promise<string[]> {
+    const r = await this.get(`/tags?node=${encodeURIComponent(node)}&group=${encodeURIComponent(group)}`, tagsSchema);
+    return r.tags.map((t) => t.name);
+  }
+
+  async deleteTags(node: string, group: string, tags: string[]): Promise<void> {
+    await this.call('DELETE', '/tags', { node, group, tags });
+  }
+
+  /** cmd 0 = start, 1 = stop. */
+  async nodeControl(node: string, cmd: 0 | 1): Promise<void> {
+    await this.call('POST', '/node/ctl', { node, cmd });
+  }
+
+  private async get<S extends z.ZodType>(path: string, schema: S): Promise<z.output<S>> {
+    const body = await this.call('GET', path);
+    const parsed = schema.safeParse(body);
+    if (!parsed.success) throw new NeuronApiError(200, undefined, `unexpected answer from ${path}: ${parsed.error.issues[0]?.message}`);
+    return parsed.data;
+  }
+
+  private async call(method: string, path: string, body?: unknown, retried = false): Promise<unknown> {
+    const token = await this.login();
+    const res = await fetch(this.opts.apiBase + path, {
+      method,
+      headers: { authorization: `Bearer ${token}`, ...(body ? { 'content-type': 'application/json' } : {}) },
+      ...(body ? { body: JSON.stringify(body) } : {}),
+      signal: AbortSignal.timeout(this.opts.timeoutMs ?? 5_000),
+    });
+    const json: unknown = await res.json().catch(() => undefined);
+    if (res.status === 401 && !retried) {
+      this.token = undefined;
+      return this.call(method, path, body, true);
+    }
+    const err = errorSchema.safeParse(json);
+    if (!res.ok || (err.success && err.data.error !== 0 && method !== 'GET')) {
+      throw new NeuronApiError(res.status, err.success ? err.data.error : undefined, `${method} ${path} failed (HTTP ${res.status}${err.success ? `, error ${err.data.error}` : ''})`);
+    }
+    return json;
+  }
+
+  private async login(): Promise<string> {
+    if (this.token) return this.token;
+    const res = await fetch(`${this.opts.apiBase}/login`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ name: this.opts.username, pass: this.opts.password }),
+      signal: AbortSignal.timeout(this.opts.timeoutMs ?? 5_000),
+    });
+    const body = (await res.json().catch(() => ({}))) as { token?: string; error?: number };
+    if (!res.ok || !body.token) throw new NeuronApiError(res.status, body.error, `login to the gateway failed (HTTP ${res.status})`);
+    this.token = body.token;
+    return body.token;
+  }
+}
