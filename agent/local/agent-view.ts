@@ -1,0 +1,17 @@
+import type { Limits } from '../../shared/protocol/limits.js';
+
+/** Everything the agent's local page, API and metrics show; produced by the agent runtime. */
+export interface AgentView {
+  readonly gatewayId: string | undefined;
+  readonly licenseType: 'FLOATING' | 'TRIAL';
+  readonly limits: Limits;
+  /** Usage read from the gateway; undefined until the first reading. */
+  readonly usage: { readonly tags: number; readonly connections: number } | undefined;
+  readonly issuedAt: number | undefined;
+  readonly expiresAt: number | undefined;
+  readonly secondsLeft: number;
+  readonly hardwareId: string;
+  readonly controllerReachable: boolean;
+  readonly transport: string | undefined;
+  readonly seq: number | undefined;
+}

@@ -1,0 +1,68 @@
+import { Router } from 'express';
+
+/**
+ * A small page with the license view (F1). It renders from `GET /api/license` every second, so it
+ * shows the same values as the API; each field has a stable id for tests and scrapers.
+ */
+const PAGE = `<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
+<title>floatlease agent — license</title>
+<style>
+  :root { font-family: system-ui, -apple-system, "Segoe UI", Roboto, sans-serif; color: #1d2733; background: #f4f6f8; }
+  main { max-width: 760px; margin: 32px auto; background: #fff; border-radius: 10px; box-shadow: 0 1px 3px rgba(0,0,0,.12); padding: 24px 28px; }
+  h1 { font-size: 20px; margin: 0 0 4px; } .sub { color: #5b6b7b; margin: 0 0 20px; font-size: 13px; }
+  dl { display: grid; grid-template-columns: 220px 1fr; gap: 10px 16px; margin: 0; }
+  dt { color: #5b6b7b; } dd { margin: 0; font-variant-numeric: tabular-nums; font-weight: 500; }
+  .badge { display: inline-block; padding: 2px 10px; border-radius: 999px; font-size: 12px; font-weight: 600; }
+  .FLOATING { background: #e3f4e8; color: #17663a; } .TRIAL { background: #fff1d6; color: #8a5a00; }
+  .yes { color: #17663a; } .no { color: #b42318; }
+  .bar { height: 8px; background: #e7ebef; border-radius: 4px; margin-top: 4px; overflow: hidden; width: 260px; }
+  .bar > span { display: block; height: 100%; background: #2f6fdb; }
+  .warn { margin-top: 18px; padding: 10px 14px; border-radius: 8px; background: #fff1d6; color: #8a5a00; display: none; }
+</style></head>
+<body><main>
+<h1>Gateway license</h1><p class="sub">floatlease agent · <span id="gatewayId">—</span></p>
+<dl>
+  <dt>License type</dt><dd><span id="licenseType" class="badge">—</span></dd>
+  <dt>Issued at</dt><dd id="startDate">—</dd>
+  <dt>Expire at</dt><dd id="expiredDate">—</dd>
+  <dt>Tags (in use / maximum)</dt><dd><span id="tags">—</span><div class="bar"><span id="tagsBar" style="width:0"></span></div></dd>
+  <dt>Connections (in use / maximum)</dt><dd><span id="connections">—</span><div class="bar"><span id="connectionsBar" style="width:0"></span></div></dd>
+  <dt>Enabled plugins</dt><dd id="enabledPlugins">—</dd>
+  <dt>Hardware token</dt><dd id="hardwareToken" style="font-family: ui-monospace, monospace; font-size: 12px">—</dd>
+  <dt>Lease seconds left</dt><dd id="leaseSecondsLeft">—</dd>
+  <dt>Controller reachable</dt><dd id="controllerReachable">—</dd>
+</dl>
+<div id="trialNote" class="warn">No valid floating license: the gateway runs on the free trial allowance (30 tags, 30 connections, no commercial plugins).</div>
+</main>
+<script>
+const $ = (id) => document.getElementById(id);
+const pct = (used, max) => (max > 0 ? Math.min(100, (100 * used) / max) : 0) + '%';
+async function refresh() {
+  try {
+    const l = await (await fetch('/api/license', { cache: 'no-store' })).json();
+    $('gatewayId').textContent = l.gatewayId || 'not enrolled';
+    $('licenseType').textContent = l.licenseType; $('licenseType').className = 'badge ' + l.licenseType;
+    $('startDate').textContent = l.startDate || '—';
+    $('expiredDate').textContent = l.expiredDate || '—';
+    $('tags').textContent = l.usedTagCount + ' / ' + l.totalTagCount; $('tagsBar').style.width = pct(l.usedTagCount, l.totalTagCount);
+    $('connections').textContent = l.usedConnections + ' / ' + l.maxConnections; $('connectionsBar').style.width = pct(l.usedConnections, l.maxConnections);
+    $('enabledPlugins').textContent = l.enabledPlugins.length ? l.enabledPlugins.join(', ') : 'none';
+    $('hardwareToken').textContent = l.hardwareToken;
+    $('leaseSecondsLeft').textContent = String(l.leaseSecondsLeft);
+    $('controllerReachable').textContent = l.controllerReachable ? 'yes' : 'no';
+    $('controllerReachable').className = l.controllerReachable ? 'yes' : 'no';
+    $('trialNote').style.display = l.licenseType === 'TRIAL' ? 'block' : 'none';
+    document.body.dataset.loaded = 'true';
+  } catch (e) { $('controllerReachable').textContent = 'agent unreachable'; }
+}
+refresh(); setInterval(refresh, 1000);
+</script></body></html>`;
+
+export function licensePageRoutes(): Router {
+  const router = Router();
+  router.get(['/', '/license'], (_req, res) => {
+    res.type('html').setHeader('Cache-Control', 'no-store').send(PAGE);
+  });
+  return router;
+}
