@@ -18,6 +18,8 @@ import { DynsecProvisioner } from './mqtt/dynsec-provisioner.js';
 import type { MqttClient } from 'mqtt';
 import { AgentHandler } from './leases/agent-handler.js';
 import { AgentNamespaceGateway } from './realtime/agent-namespace.js';
+import { ConsoleNamespace } from './realtime/console-namespace.js';
+import { startConsoleAssets } from './console/console-assets.js';
 import { connectMqtt } from './mqtt/mqtt-connection.js';
 import { buildApiRouter } from './http-routes.js';
 import { createServices } from './services.js';
@@ -111,6 +113,7 @@ export async function startController(config: Config, logger: Logger): Promise<R
           { name: 'broker', check: () => mqtt.isConnected() },
         ]),
         api.router,
+        await startConsoleAssets(logger.child({ component: 'console' })),
       ],
     });
     const server = http.createServer(app);
@@ -123,6 +126,7 @@ export async function startController(config: Config, logger: Logger): Promise<R
     const io = new SocketServer(server, { serveClient: false, transports: ['websocket', 'polling'] });
     const agentsWs = new AgentNamespaceGateway(io, database.db, agentHandler, logger.child({ component: 'ws-agents' }));
     ws.gateway = agentsWs;
+    const consoleWs = new ConsoleNamespace(io, services, logger.child({ component: 'ws-console' }));
     services.pusher.addDelivery(agentsWs);
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
@@ -131,6 +135,7 @@ export async function startController(config: Config, logger: Logger): Promise<R
     stack.push('http', () => closeHttpServer(server));
     // Closing sockets first: agents see a clean disconnect and reconnect elsewhere.
     stack.push('socket.io', () => agentsWs.close());
+    stack.push('console-live', () => consoleWs.close());
     const { port } = server.address() as AddressInfo;
     const host = config.http.host.includes(':') ? `[${config.http.host}]` : config.http.host;
     const url = `http://${host}:${port}`;

@@ -1,0 +1,82 @@
+import crypto from 'node:crypto';
+import fs from 'node:fs/promises';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import express, { Router } from 'express';
+import type { Logger } from '../logger.js';
+
+const HERE = path.dirname(fileURLToPath(import.meta.url));
+export const CONSOLE_DIST = path.join(HERE, 'dist');
+export const CONSOLE_VITE_CONFIG = path.join(HERE, 'vite.config.ts');
+
+/** Paths the console must never answer, so the API and probes keep their own 404s. */
+const RESERVED = /^\/(api|healthz|readyz|metrics|\.well-known|socket\.io)(\/|$)/;
+
+const exists = (p: string) =>
+  fs.access(p).then(
+    () => true,
+    () => false,
+  );
+
+/**
+ * Builds the console with Vite when its output is missing (a fresh checkout running `npm start`).
+ * Builds into a private folder and renames it into place, so controllers starting side by side
+ * never serve each other's half-written files. Returns false when no console can be served.
+ */
+export async function ensureConsoleBuilt(logger: Logger, distDir = CONSOLE_DIST): Promise<boolean> {
+  if (await exists(path.join(distDir, 'index.html'))) return true;
+  const started = Date.now();
+  const tmp = path.join(path.dirname(distDir), `.dist-build-${process.pid}-${crypto.randomBytes(4).toString('hex')}`);
+  try {
+    const vite = await import('vite');
+    await vite.build({ configFile: CONSOLE_VITE_CONFIG, logLevel: 'error', build: { outDir: tmp, emptyOutDir: true } });
+    if (!(await exists(path.join(distDir, 'index.html')))) {
+      await fs.rm(distDir, { recursive: true, force: true });
+      await fs.rename(tmp, distDir).catch(async (err: NodeJS.ErrnoException) => {
+        // Another controller finished first; its output is as good as ours.
+        if (err.code !== 'ENOTEMPTY' && err.code !== 'EEXIST') throw err;
+      });
+    }
+    logger.info({ dir: distDir, ms: Date.now() - started }, 'built the web console (its build output was missing)');
+    return true;
+  } catch (err) {
+    logger.warn({ err }, 'the web console is not built and could not be built; run `npm run console:build` (the API works without it)');
+    return false;
+  } finally {
+    await fs.rm(tmp, { recursive: true, force: true });
+  }
+}
+
+/**
+ * Serves the built console: hashed assets cached for good, index.html never cached, and the
+ * single-page fallback for any other GET that asks for HTML outside the reserved paths.
+ */
+export function consoleRouter(distDir = CONSOLE_DIST): Router {
+  const router = Router();
+  const index = path.join(distDir, 'index.html');
+  router.use(
+    '/assets',
+    express.static(path.join(distDir, 'assets'), { immutable: true, maxAge: '365d', index: false, fallthrough: true }),
+  );
+  router.use(
+    express.static(distDir, {
+      index: false,
+      setHeaders: (res) => res.setHeader('cache-control', 'no-cache'),
+    }),
+  );
+  router.use((req, res, next) => {
+    if (req.method !== 'GET' && req.method !== 'HEAD') return next();
+    if (RESERVED.test(req.path) || req.path.startsWith('/assets/') || !req.accepts('html')) return next();
+    res.setHeader('cache-control', 'no-cache');
+    res.sendFile(index, (err) => {
+      if (err) next();
+    });
+  });
+  return router;
+}
+
+/** Makes sure the console exists (building it if needed) and returns the router serving it. */
+export async function startConsoleAssets(logger: Logger): Promise<Router> {
+  await ensureConsoleBuilt(logger);
+  return consoleRouter();
+}

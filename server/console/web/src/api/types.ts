@@ -1,0 +1,26 @@
+// The console shares the controller's REST and live-update types; only types, so no zod in the bundle.
+export type {
+  ActivationCodeView,
+  AuditEventView,
+  GatewayPage,
+  GatewayView,
+  PoolLicenseView,
+  PoolView,
+  Role,
+} from '../../../../../shared/protocol/rest.js';
+export type { ConsoleChanges } from '../../../../../shared/protocol/console-events.js';
+
+export interface Me {
+  readonly name: string;
+  readonly role: 'viewer' | 'operator' | 'admin';
+  readonly via: string;
+}
+
+export interface AuditPage {
+  readonly items: import('../../../../../shared/protocol/rest.js').AuditEventView[];
+  readonly nextBefore: number | null;
+}
+
+export interface ActivationCodeCreated extends Readonly<import('../../../../../shared/protocol/rest.js').ActivationCodeView> {
+  readonly code: string;
+}

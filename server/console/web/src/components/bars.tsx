@@ -1,0 +1,71 @@
+import { num, pct } from '../format.js';
+
+interface UsageBarProps {
+  readonly label: string;
+  /** The most that may be held (capacity × overdraft). */
+  readonly limit: number;
+  readonly capacity: number;
+  readonly held: number;
+  readonly allocated: number;
+  readonly inUse: number;
+  readonly alarmRatio: number;
+}
+
+const width = (n: number, of: number) => `${of > 0 ? Math.min(100, (n / of) * 100) : 0}%`;
+
+/**
+ * A pool's utilization for one kind: the track is the limit, the light fill what gateways hold,
+ * the solid fill what they use, the tick what administrators allocated.
+ */
+export function UsageBar({ label, limit, capacity, held, allocated, inUse, alarmRatio }: UsageBarProps) {
+  const ratio = limit > 0 ? held / limit : held > 0 ? Infinity : 0;
+  const level = ratio > 1 ? 'over' : ratio >= alarmRatio ? 'warn' : 'ok';
+  const kind = label.toLowerCase();
+  return (
+    <div class={`usage usage-${level}`} data-kind={kind}>
+      <div class="usage-head">
+        <span class="usage-label">{label}</span>
+        <span class="usage-figure">
+          <b data-held>{num(held)}</b> held of {num(limit)}
+          <span class="usage-pct">{Number.isFinite(ratio) ? pct(ratio) : '—'}</span>
+        </span>
+      </div>
+      <div class="track" role="meter" aria-label={`${label} held`} aria-valuemin={0} aria-valuemax={limit} aria-valuenow={held}>
+        <div class="fill-held" style={{ width: width(held, limit) }} />
+        <div class="fill-use" style={{ width: width(inUse, limit) }} />
+        {allocated > 0 ? <div class="tick" style={{ left: width(allocated, limit) }} title={`allocated ${num(allocated)}`} /> : null}
+        {capacity < limit ? <div class="tick tick-capacity" style={{ left: width(capacity, limit) }} title={`licensed ${num(capacity)}`} /> : null}
+      </div>
+      <div class="usage-legend">
+        <span>
+          <i class="key key-use" />
+          in use {num(inUse)}
+        </span>
+        <span>
+          <i class="key key-alloc" />
+          allocated {num(allocated)}
+        </span>
+        <span>free {num(Math.max(0, limit - held))}</span>
+        {held > limit ? <span class="over-by">over by {num(held - limit)}</span> : null}
+      </div>
+    </div>
+  );
+}
+
+/** A gateway's use against its allocation, compact for a table cell. */
+export function MiniBar({ used, of, held }: { used: number | null; of: number; held: number }) {
+  const ratio = used === null ? 0 : of > 0 ? used / of : used > 0 ? Infinity : 0;
+  const level = ratio > 1 ? 'over' : ratio >= 0.9 ? 'warn' : 'ok';
+  return (
+    <div class={`mini mini-${level}`}>
+      <div class="mini-text">
+        <span>{used === null ? '–' : num(used)}</span>
+        <span class="muted"> / {num(of)}</span>
+        {held > of ? <span class="held-note" title="points still held until the agent acknowledges the smaller lease or it expires">held {num(held)}</span> : null}
+      </div>
+      <div class="mini-track">
+        <div class="mini-fill" style={{ width: width(used ?? 0, of) }} />
+      </div>
+    </div>
+  );
+}

@@ -1,0 +1,99 @@
+import { useState } from 'preact/hooks';
+import type { ActivationCodeCreated, PoolView } from '../../api/types.js';
+import { CopyButton, Field } from '../../components/bits.js';
+import { Modal } from '../../components/modal.js';
+import { ProblemNotice } from '../../components/problem.js';
+import { useConsole } from '../../context.js';
+import { date } from '../../format.js';
+import { useAction } from '../../hooks.js';
+
+/** Creates an activation code and shows it exactly once: the controller keeps only its hash. */
+export function CreateCodeModal({ pools, poolId, onClose }: { pools: readonly PoolView[]; poolId: string; onClose: (created: boolean) => void }) {
+  const { api } = useConsole();
+  const [pool, setPool] = useState(poolId || pools[0]?.id || '');
+  const [seats, setSeats] = useState('10');
+  const [label, setLabel] = useState('');
+  const [expires, setExpires] = useState('');
+  const [created, setCreated] = useState<ActivationCodeCreated | undefined>();
+  const create = useAction(() =>
+    api.send<ActivationCodeCreated>('POST', `/pools/${pool}/activation-codes`, {
+      seats: Number(seats),
+      ...(label.trim() ? { label: label.trim() } : {}),
+      // The end of the chosen day, local time.
+      ...(expires ? { expiresAt: new Date(`${expires}T23:59:59`).toISOString() } : {}),
+    }),
+  );
+  const submit = async (e: Event) => {
+    e.preventDefault();
+    const c = await create.run();
+    if (c) setCreated(c);
+  };
+
+  if (created) {
+    return (
+      <Modal
+        title="Activation code created"
+        onClose={() => onClose(true)}
+        footer={
+          <button type="button" class="button primary" onClick={() => onClose(true)}>
+            Done, I have copied it
+          </button>
+        }
+      >
+        <p>
+          Give this code to the gateways' agents. <strong>It is shown only this once</strong>; the controller keeps only a hash of it.
+        </p>
+        <div class="secret">
+          <code data-code>{created.code}</code>
+          <CopyButton text={created.code} />
+        </div>
+        <p class="muted small">
+          {created.seats} {created.seats === 1 ? 'seat' : 'seats'}
+          {created.expiresAt ? `, valid until ${date(created.expiresAt)}` : ', no expiry'}. Enrolling again from the same hardware uses no second seat.
+        </p>
+        <pre class="snippet">{`ACTIVATION_CODE=${created.code} npm run agent`}</pre>
+      </Modal>
+    );
+  }
+
+  return (
+    <Modal
+      title="New activation code"
+      onClose={() => onClose(false)}
+      footer={
+        <>
+          <button type="button" class="button" onClick={() => onClose(false)}>
+            Cancel
+          </button>
+          <button type="submit" form="code-form" class="button primary" disabled={create.busy || !pool || !(Number(seats) >= 1)}>
+            {create.busy ? 'Creating…' : 'Create code'}
+          </button>
+        </>
+      }
+    >
+      <form id="code-form" class="form-grid" onSubmit={(e) => void submit(e)}>
+        <Field label="Pool">
+          <select name="pool" value={pool} onChange={(e) => setPool(e.currentTarget.value)}>
+            {pools.map((p) => (
+              <option key={p.id} value={p.id}>
+                {p.name}
+              </option>
+            ))}
+          </select>
+        </Field>
+        <Field label="Seats" hint="how many gateways may enroll">
+          <input name="seats" type="number" min={1} max={100000} value={seats} onInput={(e) => setSeats(e.currentTarget.value)} />
+        </Field>
+        <Field label="Label" hint="optional, e.g. the site or installer">
+          <input name="label" value={label} maxLength={200} onInput={(e) => setLabel(e.currentTarget.value)} />
+        </Field>
+        <Field label="Expires" hint="optional; enrolled gateways keep working">
+          <input name="expires" type="date" value={expires} onInput={(e) => setExpires(e.currentTarget.value)} />
+        </Field>
+        <div class="span-2">
+          <ProblemNotice error={create.error} />
+        </div>
+      </form>
+    </Modal>
+  );
+}

@@ -1,0 +1,67 @@
+import { useEffect, useState } from 'preact/hooks';
+import { useConsole } from './context.js';
+import type { LiveStatus } from './live.js';
+import { AuditPage } from './pages/audit/audit-page.js';
+import { CodesPage } from './pages/codes/codes-page.js';
+import { GatewaysPage } from './pages/gateways/gateways-page.js';
+import { PoolsPage } from './pages/pools/pools-page.js';
+import { Logo } from './pages/sign-in.js';
+import { navigate, onLinkClick, useLocation } from './router.js';
+
+const pages = [
+  { path: '/pools', label: 'Pools', view: PoolsPage },
+  { path: '/gateways', label: 'Gateways', view: GatewaysPage },
+  { path: '/codes', label: 'Activation codes', view: CodesPage },
+  { path: '/audit', label: 'Audit trail', view: AuditPage },
+] as const;
+
+export function Shell({ onSignOut }: { onSignOut: () => void }) {
+  const { me } = useConsole();
+  const loc = useLocation();
+  const page = pages.find((p) => p.path === loc.path);
+  useEffect(() => {
+    if (!page) navigate('/pools', { replace: true });
+  }, [page]);
+  useEffect(() => {
+    document.title = `${page?.label ?? 'Console'} · floatlease`;
+  }, [page]);
+  const View = page?.view;
+  return (
+    <div class="shell" onClick={onLinkClick}>
+      <header class="topbar">
+        <a class="brand" href="/pools">
+          <Logo /> floatlease
+        </a>
+        <nav class="nav">
+          {pages.map((p) => (
+            <a key={p.path} href={p.path} class={p === page ? 'active' : ''} aria-current={p === page ? 'page' : undefined}>
+              {p.label}
+            </a>
+          ))}
+        </nav>
+        <div class="topbar-right">
+          <LiveIndicator />
+          <span class="whoami" title={`signed in with ${me.via}`}>
+            {me.name} <span class="role">{me.role}</span>
+          </span>
+          <button type="button" class="button button-ghost" onClick={onSignOut}>
+            Sign out
+          </button>
+        </div>
+      </header>
+      <main class="content">{View ? <View query={loc.query} /> : null}</main>
+    </div>
+  );
+}
+
+function LiveIndicator() {
+  const { live } = useConsole();
+  const [status, setStatus] = useState<LiveStatus>(live.status);
+  useEffect(() => live.onStatus(setStatus), [live]);
+  const text = { live: 'Live', connecting: 'Connecting…', offline: 'Reconnecting…' }[status];
+  return (
+    <span class={`live live-${status}`} data-live={status} title="Live updates over Socket.IO">
+      <i /> {text}
+    </span>
+  );
+}
