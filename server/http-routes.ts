@@ -9,6 +9,7 @@ import { registerGatewayRoutes } from './gateways/gateway-routes.js';
 import { failureLimiter } from './http/rate-limits.js';
 import { RouteRegistry } from './http/route-registry.js';
 import { registerAgentRoutes } from './leases/agent-routes.js';
+import { registerSigningKeyRoutes } from './leases/signing-key-routes.js';
 import { buildOpenApiDocument } from './openapi/openapi-document.js';
 import { registerPoolRoutes } from './pools/pool-routes.js';
 import type { Services } from './services.js';
@@ -28,6 +29,7 @@ export function buildApiRouter(config: Pick<Config, 'rateLimits' | 'oidc'>, db: 
   registerAgentRoutes(routes, s.leases, s.gateways, () => s.publishedKeys.jwks());
   registerAuditRoutes(routes, db);
   registerTokenRoutes(routes, s.tokens);
+  registerSigningKeyRoutes(routes, db, s.keys, s.publishedKeys);
   let openApi: Record<string, unknown> | undefined;
   routes.add({
     method: 'get',

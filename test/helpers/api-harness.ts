@@ -6,6 +6,7 @@ import path from 'node:path';
 import type { AddressInfo } from 'node:net';
 import pino from 'pino';
 import { createApp } from '../../server/app.js';
+import type { Config } from '../../server/config.js';
 import { buildApiRouter } from '../../server/http-routes.js';
 import { createServices, type Services } from '../../server/services.js';
 import type { RouteRegistry } from '../../server/http/route-registry.js';
@@ -45,7 +46,9 @@ export function randomHardwareId(): string {
 }
 
 /** The controller's services and REST API in this process, on a fresh database clone. */
-export async function startHarness(opts: { rateLimits?: { enrollFailuresPerMinute: number; authFailuresPerMinute: number } } = {}): Promise<Harness> {
+export async function startHarness(
+  opts: { rateLimits?: { enrollFailuresPerMinute: number; authFailuresPerMinute: number }; oidc?: Config['oidc'] } = {},
+): Promise<Harness> {
   const db = await createTestDatabase();
   const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'floatlease-harness-'));
   const vendor = await createTestVendor(dir);
@@ -57,7 +60,7 @@ export async function startHarness(opts: { rateLimits?: { enrollFailuresPerMinut
   );
   await services.tokens.bootstrapAdmin(ADMIN_TOKEN);
   const { router, registry } = buildApiRouter(
-    { rateLimits: opts.rateLimits ?? { enrollFailuresPerMinute: 10_000, authFailuresPerMinute: 10_000 }, oidc: undefined },
+    { rateLimits: opts.rateLimits ?? { enrollFailuresPerMinute: 10_000, authFailuresPerMinute: 10_000 }, oidc: opts.oidc },
     db.database.db,
     services,
   );

@@ -1,0 +1,50 @@
+import { z } from 'zod';
+import type { RouteRegistry } from '../http/route-registry.js';
+import { auditStore } from '../audit/audit-store.js';
+import { actorLabel } from '../auth/actor.js';
+import type { Db } from '../db/database.js';
+import type { SigningKeyStore } from '../signing/signing-key-store.js';
+import type { PublishedKeys } from './published-keys.js';
+
+const keyView = z.object({ kid: z.string(), createdAt: z.string(), retiredAt: z.string().nullable(), signing: z.boolean() });
+
+/**
+ * Lease-signing keys. Rotating makes new leases use a new key; the old one stays in the JWKS until
+ * the last lease it signed has expired. With several replicas, rotate by updating the shared key
+ * Secret instead: this endpoint writes to this replica's SIGNING_KEY_DIR.
+ */
+export function registerSigningKeyRoutes(routes: RouteRegistry, db: Db, keys: SigningKeyStore, published: PublishedKeys): void {
+  const list = () => {
+    const current = keys.current().kid;
+    return keys.keys().map((k) => ({
+      kid: k.kid,
+      createdAt: new Date(k.createdAt).toISOString(),
+      retiredAt: k.retiredAt ? new Date(k.retiredAt).toISOString() : null,
+      signing: k.kid === current,
+    }));
+  };
+  routes.add({
+    method: 'get',
+    path: '/api/v1/signing-keys',
+    summary: 'Lease-signing keys of this replica (public information only)',
+    tag: 'signing-keys',
+    auth: { role: 'admin' },
+    responses: { 200: { description: 'Keys', schema: z.array(keyView) } },
+    handler: async () => ({ body: list() }),
+  });
+  routes.add({
+    method: 'post',
+    path: '/api/v1/signing-keys/rotate',
+    summary: 'Start signing with a new key; the old key stays published while its leases live',
+    tag: 'signing-keys',
+    auth: { role: 'admin' },
+    responses: { 200: { description: 'Keys after the rotation', schema: z.array(keyView) } },
+    handler: async ({ actor }) => {
+      const before = keys.current().kid;
+      const created = await keys.rotate();
+      await published.record(keys.keys());
+      await auditStore.append(db, [{ actor: actorLabel(actor), action: 'signing-key.rotated', subject: created.kid, before: { kid: before }, after: { kid: created.kid } }]);
+      return { body: list() };
+    },
+  });
+}
