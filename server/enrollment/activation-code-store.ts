@@ -31,7 +31,8 @@ export const activationCodeStore = {
         revokedAt: activationCodes.revokedAt,
         createdBy: activationCodes.createdBy,
         createdAt: activationCodes.createdAt,
-        seatsUsed: sql<number>`(select count(*)::int from ${gateways} g where g.activation_code_id = ${activationCodes.id} and g.revoked_at is null)`,
+        // Qualified by hand: drizzle renders ${activationCodes.id} unqualified here, which the subquery reads as g.id.
+        seatsUsed: sql<number>`(select count(*)::int from ${gateways} g where g.activation_code_id = activation_codes.id and g.revoked_at is null)`,
       })
       .from(activationCodes)
       .where(eq(activationCodes.poolId, poolId))
