@@ -18,32 +18,52 @@ const exists = (p: string) =>
     () => false,
   );
 
+async function mtime(p: string): Promise<number> {
+  return (await fs.stat(p).catch(() => undefined))?.mtimeMs ?? 0;
+}
+
+/** The newest modification under the console's sources; 0 where they are not shipped (an image). */
+async function newestSource(dir: string): Promise<number> {
+  const entries = await fs.readdir(dir, { withFileTypes: true, recursive: true }).catch(() => []);
+  const times = await Promise.all(entries.filter((e) => e.isFile()).map((e) => mtime(path.join(e.parentPath, e.name))));
+  return Math.max(0, ...times, await mtime(CONSOLE_VITE_CONFIG));
+}
+
+/** Why the console needs a build, or undefined when its output is current. */
+async function buildReason(distDir: string): Promise<string | undefined> {
+  const built = await mtime(path.join(distDir, 'index.html'));
+  if (built === 0) return 'its build output was missing';
+  if ((await newestSource(path.join(HERE, 'web'))) > built) return 'its sources changed since the last build';
+  return undefined;
+}
+
 /**
- * Builds the console with Vite when its output is missing (a fresh checkout running `npm start`).
- * Builds into a private folder and renames it into place, so controllers starting side by side
- * never serve each other's half-written files. Returns false when no console can be served.
+ * Builds the console with Vite when its output is missing (a fresh checkout running `npm start`)
+ * or older than its sources. Builds into a private folder and swaps it into place, so controllers
+ * starting side by side never serve half-written files. Returns false when no console can be served.
  */
 export async function ensureConsoleBuilt(logger: Logger, distDir = CONSOLE_DIST): Promise<boolean> {
-  if (await exists(path.join(distDir, 'index.html'))) return true;
+  const reason = await buildReason(distDir);
+  if (!reason) return true;
   const started = Date.now();
-  const tmp = path.join(path.dirname(distDir), `.dist-build-${process.pid}-${crypto.randomBytes(4).toString('hex')}`);
+  const suffix = `${process.pid}-${crypto.randomBytes(4).toString('hex')}`;
+  const tmp = path.join(path.dirname(distDir), `.dist-build-${suffix}`);
+  const old = path.join(path.dirname(distDir), `.dist-build-${suffix}-old`);
   try {
     const vite = await import('vite');
     await vite.build({ configFile: CONSOLE_VITE_CONFIG, logLevel: 'error', build: { outDir: tmp, emptyOutDir: true } });
-    if (!(await exists(path.join(distDir, 'index.html')))) {
-      await fs.rm(distDir, { recursive: true, force: true });
-      await fs.rename(tmp, distDir).catch(async (err: NodeJS.ErrnoException) => {
-        // Another controller finished first; its output is as good as ours.
-        if (err.code !== 'ENOTEMPTY' && err.code !== 'EEXIST') throw err;
-      });
-    }
-    logger.info({ dir: distDir, ms: Date.now() - started }, 'built the web console (its build output was missing)');
+    await fs.rename(distDir, old).catch(() => undefined);
+    await fs.rename(tmp, distDir).catch(async (err: NodeJS.ErrnoException) => {
+      // Another controller swapped its build in first; its output is as good as ours.
+      if (err.code !== 'ENOTEMPTY' && err.code !== 'EEXIST') throw err;
+    });
+    logger.info({ dir: distDir, ms: Date.now() - started }, `built the web console (${reason})`);
     return true;
   } catch (err) {
-    logger.warn({ err }, 'the web console is not built and could not be built; run `npm run console:build` (the API works without it)');
-    return false;
+    logger.warn({ err }, 'the web console could not be built; run `npm run console:build` (the API works without it)');
+    return exists(path.join(distDir, 'index.html'));
   } finally {
-    await fs.rm(tmp, { recursive: true, force: true });
+    await Promise.all([fs.rm(tmp, { recursive: true, force: true }), fs.rm(old, { recursive: true, force: true })]);
   }
 }
 

@@ -39,7 +39,10 @@ export function SignIn({ reason, onSignedIn }: { reason?: string | undefined; on
             spellcheck={false}
             placeholder="fl_…"
             value={token}
-            onInput={(e) => setToken(e.currentTarget.value)}
+            onInput={(e) => {
+              setToken(e.currentTarget.value);
+              setError(undefined);
+            }}
             autofocus
           />
           <span class="field-hint">

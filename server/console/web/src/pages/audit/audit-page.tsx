@@ -8,6 +8,14 @@ import { useAction, useQuery } from '../../hooks.js';
 import { AuditFilterBar, auditApiQuery, readAuditFilters } from './audit-filters.js';
 import { ChangeSummary } from './change-summary.js';
 
+const UUIDS = /[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}/gi;
+
+/** Long ids shortened to their first block; the full text stays in the tooltip. */
+function Ids({ text }: { text: string }) {
+  const short = text.replace(UUIDS, (id) => id.slice(0, 8));
+  return short === text ? <>{text}</> : <span title={text}>{short}</span>;
+}
+
 const tone = (action: string) => (action.endsWith('.forced') || action.includes('revoked') || action.includes('reclaimed') ? 'bad' : action.split('.')[0]);
 
 /** The audit trail, newest first; older pages load on demand with the `before` cursor. */
@@ -84,13 +92,17 @@ export function AuditPage({ query }: { query: URLSearchParams }) {
                 <td>
                   <span class={`action action-${tone(e.action)}`}>{e.action}</span>
                 </td>
-                <td class="strong">{e.subject || '—'}</td>
+                <td class="strong">
+                  <Ids text={e.subject || '—'} />
+                </td>
                 <td class="change-cell">
                   <ChangeSummary before={e.before} after={e.after} />
                 </td>
-                <td>{e.poolId ? <a href={`/audit?poolId=${e.poolId}`}>{poolNames.get(e.poolId) ?? shortId(e.poolId)}</a> : <span class="muted">—</span>}</td>
+                <td class="nowrap">{e.poolId ? <a href={`/audit?poolId=${e.poolId}`}>{poolNames.get(e.poolId) ?? shortId(e.poolId)}</a> : <span class="muted">—</span>}</td>
                 <td class="mono small">{e.gatewayId ? <a href={`/audit?gatewayId=${e.gatewayId}`}>{shortId(e.gatewayId)}</a> : <span class="muted">—</span>}</td>
-                <td class="muted small">{e.actor}</td>
+                <td class="muted small">
+                  <Ids text={e.actor} />
+                </td>
               </tr>
             ))}
           </tbody>

@@ -32,7 +32,7 @@ export function CodeRow({ code: c, poolName, canOperate, onChanged }: { code: Ac
   const ratio = c.seats > 0 ? Math.min(1, c.seatsUsed / c.seats) : 0;
   return (
     <>
-      <tr data-code={c.codePrefix}>
+      <tr data-code-prefix={c.codePrefix}>
         <td>
           <code class="mono">{c.codePrefix}…</code>
           {c.label ? <div class="muted small">{c.label}</div> : null}

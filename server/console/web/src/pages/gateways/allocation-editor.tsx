@@ -76,7 +76,10 @@ export function AllocationEditor({ gateway: g, pool, onClose, onSaved }: EditorP
           </span>
           {pool ? (
             <span>
-              Free in {pool.name}: <b>{num(pool.free.tags)}</b> tags, <b>{num(pool.free.connections)}</b> connections
+              Free in {pool.name}: <b>{num(pool.free.tags)}</b> tags, <b>{num(pool.free.connections)}</b> connections{' '}
+              <span class="muted">
+                (this gateway can have up to {num(pool.free.tags + g.held.tags)} tags, {num(pool.free.connections + g.held.connections)} connections)
+              </span>
             </span>
           ) : null}
         </div>
