@@ -1,4 +1,4 @@
-import { useCallback, useEffect, useRef, useState } from 'preact/hooks';
+import { useCallback, useEffect, useLayoutEffect, useRef, useState } from 'preact/hooks';
 import { ApiError, isAbort, type Api } from './api/client.js';
 import type { ConsoleChanges } from './api/types.js';
 import { useConsole } from './context.js';
@@ -70,7 +70,8 @@ export function useQuery<T>(key: string, load: (api: Api, signal: AbortSignal) =
       });
   }, [api]);
 
-  useEffect(() => {
+  // A layout effect: a plain effect waits for the next frame, a visible delay on every keystroke.
+  useLayoutEffect(() => {
     run();
   }, [key, run]);
 
