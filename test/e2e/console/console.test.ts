@@ -178,6 +178,15 @@ describe('web console in headless Chromium', () => {
     expect(agent!.latest!.points.tags).toBe(60);
   });
 
+  it('shows an allocation change made elsewhere without a reload, with the points still held', async () => {
+    const row = page.locator('tr[data-gateway=press-07]');
+    expect((await api('PUT', `/api/v1/gateways/${gatewayId}/allocation`, { tags: 50, connections: 6, plugins: ['OPC UA'] })).status).toBe(200);
+    // The agent has not acknowledged the smaller lease, so the 60 stay held (F2).
+    await expect.poll(() => row.textContent()).toContain('/ 50held 60');
+    await waitFor('lowered lease', () => agent!.latest!.points.tags === 50);
+    expect(await page.evaluate(() => (window as { __sameDocument?: boolean }).__sameDocument)).toBe(true);
+  });
+
   it('turns the gateway offline live when its agent is killed', async () => {
     agent!.kill();
     await page.locator('tr[data-gateway=press-07][data-online=false]').waitFor({ timeout: 10_000 });
@@ -188,14 +197,15 @@ describe('web console in headless Chromium', () => {
   it('finds the events in the audit view, filtered by gateway and by action', async () => {
     await page.locator('tr[data-gateway=press-07]').getByRole('link', { name: 'History' }).click();
     const table = page.locator('table.audit');
-    await table.locator('tr[data-action="allocation.changed"]').waitFor();
+    await table.locator('tr[data-action="allocation.changed"]').first().waitFor();
     for (const action of ['gateway.enrolled', 'lease.granted', 'gateway.online']) await table.locator(`tr[data-action="${action}"]`).first().waitFor();
     await table.locator('tr[data-action="gateway.offline"]').waitFor();
-    expect(await table.locator('tr[data-action="allocation.changed"]').textContent()).toContain('tags 0 → 60');
+    expect(await table.locator('tr[data-action="allocation.changed"]').last().textContent()).toContain('tags 0 → 60');
     await browser.screenshot('09-audit');
     await page.locator('input[name=action]').fill('allocation.changed');
     await page.getByRole('button', { name: 'Apply' }).click();
     await expect.poll(async () => (await table.locator('tbody tr').evaluateAll((rows) => rows.map((r) => r.getAttribute('data-action'))))).toEqual([
+      'allocation.changed',
       'allocation.changed',
     ]);
     expect(new URL(page.url()).searchParams.get('gatewayId')).toBe(gatewayId);
