@@ -1,5 +1,7 @@
 import { z } from 'zod';
 import { leaseAckBody, leaseGrant, usageReportBody } from '../../shared/protocol/rest.js';
+import type { Actor } from '../auth/actor.js';
+import { AppError } from '../errors/app-error.js';
 import type { GatewayService } from '../gateways/gateway-service.js';
 import type { RouteRegistry } from '../http/route-registry.js';
 import type { LeaseService } from './lease-service.js';
@@ -7,7 +9,11 @@ import type { LeaseService } from './lease-service.js';
 /** The agent's HTTP pull fallback; MQTT and Socket.IO carry the same operations. */
 export function registerAgentRoutes(routes: RouteRegistry, leases: LeaseService, gateways: GatewayService, jwks: () => Promise<{ keys: Record<string, unknown>[] }>): void {
   const tag = 'agent';
-  const gatewayOf = (actor: { kind: string; gatewayId?: string }) => actor.gatewayId!;
+  // The registry only calls these handlers for an authenticated gateway; this narrows the type.
+  const gatewayOf = (actor: Actor): string => {
+    if (actor.kind !== 'gateway') throw new AppError('unauthorized', 'a gateway credential is required');
+    return actor.gatewayId;
+  };
   routes.add({
     method: 'get',
     path: '/.well-known/jwks.json',
