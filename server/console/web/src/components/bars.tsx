@@ -45,6 +45,12 @@ export function UsageBar({ label, limit, capacity, held, allocated, inUse, alarm
           <i class="key key-alloc" />
           allocated {num(allocated)}
         </span>
+        {capacity < limit ? (
+          <span>
+            <i class="key key-capacity" />
+            licensed {num(capacity)}, overdraft to {num(limit)}
+          </span>
+        ) : null}
         <span>free {num(Math.max(0, limit - held))}</span>
         {held > limit ? <span class="over-by">over by {num(held - limit)}</span> : null}
       </div>
