@@ -149,7 +149,7 @@ async function main(): Promise<void> {
     process.stdout.write(
       [
         '',
-        `filter-to-render at ${count} gateways, ${rounds} rounds × ${steps.length} changes (after a warm-up round):`,
+        `filter-to-render at ${count} gateways, ${rounds} rounds × ${steps.length} changes (after a warm-up round; ${os.cpus().length} cores, load average ${os.loadavg()[0]!.toFixed(1)}):`,
         ...lines,
         '',
         `  all changes: n=${d.n} p50 ${round(d.p50)} ms  p90 ${round(d.p90)} ms  p99 ${round(d.p99)} ms  max ${round(d.max)} ms  (target < ${TARGET_MS} ms)`,
