@@ -1,0 +1,117 @@
+import { existsSync } from 'node:fs';
+import fs from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import type { ChildProcess } from 'node:child_process';
+import type { Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { spawnTs, startControllerProcess, waitExit, type ControllerProcess } from '../../helpers/controller-process.js';
+import { freePort, waitFor } from '../../helpers/ports.js';
+import { createTestDatabase, type TestDatabase } from '../../helpers/test-database.js';
+import { createTestVendor } from '../../helpers/vendor.js';
+import { startBrowser, type TestBrowser } from './browser.js';
+
+const ADMIN = `fl_${'r'.repeat(43)}`;
+const AGENT_MAIN = path.resolve('agent/main.ts');
+
+interface AgentLicense {
+  licenseType: string;
+  totalTagCount: number;
+  maxConnections: number;
+  enabledPlugins: string[];
+  gatewayId: string | null;
+}
+
+/** The same story with the real agent sidecar: the limit it enforces is read from its own license API. */
+describe.skipIf(!existsSync(AGENT_MAIN))('web console with the real agent', () => {
+  let dir: string;
+  let db: TestDatabase;
+  let ctl: ControllerProcess;
+  let browser: TestBrowser;
+  let page: Page;
+  let agent: ChildProcess;
+  let agentUrl = '';
+  const api = async <T>(method: string, p: string, body?: unknown): Promise<T> => {
+    const res = await fetch(ctl.url + p, {
+      method,
+      headers: { authorization: `Bearer ${ADMIN}`, ...(body ? { 'content-type': 'application/json' } : {}) },
+      ...(body ? { body: JSON.stringify(body) } : {}),
+    });
+    expect(res.ok, `${method} ${p}`).toBe(true);
+    return (await res.json()) as T;
+  };
+  const license = async () => (await (await fetch(`${agentUrl}/api/license`)).json()) as AgentLicense;
+
+  beforeAll(async () => {
+    dir = await fs.mkdtemp(path.join(os.tmpdir(), 'floatlease-console-agent-'));
+    const vendor = await createTestVendor(dir);
+    db = await createTestDatabase();
+    [ctl, browser] = await Promise.all([
+      startControllerProcess({ DATABASE_URL: db.url, ADMIN_TOKEN: ADMIN, TRUSTED_ISSUERS: vendor.publicJwkFile }),
+      startBrowser(),
+    ]);
+    page = browser.page;
+    page.setDefaultTimeout(10_000);
+    const pool = await api<{ id: string }>('POST', '/api/v1/pools', { name: 'plant-real' });
+    await api('PUT', `/api/v1/pools/${pool.id}/license`, { license: await vendor.license({ tags: 100, connections: 10, plugins: ['OPC UA'] }) });
+    const { code } = await api<{ code: string }>('POST', `/api/v1/pools/${pool.id}/activation-codes`, { seats: 1 });
+    // Signed in as a returning administrator would be: the token is already in the tab's session.
+    await browser.context.addInitScript((t) => sessionStorage.setItem('floatlease.token', t), ADMIN);
+    await page.goto(`${ctl.url}/gateways`);
+    await page.locator('table.gateways[data-state=ready]').waitFor();
+    await page.evaluate(() => Object.assign(window, { __sameDocument: true }));
+
+    const port = await freePort();
+    agentUrl = `http://127.0.0.1:${port}`;
+    agent = spawnTs('agent/main.ts', {
+      FLOATLEASE_CONTROLLER_URL: ctl.url,
+      FLOATLEASE_MQTT_URL: ctl.mqttUrl,
+      FLOATLEASE_ACTIVATION_CODE: code,
+      FLOATLEASE_STATE_DIR: path.join(dir, 'agent-state'),
+      FLOATLEASE_HARDWARE_ID: 'console-e2e-real-agent',
+      FLOATLEASE_GATEWAY_NAME: 'real-press',
+      FLOATLEASE_HTTP_PORT: String(port),
+      FLOATLEASE_MQTT_KEEPALIVE_SEC: '2',
+      LOG_FORMAT: 'json',
+    });
+    await waitFor('the agent holding a lease', async () => (await license().catch(() => undefined))?.gatewayId, { timeoutMs: 20_000 });
+  }, 90_000);
+
+  afterAll(async () => {
+    agent?.kill('SIGKILL');
+    if (agent) await waitExit(agent).catch(() => undefined);
+    await browser?.close();
+    await ctl?.stop('SIGKILL');
+    await db?.drop();
+    await fs.rm(dir, { recursive: true, force: true });
+  });
+
+  it('shows the enrolled agent online without a reload', async () => {
+    await page.locator('tr[data-gateway=real-press][data-online=true]').waitFor();
+    expect(await page.evaluate(() => (window as { __sameDocument?: boolean }).__sameDocument)).toBe(true);
+  });
+
+  it("raises the allocation in the UI and the agent's license shows the new limit", async () => {
+    await page.locator('tr[data-gateway=real-press]').getByRole('button', { name: 'Edit' }).click();
+    await page.locator('input[name=tags]').fill('40');
+    await page.locator('input[name=connections]').fill('4');
+    await page.locator('input[name=plugin][value="OPC UA"]').check();
+    await page.getByRole('button', { name: 'Save' }).click();
+    await page.locator('[role=dialog]').waitFor({ state: 'detached' });
+    const l = await waitFor('the agent to enforce 40 tags', async () => {
+      const doc = await license();
+      return doc.totalTagCount === 40 ? doc : undefined;
+    });
+    expect(l).toMatchObject({ licenseType: 'FLOATING', totalTagCount: 40, maxConnections: 4, enabledPlugins: ['OPC UA'] });
+    await browser.screenshot('12-real-agent-gateways');
+  });
+
+  it('turns the gateway offline live when the agent process is killed, and the audit trail has it', async () => {
+    agent.kill('SIGKILL');
+    await page.locator('tr[data-gateway=real-press][data-online=false]').waitFor({ timeout: 15_000 });
+    expect(await page.evaluate(() => (window as { __sameDocument?: boolean }).__sameDocument)).toBe(true);
+    await page.locator('tr[data-gateway=real-press]').getByRole('link', { name: 'History' }).click();
+    const table = page.locator('table.audit');
+    for (const action of ['gateway.enrolled', 'allocation.changed', 'gateway.offline']) await table.locator(`tr[data-action="${action}"]`).first().waitFor();
+  });
+});
