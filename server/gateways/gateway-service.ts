@@ -75,15 +75,11 @@ export class GatewayService {
         const totals = await poolStore.totals(tx, pool.id);
         const info = await gatewayStore.leaseInfo(tx, id);
         const gatewayHeld = { tags: Math.max(g.allocTags, info.liveMax.tags), connections: Math.max(g.allocConnections, info.liveMax.connections) };
-        const short = raiseShortfalls({
-          poolHeld: totals.held,
-          gatewayHeld,
-          gatewayLeaseMax: info.liveMax,
-          requested,
-          limit: poolLimit({ tags: pool.capacityTags, connections: pool.capacityConnections }, pool.overdraftFactor),
-        });
+        const limit = poolLimit({ tags: pool.capacityTags, connections: pool.capacityConnections }, pool.overdraftFactor);
+        const short = raiseShortfalls({ poolHeld: totals.held, gatewayHeld, gatewayLeaseMax: info.liveMax, requested, limit });
         if (short.length) {
-          const free = Object.fromEntries(POINT_KINDS.map((k) => [k, short.find((s) => s.kind === k)?.available ?? null]));
+          // Per kind, the most this gateway could have now (free points plus what it holds), for every kind.
+          const free = Object.fromEntries(POINT_KINDS.map((k) => [k, Math.max(0, limit[k] - totals.held[k]) + gatewayHeld[k]]));
           throw new AppError(
             'insufficient-points',
             `pool ${pool.name} lacks the points: ${short.map((s) => `${s.kind} requested ${s.requested}, at most ${s.available} available (${s.free} free)`).join('; ')}`,

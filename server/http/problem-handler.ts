@@ -26,10 +26,12 @@ function problemOf(err: AppError): Problem {
 }
 
 export function validationError(error: z.ZodError, where: string): AppError {
-  const errors = error.issues.map((i) => ({
-    path: [where, ...i.path.map(String)].join('.'),
-    message: i.message,
-  }));
+  // An unknown field is named in the path itself, like any other offending field.
+  const errors = error.issues.flatMap((i) =>
+    i.code === 'unrecognized_keys'
+      ? i.keys.map((key) => ({ path: [where, ...i.path.map(String), key].join('.'), message: 'unknown field' }))
+      : [{ path: [where, ...i.path.map(String)].join('.'), message: i.message }],
+  );
   const first = errors[0];
   return new AppError('validation-failed', first ? `${first.path}: ${first.message}` : 'invalid request', { errors });
 }

@@ -76,6 +76,13 @@ export class RouteRegistry {
               errors: [{ path: 'body', message: 'expected a JSON object' }],
             });
           }
+          if (hasBody && !spec.body && req.body !== undefined && !isEmptyObject(req.body)) {
+            // A route without a body schema takes no body: fields sent to it are unknown, not ignored.
+            const errors = isPlainObject(req.body)
+              ? Object.keys(req.body).map((key) => ({ path: `body.${key}`, message: 'unknown field' }))
+              : [{ path: 'body', message: 'this route takes no body' }];
+            throw new AppError('validation-failed', `${errors[0]!.path}: ${errors[0]!.message} (this route takes no body)`, { errors });
+          }
           const input = {
             body: parse(spec.body, req.body ?? {}, 'body'),
             query: parse(spec.query, req.query, 'query'),
@@ -97,6 +104,14 @@ export class RouteRegistry {
     }
     return router;
   }
+}
+
+function isPlainObject(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+function isEmptyObject(v: unknown): boolean {
+  return isPlainObject(v) && Object.keys(v).length === 0;
 }
 
 function authorise(actor: Actor, auth: RouteAuth): void {
