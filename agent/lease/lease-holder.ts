@@ -87,14 +87,20 @@ export class LeaseHolder {
     return Math.floor(this.msLeft() / 1000);
   }
 
+  /**
+   * FLOATING while a valid lease grants anything. A lease of 0 tags, 0 connections and no plugins
+   * counts as no floating license, as in NeuronEX, where ECP assigning 0 tags removes the virtual
+   * license and the gateway returns to its free default.
+   */
   licenseType(): LicenseType {
-    return this.current() ? 'FLOATING' : 'TRIAL';
+    const lease = this.current();
+    return lease && !isEmptyGrant(lease.claims) ? 'FLOATING' : 'TRIAL';
   }
 
-  /** The valid lease's points and plugins; without one, the trial allowance (F1). */
+  /** The valid lease's points and plugins; without one (or with an empty one), the trial allowance (F1). */
   effectiveLimits(): Limits {
     const lease = this.current();
-    if (!lease) return TRIAL_ALLOWANCE;
+    if (!lease || isEmptyGrant(lease.claims)) return TRIAL_ALLOWANCE;
     const { points, plugins } = lease.claims;
     return { tags: points.tags, connections: points.connections, plugins: [...plugins] };
   }
@@ -109,4 +115,8 @@ export class LeaseHolder {
     if (seq <= this.lastSeq) throw new RangeError(`lease seq ${seq} is not after ${this.lastSeq}; verify before accepting`);
     this.lastSeq = seq;
   }
+}
+
+function isEmptyGrant(claims: LeaseClaims): boolean {
+  return claims.points.tags === 0 && claims.points.connections === 0 && claims.plugins.length === 0;
 }

@@ -27,14 +27,25 @@ export interface LeaseState {
   readonly lease: StoredLease | undefined;
 }
 
+/** What leases are verified against: the pinned JWKS and the issuer/audience learnt at enrollment. */
+export const trustAnchorSchema = z.object({
+  jwks: z.object({ keys: z.array(z.record(z.string(), z.unknown())) }),
+  issuer: z.string().min(1).optional(),
+  audience: z.string().min(1),
+});
+export type TrustAnchor = z.infer<typeof trustAnchorSchema>;
+
 const credentialFileSchema = z.object({ version: z.literal(1), credential: agentCredentialSchema });
 const leaseFileSchema = z.object({ version: z.literal(1), lastSeq: z.int().nonnegative(), lease: storedLeaseSchema.nullable() });
 
+const trustFileSchema = z.object({ version: z.literal(1), trust: trustAnchorSchema });
+
 const CREDENTIAL_FILE = 'credential.json';
+const TRUST_FILE = 'trust.json';
 const LEASE_FILE = 'lease.json';
 
 /**
- * The agent's durable state: its credential and its last good lease, one small JSON file each,
+ * The agent's durable state: its credential, its pinned keys and its last good lease, one small JSON file each,
  * written atomically with mode 0600 in a 0700 folder. A damaged file is reported and treated as absent.
  * The stored lease is only data: it is verified again and handed to `LeaseHolder.restore` on boot.
  */
@@ -47,6 +58,15 @@ export class FileStateStore {
 
   async saveCredential(credential: AgentCredential): Promise<void> {
     await this.write(CREDENTIAL_FILE, { version: 1, credential: agentCredentialSchema.parse(credential) });
+  }
+
+  async loadTrust(): Promise<TrustAnchor | undefined> {
+    return (await this.read(TRUST_FILE, trustFileSchema))?.trust;
+  }
+
+  /** Pinned at enrollment and replaced when the controller rotates its signing keys. */
+  async saveTrust(trust: TrustAnchor): Promise<void> {
+    await this.write(TRUST_FILE, { version: 1, trust: trustAnchorSchema.parse(trust) });
   }
 
   async loadLease(): Promise<LeaseState> {

@@ -1,0 +1,280 @@
+import { backoffDelayMs, type BackoffOptions } from '../shared/backoff.js';
+import { LEASE_AUDIENCE } from '../shared/protocol/lease-claims.js';
+import type { Limits } from '../shared/protocol/limits.js';
+import { ControllerLink } from './controller-link.js';
+import type { ControllerClient } from './controller/controller-api.js';
+import { enroll } from './controller/enroll.js';
+import { systemClock, type Clock } from './lease/clock.js';
+import { LeaseHolder, type HeldLease } from './lease/lease-holder.js';
+import { LeasePipeline } from './lease/lease-pipeline.js';
+import { LeaseVerifier } from './lease/lease-verifier.js';
+import type { AgentView } from './local/agent-view.js';
+import type { Logger } from './logger.js';
+import { trustAnchorSchema, type AgentCredential, type FileStateStore, type StoredLease, type TrustAnchor } from './state/file-state-store.js';
+import type { TransportFactory } from './transport/agent-transport.js';
+import { noUsageSource, type UsageSource } from './usage/usage-source.js';
+import { sleep } from './util/timers.js';
+
+export type AgentStateStore = Pick<FileStateStore, 'loadCredential' | 'saveCredential' | 'loadLease' | 'saveLease' | 'clearLease' | 'loadTrust' | 'saveTrust'>;
+
+export interface AgentOptions {
+  readonly activationCode: string | undefined;
+  readonly gatewayName: string | undefined;
+  readonly hardwareId: string;
+  readonly clockSkewSec: number;
+  readonly failoverAfterMs: number;
+  /** How long stop() waits for the release to be acknowledged (default 2 s). */
+  readonly releaseTimeoutMs?: number;
+  readonly usageIntervalMs?: number;
+  readonly renewalBackoff?: BackoffOptions;
+  readonly enrollBackoff?: BackoffOptions;
+}
+
+export interface AgentDeps {
+  readonly options: AgentOptions;
+  readonly store: AgentStateStore;
+  readonly controller: ControllerClient;
+  readonly transports: TransportFactory;
+  readonly logger: Logger;
+  readonly usage?: UsageSource;
+  readonly clock?: Clock;
+}
+
+const BACKOFF: BackoffOptions = { baseMs: 1_000, maxMs: 60_000 };
+/** Re-enrolling after a rejected credential happens at most this often. */
+const REENROLL_INTERVAL_MS = 30_000;
+
+/**
+ * The agent's lifecycle: boot from the state folder (a valid stored lease is enforced at once),
+ * enroll when there is no credential, talk to the controller through a ControllerLink, and release
+ * on stop. Whatever happens, `effectiveLimits()` is what the gateway may use.
+ */
+export class Agent {
+  private holder: LeaseHolder;
+  private readonly clock: Clock;
+  private readonly usage: UsageSource;
+  private readonly abort = new AbortController();
+  private credential: AgentCredential | undefined;
+  private pipeline: LeasePipeline | undefined;
+  private link: ControllerLink | undefined;
+  private credentialCheck: Promise<void> | undefined;
+  private lastEnrollAt = Number.NEGATIVE_INFINITY;
+  private stopping: Promise<void> | undefined;
+  private markReady!: () => void;
+  /** Settles once the agent knows what to enforce: a lease, or the trial allowance after a first try. */
+  readonly ready: Promise<void> = new Promise((resolve) => (this.markReady = resolve));
+
+  constructor(private readonly deps: AgentDeps) {
+    this.clock = deps.clock ?? systemClock();
+    this.usage = deps.usage ?? noUsageSource;
+    this.holder = new LeaseHolder({ clock: this.clock });
+  }
+
+  /** Loads the state folder, then enrolls (if needed) and connects in the background. */
+  async start(): Promise<void> {
+    const { store, logger } = this.deps;
+    const [credential, trust, state] = await Promise.all([store.loadCredential(), store.loadTrust(), store.loadLease()]);
+    this.holder = new LeaseHolder({ clock: this.clock, lastAcceptedSeq: state.lastSeq });
+    if (credential && trust && this.adopt(credential, trust) && state.lease) await this.restore(state.lease);
+    void this.run(credential, trust).catch((err: unknown) => {
+      logger.error({ err }, 'the agent cannot reach a working state; restart it');
+      this.markReady();
+    });
+  }
+
+  effectiveLimits(): Limits {
+    return this.holder.effectiveLimits();
+  }
+
+  /** The license view (F1) for the local page, API and metrics. */
+  status(): AgentView {
+    const h = this.holder;
+    const current = h.current();
+    // Dates shown: the floating lease's, or a lapsed one's (as NeuronEX shows an expired license).
+    const shown: HeldLease | undefined = h.licenseType() === 'FLOATING' ? current : current ? undefined : h.lastAccepted();
+    return {
+      gatewayId: this.credential?.gatewayId,
+      licenseType: h.licenseType(),
+      limits: h.effectiveLimits(),
+      usage: this.usage.current(),
+      issuedAt: shown?.claims.iat,
+      expiresAt: shown?.claims.exp,
+      secondsLeft: h.secondsLeft(),
+      hardwareId: this.deps.options.hardwareId,
+      controllerReachable: this.link?.reachable() ?? false,
+      transport: this.link?.transport(),
+      seq: h.lastAccepted()?.claims.seq,
+    };
+  }
+
+  /** Reports usage now if it changed (the usage watcher may call this on every reading). */
+  async reportUsage(): Promise<void> {
+    await this.link?.reportUsage();
+  }
+
+  /** Releases the lease (live transport, else HTTP; at most `releaseTimeoutMs`), then disconnects. */
+  stop(): Promise<void> {
+    this.stopping ??= this.shutdown();
+    return this.stopping;
+  }
+
+  private async run(credential: AgentCredential | undefined, trust: TrustAnchor | undefined): Promise<void> {
+    if (!credential) {
+      if (!(await this.enroll())) return this.markReady();
+    } else if (!this.pipeline) {
+      // Enrolled, but the pinned keys are missing or unusable: take the controller's current set.
+      const jwks = await this.retry('fetch the signing keys', async () => trustAnchorSchema.shape.jwks.parse(await this.deps.controller.jwks()));
+      if (!jwks) return;
+      const fresh: TrustAnchor = { jwks, issuer: trust?.issuer, audience: trust?.audience ?? LEASE_AUDIENCE };
+      if (!this.adopt(credential, fresh)) return this.markReady();
+      await this.deps.store.saveTrust(fresh);
+    }
+    this.connect();
+  }
+
+  private async enroll(): Promise<boolean> {
+    const { options, controller, logger, store } = this.deps;
+    if (!options.activationCode) {
+      logger.error('not enrolled and no activation code: set FLOATLEASE_ACTIVATION_CODE; the gateway runs on the trial allowance');
+      return false;
+    }
+    this.lastEnrollAt = this.clock.monotonicMs();
+    const result = await enroll({
+      controller,
+      activationCode: options.activationCode,
+      hardwareId: options.hardwareId,
+      gatewayName: options.gatewayName,
+      backoff: options.enrollBackoff ?? BACKOFF,
+      logger,
+      signal: this.abort.signal,
+    });
+    if (!result.ok) {
+      const r = result.refused;
+      if (r) logger.error({ status: r.status, problem: r.problem, detail: r.message }, 'enrollment refused; check FLOATLEASE_ACTIVATION_CODE');
+      return false;
+    }
+    const r = result.response;
+    const credential = { gatewayId: r.gatewayId, secret: r.credential };
+    const trust: TrustAnchor = { jwks: r.jwks, issuer: r.lease.issuer, audience: r.lease.audience };
+    await store.saveCredential(credential);
+    await store.saveTrust(trust);
+    logger.info({ gatewayId: r.gatewayId, poolId: r.poolId, name: r.name, reenrolled: r.reenrolled }, 'enrolled');
+    return this.adopt(credential, trust);
+  }
+
+  /** Takes an identity: its verifier (pinned keys, gateway, hardware) and the lease pipeline. */
+  private adopt(credential: AgentCredential, trust: TrustAnchor): boolean {
+    const { options, logger, store, controller } = this.deps;
+    let verifier: LeaseVerifier;
+    try {
+      verifier = new LeaseVerifier({
+        jwks: trust.jwks,
+        gatewayId: credential.gatewayId,
+        hardwareId: options.hardwareId,
+        audience: trust.audience,
+        ...(trust.issuer ? { issuer: trust.issuer } : {}),
+        clockSkewSec: options.clockSkewSec,
+        clock: this.clock,
+      });
+    } catch (err) {
+      logger.warn({ err: (err as Error).message }, 'the pinned signing keys are unusable');
+      return false;
+    }
+    this.credential = credential;
+    this.pipeline = new LeasePipeline({
+      verifier,
+      holder: this.holder,
+      store,
+      trust,
+      fetchJwks: () => controller.jwks(),
+      logger,
+      clock: this.clock,
+      onAccepted: () => {
+        this.link?.leaseAccepted();
+        this.markReady();
+      },
+    });
+    return true;
+  }
+
+  private async restore(stored: StoredLease): Promise<void> {
+    const { logger } = this.deps;
+    const verdict = await this.pipeline!.verifyStored(stored.jws, stored.seq);
+    if (!verdict.ok) return logger.info({ seq: stored.seq, reason: verdict.reason }, 'the stored lease is no longer valid');
+    if (this.holder.restore({ jws: stored.jws, claims: verdict.claims, receivedAt: stored.receivedAt })) {
+      logger.info({ seq: stored.seq, secondsLeft: this.holder.secondsLeft(), points: verdict.claims.points }, 'enforcing the stored lease until the controller answers');
+      this.markReady();
+    }
+  }
+
+  private connect(): void {
+    if (this.stopping || !this.credential || !this.pipeline) return;
+    const { options, controller, logger, transports } = this.deps;
+    this.link = new ControllerLink({
+      identity: { gatewayId: this.credential.gatewayId, credential: this.credential.secret },
+      holder: this.holder,
+      pipeline: this.pipeline,
+      controller,
+      transports,
+      usage: this.usage,
+      logger,
+      failoverAfterMs: options.failoverAfterMs,
+      usageIntervalMs: options.usageIntervalMs,
+      renewalBackoff: options.renewalBackoff ?? BACKOFF,
+      onAttempt: () => this.markReady(),
+      onAuthRefused: () => void this.checkCredential(),
+    });
+    this.link.start();
+  }
+
+  /** A refused login may be an outage; only the controller's HTTP API answering 401 means the credential is dead. */
+  private checkCredential(): Promise<void> {
+    this.credentialCheck ??= this.verifyCredential().finally(() => (this.credentialCheck = undefined));
+    return this.credentialCheck;
+  }
+
+  private async verifyCredential(): Promise<void> {
+    const { controller, logger, options } = this.deps;
+    const credential = this.credential;
+    if (!credential || this.stopping || (await controller.credentialAccepted(credential.secret)) !== false) return;
+    const link = this.link;
+    this.link = undefined;
+    await link?.close();
+    if (!options.activationCode) {
+      logger.error({ gatewayId: credential.gatewayId }, "the controller rejected this gateway's credential; stopped connecting. Set FLOATLEASE_ACTIVATION_CODE to enroll again (the current lease is enforced until it expires)");
+      return;
+    }
+    logger.warn({ gatewayId: credential.gatewayId }, 'the controller rejected our credential; enrolling again with the activation code');
+    const wait = REENROLL_INTERVAL_MS - (this.clock.monotonicMs() - this.lastEnrollAt);
+    if (wait > 0 && !(await sleep(wait, this.abort.signal))) return;
+    if (await this.enroll()) this.connect();
+  }
+
+  private async shutdown(): Promise<void> {
+    const { logger, options, store } = this.deps;
+    this.abort.abort();
+    const link = this.link;
+    if (link) {
+      const via = await link.release(options.releaseTimeoutMs ?? 2_000);
+      if (via) logger.info({ transport: via, seq: this.holder.lastAccepted()?.claims.seq }, 'released the lease');
+      else logger.warn('the release was not acknowledged; the controller frees the points when the lease expires');
+      // Forgotten either way: the points may already be back in the pool, so this lease must not be reused.
+      const seq = this.holder.lastAcceptedSeq();
+      this.holder.clear();
+      await store.clearLease(seq).catch((err: unknown) => logger.warn({ err: (err as Error).message }, 'could not clear the stored lease'));
+      await link.close();
+    }
+    this.markReady();
+  }
+
+  private async retry<T>(what: string, fn: () => Promise<T>): Promise<T | undefined> {
+    for (let attempt = 0; ; attempt++) {
+      try {
+        return await fn();
+      } catch (err) {
+        this.deps.logger[attempt % 20 === 0 ? 'warn' : 'debug']({ err: (err as Error).message }, `cannot ${what} yet; retrying`);
+        if (!(await sleep(backoffDelayMs(attempt, BACKOFF), this.abort.signal))) return undefined;
+      }
+    }
+  }
+}

@@ -1,0 +1,175 @@
+import path from 'node:path';
+import { Command, CommanderError } from 'commander';
+import { z } from 'zod';
+
+const logLevels = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+export const TRANSPORT_NAMES = ['mqtt', 'ws'] as const;
+export type TransportName = (typeof TRANSPORT_NAMES)[number];
+
+const url = (schemes: string[], example: string, fallback: string) =>
+  z
+    .string()
+    .trim()
+    .default(fallback)
+    .refine((v) => hasScheme(v, schemes), { message: `expected a URL such as ${example}` })
+    .transform((v) => v.replace(/\/+$/, ''));
+
+function hasScheme(value: string, schemes: string[]): boolean {
+  try {
+    return schemes.includes(new URL(value).protocol);
+  } catch {
+    return false;
+  }
+}
+
+const wholeNumber = (fallback: number, min: number, max: number, what: string) =>
+  z.coerce.number({ error: `expected ${what}` }).int(`expected ${what}`).min(min, `expected ${what}`).max(max, `expected ${what}`).default(fallback);
+
+const optionalText = (max: number) =>
+  z
+    .string()
+    .trim()
+    .max(max, `at most ${max} characters`)
+    .optional()
+    .transform((v) => (v === '' ? undefined : v));
+
+/** Every variable the agent reads, with its default. README's agent table mirrors this. */
+export const agentConfigSchema = z.object({
+  FLOATLEASE_CONTROLLER_URL: url(['http:', 'https:'], 'http://controller:8080', 'http://127.0.0.1:8080'),
+  FLOATLEASE_MQTT_URL: url(['mqtt:', 'mqtts:', 'tcp:', 'ssl:', 'ws:', 'wss:'], 'mqtt://broker:1883', 'mqtt://127.0.0.1:1883'),
+  FLOATLEASE_TRANSPORT: z
+    .string()
+    .trim()
+    .default('mqtt,ws')
+    .transform((v) => v.split(',').map((t) => t.trim().toLowerCase()))
+    .refine((list) => list.length > 0 && list.every((t) => (TRANSPORT_NAMES as readonly string[]).includes(t)) && new Set(list).size === list.length, {
+      message: 'expected mqtt, ws, or both in order of preference (mqtt,ws)',
+    })
+    .transform((list) => list as TransportName[]),
+  FLOATLEASE_ACTIVATION_CODE: optionalText(200),
+  FLOATLEASE_STATE_DIR: z.string().trim().min(1, 'expected a folder path').default('./.floatlease-agent'),
+  FLOATLEASE_HARDWARE_ID: optionalText(500),
+  FLOATLEASE_GATEWAY_NAME: optionalText(100),
+  FLOATLEASE_CLOCK_SKEW_SEC: wholeNumber(30, 0, 3600, 'whole seconds 0-3600'),
+  FLOATLEASE_HTTP_HOST: z.string().trim().min(1, 'expected a host or IP address').default('127.0.0.1'),
+  FLOATLEASE_HTTP_PORT: wholeNumber(8086, 0, 65535, 'a port number 0-65535'),
+  FLOATLEASE_MQTT_KEEPALIVE_SEC: wholeNumber(30, 1, 3600, 'whole seconds 1-3600'),
+  FLOATLEASE_FAILOVER_AFTER_SEC: wholeNumber(5, 1, 600, 'whole seconds 1-600'),
+  LOG_LEVEL: z.enum(logLevels, { error: `expected one of ${logLevels.join(', ')}` }).default('info'),
+  LOG_FORMAT: z.enum(['auto', 'json', 'pretty'], { error: 'expected auto, json or pretty' }).default('auto'),
+});
+
+type Variable = keyof z.input<typeof agentConfigSchema>;
+
+/** Each variable's command-line flag; a flag wins over the variable. */
+const FLAGS: Record<Variable, { flag: string; description: string }> = {
+  FLOATLEASE_CONTROLLER_URL: { flag: '--controller-url <url>', description: 'controller base URL' },
+  FLOATLEASE_MQTT_URL: { flag: '--mqtt-url <url>', description: 'MQTT broker URL' },
+  FLOATLEASE_TRANSPORT: { flag: '--transport <list>', description: 'mqtt, ws or mqtt,ws (preferred first)' },
+  FLOATLEASE_ACTIVATION_CODE: { flag: '--activation-code <code>', description: 'activation code to enroll with' },
+  FLOATLEASE_STATE_DIR: { flag: '--state-dir <dir>', description: 'folder for the credential and last lease' },
+  FLOATLEASE_HARDWARE_ID: { flag: '--hardware-id <id>', description: 'hardware identifier override' },
+  FLOATLEASE_GATEWAY_NAME: { flag: '--gateway-name <name>', description: 'name to enroll under' },
+  FLOATLEASE_CLOCK_SKEW_SEC: { flag: '--clock-skew-sec <sec>', description: 'tolerated clock skew for nbf/exp' },
+  FLOATLEASE_HTTP_HOST: { flag: '--http-host <host>', description: 'local API address' },
+  FLOATLEASE_HTTP_PORT: { flag: '--http-port <port>', description: 'local API port (0 = any free port)' },
+  FLOATLEASE_MQTT_KEEPALIVE_SEC: { flag: '--mqtt-keepalive-sec <sec>', description: 'MQTT keepalive' },
+  FLOATLEASE_FAILOVER_AFTER_SEC: { flag: '--failover-after-sec <sec>', description: 'how long MQTT may be down before WebSocket takes over' },
+  LOG_LEVEL: { flag: '--log-level <level>', description: 'fatal, error, warn, info, debug, trace, silent' },
+  LOG_FORMAT: { flag: '--log-format <format>', description: 'auto, json or pretty' },
+};
+
+type Raw = z.output<typeof agentConfigSchema>;
+
+export interface AgentConfig {
+  readonly controllerUrl: string;
+  readonly mqttUrl: string;
+  /** In order of preference: the first is primary, the next its fallback. */
+  readonly transports: readonly TransportName[];
+  readonly activationCode: string | undefined;
+  readonly stateDir: string;
+  readonly hardwareIdOverride: string | undefined;
+  readonly gatewayName: string | undefined;
+  readonly clockSkewSec: number;
+  readonly http: { readonly host: string; readonly port: number };
+  readonly mqttKeepaliveSec: number;
+  readonly failoverAfterMs: number;
+  readonly log: { readonly level: Raw['LOG_LEVEL']; readonly format: Raw['LOG_FORMAT'] };
+}
+
+export class AgentConfigError extends Error {
+  constructor(
+    readonly variable: string,
+    readonly expected: string,
+  ) {
+    super(`invalid configuration: ${variable} ${expected}`);
+    this.name = 'AgentConfigError';
+  }
+}
+
+/** Thrown after commander printed --help; the process should exit 0. */
+export class HelpShown extends Error {}
+
+/** The flag values by variable name. */
+function parseFlags(argv: readonly string[]): Partial<Record<Variable, string>> {
+  const program = new Command('floatlease-agent')
+    .description('floatlease agent sidecar: holds a floating license (lease) for one gateway')
+    .allowExcessArguments(false)
+    .exitOverride()
+    .configureOutput({ writeErr: () => undefined });
+  const keys = new Map<string, Variable>();
+  for (const [variable, { flag, description }] of Object.entries(FLAGS) as [Variable, (typeof FLAGS)[Variable]][]) {
+    const option = program.createOption(flag, `${description} (${variable})`);
+    keys.set(option.attributeName(), variable);
+    program.addOption(option);
+  }
+  try {
+    program.parse([...argv], { from: 'user' });
+  } catch (err) {
+    if (err instanceof CommanderError && err.code === 'commander.helpDisplayed') throw new HelpShown();
+    if (err instanceof CommanderError) throw new AgentConfigError('command line', `(${JSON.stringify(argv.join(' '))}): ${err.message.replace(/^error: /, '')}`);
+    throw err;
+  }
+  const out: Partial<Record<Variable, string>> = {};
+  for (const [attr, value] of Object.entries(program.opts<Record<string, string>>())) {
+    const variable = keys.get(attr);
+    if (variable && value !== undefined) out[variable] = value;
+  }
+  return out;
+}
+
+/** Parses environment and flags once; throws AgentConfigError naming the first bad setting. */
+export function loadAgentConfig(argv: readonly string[] = process.argv.slice(2), env: NodeJS.ProcessEnv = process.env): AgentConfig {
+  const flags = parseFlags(argv);
+  const input: Record<string, string | undefined> = {};
+  for (const variable of Object.keys(FLAGS) as Variable[]) input[variable] = flags[variable] ?? env[variable];
+  const parsed = agentConfigSchema.safeParse(input);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    const variable = String(issue?.path[0] ?? 'environment') as Variable;
+    const name = flags[variable] !== undefined ? `${FLAGS[variable].flag.split(' ')[0]} (${variable})` : variable;
+    throw new AgentConfigError(name, `(${JSON.stringify(input[variable] ?? '')}): ${issue?.message ?? 'invalid'}`);
+  }
+  const c = parsed.data;
+  return deepFreeze({
+    controllerUrl: c.FLOATLEASE_CONTROLLER_URL,
+    mqttUrl: c.FLOATLEASE_MQTT_URL,
+    transports: c.FLOATLEASE_TRANSPORT,
+    activationCode: c.FLOATLEASE_ACTIVATION_CODE,
+    stateDir: path.resolve(c.FLOATLEASE_STATE_DIR),
+    hardwareIdOverride: c.FLOATLEASE_HARDWARE_ID,
+    gatewayName: c.FLOATLEASE_GATEWAY_NAME,
+    clockSkewSec: c.FLOATLEASE_CLOCK_SKEW_SEC,
+    http: { host: c.FLOATLEASE_HTTP_HOST, port: c.FLOATLEASE_HTTP_PORT },
+    mqttKeepaliveSec: c.FLOATLEASE_MQTT_KEEPALIVE_SEC,
+    failoverAfterMs: c.FLOATLEASE_FAILOVER_AFTER_SEC * 1000,
+    log: { level: c.LOG_LEVEL, format: c.LOG_FORMAT },
+  });
+}
+
+function deepFreeze<T extends object>(value: T): T {
+  for (const child of Object.values(value)) {
+    if (child && typeof child === 'object') deepFreeze(child as object);
+  }
+  return Object.freeze(value);
+}

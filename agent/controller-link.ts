@@ -1,0 +1,199 @@
+import type { BackoffOptions } from '../shared/backoff.js';
+import type { AgentErrorMessage, HelloMessage, LeaseMessage } from '../shared/protocol/agent-messages.js';
+import type { ControllerClient } from './controller/controller-api.js';
+import type { LeaseHolder } from './lease/lease-holder.js';
+import type { LeasePipeline } from './lease/lease-pipeline.js';
+import { RenewalScheduler } from './lease/renewal-scheduler.js';
+import type { Logger } from './logger.js';
+import { ControllerProblem, type AgentTransport, type TransportFactory, type TransportHandlers, type TransportIdentity } from './transport/agent-transport.js';
+import { TransportSelector } from './transport/transport-selector.js';
+import type { UsageSource } from './usage/usage-source.js';
+import { withTimeout } from './util/timers.js';
+import { AGENT_VERSION } from './version.js';
+
+export interface ControllerLinkOptions {
+  readonly identity: TransportIdentity;
+  readonly holder: LeaseHolder;
+  readonly pipeline: LeasePipeline;
+  readonly controller: ControllerClient;
+  readonly transports: TransportFactory;
+  readonly usage: UsageSource;
+  readonly logger: Logger;
+  readonly failoverAfterMs: number;
+  readonly usageIntervalMs?: number;
+  readonly renewalBackoff?: BackoffOptions;
+  /** After each lease request, whatever its outcome. */
+  readonly onAttempt?: () => void;
+  /** A login was refused or the controller said `unauthorized`: the credential may be dead. */
+  readonly onAuthRefused: () => void;
+}
+
+/**
+ * One enrolled identity's conversation with the controller: the transports (one active at a time),
+ * hello on each activation, renewals, usage reports, and the release. Requests go over the active
+ * transport, or over HTTP when none is up (e.g. the broker is down and WebSocket is not configured).
+ */
+export class ControllerLink {
+  private readonly selector: TransportSelector<AgentTransport>;
+  private readonly scheduler: RenewalScheduler;
+  private readonly transportCount: number;
+  private helloDue: AgentTransport | undefined;
+  private isReachable = false;
+  private overHttp = false;
+  private usageTimer: NodeJS.Timeout | undefined;
+  private reportedUsage: string | undefined;
+  private closed = false;
+
+  constructor(private readonly o: ControllerLinkOptions) {
+    const { logger } = o;
+    const handlers: TransportHandlers = {
+      lease: (grant, via, meta) => this.onLease(grant, via, meta?.retained ?? false),
+      problem: (p, via) => this.onProblem(p, via),
+      up: (via) => this.selector.up(via),
+      down: (via) => this.selector.down(via),
+      authRefused: () => o.onAuthRefused(),
+    };
+    const transports = o.transports(o.identity, handlers);
+    this.transportCount = transports.length;
+    this.selector = new TransportSelector({
+      transports,
+      failoverAfterMs: o.failoverAfterMs,
+      logger,
+      onActivate: (t) => {
+        this.helloDue = t;
+        this.overHttp = false;
+        // Socket.IO connects to the controller itself; MQTT only to its broker, so wait for an answer.
+        if (t.name === 'ws') this.isReachable = true;
+        logger.info({ transport: t.name }, 'connected to the controller');
+        this.scheduler.requestNow();
+      },
+      onDeactivate: (t) => {
+        if (this.helloDue === t) this.helloDue = undefined;
+        this.isReachable = false;
+        if (!this.closed) logger.info({ transport: t.name }, 'transport down');
+      },
+    });
+    this.scheduler = new RenewalScheduler({
+      holder: o.holder,
+      request: () => this.requestLease(),
+      backoff: o.renewalBackoff ?? { baseMs: 1_000, maxMs: 60_000 },
+      onAttempt: ({ renewed, error, attempt, nextInMs }) => {
+        if (!renewed) {
+          const detail = { err: error instanceof Error ? error.message : undefined, attempt, retryInMs: nextInMs, secondsLeft: o.holder.secondsLeft() };
+          logger[attempt % 10 === 1 ? 'warn' : 'debug'](detail, 'no fresh lease yet; retrying');
+        }
+        o.onAttempt?.();
+      },
+    });
+  }
+
+  start(): void {
+    this.selector.start();
+    // Without a lease, give the transports time to connect before asking over HTTP.
+    const { holder, failoverAfterMs } = this.o;
+    this.scheduler.start(holder.current() ? holder.renewDueInMs() : failoverAfterMs * this.transportCount + 2_000);
+    this.usageTimer = setInterval(() => void this.reportUsage(), this.o.usageIntervalMs ?? 30_000);
+    this.usageTimer.unref();
+  }
+
+  /** A lease was accepted (by any route): renewal counts from it. */
+  leaseAccepted(): void {
+    this.isReachable = true;
+    this.scheduler.leaseAccepted();
+  }
+
+  reachable(): boolean {
+    return this.isReachable;
+  }
+
+  transport(): string | undefined {
+    return this.selector.active()?.name ?? (this.overHttp ? 'http' : undefined);
+  }
+
+  async reportUsage(): Promise<void> {
+    const u = this.o.usage.current();
+    if (!u || this.closed) return;
+    const key = `${u.tags}/${u.connections}`;
+    if (key === this.reportedUsage) return;
+    const t = this.selector.active();
+    try {
+      await (t ? t.usage(u) : this.o.controller.usage(this.o.identity.credential, u));
+      this.reportedUsage = key;
+    } catch (err) {
+      this.o.logger.debug({ err: (err as Error).message }, 'usage report failed; will retry');
+    }
+  }
+
+  /** Over the live transport, else HTTP, within `timeoutMs` in all; returns the route that was acknowledged. */
+  async release(timeoutMs: number): Promise<string | undefined> {
+    this.scheduler.stop();
+    const deadline = Date.now() + timeoutMs;
+    const t = this.selector.active();
+    const routes: { via: string; send: () => Promise<void> }[] = [];
+    if (t) routes.push({ via: t.name, send: () => t.release('shutdown') });
+    routes.push({ via: 'http', send: () => this.o.controller.release(this.o.identity.credential) });
+    for (const { via, send } of routes) {
+      const left = deadline - Date.now();
+      if (left <= 0) break;
+      try {
+        await withTimeout(send(), left, () => new Error(`no acknowledgement within ${left} ms`));
+        return via;
+      } catch (err) {
+        this.o.logger.debug({ via, err: (err as Error).message }, 'release attempt failed');
+      }
+    }
+    return undefined;
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    this.scheduler.stop();
+    clearInterval(this.usageTimer);
+    this.isReachable = false;
+    await this.selector.stop();
+  }
+
+  private async requestLease(): Promise<void> {
+    const { holder, pipeline, controller, identity } = this.o;
+    const t = this.selector.active();
+    const lastSeq = holder.lastAcceptedSeq();
+    try {
+      if (t && this.helloDue === t) {
+        await t.hello(this.helloMessage(), lastSeq);
+        this.helloDue = undefined;
+      } else if (t) {
+        await t.renew(lastSeq);
+      } else {
+        const grant = await controller.lease(identity.credential, holder.current() !== undefined);
+        this.overHttp = true;
+        await pipeline.deliver(grant, 'http', (jti) => controller.ack(identity.credential, jti));
+      }
+      this.isReachable = true;
+    } catch (err) {
+      // A problem is still an answer: the controller is there, it just would not grant.
+      this.isReachable = err instanceof ControllerProblem;
+      throw err;
+    }
+  }
+
+  private helloMessage(): HelloMessage {
+    const usage = this.o.usage.current();
+    const held = this.o.holder.current()?.claims.seq;
+    return {
+      agentVersion: AGENT_VERSION,
+      ...(held !== undefined ? { leaseSeq: held } : {}),
+      ...(usage ? { usage: { tags: usage.tags, connections: usage.connections } } : {}),
+    };
+  }
+
+  private async onLease(grant: LeaseMessage, via: AgentTransport, retained: boolean): Promise<boolean> {
+    if (this.closed) return false;
+    const outcome = await this.o.pipeline.deliver(grant, via.name, (jti) => via.ack(jti), retained);
+    return outcome.accepted || outcome.reason === 'duplicate';
+  }
+
+  private onProblem(p: AgentErrorMessage, via: AgentTransport): void {
+    this.o.logger.warn({ transport: via.name, problem: p.name, detail: p.detail }, 'the controller could not serve a request; keeping the current lease');
+    if (p.name === 'unauthorized') this.o.onAuthRefused();
+  }
+}

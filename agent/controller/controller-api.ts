@@ -1,0 +1,130 @@
+import { randomUUID } from 'node:crypto';
+import { z } from 'zod';
+import { problemNames, type ProblemName } from '../../shared/protocol/problem.js';
+import { enrollResponse, leaseGrant, type EnrollResponse, type LeaseGrant } from '../../shared/protocol/rest.js';
+
+/** The controller answered with an error (problem+json when it could). */
+export class ControllerHttpError extends Error {
+  constructor(
+    readonly status: number,
+    readonly problem: ProblemName | undefined,
+    detail: string,
+  ) {
+    super(`controller answered ${status}${problem ? ` ${problem}` : ''}: ${detail}`);
+    this.name = 'ControllerHttpError';
+  }
+
+  /** Worth retrying later: the controller is overloaded, starting, or rate-limiting us. */
+  get retryable(): boolean {
+    return this.status >= 500 || this.status === 429 || this.status === 408;
+  }
+}
+
+/** No answer at all: network error, refused connection, timeout, or a reply that is not ours. */
+export class ControllerUnreachableError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'ControllerUnreachableError';
+  }
+}
+
+const problemBody = z.object({ name: z.enum(problemNames).optional(), detail: z.string().optional(), title: z.string().optional() });
+
+export interface EnrollRequest {
+  readonly activationCode: string;
+  readonly hardwareId: string;
+  readonly name?: string;
+  readonly agentVersion: string;
+}
+
+/** The controller's HTTP endpoints the agent uses: enrollment, the JWKS, and the pull fallback. */
+export interface ControllerClient {
+  enroll(body: EnrollRequest): Promise<EnrollResponse>;
+  jwks(): Promise<unknown>;
+  lease(credential: string, renewal: boolean): Promise<LeaseGrant>;
+  ack(credential: string, jti: string): Promise<void>;
+  release(credential: string): Promise<void>;
+  usage(credential: string, usage: { tags: number; connections: number }): Promise<void>;
+  /** false when the controller refuses the credential, true when it accepts it, undefined when it cannot tell. */
+  credentialAccepted(credential: string): Promise<boolean | undefined>;
+}
+
+export class ControllerApi implements ControllerClient {
+  private readonly timeoutMs: number;
+
+  constructor(private readonly options: { readonly baseUrl: string; readonly timeoutMs?: number }) {
+    this.timeoutMs = options.timeoutMs ?? 10_000;
+  }
+
+  async enroll(body: EnrollRequest): Promise<EnrollResponse> {
+    return answer(enrollResponse, await this.call('POST', '/api/v1/enroll', undefined, body), 'enrollment');
+  }
+
+  async jwks(): Promise<unknown> {
+    return this.call('GET', '/.well-known/jwks.json');
+  }
+
+  async lease(credential: string, renewal: boolean): Promise<LeaseGrant> {
+    return answer(leaseGrant, await this.call('POST', '/api/v1/agent/lease', credential, { renewal }), 'lease');
+  }
+
+  async ack(credential: string, jti: string): Promise<void> {
+    await this.call('POST', '/api/v1/agent/lease/ack', credential, { jti });
+  }
+
+  async release(credential: string): Promise<void> {
+    await this.call('POST', '/api/v1/agent/lease/release', credential);
+  }
+
+  async usage(credential: string, usage: { tags: number; connections: number }): Promise<void> {
+    await this.call('POST', '/api/v1/agent/usage', credential, usage);
+  }
+
+  /** Acknowledging a lease that never existed has no effect: 404 if the credential is good, 401 if not. */
+  async credentialAccepted(credential: string): Promise<boolean | undefined> {
+    try {
+      await this.ack(credential, randomUUID());
+      return true;
+    } catch (err) {
+      if (err instanceof ControllerHttpError && (err.status === 401 || err.status === 403)) return false;
+      if (err instanceof ControllerHttpError && err.status === 404) return true;
+      return undefined;
+    }
+  }
+
+  private async call(method: string, path: string, credential?: string, body?: unknown): Promise<unknown> {
+    let res: Response;
+    try {
+      res = await fetch(`${this.options.baseUrl}${path}`, {
+        method,
+        headers: {
+          accept: 'application/json',
+          ...(credential ? { authorization: `Bearer ${credential}` } : {}),
+          ...(body !== undefined ? { 'content-type': 'application/json' } : {}),
+        },
+        ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
+        signal: AbortSignal.timeout(this.timeoutMs),
+      });
+    } catch (err) {
+      throw new ControllerUnreachableError(`${method} ${path}: ${(err as Error).cause instanceof Error ? ((err as Error).cause as Error).message : (err as Error).message}`);
+    }
+    const text = await res.text().catch(() => '');
+    let json: unknown;
+    try {
+      json = text ? JSON.parse(text) : undefined;
+    } catch {
+      if (res.ok) throw new ControllerUnreachableError(`${method} ${path}: the answer is not JSON`);
+    }
+    if (!res.ok) {
+      const p = problemBody.safeParse(json);
+      throw new ControllerHttpError(res.status, p.success ? p.data.name : undefined, (p.success ? (p.data.detail ?? p.data.title) : undefined) ?? res.statusText);
+    }
+    return json;
+  }
+}
+
+function answer<T>(schema: z.ZodType<T>, json: unknown, what: string): T {
+  const parsed = schema.safeParse(json);
+  if (!parsed.success) throw new ControllerUnreachableError(`the ${what} answer has an unexpected shape: ${parsed.error.issues[0]?.message ?? 'invalid'}`);
+  return parsed.data;
+}

@@ -1,0 +1,119 @@
+import type { LeaseMessage } from '../../shared/protocol/agent-messages.js';
+import type { Logger } from '../logger.js';
+import { trustAnchorSchema, type FileStateStore, type TrustAnchor } from '../state/file-state-store.js';
+import type { Clock } from './clock.js';
+import type { HeldLease, LeaseHolder } from './lease-holder.js';
+import type { LeaseRefusalReason, LeaseVerdict, LeaseVerifier } from './lease-verifier.js';
+
+export type LeaseOutcome =
+  | { readonly accepted: true; readonly lease: HeldLease }
+  | { readonly accepted: false; readonly reason: LeaseRefusalReason | 'duplicate' };
+
+export interface LeasePipelineOptions {
+  readonly verifier: Pick<LeaseVerifier, 'verify' | 'replaceJwks'>;
+  readonly holder: LeaseHolder;
+  readonly store: Pick<FileStateStore, 'saveLease' | 'saveTrust'>;
+  readonly trust: TrustAnchor;
+  /** The controller's current JWKS (GET /.well-known/jwks.json). */
+  readonly fetchJwks: () => Promise<unknown>;
+  readonly logger: Logger;
+  readonly clock: Pick<Clock, 'monotonicMs'>;
+  /** At most one JWKS refetch per interval, so a stream of unknown kids cannot hammer the controller. */
+  readonly jwksRefreshIntervalMs?: number;
+  /** Told about every accepted lease (renewal scheduling, status). */
+  readonly onAccepted?: (lease: HeldLease, source: string) => void;
+}
+
+/**
+ * The one way into the lease holder, whatever the transport: verify (refetching the JWKS once on
+ * an unknown key, for rotation), accept, persist, then acknowledge over the transport the lease
+ * came by. Leases are handled one at a time so seq checks cannot race. Refusals are logged, not acked.
+ */
+export class LeasePipeline {
+  private queue: Promise<unknown> = Promise.resolve();
+  private trust: TrustAnchor;
+  private lastRefreshMs = Number.NEGATIVE_INFINITY;
+  private refreshing: Promise<boolean> | undefined;
+
+  constructor(private readonly o: LeasePipelineOptions) {
+    this.trust = o.trust;
+  }
+
+  /** Checks a lease read back from disk; its own seq is allowed again. */
+  verifyStored(jws: string, seq: number): Promise<LeaseVerdict> {
+    return this.o.verifier.verify(jws, seq - 1);
+  }
+
+  /** `retained`: a broker's retained copy, which is often one the agent has already moved past. */
+  async deliver(grant: LeaseMessage, source: string, ack: (jti: string) => Promise<void>, retained = false): Promise<LeaseOutcome> {
+    const run = this.queue.then(() => this.process(grant, source, retained));
+    this.queue = run.catch(() => undefined);
+    const outcome = await run;
+    if (outcome.accepted) {
+      await ack(outcome.lease.claims.jti).catch((err: unknown) =>
+        this.o.logger.warn({ source, seq: outcome.lease.claims.seq, err: (err as Error).message }, 'could not acknowledge the lease; the controller keeps counting the older one until it expires'),
+      );
+    }
+    return outcome;
+  }
+
+  private async process(grant: LeaseMessage, source: string, retained: boolean): Promise<LeaseOutcome> {
+    const { holder, logger } = this.o;
+    const previous = holder.lastAccepted();
+    if (previous?.claims.jti === grant.jti && previous.jws === grant.lease) {
+      logger.debug({ source, seq: grant.seq }, 'lease already held');
+      return { accepted: false, reason: 'duplicate' };
+    }
+    let verdict = await this.o.verifier.verify(grant.lease, holder.lastAcceptedSeq());
+    if (!verdict.ok && verdict.reason === 'unknown-key' && (await this.refreshJwks())) {
+      verdict = await this.o.verifier.verify(grant.lease, holder.lastAcceptedSeq());
+    }
+    if (!verdict.ok && retained && verdict.reason === 'replayed') {
+      logger.debug({ source, seq: grant.seq }, 'ignored a stale retained lease');
+      return { accepted: false, reason: verdict.reason };
+    }
+    if (!verdict.ok) {
+      logger.warn({ source, seq: grant.seq, reason: verdict.reason, detail: verdict.message }, 'refused a lease');
+      return { accepted: false, reason: verdict.reason };
+    }
+    const before = holder.current();
+    const lease = holder.accept(grant.lease, verdict.claims);
+    const { seq, points, plugins, exp } = verdict.claims;
+    await this.o.store.saveLease({ jws: lease.jws, seq, receivedAt: lease.receivedAt }).catch((err: unknown) => {
+      logger.warn({ err: (err as Error).message }, 'could not persist the lease; a restart would begin on the trial allowance');
+    });
+    const changed = !before || !sameGrant(before, lease);
+    logger[changed ? 'info' : 'debug']({ source, seq, points, plugins, exp }, 'lease accepted');
+    this.o.onAccepted?.(lease, source);
+    return { accepted: true, lease };
+  }
+
+  private refreshJwks(): Promise<boolean> {
+    if (this.refreshing) return this.refreshing;
+    const now = this.o.clock.monotonicMs();
+    if (now - this.lastRefreshMs < (this.o.jwksRefreshIntervalMs ?? 10_000)) return Promise.resolve(false);
+    this.lastRefreshMs = now;
+    this.refreshing = this.fetchAndPin().finally(() => (this.refreshing = undefined));
+    return this.refreshing;
+  }
+
+  private async fetchAndPin(): Promise<boolean> {
+    try {
+      const jwks = trustAnchorSchema.shape.jwks.parse(await this.o.fetchJwks());
+      this.o.verifier.replaceJwks(jwks);
+      this.trust = { ...this.trust, jwks };
+      await this.o.store.saveTrust(this.trust);
+      this.o.logger.info({ keys: jwks.keys.length }, 'refreshed the pinned signing keys');
+      return true;
+    } catch (err) {
+      this.o.logger.warn({ err: (err as Error).message }, 'could not refresh the signing keys');
+      return false;
+    }
+  }
+}
+
+function sameGrant(a: HeldLease, b: HeldLease): boolean {
+  const x = a.claims;
+  const y = b.claims;
+  return x.points.tags === y.points.tags && x.points.connections === y.points.connections && x.plugins.join('\n') === y.plugins.join('\n');
+}

@@ -1,0 +1,107 @@
+import { backoffDelayMs, type BackoffOptions } from '../../shared/backoff.js';
+import type { LeaseHolder } from './lease-holder.js';
+
+export interface RenewalSchedulerOptions {
+  readonly holder: Pick<LeaseHolder, 'renewDueInMs' | 'msLeft' | 'lastAcceptedSeq' | 'current'>;
+  /** Asks the controller for a fresh lease (hello or renew); resolves once the answer was handled. */
+  readonly request: () => Promise<void>;
+  readonly backoff: BackoffOptions;
+  readonly random?: () => number;
+  /** Never wait less than this between attempts. */
+  readonly minDelayMs?: number;
+  /** After every attempt: whether it brought a fresher lease, and when the next one is due. */
+  readonly onAttempt?: (result: { renewed: boolean; error: unknown; attempt: number; nextInMs: number }) => void;
+}
+
+/**
+ * Renews once a third of the lease's lifetime has passed. An attempt succeeds only when a fresher
+ * lease was accepted; otherwise it is retried with capped, jittered exponential backoff, each retry
+ * no later than halfway to expiry, so the last attempts crowd in before the lease runs out.
+ */
+export class RenewalScheduler {
+  private timer: NodeJS.Timeout | undefined;
+  private dueAt: number | undefined;
+  private running = false;
+  private again = false;
+  private attempt = 0;
+  private stopped = true;
+
+  constructor(private readonly o: RenewalSchedulerOptions) {}
+
+  /** Starts the loop; the first request goes out after `initialDelayMs` (default: when the held lease is due). */
+  start(initialDelayMs?: number): void {
+    this.stopped = false;
+    this.schedule(initialDelayMs ?? this.o.holder.renewDueInMs());
+  }
+
+  /** Ask now: a transport came up, or the controller's state changed. */
+  requestNow(): void {
+    if (this.stopped) return;
+    if (this.running) this.again = true;
+    else this.schedule(0);
+  }
+
+  /** A lease arrived by push: count from it. */
+  leaseAccepted(): void {
+    this.attempt = 0;
+    if (!this.stopped && !this.running) this.schedule(this.o.holder.renewDueInMs());
+  }
+
+  /** Milliseconds until the next attempt (undefined while one runs or when stopped). */
+  nextInMs(): number | undefined {
+    return this.dueAt === undefined ? undefined : Math.max(0, this.dueAt - Date.now());
+  }
+
+  stop(): void {
+    this.stopped = true;
+    clearTimeout(this.timer);
+    this.timer = undefined;
+    this.dueAt = undefined;
+  }
+
+  private schedule(ms: number): void {
+    clearTimeout(this.timer);
+    this.dueAt = Date.now() + ms;
+    this.timer = setTimeout(() => void this.run(), ms);
+    this.timer.unref?.();
+  }
+
+  private async run(): Promise<void> {
+    this.timer = undefined;
+    this.dueAt = undefined;
+    if (this.stopped || this.running) return;
+    this.running = true;
+    this.again = false;
+    const before = this.o.holder.lastAcceptedSeq();
+    let error: unknown;
+    try {
+      await this.o.request();
+    } catch (err) {
+      error = err;
+    }
+    this.running = false;
+    if (this.stopped) return;
+    const renewed = this.o.holder.lastAcceptedSeq() > before && this.o.holder.current() !== undefined;
+    let next: number;
+    if (renewed) {
+      this.attempt = 0;
+      next = this.again ? 0 : this.o.holder.renewDueInMs();
+    } else if (this.again) {
+      next = 0;
+    } else {
+      this.attempt += 1;
+      next = this.retryDelay();
+    }
+    this.again = false;
+    this.schedule(next);
+    this.o.onAttempt?.({ renewed, error, attempt: this.attempt, nextInMs: next });
+  }
+
+  private retryDelay(): number {
+    const min = this.o.minDelayMs ?? 250;
+    let delay = Math.max(min, backoffDelayMs(this.attempt - 1, this.o.backoff, this.o.random));
+    const left = this.o.holder.msLeft();
+    if (left > 0 && delay >= left) delay = Math.max(min, Math.floor(left / 2));
+    return delay;
+  }
+}

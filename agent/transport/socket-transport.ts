@@ -1,0 +1,168 @@
+import { io, type Socket } from 'socket.io-client';
+import { z } from 'zod';
+import { backoffDelayMs, type BackoffOptions } from '../../shared/backoff.js';
+import { agentErrorMessage, leaseMessage, type HelloMessage } from '../../shared/protocol/agent-messages.js';
+import { AGENT_NAMESPACE, type AgentClientToServer, type AgentServerToClient } from '../../shared/protocol/socket-events.js';
+import type { Logger } from '../logger.js';
+import { ControllerProblem, TransportTimeout, type AgentTransport, type TransportHandlers, type TransportIdentity } from './agent-transport.js';
+
+export interface SocketTransportOptions {
+  readonly controllerUrl: string;
+  readonly identity: TransportIdentity;
+  readonly handlers: TransportHandlers;
+  readonly logger: Logger;
+  readonly requestTimeoutMs?: number;
+  readonly backoff?: BackoffOptions;
+}
+
+type AgentSocket = Socket<AgentServerToClient, AgentClientToServer>;
+
+const reply = <T extends z.ZodType>(value: T) =>
+  z.discriminatedUnion('ok', [z.object({ ok: z.literal(true), value }), z.object({ ok: z.literal(false), error: agentErrorMessage })]);
+
+const replies = {
+  hello: reply(leaseMessage.nullable()),
+  renew: reply(leaseMessage),
+  ack: reply(z.object({ acknowledged: z.boolean() })),
+  usage: reply(z.null()),
+  release: reply(z.object({ released: z.int() })),
+} as const;
+
+/**
+ * The agent on the controller's Socket.IO namespace `/agent`, authenticated in the handshake.
+ * Every request is acknowledged with an AgentReply; pushed leases are answered `{accepted}`.
+ */
+export class SocketTransport implements AgentTransport {
+  readonly name = 'ws' as const;
+  private socket: AgentSocket | undefined;
+  private ready = false;
+  private refusals = 0;
+  private retryTimer: NodeJS.Timeout | undefined;
+  private readonly timeoutMs: number;
+  private readonly backoff: BackoffOptions;
+
+  constructor(private readonly o: SocketTransportOptions) {
+    this.timeoutMs = o.requestTimeoutMs ?? 10_000;
+    this.backoff = o.backoff ?? { baseMs: 1_000, maxMs: 30_000 };
+  }
+
+  start(): void {
+    if (this.socket) return;
+    const s: AgentSocket = io(`${this.o.controllerUrl}${AGENT_NAMESPACE}`, {
+      auth: { credential: this.o.identity.credential },
+      transports: ['websocket'],
+      forceNew: true,
+      timeout: 10_000,
+      // socket.io-client's own capped, jittered backoff for lost connections.
+      reconnectionDelay: this.backoff.baseMs,
+      reconnectionDelayMax: this.backoff.maxMs,
+      randomizationFactor: 0.5,
+    });
+    this.socket = s;
+    s.on('connect', () => {
+      this.refusals = 0;
+      this.ready = true;
+      this.o.handlers.up(this);
+    });
+    s.on('disconnect', (reason) => {
+      if (this.ready) {
+        this.ready = false;
+        this.o.handlers.down(this);
+      }
+      // The server ended the session (e.g. it is shutting down): socket.io will not retry by itself.
+      if (reason === 'io server disconnect') this.retryLater(s);
+    });
+    s.on('connect_error', (err) => {
+      if (s.active) return this.o.logger.debug({ err: err.message }, 'websocket connect failed; retrying');
+      // Refused by the namespace's handshake check: no automatic retry.
+      const code = (err as { data?: { code?: unknown } }).data?.code;
+      if (code === 401) this.o.handlers.authRefused(this);
+      else this.o.logger.warn({ reason: err.message, code }, 'controller refused the websocket handshake; retrying');
+      this.retryLater(s);
+    });
+    s.on('lease', (raw: unknown, ack: unknown) => {
+      const answer = typeof ack === 'function' ? (ack as (r: { accepted: boolean }) => void) : () => undefined;
+      const m = leaseMessage.safeParse(raw);
+      if (!m.success) {
+        this.o.logger.warn({ event: 'lease', reason: describe(m.error.issues[0]) }, 'dropped invalid websocket message');
+        return answer({ accepted: false });
+      }
+      this.o.handlers.lease(m.data, this).then(
+        (accepted) => answer({ accepted }),
+        () => answer({ accepted: false }),
+      );
+    });
+    s.on('problem', (raw: unknown) => {
+      const e = agentErrorMessage.safeParse(raw);
+      if (!e.success) return this.o.logger.warn({ event: 'problem', reason: describe(e.error.issues[0]) }, 'dropped invalid websocket message');
+      this.o.handlers.problem(e.data, this);
+    });
+  }
+
+  connected(): boolean {
+    return this.ready && this.socket?.connected === true;
+  }
+
+  async hello(m: HelloMessage, _lastSeq: number): Promise<void> {
+    const lease = await this.request('hello', m);
+    if (lease) await this.o.handlers.lease(lease, this);
+  }
+
+  async renew(lastSeq: number): Promise<void> {
+    await this.o.handlers.lease(await this.request('renew', { seq: lastSeq }), this);
+  }
+
+  async ack(jti: string): Promise<void> {
+    await this.request('ack', { jti });
+  }
+
+  async usage(u: { tags: number; connections: number }): Promise<void> {
+    await this.request('usage', { tags: u.tags, connections: u.connections });
+  }
+
+  async release(reason?: string): Promise<void> {
+    await this.request('release', reason ? { reason } : {});
+  }
+
+  async close(): Promise<void> {
+    clearTimeout(this.retryTimer);
+    const s = this.socket;
+    this.socket = undefined;
+    this.ready = false;
+    if (!s) return;
+    s.removeAllListeners();
+    s.close();
+  }
+
+  private retryLater(s: AgentSocket): void {
+    clearTimeout(this.retryTimer);
+    this.refusals += 1;
+    this.retryTimer = setTimeout(() => {
+      if (this.socket === s && !s.connected) s.connect();
+    }, backoffDelayMs(this.refusals, this.backoff));
+    this.retryTimer.unref();
+  }
+
+  private async request<K extends keyof typeof replies>(event: K, body: object): Promise<ReplyValue<K>> {
+    const s = this.socket;
+    if (!s || !this.connected()) throw new Error('websocket is not connected');
+    let raw: unknown;
+    try {
+      const timed = s.timeout(this.timeoutMs);
+      // Widened once here: the shared event map types each event's ack, and every reply is parsed below anyway.
+      raw = await (timed.emitWithAck as (ev: string, b: object) => Promise<unknown>).call(timed, event, body);
+    } catch {
+      throw new TransportTimeout('ws', event, this.timeoutMs);
+    }
+    const parsed = replies[event].safeParse(raw);
+    if (!parsed.success) throw new Error(`ws: invalid reply to ${event}: ${describe(parsed.error.issues[0])}`);
+    if (!parsed.data.ok) throw new ControllerProblem(parsed.data.error);
+    return parsed.data.value as ReplyValue<K>;
+  }
+}
+
+type ReplyValue<K extends keyof typeof replies> = Extract<z.output<(typeof replies)[K]>, { ok: true }>['value'];
+
+function describe(issue: { path: PropertyKey[]; message: string } | undefined): string {
+  return issue ? `${issue.path.map(String).join('.') || '(root)'}: ${issue.message}` : 'invalid';
+}

@@ -1,0 +1,267 @@
+import { randomUUID } from 'node:crypto';
+import fs from 'node:fs/promises';
+import { Writable } from 'node:stream';
+import pino from 'pino';
+import type { AgentStateStore } from '../../../agent/agent.js';
+import type { ControllerClient, EnrollRequest } from '../../../agent/controller/controller-api.js';
+import type { Clock } from '../../../agent/lease/clock.js';
+import type { Logger } from '../../../agent/logger.js';
+import type { AgentCredential, LeaseState, StoredLease, TrustAnchor } from '../../../agent/state/file-state-store.js';
+import type { AgentTransport, TransportHandlers } from '../../../agent/transport/agent-transport.js';
+import type { HelloMessage, LeaseMessage } from '../../../shared/protocol/agent-messages.js';
+import { LEASE_AUDIENCE, type LeaseClaims } from '../../../shared/protocol/lease-claims.js';
+import type { EnrollResponse, LeaseGrant } from '../../../shared/protocol/rest.js';
+import { LeaseSigner } from '../../../server/signing/lease-signer.js';
+import { SigningKeyStore } from '../../../server/signing/signing-key-store.js';
+import { GATEWAY_ID, HARDWARE_ID, POOL_ID, recordingLogger, tempDir } from '../signing/lease-fixtures.js';
+
+export { GATEWAY_ID, HARDWARE_ID, POOL_ID };
+export const CREDENTIAL = `flg.${GATEWAY_ID}.${'x'.repeat(43)}`;
+
+/** A clock that follows vitest's fake Date, with a monotonic part that ignores wall-clock jumps. */
+export function fakeTimerClock(): Clock & { jumpWall(ms: number): void } {
+  let wallOffset = 0;
+  let lastDate = Date.now();
+  let mono = 1_000_000;
+  const sync = () => {
+    const d = Date.now();
+    mono += Math.max(0, d - lastDate);
+    lastDate = d;
+  };
+  return {
+    now: () => (sync(), Date.now() + wallOffset),
+    monotonicMs: () => (sync(), mono),
+    jumpWall: (ms) => void (wallOffset += ms),
+  };
+}
+
+/** Pino writing JSON lines into an array. */
+export function captureLogger(level = 'debug'): { logger: Logger; lines: Record<string, unknown>[]; messages: () => string[] } {
+  const lines: Record<string, unknown>[] = [];
+  const stream = new Writable({
+    write(chunk: Buffer, _enc, done) {
+      for (const l of chunk.toString('utf8').split('\n')) if (l) lines.push(JSON.parse(l) as Record<string, unknown>);
+      done();
+    },
+  });
+  return { logger: pino({ level }, stream), lines, messages: () => lines.map((l) => String(l.msg)) };
+}
+
+/** The controller's signing side, for tests only: real Ed25519 keys and leases. */
+export class TestSigner {
+  seq = 0;
+  private constructor(
+    readonly keys: SigningKeyStore,
+    private readonly signer: LeaseSigner,
+    readonly dir: string,
+  ) {}
+
+  static async create(): Promise<TestSigner> {
+    const dir = await tempDir('agent-runtime-keys');
+    const keys = await SigningKeyStore.open({ dir, clock: { now: () => Date.now() }, logger: recordingLogger() });
+    return new TestSigner(keys, new LeaseSigner(keys), dir);
+  }
+
+  jwks(): { keys: Record<string, unknown>[] } {
+    return this.keys.publicJwks() as unknown as { keys: Record<string, unknown>[] };
+  }
+
+  trust(): TrustAnchor {
+    return { jwks: this.jwks(), issuer: 'floatlease-test', audience: LEASE_AUDIENCE };
+  }
+
+  /** A signed grant for the next seq (or the given claims). */
+  async grant(overrides: Partial<LeaseClaims> = {}, nowMs = Date.now()): Promise<LeaseGrant> {
+    const now = Math.floor(nowMs / 1000);
+    const ttl = overrides.ttl ?? 300;
+    const claims: LeaseClaims = {
+      iss: 'floatlease-test',
+      sub: GATEWAY_ID,
+      aud: LEASE_AUDIENCE,
+      jti: randomUUID(),
+      iat: now,
+      nbf: now,
+      exp: now + ttl,
+      seq: overrides.seq ?? ++this.seq,
+      pool: POOL_ID,
+      hwid: HARDWARE_ID,
+      points: { tags: 100, connections: 5 },
+      plugins: ['OPC UA'],
+      licenseExpiresAt: now + 86_400,
+      ttl,
+      ...overrides,
+    };
+    this.seq = Math.max(this.seq, claims.seq);
+    return { lease: await this.signer.sign(claims), jti: claims.jti, seq: claims.seq, expiresAt: claims.exp, ttl };
+  }
+
+  dispose(): Promise<void> {
+    return fs.rm(this.dir, { recursive: true, force: true });
+  }
+}
+
+export class MemoryStore implements AgentStateStore {
+  credential: AgentCredential | undefined;
+  trust: TrustAnchor | undefined;
+  state: LeaseState = { lastSeq: 0, lease: undefined };
+  saves = 0;
+
+  async loadCredential() {
+    return this.credential;
+  }
+  async saveCredential(c: AgentCredential) {
+    this.credential = c;
+  }
+  async loadTrust() {
+    return this.trust;
+  }
+  async saveTrust(t: TrustAnchor) {
+    this.trust = t;
+  }
+  async loadLease() {
+    return this.state;
+  }
+  async saveLease(l: StoredLease) {
+    this.saves += 1;
+    this.state = { lastSeq: l.seq, lease: l };
+  }
+  async clearLease(lastSeq: number) {
+    this.state = { lastSeq, lease: undefined };
+  }
+}
+
+type Answer = () => Promise<LeaseGrant | undefined>;
+
+/** The controller's HTTP side; every method can be made to fail. */
+export class FakeController implements ControllerClient {
+  enrollCalls: EnrollRequest[] = [];
+  enrollFailures: Error[] = [];
+  released = 0;
+  acks: string[] = [];
+  credentialOk: boolean | undefined = true;
+  leaseAnswer: Answer | undefined;
+  releaseDelayMs = 0;
+  reachable = true;
+
+  constructor(private readonly signer: TestSigner) {}
+
+  async enroll(body: EnrollRequest): Promise<EnrollResponse> {
+    this.enrollCalls.push(body);
+    const failure = this.enrollFailures.shift();
+    if (failure) throw failure;
+    return { gatewayId: GATEWAY_ID, poolId: POOL_ID, name: 'gw', credential: CREDENTIAL, reenrolled: false, lease: { issuer: 'floatlease-test', audience: LEASE_AUDIENCE }, jwks: this.signer.jwks() };
+  }
+  async jwks() {
+    return this.signer.jwks();
+  }
+  async lease(): Promise<LeaseGrant> {
+    const g = this.reachable ? await (this.leaseAnswer ?? (() => this.signer.grant()))() : undefined;
+    if (!g) throw new Error('connect ECONNREFUSED');
+    return g;
+  }
+  async ack(_c: string, jti: string) {
+    this.acks.push(jti);
+  }
+  async release() {
+    if (!this.reachable) throw new Error('connect ECONNREFUSED');
+    await new Promise((r) => setTimeout(r, this.releaseDelayMs));
+    this.released += 1;
+  }
+  async usage() {}
+  async credentialAccepted() {
+    return this.credentialOk;
+  }
+}
+
+/** A transport driven by the test: `connect()`/`drop()` fire the handlers; requests answer with signed leases. */
+export class FakeTransport implements AgentTransport {
+  handlers!: TransportHandlers;
+  started = 0;
+  closed = 0;
+  isUp = false;
+  calls: string[] = [];
+  acks: string[] = [];
+  hellos: HelloMessage[] = [];
+  /** What hello/renew answer with; undefined = no answer (throws like a timeout). */
+  answer: Answer;
+  releaseHangs = false;
+
+  constructor(
+    readonly name: 'mqtt' | 'ws',
+    signer: TestSigner,
+  ) {
+    this.answer = () => signer.grant();
+  }
+
+  start() {
+    this.started += 1;
+  }
+  connected() {
+    return this.isUp;
+  }
+  connect() {
+    this.isUp = true;
+    this.handlers.up(this);
+  }
+  drop() {
+    this.isUp = false;
+    this.handlers.down(this);
+  }
+  async hello(m: HelloMessage) {
+    this.calls.push('hello');
+    this.hellos.push(m);
+    await this.reply();
+  }
+  async renew() {
+    this.calls.push('renew');
+    await this.reply();
+  }
+  async ack(jti: string) {
+    this.acks.push(jti);
+  }
+  async usage() {
+    this.calls.push('usage');
+  }
+  async release() {
+    this.calls.push('release');
+    if (this.releaseHangs) await new Promise(() => undefined);
+  }
+  async close() {
+    this.closed += 1;
+    this.isUp = false;
+  }
+  push(grant: LeaseMessage, retained = false): Promise<boolean> {
+    return this.handlers.lease(grant, this, { retained });
+  }
+  private async reply() {
+    if (!this.isUp) throw new Error(`${this.name} is not connected`);
+    const g = await this.answer();
+    if (!g) throw new Error(`${this.name}: no answer`);
+    await this.handlers.lease(g, this);
+  }
+}
+
+/** Deterministic junk: random bytes, broken JSON, and JSON of the wrong shape (including near-misses of a lease). */
+export function malformedPayloads(n: number, seed = 1): unknown[] {
+  let s = seed;
+  const rand = () => ((s = (s * 1_103_515_245 + 12_345) % 2 ** 31) / 2 ** 31);
+  const pick = <T>(xs: readonly T[]): T => xs[Math.floor(rand() * xs.length)]!;
+  const values: unknown[] = [null, true, 0, -1, 1e308, '', 'x'.repeat(300), [], {}, { lease: 1 }, '\u0000'];
+  const out: unknown[] = [];
+  for (let i = 0; i < n; i++) {
+    switch (i % 4) {
+      case 0:
+        out.push(Buffer.from(Array.from({ length: 1 + Math.floor(rand() * 64) }, () => Math.floor(rand() * 256))));
+        break;
+      case 1:
+        out.push(`{"lease":"${'a'.repeat(Math.floor(rand() * 10))}`);
+        break;
+      case 2:
+        out.push({ lease: pick(['a.b.c', 'not-a-jws', 42]), jti: pick(['nope', randomUUID(), 7]), seq: pick([-1, 1.5, 'one', 3]), expiresAt: pick([1, 'x']), ttl: pick([0, 300, null]) });
+        break;
+      default:
+        out.push(pick(values));
+    }
+  }
+  return out;
+}

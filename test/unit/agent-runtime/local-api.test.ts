@@ -1,0 +1,91 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { Router } from 'express';
+import { licenseDocument, neuronDate, startLocalApi, type LocalApi } from '../../../agent/http/local-api.js';
+import type { AgentView } from '../../../agent/local/agent-view.js';
+import { TRIAL_ALLOWANCE } from '../../../shared/protocol/limits.js';
+import { GATEWAY_ID, HARDWARE_ID } from './fakes.js';
+
+const floating: AgentView = {
+  gatewayId: GATEWAY_ID,
+  licenseType: 'FLOATING',
+  limits: { tags: 120, connections: 7, plugins: ['OPC UA'] },
+  usage: { tags: 40, connections: 3 },
+  issuedAt: Date.UTC(2026, 10, 28, 9, 5, 7) / 1000,
+  expiresAt: Date.UTC(2026, 10, 28, 9, 10, 7) / 1000,
+  secondsLeft: 299,
+  hardwareId: HARDWARE_ID,
+  controllerReachable: true,
+  transport: 'mqtt',
+  seq: 12,
+};
+const trial: AgentView = { ...floating, licenseType: 'TRIAL', limits: TRIAL_ALLOWANCE, usage: undefined, issuedAt: undefined, expiresAt: undefined, secondsLeft: 0, controllerReachable: false, transport: undefined, seq: undefined, gatewayId: undefined };
+
+let api: LocalApi | undefined;
+afterEach(async () => {
+  await api?.close();
+  api = undefined;
+});
+
+describe('local API', () => {
+  it('formats dates as NeuronEX does (UTC "YYYY-MM-DD hh:mm:ss")', () => {
+    expect(neuronDate(Date.UTC(2027, 0, 2, 3, 4, 5) / 1000)).toBe('2027-01-02 03:04:05');
+    expect(neuronDate(undefined)).toBe('');
+  });
+
+  it('GET /api/license keeps NeuronEX field names and adds ours', async () => {
+    let view = floating;
+    api = await startLocalApi({ host: '127.0.0.1', port: 0, view: () => view });
+    expect(api.url).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
+    const res = await fetch(`${api.url}/api/license`);
+    expect(res.headers.get('cache-control')).toBe('no-store');
+    expect(await res.json()).toEqual({
+      licenseType: 'FLOATING',
+      startDate: '2026-11-28 09:05:07',
+      expiredDate: '2026-11-28 09:10:07',
+      expired: false,
+      totalTagCount: 120,
+      usedTagCount: 40,
+      enabledPlugins: ['OPC UA'],
+      hardwareToken: HARDWARE_ID,
+      maxConnections: 7,
+      usedConnections: 3,
+      leaseSecondsLeft: 299,
+      controllerReachable: true,
+      transport: 'mqtt',
+      gatewayId: GATEWAY_ID,
+      seq: 12,
+    });
+    view = trial;
+    expect(await (await fetch(`${api.url}/api/license`)).json()).toMatchObject({
+      licenseType: 'TRIAL',
+      startDate: '',
+      expiredDate: '',
+      expired: false,
+      totalTagCount: 30,
+      maxConnections: 30,
+      usedTagCount: 0,
+      enabledPlugins: [],
+      transport: null,
+      gatewayId: null,
+    });
+  });
+
+  it('a lapsed lease shows its dates with expired: true on the trial allowance', () => {
+    const doc = licenseDocument({ ...floating, licenseType: 'TRIAL', limits: TRIAL_ALLOWANCE, secondsLeft: 0 });
+    expect(doc).toMatchObject({ licenseType: 'TRIAL', expired: true, expiredDate: '2026-11-28 09:10:07', totalTagCount: 30 });
+  });
+
+  it('serves /healthz, extra routers, JSON 404s and JSON 400s', async () => {
+    const extra = Router().post('/echo', (req, res) => void res.json(req.body));
+    api = await startLocalApi({ host: '127.0.0.1', port: 0, view: () => trial, routers: [extra] });
+    expect(await (await fetch(`${api.url}/healthz`)).json()).toEqual({ status: 'ok' });
+    const echo = await fetch(`${api.url}/echo`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"a":1}' });
+    expect(await echo.json()).toEqual({ a: 1 });
+    const missing = await fetch(`${api.url}/nope`);
+    expect(missing.status).toBe(404);
+    expect(await missing.json()).toEqual({ error: 'not-found' });
+    const bad = await fetch(`${api.url}/echo`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{' });
+    expect(bad.status).toBe(400);
+    expect(await bad.json()).toEqual({ error: 'bad-request' });
+  });
+});
