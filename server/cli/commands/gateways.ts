@@ -1,0 +1,126 @@
+import { Option, type Command } from 'commander';
+import { gatewayPage, gatewayView, type GatewayView } from '../../../shared/protocol/rest.js';
+import type { ContextOf } from '../context.js';
+import { usageError } from '../errors.js';
+import type { ApiClient } from '../http-client.js';
+import { allocationSummary, gatewayDetail, gatewaysTable } from '../output/gateway-views.js';
+import { intArg, listArg } from '../parse.js';
+import { listPools, resolveGatewayId, resolvePoolId } from '../resolve.js';
+
+const sortFields = { name: 'name', enrolled: 'enrolledAt', 'last-seen': 'lastSeenAt', usage: 'usageTags', allocation: 'allocTags' } as const;
+type SortField = keyof typeof sortFields;
+
+interface ListFlags {
+  pool?: string;
+  online?: boolean;
+  offline?: boolean;
+  search?: string;
+  sort?: SortField;
+  desc?: boolean;
+  limit?: number;
+  offset?: number;
+}
+
+async function poolNames(api: ApiClient): Promise<Map<string, string>> {
+  return new Map((await listPools(api)).map((p) => [p.id, p.name]));
+}
+
+async function getGateway(api: ApiClient, ref: string): Promise<{ raw: unknown; data: GatewayView }> {
+  return api.get(`/api/v1/gateways/${await resolveGatewayId(api, ref)}`, gatewayView);
+}
+
+export function registerGatewayCommands(program: Command, ctxOf: ContextOf): void {
+  const gateways = program.command('gateways').description('enrolled gateways: presence, usage, allocation, lease');
+
+  gateways
+    .command('list')
+    .description('list gateways (filter, search, sort, page)')
+    .option('--pool <pool>', 'only this pool (id or name)')
+    .addOption(new Option('--online', 'only gateways online now').conflicts('offline'))
+    .addOption(new Option('--offline', 'only gateways offline now').conflicts('online'))
+    .option('--search <text>', 'name, id or hardware id contains this')
+    .addOption(new Option('--sort <field>', 'sort by').choices(Object.keys(sortFields)).default('name'))
+    .option('--desc', 'descending order')
+    .option('--limit <n>', 'at most this many (1-1000)', intArg(1, 1000), 100)
+    .option('--offset <n>', 'skip this many first', intArg(0, 10_000_000))
+    .action(async (flags: ListFlags, cmd: Command) => {
+      const ctx = ctxOf(cmd);
+      const api = ctx.api();
+      const poolId = flags.pool === undefined ? undefined : await resolvePoolId(api, flags.pool);
+      const [res, names] = await Promise.all([
+        api.get('/api/v1/gateways', gatewayPage, {
+          poolId,
+          online: flags.online ? 'true' : flags.offline ? 'false' : undefined,
+          q: flags.search,
+          sort: sortFields[flags.sort ?? 'name'],
+          order: flags.desc ? 'desc' : 'asc',
+          limit: flags.limit,
+          offset: flags.offset,
+        }),
+        ctx.json ? Promise.resolve(undefined) : poolNames(api),
+      ]);
+      const page = res.data;
+      ctx.result(res.raw, () => (page.items.length ? gatewaysTable(page.items, names) : 'No gateways match.'));
+      const shown = (flags.offset ?? 0) + page.items.length;
+      if (!ctx.json && shown < page.total) ctx.note(`Showing ${page.items.length} of ${page.total}; next page: --offset ${shown}`);
+    });
+
+  gateways
+    .command('show')
+    .description('one gateway: presence, allocation, held points, usage, lease')
+    .argument('<gateway>', 'gateway id or name')
+    .action(async (ref: string, _o: object, cmd: Command) => {
+      const ctx = ctxOf(cmd);
+      const api = ctx.api();
+      const res = await getGateway(api, ref);
+      const names = ctx.json ? undefined : await poolNames(api);
+      ctx.result(res.raw, () => gatewayDetail(res.data, names?.get(res.data.poolId)));
+    });
+
+  gateways
+    .command('decommission')
+    .description("decommission a gateway: its credential stops working and its seat is freed")
+    .argument('<gateway>', 'gateway id or name')
+    .action(async (ref: string, _o: object, cmd: Command) => {
+      const ctx = ctxOf(cmd);
+      const api = ctx.api();
+      const res = await api.send('DELETE', `/api/v1/gateways/${await resolveGatewayId(api, ref)}`, gatewayView);
+      ctx.result(res.raw, () => `Decommissioned gateway ${res.data.name} (${res.data.id}); its credential no longer works and its seat is free.`);
+    });
+
+  program
+    .command('allocate')
+    .description("set a gateway's points; flags left out keep their current value")
+    .argument('<gateway>', 'gateway id or name')
+    .option('--tags <n>', 'data tag points', intArg(0, 10_000_000))
+    .option('--connections <n>', 'connection points (south and north nodes)', intArg(0, 10_000_000))
+    .option('--plugins <list>', "comma-separated plugins (a subset of the pool's); '' for none", listArg)
+    .option('--force', 'lower below what the gateway uses now (its agent then applies its over-limit policy)')
+    .action(async (ref: string, flags: { tags?: number; connections?: number; plugins?: string[]; force?: boolean }, cmd: Command) => {
+      if (flags.tags === undefined && flags.connections === undefined && flags.plugins === undefined) {
+        throw usageError('nothing to allocate: give --tags, --connections and/or --plugins');
+      }
+      const ctx = ctxOf(cmd);
+      const api = ctx.api();
+      const id = await resolveGatewayId(api, ref);
+      const current = flags.tags === undefined || flags.connections === undefined ? (await api.get(`/api/v1/gateways/${id}`, gatewayView)).data : undefined;
+      const res = await api.send('PUT', `/api/v1/gateways/${id}/allocation`, gatewayView, {
+        tags: flags.tags ?? current?.allocation.tags ?? 0,
+        connections: flags.connections ?? current?.allocation.connections ?? 0,
+        ...(flags.plugins ? { plugins: flags.plugins } : {}),
+        ...(flags.force ? { force: true } : {}),
+      });
+      ctx.result(res.raw, () => allocationSummary(res.data));
+    });
+
+  program
+    .command('release')
+    .description("take all of a gateway's points back (allocation 0); they return when its agent acknowledges or its lease expires")
+    .argument('<gateway>', 'gateway id or name')
+    .action(async (ref: string, _o: object, cmd: Command) => {
+      const ctx = ctxOf(cmd);
+      const api = ctx.api();
+      const res = await api.send('POST', `/api/v1/gateways/${await resolveGatewayId(api, ref)}/release`, gatewayView);
+      ctx.result(res.raw, () => `Released gateway ${res.data.name}.\n${allocationSummary(res.data)}`);
+    });
+}

@@ -1,0 +1,33 @@
+import { z } from 'zod';
+import { gatewayPage, poolView, type PoolView } from '../../shared/protocol/rest.js';
+import { CliError, EXIT } from './errors.js';
+import type { ApiClient } from './http-client.js';
+import { isUuid } from './parse.js';
+
+/** Pools and gateways may be named on the command line by id or by name. */
+
+export async function listPools(api: ApiClient): Promise<PoolView[]> {
+  return (await api.get('/api/v1/pools', z.array(poolView))).data;
+}
+
+export async function resolvePoolId(api: ApiClient, ref: string): Promise<string> {
+  if (isUuid(ref)) return ref.toLowerCase();
+  const pools = await listPools(api);
+  const match = pools.find((p) => p.name === ref) ?? only(pools.filter((p) => p.name.toLowerCase() === ref.toLowerCase()));
+  if (!match) throw new CliError(EXIT.notFound, `pool ${ref} does not exist (pools: ${pools.map((p) => p.name).join(', ') || 'none'})`);
+  return match.id;
+}
+
+export async function resolveGatewayId(api: ApiClient, ref: string): Promise<string> {
+  if (isUuid(ref)) return ref.toLowerCase();
+  const page = (await api.get('/api/v1/gateways', gatewayPage, { q: ref, limit: 1000 })).data;
+  const named = page.items.filter((g) => g.name === ref);
+  const [first, ...others] = named;
+  if (!first) throw new CliError(EXIT.notFound, `gateway ${ref} does not exist`);
+  if (others.length) throw new CliError(EXIT.usage, `${named.length} gateways are named ${ref}; use an id: ${named.map((g) => g.id).join(', ')}`);
+  return first.id;
+}
+
+function only<T>(items: T[]): T | undefined {
+  return items.length === 1 ? items[0] : undefined;
+}
