@@ -2,10 +2,13 @@ import crypto from 'node:crypto';
 import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import type { AuditEventView, GatewayPage, GatewayView, PoolView } from '../../../shared/protocol/rest.js';
 import { ADMIN_TOKEN, randomHardwareId, startHarness, type Harness } from '../../helpers/api-harness.js';
 import { cli, json, outcome } from './cli-runner.js';
+
+// Each test spawns several CLI processes (~0.5 s of CPU each); leave room on a busy two-core machine.
+vi.setConfig({ testTimeout: 60_000 });
 
 let h: Harness;
 let dir: string;

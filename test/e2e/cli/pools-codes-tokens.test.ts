@@ -2,11 +2,14 @@ import crypto from 'node:crypto';
 import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import type { ActivationCodeView, PoolLicenseView, PoolView } from '../../../shared/protocol/rest.js';
 import { ADMIN_TOKEN, startHarness, type Harness } from '../../helpers/api-harness.js';
 import { freePort } from '../../helpers/ports.js';
 import { binVersion, cli, json, outcome } from './cli-runner.js';
+
+// Each test spawns several CLI processes (~0.5 s of CPU each); leave room on a busy two-core machine.
+vi.setConfig({ testTimeout: 60_000 });
 
 let h: Harness;
 let dir: string;
@@ -45,15 +48,15 @@ describe('floatlease pools', () => {
     expect(fromStdin.code, outcome(fromStdin)).toBe(0);
     expect(json<PoolView>(fromStdin).capacity).toEqual({ tags: 120, connections: 12 });
 
-    const [list, listJson, show, history, historyJson, update] = await Promise.all([
+    // (The human license history is checked in vendor.test.ts.)
+    const [list, listJson, show, historyJson, update] = await Promise.all([
       cli(['pools', 'list'], env),
       cli(['pools', 'list', '--json'], env),
       cli(['pools', 'show', 'site-a'], env),
-      cli(['pools', 'licenses', 'site-a'], env),
       cli(['pools', 'licenses', pool.id, '--json'], env),
       cli(['pools', 'update', 'site-a', '--description', 'Plant A', '--alarm-raise', '90%', '--alarm-clear', '0.85', '--json'], env),
     ]);
-    for (const r of [list, listJson, show, history, historyJson, update]) expect(r.code, outcome(r)).toBe(0);
+    for (const r of [list, listJson, show, historyJson, update]) expect(r.code, outcome(r)).toBe(0);
     // Human table: aligned header, limit = capacity x overdraft, utilization as a percentage.
     const [header, row] = list.stdout.split('\n');
     expect(header).toMatch(/^NAME\s+ID\s+TAGS HELD\s+CONNECTIONS HELD\s+GATEWAYS\s+LICENSE UNTIL\s+STATE$/);
@@ -67,9 +70,6 @@ describe('floatlease pools', () => {
     expect(show.stdout).toMatch(/Overdraft:\s+x1\.5/);
     expect(show.stdout).toMatch(/Plugins:\s+OPC UA, Modbus TCP/);
     expect(show.stdout).toMatch(/tags\s+120\s+180\s+0\s+0\s+0\s+180\s+0%/);
-    expect(history.stdout.trim().split('\n')).toHaveLength(3);
-    expect(history.stdout).toMatch(/current/);
-    expect(history.stdout).toMatch(/replaced/);
     const licenses = json<PoolLicenseView[]>(historyJson);
     expect(licenses.map((l) => [l.points.tags, l.replacedAt === null])).toEqual([
       [120, true],
@@ -79,19 +79,13 @@ describe('floatlease pools', () => {
   });
 
   it('refuses bad input with the right exit codes and one clear line', async () => {
-    const foreign = path.join(dir, 'foreign.jws');
-    await fs.writeFile(foreign, await h.foreignLicense({ tags: 10, connections: 1 }));
-    const empty = path.join(dir, 'empty.jws');
-    await fs.writeFile(empty, '\n');
-    const [duplicate, noChange, unknownName, untrusted, missingFile, emptyFile, badTtl, badReclaim, unknownId] = await Promise.all([
+    // (An untrusted license is refused in vendor.test.ts, against a real controller process.)
+    const [duplicate, noChange, unknownName, missingFile, badTtl, unknownId] = await Promise.all([
       cli(['pools', 'create', '--name', 'site-a'], env),
       cli(['pools', 'update', 'site-a'], env),
       cli(['pools', 'show', 'no-such-pool'], env),
-      cli(['pools', 'license', 'site-a', foreign], env),
       cli(['pools', 'license', 'site-a', path.join(dir, 'missing.jws')], env),
-      cli(['pools', 'license', 'site-a', empty], env),
       cli(['pools', 'create', '--name', 'x', '--ttl', '5'], env),
-      cli(['pools', 'create', '--name', 'x', '--reclaim', 'never'], env),
       cli(['pools', 'show', crypto.randomUUID(), '--json'], env),
     ]);
     expect(duplicate.code, outcome(duplicate)).toBe(5);
@@ -100,19 +94,14 @@ describe('floatlease pools', () => {
     expect(noChange.stderr).toMatch(/nothing to change/);
     expect(unknownName.code).toBe(4);
     expect(unknownName.stderr).toMatch(/^floatlease: pool no-such-pool does not exist \(pools: site-a\)\n$/);
-    expect(untrusted.code, outcome(untrusted)).toBe(5);
-    expect(untrusted.stderr).toMatch(/not a trusted issuer key.*TRUSTED_ISSUERS/);
     expect(missingFile.code).toBe(2);
     expect(missingFile.stderr).toMatch(/cannot read .*missing\.jws: no such file/);
-    expect(emptyFile.code).toBe(2);
     expect(badTtl.code).toBe(2);
     expect(badTtl.stderr).toMatch(/--ttl.*expected a whole number from 15 to 86400/);
-    expect(badReclaim.code).toBe(2);
-    expect(badReclaim.stderr).toMatch(/Allowed choices are on-expiry, on-disconnect/);
     expect(unknownId.code).toBe(4);
     expect(unknownId.stderr).toMatch(/^floatlease: pool [0-9a-f-]{36} does not exist\n$/);
     expect(json<{ name: string; status: number; exitCode: number }>(unknownId)).toMatchObject({ name: 'not-found', status: 404, exitCode: 4 });
-    for (const r of [duplicate, noChange, unknownName, untrusted, missingFile, badTtl]) expect(r.stderr.trim().split('\n'), outcome(r)).toHaveLength(1);
+    for (const r of [duplicate, noChange, unknownName, missingFile, badTtl]) expect(r.stderr.trim().split('\n'), outcome(r)).toHaveLength(1);
   });
 });
 
@@ -150,11 +139,10 @@ describe('floatlease codes', () => {
     const after = await cli(['codes', 'list', 'site-codes'], env);
     expect(after.stdout).toMatch(/line 1\s+1\/3\s+.*revoked/);
 
-    const [notUuid, unknown, past, noPool] = await Promise.all([
+    const [notUuid, unknown, past] = await Promise.all([
       cli(['codes', 'revoke', 'abc'], env),
       cli(['codes', 'revoke', crypto.randomUUID()], env),
       cli(['codes', 'create', 'site-codes', '--seats', '1', '--expires', '2001-01-01'], env),
-      cli(['codes', 'list', 'nowhere'], env),
     ]);
     expect(notUuid.code).toBe(2);
     expect(notUuid.stderr).toMatch(/expected an activation code id/);
@@ -162,7 +150,6 @@ describe('floatlease codes', () => {
     expect(unknown.stderr).toMatch(/activation code .* does not exist/);
     expect(past.code, outcome(past)).toBe(2);
     expect(past.stderr).toBe('floatlease: --expires: must be in the future\n');
-    expect(noPool.code).toBe(4);
   });
 });
 
@@ -206,15 +193,10 @@ describe('floatlease tokens and authentication', () => {
     const revoked = await cli(['tokens', 'revoke', id], env);
     expect(revoked.code, outcome(revoked)).toBe(0);
     expect(revoked.stdout).toMatch(/Revoked API token ci/);
-    const [afterRevoke, badRole, unknownToken] = await Promise.all([
-      cli(['whoami'], viewer),
-      cli(['tokens', 'create', '--name', 'x', '--role', 'root'], env),
-      cli(['tokens', 'revoke', crypto.randomUUID()], env),
-    ]);
+    const [afterRevoke, badRole] = await Promise.all([cli(['whoami'], viewer), cli(['tokens', 'create', '--name', 'x', '--role', 'root'], env)]);
     expect(afterRevoke.code).toBe(3);
     expect(badRole.code).toBe(2);
     expect(badRole.stderr).toMatch(/Allowed choices are viewer, operator, admin/);
-    expect(unknownToken.code).toBe(4);
   });
 });
 
