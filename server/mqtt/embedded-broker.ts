@@ -1,6 +1,7 @@
 import net from 'node:net';
 import { Aedes, type AuthenticateError, type Client } from 'aedes';
 import type { Logger } from '../logger.js';
+import { indexRetainedMessages, type RetainedPersistence } from './retained-index.js';
 
 /** Who a connected MQTT client is, decided once at CONNECT. */
 export type BrokerPrincipal = { readonly kind: 'controller' } | { readonly kind: 'gateway'; readonly gatewayId: string };
@@ -63,6 +64,8 @@ export async function startEmbeddedBroker(opts: {
       callback(null, subscription);
     },
   });
+  // aedes' in-memory store scans every retained message on each SUBSCRIBE (O(N²) in a connect storm).
+  indexRetainedMessages((broker as unknown as { persistence: RetainedPersistence }).persistence);
   broker.on('clientError', (client, err) => logger.debug({ clientId: client.id, err: err.message }, 'mqtt client error'));
   const server = net.createServer(broker.handle);
   await new Promise<void>((resolve, reject) => {

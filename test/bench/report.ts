@@ -1,0 +1,94 @@
+import os from 'node:os';
+import type { Ceilings } from './ceilings.js';
+import type { scrapeLeaseTimings } from './controller-scrape.js';
+import type { EngineProbe } from './engine-probe.js';
+import type { AllocLatencyResult } from './phases/alloc-latency.js';
+import type { ReleaseResult } from './phases/release.js';
+import type { SilentLossResult } from './phases/silent-loss.js';
+import type { SteadyResult } from './phases/steady.js';
+import type { StormResult } from './phases/storm.js';
+import type { WaveResult } from './phases/wave.js';
+import { round } from './stats.js';
+
+export interface BenchReport {
+  readonly startedAt: string;
+  readonly machine: { cpus: number; cpuModel: string; memoryGiB: number; node: string; platform: string };
+  readonly options: Record<string, unknown>;
+  readonly baseline: { controllerRssMiB: number };
+  readonly ceilings: Ceilings;
+  readonly engine: EngineProbe;
+  readonly controllerTimingsAfterWave: Awaited<ReturnType<typeof scrapeLeaseTimings>>;
+  readonly storm: StormResult;
+  readonly wave: WaveResult;
+  readonly steady: SteadyResult;
+  readonly allocation: AllocLatencyResult;
+  readonly release: ReleaseResult;
+  readonly silentLoss: SilentLossResult | undefined;
+  readonly derived: {
+    readonly smallestCeiling: { name: string; perSec: number };
+    readonly waveToSmallestCeiling: number;
+    readonly stormToSmallestCeiling: number;
+    readonly rssPerAgentKiB: number;
+  };
+  readonly fleet: { errors: number; refused: number; firstErrors: string[] };
+}
+
+export function machineInfo(): BenchReport['machine'] {
+  return {
+    cpus: os.cpus().length,
+    cpuModel: os.cpus()[0]?.model ?? 'unknown',
+    memoryGiB: round(os.totalmem() / 1024 ** 3, 1),
+    node: process.version,
+    platform: `${os.type()} ${os.release()}`,
+  };
+}
+
+/** The resource ceilings at their best measured mode; the smallest bounds what a lease can cost. */
+export function smallestCeiling(c: Ceilings): { name: string; perSec: number } {
+  const candidates = [
+    { name: 'node:crypto Ed25519 sign', perSec: c.ed25519NodeCryptoPerSec },
+    { name: 'jose EdDSA sign', perSec: Math.max(c.joseSequentialPerSec, c.joseConcurrentPerSec) },
+    { name: `PostgreSQL single-row INSERT commits (pool of ${c.pgPoolSize})`, perSec: Math.max(c.pgInsertSequentialPerSec, c.pgInsertPooledPerSec) },
+    { name: 'broker QoS 1 publish → subscriber', perSec: c.brokerQos1PerSec },
+  ];
+  return candidates.reduce((a, b) => (b.perSec < a.perSec ? b : a));
+}
+
+const f0 = (x: number) => (Number.isFinite(x) ? Math.round(x).toLocaleString('en-US') : 'n/a');
+const f1 = (x: number) => (Number.isFinite(x) ? round(x, 1).toFixed(1) : 'n/a');
+const f2 = (x: number) => (Number.isFinite(x) ? round(x, 2).toFixed(2) : 'n/a');
+
+export function formatReport(r: BenchReport): string {
+  const rows: [string, string][] = [];
+  const c = r.ceilings;
+  rows.push(['agents (transport)', `${r.storm.agents.toLocaleString('en-US')} (${String(r.options.transport)})`]);
+  rows.push(['connect storm: all holding a lease', `${f1(r.storm.allHoldingSec)} s (${r.storm.holding}/${r.storm.agents}); p50 ${f0(r.storm.timeToLeaseMs.p50)} ms, p99 ${f0(r.storm.timeToLeaseMs.p99)} ms`]);
+  rows.push(['storm: connected (CONNACK / handshake)', `p50 ${f0(r.storm.timeToConnectMs.p50)} ms, p99 ${f0(r.storm.timeToConnectMs.p99)} ms; ${r.storm.reconnects} reconnects`]);
+  rows.push(['storm first-lease throughput', `${f0(r.storm.leasesPerSec)} leases/s (cores: controller ${f2(r.storm.cores.controller)}, PostgreSQL ${f2(r.storm.cores.postgres)}, fleet ${f2(r.storm.cores.fleet)}, machine ${f2(r.storm.cores.machine)})`]);
+  rows.push(['re-issue wave throughput (sign+persist+deliver)', `${f0(r.wave.leasesPerSec)} leases/s (${r.wave.leases} in ${f1(r.wave.seconds)} s, cores: controller ${f2(r.wave.cores.controller)}, PostgreSQL ${f2(r.wave.cores.postgres)}, fleet ${f2(r.wave.cores.fleet)}, machine ${f2(r.wave.cores.machine)})`]);
+  rows.push(['ceiling: node:crypto Ed25519 sign', `${f0(c.ed25519NodeCryptoPerSec)} /s`]);
+  rows.push(['ceiling: jose EdDSA sign (sequential / concurrent)', `${f0(c.joseSequentialPerSec)} / ${f0(c.joseConcurrentPerSec)} /s`]);
+  rows.push([`ceiling: PG INSERT commits (sequential / pool ${c.pgPoolSize})`, `${f0(c.pgInsertSequentialPerSec)} / ${f0(c.pgInsertPooledPerSec)} /s`]);
+  rows.push(['ceiling: broker QoS 1 publish → subscriber', `${f0(c.brokerQos1PerSec)} /s (${c.brokerNote})`]);
+  rows.push(['lease engine alone: per-lease grant, 8 at once', `${f0(r.engine.perLeaseGrantsPerSec)} leases/s (no transport, no ack)`]);
+  rows.push([`lease engine alone: set-based, ${r.engine.batchSize} per tx`, `${f0(r.engine.batchedGrantsPerSec)} leases/s (prototype of the proposal)`]);
+  rows.push(['smallest ceiling', `${r.derived.smallestCeiling.name}: ${f0(r.derived.smallestCeiling.perSec)} /s`]);
+  rows.push(['ratio wave / smallest ceiling', `${f2(r.derived.waveToSmallestCeiling)} (storm ${f2(r.derived.stormToSmallestCeiling)})`]);
+  rows.push(['allocation change → applied at agent', `p50 ${f1(r.allocation.appliedMs.p50)} ms, p99 ${f1(r.allocation.appliedMs.p99)} ms (n=${r.allocation.changes}, failed ${r.allocation.failed}; API p50 ${f1(r.allocation.apiMs.p50)} ms)`]);
+  rows.push(['release → points free in the pool', `p50 ${f1(r.release.pointsFreeMs.p50)} ms, p99 ${f1(r.release.pointsFreeMs.p99)} ms (n=${r.release.releases}; pool held −${r.release.poolHeldDropTags} tags, expected −${r.release.expectedDropTags})`]);
+  const s = r.silentLoss;
+  rows.push([
+    'silent loss → reclaim',
+    s
+      ? `offline ${f0(s.offlineAfterKillMs)} ms after SIGKILL; held back ${f0(s.heldReturnedAfterExpMs)} ms after exp; swept p50 ${f0(s.sweptAfterExpMs.p50)} / max ${f0(s.sweptAfterExpMs.max)} ms after exp (sweep every ${s.sweepIntervalMs} ms, n=${s.sweptAfterExpMs.n})`
+      : 'skipped',
+  ]);
+  rows.push(['steady renewal', `${f1(r.steady.renewalsPerSec)} renewals/s over ${f0(r.steady.seconds)} s, ${r.steady.connectedAgents} agents`]);
+  rows.push(['controller CPU (avg / peak 1 s)', `${f2(r.steady.cores.controller)} / ${f2(r.steady.controllerCoresPeak1s)} cores (PostgreSQL ${f2(r.steady.cores.postgres)}, fleet workers ${f2(r.steady.cores.fleet)}, machine ${f2(r.steady.cores.machine)})`]);
+  rows.push(['controller RSS', `${f0(r.steady.controllerRssMiB)} MiB (idle before the fleet ${f0(r.baseline.controllerRssMiB)} MiB)`]);
+  rows.push(['RSS per connected agent', `${f1(r.derived.rssPerAgentKiB)} KiB`]);
+  rows.push(['fleet errors / refused leases', `${r.fleet.errors} / ${r.fleet.refused}`]);
+  const w = Math.max(...rows.map(([k]) => k.length));
+  const line = '─'.repeat(w + 2) + '┼' + '─'.repeat(60);
+  return [line, ...rows.map(([k, v]) => ` ${k.padEnd(w)} │ ${v}`), line].join('\n');
+}
