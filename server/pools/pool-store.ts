@@ -93,9 +93,14 @@ export const poolStore = {
     const [row] = await q.select().from(pools).where(eq(pools.id, id));
     return row;
   },
-  /** Locks the pool row: every change to a pool's allocations or capacity serialises here. */
+  /**
+   * Locks the pool row: every change to a pool's allocations or capacity serialises here.
+   * FOR NO KEY UPDATE, not FOR UPDATE: a grant inserting a lease takes FOR KEY SHARE on the pool
+   * (the foreign key) while it holds its gateway's row lock, and setAllocation holds the pool
+   * before the gateway; FOR UPDATE would conflict with that key share and deadlock the two.
+   */
   async lock(q: DbOrTx, id: string): Promise<PoolRow | undefined> {
-    const [row] = await q.select().from(pools).where(eq(pools.id, id)).for('update');
+    const [row] = await q.select().from(pools).where(eq(pools.id, id)).for('no key update');
     return row;
   },
   async list(q: DbOrTx): Promise<PoolRow[]> {

@@ -1,0 +1,117 @@
+import { AppError } from '../../../server/errors/app-error.js';
+import { reviewOverCommitment } from '../../../server/pools/pool-service.js';
+import { admin, EXPECTED, type MixContext, type Op } from './operations.js';
+
+export interface MixStats {
+  ops: number;
+  /** `kind[/variant]:outcome` → count. */
+  outcomes: Map<string, number>;
+  /** Operations that failed in a way the specification does not allow. */
+  unexpected: string[];
+}
+
+const codesOf = (err: unknown): string[] => [err, (err as { cause?: unknown } | undefined)?.cause].map((e) => String((e as { code?: unknown } | undefined)?.code));
+
+/** The operation's statement was cancelled (pg_cancel_backend): its transaction rolled back. */
+export const isCancelled = (err: unknown): boolean => codesOf(err).includes('57014');
+
+/**
+ * Runs `ops` with `concurrency` of them in flight at every moment. An error `interrupted` accepts
+ * (the test cancelled it on purpose) counts as `interrupted` instead of a failure.
+ */
+export async function runMix(ctx: MixContext, ops: readonly Op[], concurrency: number, opts: { interrupted?: (err: unknown) => boolean } = {}): Promise<MixStats> {
+  const stats: MixStats = { ops: 0, outcomes: new Map(), unexpected: [] };
+  const issued = new Map<string, string[]>(ctx.fleet.gateways.map((g) => [g.id, []]));
+  let next = 0;
+  const worker = async () => {
+    while (next < ops.length) {
+      const index = next++;
+      const op = ops[index]!;
+      const label = 'variant' in op ? `${op.kind}/${op.variant}` : op.kind;
+      let outcome: string;
+      try {
+        outcome = await execute(ctx, op, issued);
+      } catch (err) {
+        if (err instanceof AppError && EXPECTED[op.kind].includes(err.problem)) outcome = err.problem;
+        else if (opts.interrupted?.(err)) outcome = 'interrupted';
+        else {
+          outcome = 'UNEXPECTED';
+          stats.unexpected.push(`op #${index} ${JSON.stringify(op)}: ${describeError(err)}`);
+        }
+      }
+      stats.ops += 1;
+      stats.outcomes.set(`${label}:${outcome}`, (stats.outcomes.get(`${label}:${outcome}`) ?? 0) + 1);
+    }
+  };
+  await Promise.all(Array.from({ length: concurrency }, worker));
+  return stats;
+}
+
+async function execute(ctx: MixContext, op: Op, issued: Map<string, string[]>): Promise<string> {
+  const gatewayId = (gw: number) => ctx.fleet.gateways[gw]!.id;
+  const replica = 'replica' in op ? ctx.replicas[op.replica % ctx.replicas.length]! : ctx.replicas[0]!;
+  const s = replica.services;
+  switch (op.kind) {
+    case 'set':
+      await s.gateways.setAllocation(gatewayId(op.gw), { tags: op.tags, connections: op.connections, force: op.force }, admin);
+      return 'ok';
+    case 'grant': {
+      const g = await s.leases.grant(gatewayId(op.gw), op.renewal ? 'renewal' : 'grant');
+      issued.get(gatewayId(op.gw))!.push(g.jti);
+      return 'ok';
+    }
+    case 'ack': {
+      const owner = op.foreign ? (op.gw + 1) % ctx.fleet.gateways.length : op.gw;
+      const list = issued.get(gatewayId(owner))!;
+      if (list.length === 0) return 'nothing-to-ack';
+      const jti = list[Math.max(0, list.length - 1 - op.back)]!;
+      const r = await s.leases.acknowledge(gatewayId(op.gw), jti);
+      return r.acknowledged ? 'ok' : 'refused';
+    }
+    case 'release':
+      return (await s.leases.release(gatewayId(op.gw), admin)).released > 0 ? 'ok' : 'none';
+    case 'presence':
+      await s.leases.setPresence(gatewayId(op.gw), op.online, op.online ? 'mqtt' : null);
+      return op.online ? 'online' : 'offline';
+    case 'sweep':
+      return (await s.leases.sweep(25)) > 0 ? 'expired-some' : 'none';
+    case 'review':
+      return (await reviewOverCommitment(replica.db)).length > 0 ? 'cleared' : 'none';
+    case 'license': {
+      const doc = await ctx.license({ tags: op.tags, connections: op.connections });
+      await s.pools.uploadLicense(ctx.fleet.pools[op.pool]!.id, doc, op.variant === 'smaller-forced', admin);
+      return 'ok';
+    }
+    case 'overdraft':
+      await s.pools.update(ctx.fleet.pools[op.pool]!.id, { overdraftFactor: op.factor }, admin);
+      return 'ok';
+    case 'age': {
+      // Time passing for this gateway's leases, one row per statement: a multi-row update here
+      // would take lease row locks in its own order and could deadlock with the server's.
+      const id = gatewayId(op.gw);
+      const live = await ctx.sql`
+        select id from leases where gateway_id = ${id} and state in ('issued', 'acknowledged') and expires_at > now()
+        order by seq limit ${op.all ? 1000 : 1}`;
+      for (const l of live) await ctx.sql`update leases set expires_at = now() - interval '1 second' where id = ${l.id as string}`;
+      return live.length > 0 ? 'aged' : 'none';
+    }
+    case 'usage':
+      await s.gateways.reportUsage(gatewayId(op.gw), { tags: op.tags, connections: op.connections });
+      return 'ok';
+  }
+}
+
+/** The database's own words (drizzle wraps them in "Failed query: …" with the cause attached). */
+export function describeError(err: unknown): string {
+  if (!(err instanceof Error)) return String(err);
+  const cause = err.cause as { code?: string; message?: string } | undefined;
+  const head = err.message.split('\n')[0]!.slice(0, 120);
+  return cause?.message ? `${cause.code ?? ''} ${cause.message} (in: ${head})` : `${err.name}: ${head}`;
+}
+
+export function formatOutcomes(stats: MixStats): string {
+  return [...stats.outcomes.entries()]
+    .sort(([a], [b]) => a.localeCompare(b))
+    .map(([k, n]) => `${k}=${n}`)
+    .join(' ');
+}
