@@ -117,7 +117,8 @@ export async function startController(config: Config, logger: Logger): Promise<R
       ],
     });
     const server = http.createServer(app);
-    const agentHandler = new AgentHandler(services.leases, services.gateways);
+    // Agents' messages leave two pool connections free for pushes, the API and MQTT authentication.
+    const agentHandler = new AgentHandler(services.leases, services.gateways, { maxInFlight: Math.max(1, config.database.poolMax - 2) });
     const bridge = new MqttAgentBridge(mqtt.client, database.db, agentHandler, logger.child({ component: 'mqtt-agents' }), {
       sharedSubscriptions: config.mqtt.sharedSubscriptions ?? config.mqtt.url !== undefined,
     });

@@ -1,6 +1,7 @@
 import type { LeaseMessage, UpstreamKind, UpstreamPayload } from '../../shared/protocol/agent-messages.js';
 import type { Actor } from '../auth/actor.js';
 import type { GatewayService } from '../gateways/gateway-service.js';
+import { ConcurrencyLimit } from './concurrency-limit.js';
 import type { LeaseService } from './lease-service.js';
 
 export type Transport = 'mqtt' | 'ws' | 'http';
@@ -10,39 +11,52 @@ export type Transport = 'mqtt' | 'ws' | 'http';
  * decides. Each returns the value the agent should get back (a lease, an ack result, nothing).
  */
 export class AgentHandler {
+  private readonly inFlight: ConcurrencyLimit;
+
+  /**
+   * `maxInFlight` bounds the agent messages handled at once (every transport together); keep it
+   * below the database pool size so pushes, the API and authentication always find a connection.
+   */
   constructor(
     private readonly leases: LeaseService,
     private readonly gateways: GatewayService,
-  ) {}
+    opts: { maxInFlight?: number } = {},
+  ) {
+    this.inFlight = new ConcurrencyLimit(opts.maxInFlight ?? 8);
+  }
 
-  async hello(gatewayId: string, m: UpstreamPayload<'hello'>, transport: Transport): Promise<LeaseMessage> {
-    await this.leases.setPresence(gatewayId, true, transport);
-    if (m.usage) await this.gateways.reportUsage(gatewayId, m.usage);
-    return this.leases.grant(gatewayId, 'grant');
+  hello(gatewayId: string, m: UpstreamPayload<'hello'>, transport: Transport): Promise<LeaseMessage> {
+    return this.inFlight.run(async () => {
+      await this.leases.setPresence(gatewayId, true, transport);
+      if (m.usage) await this.gateways.reportUsage(gatewayId, m.usage);
+      return this.leases.grant(gatewayId, 'grant');
+    });
   }
 
   renew(gatewayId: string): Promise<LeaseMessage> {
-    return this.leases.grant(gatewayId, 'renewal');
+    return this.inFlight.run(() => this.leases.grant(gatewayId, 'renewal'));
   }
 
   ack(gatewayId: string, m: UpstreamPayload<'ack'>): Promise<{ acknowledged: boolean }> {
-    return this.leases.acknowledge(gatewayId, m.jti);
+    return this.inFlight.run(() => this.leases.acknowledge(gatewayId, m.jti));
   }
 
   usage(gatewayId: string, m: UpstreamPayload<'usage'>): Promise<void> {
-    return this.gateways.reportUsage(gatewayId, m);
+    return this.inFlight.run(() => this.gateways.reportUsage(gatewayId, m));
   }
 
   /** A clean stop: the points return at once and the gateway shows offline without waiting for a will. */
-  async release(gatewayId: string, poolId: string, transport: Transport): Promise<{ released: number }> {
-    const actor: Actor = { kind: 'gateway', gatewayId, poolId };
-    const result = await this.leases.release(gatewayId, actor);
-    await this.leases.setPresence(gatewayId, false, transport);
-    return result;
+  release(gatewayId: string, poolId: string, transport: Transport): Promise<{ released: number }> {
+    return this.inFlight.run(async () => {
+      const actor: Actor = { kind: 'gateway', gatewayId, poolId };
+      const result = await this.leases.release(gatewayId, actor);
+      await this.leases.setPresence(gatewayId, false, transport);
+      return result;
+    });
   }
 
   presence(gatewayId: string, online: boolean, transport: Transport): Promise<void> {
-    return this.leases.setPresence(gatewayId, online, transport);
+    return this.inFlight.run(() => this.leases.setPresence(gatewayId, online, transport));
   }
 }
 

@@ -14,9 +14,25 @@ import { seedFleet } from './seed-fleet.js';
 export interface EngineProbe {
   /** The controller's own LeaseService.grant (lock, sign, insert, update, audit), 8 at once, no transport. */
   readonly perLeaseGrantsPerSec: number;
-  /** The same work set-based: one transaction per batch of `batchSize` gateways. */
+  /** The controller's own LeaseService.acknowledge of those leases, 8 at once. */
+  readonly perLeaseAcksPerSec: number;
+  /** The same grant work set-based: one transaction per batch of `batchSize` gateways. */
   readonly batchedGrantsPerSec: number;
+  /** The same acknowledge work set-based, one transaction per batch. */
+  readonly batchedAcksPerSec: number;
   readonly batchSize: number;
+}
+
+/** Runs `fn` over `items`, `lanes` at a time; returns items per second. */
+async function perSecond<T>(items: readonly T[], lanes: number, fn: (item: T) => Promise<unknown>): Promise<number> {
+  const t = performance.now();
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: lanes }, async () => {
+      for (let k = next++; k < items.length; k = next++) await fn(items[k]!);
+    }),
+  );
+  return items.length / ((performance.now() - t) / 1000);
 }
 
 interface Row {
@@ -47,25 +63,18 @@ export async function probeLeaseEngine(sql: Sql, databaseUrl: string, grants: nu
     const keys = await SigningKeyStore.open({ dir, clock: { now: Date.now }, logger: pino({ level: 'warn' }) });
     const signer = new LeaseSigner(keys);
     const service = new LeaseService(database.db, signer, { issuer: 'floatlease-bench', audience: 'floatlease-agent' });
-    let next = 0;
-    let t = performance.now();
-    await Promise.all(
-      Array.from({ length: 8 }, async () => {
-        for (let k = next++; k < ids.length; k = next++) await service.grant(ids[k]!, 'push');
-      }),
-    );
-    const perLeaseGrantsPerSec = ids.length / ((performance.now() - t) / 1000);
+    // Half the gateways go through the shipped per-lease path, the other half through the batch.
+    const half = Math.floor(ids.length / 2);
+    const single = ids.slice(0, half);
+    const granted: { gw: string; jti: string }[] = [];
+    const perLeaseGrantsPerSec = await perSecond(single, 8, async (gw) => granted.push({ gw, jti: (await service.grant(gw, 'push')).jti }));
+    const perLeaseAcksPerSec = await perSecond(granted, 8, (l) => service.acknowledge(l.gw, l.jti));
     const batches: string[][] = [];
-    for (let k = 0; k < ids.length; k += batchSize) batches.push(ids.slice(k, k + batchSize));
-    t = performance.now();
-    let b = 0;
-    await Promise.all(
-      Array.from({ length: 2 }, async () => {
-        for (let k = b++; k < batches.length; k = b++) await batchedGrant(database.sql, signer, batches[k]!);
-      }),
-    );
-    const batchedGrantsPerSec = ids.length / ((performance.now() - t) / 1000);
-    return { perLeaseGrantsPerSec, batchedGrantsPerSec, batchSize };
+    for (let k = half; k < ids.length; k += batchSize) batches.push(ids.slice(k, k + batchSize));
+    const batchGranted: { gw: string; jti: string }[][] = [];
+    const batchedGrantsPerSec = (await perSecond(batches, 2, async (b) => batchGranted.push(await batchedGrant(database.sql, signer, b)))) * batchSize;
+    const batchedAcksPerSec = (await perSecond(batchGranted, 2, (b) => batchedAck(database.sql, b))) * batchSize;
+    return { perLeaseGrantsPerSec, perLeaseAcksPerSec, batchedGrantsPerSec, batchedAcksPerSec, batchSize };
   } finally {
     await database.close();
     await sql`delete from pools where id = ${poolId}`;
@@ -74,8 +83,8 @@ export async function probeLeaseEngine(sql: Sql, databaseUrl: string, grants: nu
 }
 
 /** One transaction: lock the gateways (in id order), sign every lease, three set-based writes. */
-async function batchedGrant(sql: Sql, signer: LeaseSigner, ids: readonly string[]): Promise<void> {
-  await sql.begin(async (tx) => {
+async function batchedGrant(sql: Sql, signer: LeaseSigner, ids: readonly string[]): Promise<{ gw: string; jti: string }[]> {
+  return sql.begin(async (tx) => {
     const rows = await tx<Row[]>`
       select g.id, g.lease_seq, g.hardware_id, g.alloc_tags, g.alloc_connections, p.id as pool_id, p.lease_ttl_seconds,
         extract(epoch from p.license_expires_at)::bigint as license_exp
@@ -116,5 +125,33 @@ async function batchedGrant(sql: Sql, signer: LeaseSigner, ids: readonly string[
       select 'system:push', 'lease.granted', pool, gw, jti, after::jsonb
       from unnest(${col((c) => c.pool)}::uuid[], ${col((c) => c.sub)}::uuid[], ${col((c) => c.jti)}::text[],
         ${col((c) => JSON.stringify({ seq: c.seq, points: c.points, plugins: c.plugins, exp: c.exp, reason: 'push' }))}::text[]) as v(pool, gw, jti, after)`;
+    return claims.map((c) => ({ gw: c.sub, jti: c.jti }));
+  });
+}
+
+/**
+ * One transaction: lock the gateways, mark the leases acknowledged and supersede every older live
+ * lease in one statement, and audit those whose points came back (larger than the new one).
+ */
+async function batchedAck(sql: Sql, leases: readonly { gw: string; jti: string }[]): Promise<void> {
+  await sql.begin(async (tx) => {
+    const gws = leases.map((l) => l.gw);
+    await tx`select 1 from gateways where id = any(${gws}::uuid[]) order by id for update`;
+    const returned = await tx<{ id: string; gateway_id: string; pool_id: string; larger: boolean }[]>`
+      with acked as (
+        update leases l set state = 'acknowledged', acknowledged_at = coalesce(l.acknowledged_at, now())
+        from unnest(${gws}::uuid[], ${leases.map((l) => l.jti)}::uuid[]) as v(gw, jti)
+        where l.id = v.jti and l.gateway_id = v.gw and l.state in ('issued', 'acknowledged') and l.expires_at > now()
+        returning l.gateway_id, l.seq, l.tags, l.connections)
+      update leases o set state = 'superseded', ended_at = now()
+      from acked a
+      where o.gateway_id = a.gateway_id and o.seq < a.seq and o.state in ('issued', 'acknowledged')
+      returning o.id, o.gateway_id, o.pool_id, (o.tags > a.tags or o.connections > a.connections) as larger`;
+    const larger = returned.filter((r) => r.larger);
+    if (larger.length) {
+      await tx`insert into audit_events (actor, action, pool_id, gateway_id, subject)
+        select 'gateway', 'lease.superseded', pool, gw, id
+        from unnest(${larger.map((r) => r.pool_id)}::uuid[], ${larger.map((r) => r.gateway_id)}::uuid[], ${larger.map((r) => r.id)}::text[]) as v(pool, gw, id)`;
+    }
   });
 }

@@ -47,7 +47,8 @@ export interface LeaseEvent {
 export type FleetEvent =
   | LeaseEvent
   | { readonly kind: 'refused'; readonly i: number; readonly reason: string; readonly at: number }
-  | { readonly kind: 'connected'; readonly i: number; readonly at: number }
+  /** `openedAt`: when this agent started to connect (agents start as connect slots free up). */
+  | { readonly kind: 'connected'; readonly i: number; readonly at: number; readonly openedAt: number }
   | { readonly kind: 'released'; readonly i: number; readonly at: number }
   | { readonly kind: 'error'; readonly i: number; readonly message: string; readonly at: number };
 

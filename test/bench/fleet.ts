@@ -16,6 +16,7 @@ export interface AgentState {
   acked: boolean;
   firstLeaseAt: number | undefined;
   connectedAt: number | undefined;
+  openedAt: number | undefined;
   connects: number;
   leases: number;
   releasedAt: number | undefined;
@@ -51,6 +52,7 @@ export class Fleet {
       acked: false,
       firstLeaseAt: undefined,
       connectedAt: undefined,
+      openedAt: undefined,
       connects: 0,
       leases: 0,
       releasedAt: undefined,
@@ -217,6 +219,7 @@ export class Fleet {
         break;
       case 'connected':
         a.connectedAt ??= e.at;
+        a.openedAt ??= e.openedAt;
         a.connects += 1;
         break;
       case 'released':

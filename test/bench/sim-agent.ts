@@ -16,6 +16,7 @@ export class SimAgent {
   private ackLeases = true;
   private renewTimer: NodeJS.Timeout | undefined;
   private stopped = false;
+  private openedAt = 0;
   private firstLease: (() => void) | undefined;
   /** Leases are verified one at a time, so `seq` checks see the previous verdict. */
   private chain: Promise<void> = Promise.resolve();
@@ -38,7 +39,7 @@ export class SimAgent {
         this.chain = this.chain.then(() => this.onLease(grant, reply));
       },
       onError: (message: string) => this.emit({ kind: 'error', i: spec.i, message, at: preciseNow() }),
-      onConnected: () => this.emit({ kind: 'connected', i: spec.i, at: preciseNow() }),
+      onConnected: () => this.emit({ kind: 'connected', i: spec.i, at: preciseNow(), openedAt: this.openedAt }),
     };
     this.link = config.transport === 'mqtt' ? new MqttLink(config.mqttUrl, spec, config.keepaliveSec, events) : new WsLink(config.httpUrl, spec, events);
   }
@@ -54,6 +55,7 @@ export class SimAgent {
         clearTimeout(timer);
         resolve();
       };
+      this.openedAt = preciseNow();
       this.link.open();
     });
   }

@@ -9,8 +9,10 @@ export interface StormResult {
   /** From "connect now" to the last agent holding a verified lease. */
   readonly allHoldingSec: number;
   readonly timeToLeaseMs: Distribution;
-  /** Start → CONNACK (MQTT) or handshake done (WebSocket). */
-  readonly timeToConnectMs: Distribution;
+  /** One agent's connect → CONNACK (MQTT) or handshake done (WebSocket). */
+  readonly connectMs: Distribution;
+  /** One agent's CONNACK → its first verified lease (hello, presence, grant, delivery). */
+  readonly connectedToLeaseMs: Distribution;
   /** Connections beyond the first (reconnects during the storm). */
   readonly reconnects: number;
   /** First leases per second between the first and the last one. */
@@ -38,7 +40,8 @@ export async function connectStorm(ctx: BenchContext, workerCount: number): Prom
     holding: firsts.length,
     allHoldingSec: (last - t0) / 1000,
     timeToLeaseMs: distribution(firsts.map((t) => t - t0)),
-    timeToConnectMs: distribution(fleet.agents.flatMap((a) => (a.connectedAt === undefined ? [] : [a.connectedAt - t0]))),
+    connectMs: distribution(fleet.agents.flatMap((a) => (a.connectedAt === undefined || a.openedAt === undefined ? [] : [a.connectedAt - a.openedAt]))),
+    connectedToLeaseMs: distribution(fleet.agents.flatMap((a) => (a.connectedAt === undefined || a.firstLeaseAt === undefined ? [] : [a.firstLeaseAt - a.connectedAt]))),
     reconnects: fleet.agents.reduce((s, a) => s + Math.max(0, a.connects - 1), 0),
     leasesPerSec: firsts.length / Math.max(0.001, (last - first) / 1000),
     cores: coresSince(before, after),
