@@ -76,7 +76,18 @@ async function measureCeilings(o: BenchOptions, c: BenchController): Promise<Cei
   return { ...signing, ...pg, ...broker };
 }
 
+/** The soft limit on open files, which the controller inherits: it holds one socket per agent. */
+async function openFileLimit(): Promise<number> {
+  const text = await fs.readFile('/proc/self/limits', 'utf8').catch(() => '');
+  const m = /^Max open files\s+(\d+|unlimited)/m.exec(text);
+  return !m || m[1] === 'unlimited' ? Infinity : Number(m[1]);
+}
+
 async function run(o: BenchOptions): Promise<void> {
+  const fdLimit = await openFileLimit();
+  if (fdLimit < o.agents + 1_024) {
+    log(`warning: open files limited to ${fdLimit}; the controller needs one per agent plus ~1,000 (run \`ulimit -n ${o.agents + 4_096}\` first)`);
+  }
   log(`starting the controller (${o.databaseUrl ? 'DATABASE_URL' : 'embedded PostgreSQL'}, ${o.mqttUrl ? 'MQTT_URL' : 'embedded aedes'})`);
   controller = await startBenchController({ ...o, issuer: ISSUER, nodeOptions: process.env.BENCH_CONTROLLER_NODE_OPTIONS });
   const controllerPid = controller.process.child.pid!;

@@ -63,7 +63,7 @@ export function formatReport(r: BenchReport): string {
   const c = r.ceilings;
   rows.push(['agents (transport)', `${r.storm.agents.toLocaleString('en-US')} (${String(r.options.transport)})`]);
   rows.push(['connect storm: all holding a lease', `${f1(r.storm.allHoldingSec)} s (${r.storm.holding}/${r.storm.agents}); p50 ${f0(r.storm.timeToLeaseMs.p50)} ms, p99 ${f0(r.storm.timeToLeaseMs.p99)} ms`]);
-  rows.push(['storm, per agent: connect → CONNACK', `p50 ${f0(r.storm.connectMs.p50)} ms, p99 ${f0(r.storm.connectMs.p99)} ms; ${r.storm.reconnects} reconnects`]);
+  rows.push(['storm, per agent: connect → CONNACK or handshake', `p50 ${f0(r.storm.connectMs.p50)} ms, p99 ${f0(r.storm.connectMs.p99)} ms; ${r.storm.reconnects} reconnects`]);
   rows.push(['storm, per agent: CONNACK → verified lease', `p50 ${f0(r.storm.connectedToLeaseMs.p50)} ms, p99 ${f0(r.storm.connectedToLeaseMs.p99)} ms`]);
   rows.push(['storm first-lease throughput', `${f0(r.storm.leasesPerSec)} leases/s (cores: controller ${f2(r.storm.cores.controller)}, PostgreSQL ${f2(r.storm.cores.postgres)}, fleet ${f2(r.storm.cores.fleet)}, machine ${f2(r.storm.cores.machine)})`]);
   rows.push(['re-issue wave throughput (sign+persist+deliver)', `${f0(r.wave.leasesPerSec)} leases/s (${r.wave.leases} in ${f1(r.wave.seconds)} s, cores: controller ${f2(r.wave.cores.controller)}, PostgreSQL ${f2(r.wave.cores.postgres)}, fleet ${f2(r.wave.cores.fleet)}, machine ${f2(r.wave.cores.machine)})`]);
