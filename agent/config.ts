@@ -55,6 +55,23 @@ export const agentConfigSchema = z.object({
   FLOATLEASE_HTTP_PORT: wholeNumber(8086, 0, 65535, 'a port number 0-65535'),
   FLOATLEASE_MQTT_KEEPALIVE_SEC: wholeNumber(30, 1, 3600, 'whole seconds 1-3600'),
   FLOATLEASE_FAILOVER_AFTER_SEC: wholeNumber(5, 1, 600, 'whole seconds 1-600'),
+  FLOATLEASE_GATEWAY_URL: z
+    .string()
+    .trim()
+    .optional()
+    .transform((v) => (v === '' ? undefined : v?.replace(/\/+$/, '')))
+    .refine((v) => v === undefined || hasScheme(v, ['http:', 'https:']), { message: 'expected the gateway API origin such as http://127.0.0.1:7000' }),
+  FLOATLEASE_GATEWAY_API_PREFIX: z.string().trim().default('/api/v2'),
+  FLOATLEASE_GATEWAY_USER: z.string().default('admin'),
+  FLOATLEASE_GATEWAY_PASSWORD: z.string().default('0000'),
+  FLOATLEASE_PROXY_HOST: z.string().trim().min(1, 'expected a host or IP address').default('127.0.0.1'),
+  FLOATLEASE_PROXY_PORT: wholeNumber(8087, 0, 65535, 'a port number 0-65535'),
+  FLOATLEASE_USAGE_INTERVAL_SEC: wholeNumber(10, 1, 3600, 'whole seconds 1-3600'),
+  FLOATLEASE_OVER_LIMIT_POLICY: z.enum(['block-new', 'stop-excess'], { error: 'expected block-new or stop-excess' }).default('block-new'),
+  FLOATLEASE_FREE_PLUGINS: z
+    .string()
+    .optional()
+    .transform((v) => (v === undefined || v.trim() === '' ? undefined : v.split(',').map((p) => p.trim()).filter(Boolean))),
   LOG_LEVEL: z.enum(logLevels, { error: `expected one of ${logLevels.join(', ')}` }).default('info'),
   LOG_FORMAT: z.enum(['auto', 'json', 'pretty'], { error: 'expected auto, json or pretty' }).default('auto'),
 });
@@ -75,6 +92,15 @@ const FLAGS: Record<Variable, { flag: string; description: string }> = {
   FLOATLEASE_HTTP_PORT: { flag: '--http-port <port>', description: 'local API port (0 = any free port)' },
   FLOATLEASE_MQTT_KEEPALIVE_SEC: { flag: '--mqtt-keepalive-sec <sec>', description: 'MQTT keepalive' },
   FLOATLEASE_FAILOVER_AFTER_SEC: { flag: '--failover-after-sec <sec>', description: 'how long MQTT may be down before WebSocket takes over' },
+  FLOATLEASE_GATEWAY_URL: { flag: '--gateway-url <url>', description: 'the gateway API origin to enforce (unset: no NeuronEX enforcement)' },
+  FLOATLEASE_GATEWAY_API_PREFIX: { flag: '--gateway-api-prefix <path>', description: 'Neuron API prefix on the gateway (/api/v2, or /api/neuron on NeuronEX)' },
+  FLOATLEASE_GATEWAY_USER: { flag: '--gateway-user <name>', description: 'gateway API user for usage reads' },
+  FLOATLEASE_GATEWAY_PASSWORD: { flag: '--gateway-password <pass>', description: 'gateway API password for usage reads' },
+  FLOATLEASE_PROXY_HOST: { flag: '--proxy-host <host>', description: 'gatekeeping proxy address' },
+  FLOATLEASE_PROXY_PORT: { flag: '--proxy-port <port>', description: 'gatekeeping proxy port (0 = any free port)' },
+  FLOATLEASE_USAGE_INTERVAL_SEC: { flag: '--usage-interval-sec <sec>', description: 'how often the gateway usage is read' },
+  FLOATLEASE_OVER_LIMIT_POLICY: { flag: '--over-limit-policy <policy>', description: 'block-new or stop-excess' },
+  FLOATLEASE_FREE_PLUGINS: { flag: '--free-plugins <list>', description: 'plugins that need no license (comma-separated)' },
   LOG_LEVEL: { flag: '--log-level <level>', description: 'fatal, error, warn, info, debug, trace, silent' },
   LOG_FORMAT: { flag: '--log-format <format>', description: 'auto, json or pretty' },
 };
@@ -94,6 +120,19 @@ export interface AgentConfig {
   readonly http: { readonly host: string; readonly port: number };
   readonly mqttKeepaliveSec: number;
   readonly failoverAfterMs: number;
+  /** NeuronEX enforcement; undefined when no gateway URL is configured. */
+  readonly gateway:
+    | {
+        readonly url: string;
+        readonly apiPrefix: string;
+        readonly username: string;
+        readonly password: string;
+        readonly proxy: { readonly host: string; readonly port: number };
+        readonly usageIntervalMs: number;
+        readonly policy: 'block-new' | 'stop-excess';
+        readonly freePlugins: readonly string[] | undefined;
+      }
+    | undefined;
   readonly log: { readonly level: Raw['LOG_LEVEL']; readonly format: Raw['LOG_FORMAT'] };
 }
 
@@ -163,6 +202,18 @@ export function loadAgentConfig(argv: readonly string[] = process.argv.slice(2),
     http: { host: c.FLOATLEASE_HTTP_HOST, port: c.FLOATLEASE_HTTP_PORT },
     mqttKeepaliveSec: c.FLOATLEASE_MQTT_KEEPALIVE_SEC,
     failoverAfterMs: c.FLOATLEASE_FAILOVER_AFTER_SEC * 1000,
+    gateway: c.FLOATLEASE_GATEWAY_URL
+      ? {
+          url: c.FLOATLEASE_GATEWAY_URL,
+          apiPrefix: c.FLOATLEASE_GATEWAY_API_PREFIX,
+          username: c.FLOATLEASE_GATEWAY_USER,
+          password: c.FLOATLEASE_GATEWAY_PASSWORD,
+          proxy: { host: c.FLOATLEASE_PROXY_HOST, port: c.FLOATLEASE_PROXY_PORT },
+          usageIntervalMs: c.FLOATLEASE_USAGE_INTERVAL_SEC * 1000,
+          policy: c.FLOATLEASE_OVER_LIMIT_POLICY,
+          freePlugins: c.FLOATLEASE_FREE_PLUGINS,
+        }
+      : undefined,
     log: { level: c.LOG_LEVEL, format: c.LOG_FORMAT },
   });
 }

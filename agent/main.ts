@@ -9,6 +9,7 @@ import { AgentMetrics } from './local/agent-metrics.js';
 import { decisionRoutes } from './local/decision-routes.js';
 import { licensePageRoutes } from './local/license-page.js';
 import { createLogger, type Logger } from './logger.js';
+import { startEnforcement, type Enforcement } from './neuronex/enforcement.js';
 import { FileStateStore } from './state/file-state-store.js';
 import type { AgentTransport, TransportFactory } from './transport/agent-transport.js';
 import { MqttTransport } from './transport/mqtt-transport.js';
@@ -50,6 +51,7 @@ async function main(): Promise<void> {
     process.exit(2);
   }
 
+  let enforcement: Enforcement | undefined;
   const agent = new Agent({
     options: {
       activationCode: config.activationCode,
@@ -61,6 +63,7 @@ async function main(): Promise<void> {
     store: new FileStateStore({ dir: config.stateDir, logger }),
     controller: new ControllerApi({ baseUrl: config.controllerUrl }),
     transports: transportFactory(config, logger),
+    usage: { current: () => enforcement?.usage.current() },
     logger,
   });
   const view = () => agent.status();
@@ -79,6 +82,7 @@ async function main(): Promise<void> {
     }, SHUTDOWN_TIMEOUT_MS).unref();
     void agent
       .stop()
+      .then(() => enforcement?.close())
       .then(() => api?.close())
       .then(() => {
         logger.info('stopped');
@@ -96,6 +100,15 @@ async function main(): Promise<void> {
       view,
       routers: [licensePageRoutes(), decisionRoutes(view), metricsRoutes(metrics.registry)],
     });
+    if (config.gateway) {
+      enforcement = await startEnforcement({
+        gateway: config.gateway,
+        limits: () => agent.effectiveLimits(),
+        onUsage: () => void agent.reportUsage().catch(() => undefined),
+        onRefusal: (reason) => metrics.refused(reason),
+        logger: logger.child({ component: 'enforcement' }),
+      });
+    }
     await agent.start();
   } catch (err) {
     logger.fatal({ err }, 'agent failed to start');
@@ -105,7 +118,7 @@ async function main(): Promise<void> {
   await agent.ready;
   if (stopping) return;
   const s = agent.status();
-  logger.info({ gatewayId: s.gatewayId ?? null, localUrl: api.url, licenseType: s.licenseType, transport: s.transport ?? null, hardwareId }, 'agent ready');
+  logger.info({ gatewayId: s.gatewayId ?? null, localUrl: api.url, proxyUrl: enforcement?.proxyUrl ?? null, licenseType: s.licenseType, transport: s.transport ?? null, hardwareId }, 'agent ready');
 }
 
 void main();
