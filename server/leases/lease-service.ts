@@ -165,6 +165,8 @@ export class LeaseService {
     const ended = await this.tx('presence', async (tx) => {
       const g = await gatewayStore.lock(tx, gatewayId);
       if (!g) return [];
+      // An agent that failed over: a late "offline" from the transport it left says nothing.
+      if (!online && g.online && transport !== null && g.transport !== null && g.transport !== transport) return [];
       if (g.online !== online || (online && g.transport !== transport)) {
         changed = { poolId: g.poolId };
         await gatewayStore.update(tx, gatewayId, { online, transport: online ? transport : g.transport, presenceChangedAt: new Date(), lastSeenAt: new Date() });

@@ -129,4 +129,16 @@ describe('leases', () => {
     expect(await kids()).not.toContain(oldKid);
     expect(await kids()).toContain(rotated.kid);
   });
+
+  it('a late offline from the transport an agent left does not mark it offline', async () => {
+    const poolId = await h.pool({ tags: 100, connections: 10 });
+    const gw = await h.enroll(await h.code(poolId));
+    const online = async () => (await h.api<{ online: boolean; transport: string }>('GET', `/api/v1/gateways/${gw.gatewayId}`)).body;
+    await h.services.leases.setPresence(gw.gatewayId, true, 'mqtt');
+    await h.services.leases.setPresence(gw.gatewayId, true, 'ws'); // failed over to WebSocket
+    await h.services.leases.setPresence(gw.gatewayId, false, 'mqtt'); // the MQTT last will arrives late
+    expect(await online()).toMatchObject({ online: true, transport: 'ws' });
+    await h.services.leases.setPresence(gw.gatewayId, false, 'ws');
+    expect(await online()).toMatchObject({ online: false });
+  });
 });
