@@ -3,6 +3,7 @@ import type { GatewayUsage, NeuronClient, SouthNode } from './neuron-client.js';
 
 export type OverLimitPolicy = 'block-new' | 'stop-excess';
 
+const RUNNING = 3;
 const STOPPED = 4;
 
 export interface UsageWatcherOptions {
@@ -68,6 +69,8 @@ export class UsageWatcher {
     const over = () => connections > limits.connections || tags > limits.tags;
     for (const node of [...active].reverse()) {
       if (!over()) break;
+      // Only a running node can be stopped (Neuron answers 2008 for one in INIT or READY).
+      if (node.running !== RUNNING) continue;
       await this.o.neuron.nodeControl(node.name, 1);
       this.stoppedByUs.add(node.name);
       this.o.onNodeControl?.(node.name, 'stopped');
