@@ -33,7 +33,7 @@ export async function startEnforcement(opts: {
     intervalMs: gateway.usageIntervalMs,
     onUsage: () => opts.onUsage(),
     onNodeControl: (node, action) => logger.warn({ node, action, policy: gateway.policy }, `south node ${action} to keep within the license`),
-    onError: (err) => logger.warn({ err: (err as Error).message }, 'could not read the gateway usage'),
+    onError: (err) => logger.warn({ err: (err as Error).message }, 'usage check on the gateway failed'),
   });
   let proxy: GatekeeperProxy | undefined;
   try {
