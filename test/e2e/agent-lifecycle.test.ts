@@ -8,6 +8,7 @@ import { startControllerProcess, type ControllerProcess } from '../helpers/contr
 import { waitFor } from '../helpers/ports.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/test-database.js';
 import { createTestVendor } from '../helpers/vendor.js';
+import { restClient } from '../helpers/rest-client.js';
 
 const ADMIN = `fl_${'a'.repeat(43)}`;
 
@@ -24,15 +25,7 @@ describe('agent sidecar end to end', () => {
   let dir: string;
   let code: string;
   const agents: AgentProcess[] = [];
-  const api = async <T>(method: string, p: string, body?: unknown): Promise<{ status: number; body: T }> => {
-    const res = await fetch(ctl.url + p, {
-      method,
-      headers: { authorization: `Bearer ${ADMIN}`, ...(body ? { 'content-type': 'application/json' } : {}) },
-      ...(body ? { body: JSON.stringify(body) } : {}),
-    });
-    const text = await res.text();
-    return { status: res.status, body: (text ? JSON.parse(text) : undefined) as T };
-  };
+  const api = restClient(() => ctl.url, ADMIN);
   const gateway = async (id: string) => (await api<GatewayJson>('GET', `/api/v1/gateways/${id}`)).body;
 
   beforeAll(async () => {

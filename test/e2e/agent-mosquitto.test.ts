@@ -9,6 +9,7 @@ import { startControllerProcess, type ControllerProcess } from '../helpers/contr
 import { waitFor } from '../helpers/ports.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/test-database.js';
 import { createTestVendor } from '../helpers/vendor.js';
+import { restClient } from '../helpers/rest-client.js';
 
 const ADMIN = `fl_${'q'.repeat(43)}`;
 
@@ -21,15 +22,7 @@ describe.skipIf(!mosquittoInstalled())('real agents through an external Mosquitt
   let poolId: string;
   let code: string;
   const agents: AgentProcess[] = [];
-  const api = async <T>(method: string, p: string, body?: unknown): Promise<{ status: number; body: T }> => {
-    const res = await fetch(ctl.url + p, {
-      method,
-      headers: { authorization: `Bearer ${ADMIN}`, ...(body ? { 'content-type': 'application/json' } : {}) },
-      ...(body ? { body: JSON.stringify(body) } : {}),
-    });
-    const text = await res.text();
-    return { status: res.status, body: (text ? JSON.parse(text) : undefined) as T };
-  };
+  const api = restClient(() => ctl.url, ADMIN);
   const held = async () => (await api<{ held: { tags: number } }>('GET', `/api/v1/pools/${poolId}`)).body.held.tags;
   const online = async (id: string) => (await api<{ online: boolean }>('GET', `/api/v1/gateways/${id}`)).body.online;
   const agent = () => {

@@ -9,6 +9,7 @@ import { waitFor } from '../helpers/ports.js';
 import { metric, parsePromText } from '../helpers/prom-text.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/test-database.js';
 import { createTestVendor } from '../helpers/vendor.js';
+import { restClient } from '../helpers/rest-client.js';
 
 const ADMIN = `fl_${'m'.repeat(43)}`;
 const hw = () => crypto.createHash('sha256').update(crypto.randomBytes(8)).digest('base64');
@@ -17,15 +18,7 @@ const promtool = spawnSync('sh', ['-c', 'command -v promtool']).status === 0;
 let db: TestDatabase;
 let ctl: ControllerProcess;
 let dir: string;
-const api = async <T = Record<string, unknown>>(method: string, p: string, body?: unknown, token = ADMIN) => {
-  const res = await fetch(ctl.url + p, {
-    method,
-    headers: { authorization: `Bearer ${token}`, ...(body ? { 'content-type': 'application/json' } : {}) },
-    ...(body ? { body: JSON.stringify(body) } : {}),
-  });
-  const text = await res.text();
-  return { status: res.status, body: (text ? JSON.parse(text) : undefined) as T };
-};
+const api = restClient(() => ctl.url, ADMIN);
 const scrape = async () => {
   const res = await fetch(`${ctl.url}/metrics`);
   expect(res.headers.get('content-type')).toContain('text/plain');

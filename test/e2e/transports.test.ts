@@ -14,6 +14,7 @@ import { startControllerProcess, type ControllerProcess } from '../helpers/contr
 import { waitFor } from '../helpers/ports.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/test-database.js';
 import { createTestVendor } from '../helpers/vendor.js';
+import { restClient } from '../helpers/rest-client.js';
 
 const ADMIN = `fl_${'t'.repeat(43)}`;
 const hw = () => crypto.createHash('sha256').update(crypto.randomBytes(8)).digest('base64');
@@ -35,15 +36,7 @@ describe.each(variants)('agent transports via $name', (variant) => {
   let dir: string;
   let poolId: string;
   const clients: MqttClient[] = [];
-  const api = async <T = Record<string, unknown>>(method: string, p: string, body?: unknown, token: string | null = ADMIN) => {
-    const res = await fetch(ctl.url + p, {
-      method,
-      headers: { ...(token ? { authorization: `Bearer ${token}` } : {}), ...(body ? { 'content-type': 'application/json' } : {}) },
-      ...(body ? { body: JSON.stringify(body) } : {}),
-    });
-    const text = await res.text();
-    return { status: res.status, body: (text ? JSON.parse(text) : undefined) as T };
-  };
+  const api = restClient(() => ctl.url, ADMIN);
   const enroll = async (code: string) => (await api<{ gatewayId: string; credential: string }>('POST', '/api/v1/enroll', { activationCode: code, hardwareId: hw() }, null)).body;
   const connect = (gatewayId: string, password: string, extra: mqtt.IClientOptions = {}) =>
     mqtt.connectAsync(ctl.mqttUrl, {

@@ -12,6 +12,7 @@ import { createTestDatabase, type TestDatabase } from '../../helpers/test-databa
 import { createTestVendor, type TestVendor } from '../../helpers/vendor.js';
 import { startBrowser, type TestBrowser } from './browser.js';
 import { RawMqttAgent } from './raw-agent.js';
+import { restClient } from '../../helpers/rest-client.js';
 
 const ADMIN = `fl_${'c'.repeat(43)}`;
 const hw = () => crypto.createHash('sha256').update(crypto.randomBytes(8)).digest('base64');
@@ -27,15 +28,7 @@ describe('web console in headless Chromium', () => {
   let code = '';
   let agent: RawMqttAgent | undefined;
   let gatewayId = '';
-  const api = async <T>(method: string, p: string, body?: unknown): Promise<{ status: number; body: T }> => {
-    const res = await fetch(ctl.url + p, {
-      method,
-      headers: { authorization: `Bearer ${ADMIN}`, ...(body ? { 'content-type': 'application/json' } : {}) },
-      ...(body ? { body: JSON.stringify(body) } : {}),
-    });
-    const text = await res.text();
-    return { status: res.status, body: (text ? JSON.parse(text) : undefined) as T };
-  };
+  const api = restClient(() => ctl.url, ADMIN);
 
   beforeAll(async () => {
     dir = await fs.mkdtemp(path.join(os.tmpdir(), 'floatlease-console-'));

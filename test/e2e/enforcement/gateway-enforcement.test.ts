@@ -10,6 +10,7 @@ import { createTestDatabase, type TestDatabase } from '../../helpers/test-databa
 import { createTestVendor } from '../../helpers/vendor.js';
 import { startNeuronSimulator, type NeuronSimulator } from '../../neuronex-sim/index.js';
 import { startBrowser, type TestBrowser } from '../console/browser.js';
+import { restClient } from '../../helpers/rest-client.js';
 
 const ADMIN = `fl_${'e'.repeat(43)}`;
 
@@ -41,15 +42,7 @@ describe('NeuronEX enforcement end to end (real controller, real agents)', () =>
   let blockNew: Enforced;
   let stopExcess: Enforced;
 
-  const api = async <T>(method: string, p: string, body?: unknown): Promise<{ status: number; body: T }> => {
-    const res = await fetch(ctl.url + p, {
-      method,
-      headers: { authorization: `Bearer ${ADMIN}`, ...(body ? { 'content-type': 'application/json' } : {}) },
-      ...(body ? { body: JSON.stringify(body) } : {}),
-    });
-    const text = await res.text();
-    return { status: res.status, body: (text ? JSON.parse(text) : undefined) as T };
-  };
+  const api = restClient(() => ctl.url, ADMIN);
   const allocate = async (id: string, body: Record<string, unknown>) => {
     const r = await api('PUT', `/api/v1/gateways/${id}/allocation`, body);
     expect(r.status, JSON.stringify(r.body)).toBe(200);
