@@ -1,5 +1,5 @@
 import type { ChildProcess } from 'node:child_process';
-import { spawnTs, waitExit } from './controller-process.js';
+import { captureOutput, spawnTs, waitExit } from './controller-process.js';
 import { waitFor } from './ports.js';
 
 export interface AgentProcess {
@@ -15,32 +15,17 @@ export interface AgentProcess {
 /** Spawns `agent/main.ts` (as `npm run agent` does) with JSON logs on a free local port. */
 export function spawnAgent(env: Record<string, string>): AgentProcess {
   const child = spawnTs('agent/main.ts', { FLOATLEASE_HTTP_PORT: '0', LOG_FORMAT: 'json', LOG_LEVEL: 'info', ...env });
-  const logs: Record<string, unknown>[] = [];
-  let stderr = '';
-  let buffered = '';
-  child.stdout?.setEncoding('utf8').on('data', (chunk: string) => {
-    buffered += chunk;
-    const lines = buffered.split('\n');
-    buffered = lines.pop() ?? '';
-    for (const line of lines) {
-      try {
-        logs.push(JSON.parse(line) as Record<string, unknown>);
-      } catch {
-        logs.push({ msg: line });
-      }
-    }
-  });
-  child.stderr?.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
+  const { logs, stderr } = captureOutput(child);
   let localUrl: string | undefined;
   const agent: AgentProcess = {
     child,
     logs,
-    stderr: () => stderr,
+    stderr,
     async ready(timeoutMs = 20_000) {
       const line = await waitFor(
         'agent ready',
         () => {
-          if (child.exitCode !== null) throw new Error(`agent exited with ${child.exitCode}: ${stderr}`);
+          if (child.exitCode !== null) throw new Error(`agent exited with ${child.exitCode}: ${stderr()}`);
           return logs.find((l) => l.msg === 'agent ready');
         },
         { timeoutMs },

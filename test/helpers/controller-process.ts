@@ -27,6 +27,27 @@ export function spawnTs(script: string, env: Record<string, string>): ChildProce
   });
 }
 
+/** Collects a child's JSON log lines (non-JSON lines as `{msg}`) and its stderr. */
+export function captureOutput(child: ChildProcess): { logs: Record<string, unknown>[]; stderr: () => string } {
+  const logs: Record<string, unknown>[] = [];
+  let stderr = '';
+  let buffered = '';
+  child.stdout?.setEncoding('utf8').on('data', (chunk: string) => {
+    buffered += chunk;
+    const lines = buffered.split('\n');
+    buffered = lines.pop() ?? '';
+    for (const line of lines) {
+      try {
+        logs.push(JSON.parse(line) as Record<string, unknown>);
+      } catch {
+        logs.push({ msg: line });
+      }
+    }
+  });
+  child.stderr?.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
+  return { logs, stderr: () => stderr };
+}
+
 export function waitExit(child: ChildProcess, timeoutMs = 15_000): Promise<number | null> {
   if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve(child.exitCode);
   return new Promise((resolve, reject) => {
@@ -53,22 +74,7 @@ export async function startControllerProcess(env: Record<string, string> = {}, o
     DATA_DIR: dataDir,
     ...env,
   });
-  const logs: Record<string, unknown>[] = [];
-  let stderr = '';
-  let buffered = '';
-  child.stdout?.setEncoding('utf8').on('data', (chunk: string) => {
-    buffered += chunk;
-    const lines = buffered.split('\n');
-    buffered = lines.pop() ?? '';
-    for (const line of lines) {
-      try {
-        logs.push(JSON.parse(line) as Record<string, unknown>);
-      } catch {
-        logs.push({ msg: line });
-      }
-    }
-  });
-  child.stderr?.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
+  const { logs, stderr } = captureOutput(child);
   const stop = async (signal: NodeJS.Signals = 'SIGTERM') => {
     if (child.exitCode !== null || child.signalCode !== null) return child.exitCode;
     child.kill(signal);
@@ -78,7 +84,7 @@ export async function startControllerProcess(env: Record<string, string> = {}, o
     const listening = await waitFor(
       'controller to listen',
       () => {
-        if (child.exitCode !== null) throw new Error(`controller exited with ${child.exitCode}: ${stderr}`);
+        if (child.exitCode !== null) throw new Error(`controller exited with ${child.exitCode}: ${stderr()}`);
         return logs.find((l) => l.msg === 'floatlease controller listening');
       },
       { timeoutMs: opts.readyTimeoutMs ?? 30_000 },
@@ -87,7 +93,7 @@ export async function startControllerProcess(env: Record<string, string> = {}, o
     await waitFor('controller /readyz', async () => (await fetch(`${url}/readyz`)).status === 200, {
       timeoutMs: opts.readyTimeoutMs ?? 30_000,
     });
-    return { child, url, mqttUrl: String(listening.mqtt), dataDir, logs, stderr: () => stderr, stop };
+    return { child, url, mqttUrl: String(listening.mqtt), dataDir, logs, stderr, stop };
   } catch (err) {
     await stop('SIGKILL');
     throw err;
