@@ -14,8 +14,11 @@ export class AgentHandler {
   private readonly inFlight: ConcurrencyLimit;
 
   /**
-   * `maxInFlight` bounds the agent messages handled at once (every transport together); keep it
-   * below the database pool size so pushes, the API and authentication always find a connection.
+   * `maxInFlight` bounds the agent messages that each take a database connection of their own
+   * (presence, usage, release), every transport together; keep it plus the lease service's batch
+   * lanes below the database pool size so the API and authentication always find a connection.
+   * Grants and acknowledgements skip this bound: the lease service batches them and bounds their
+   * connections itself, and a bound here would keep its batches small.
    */
   constructor(
     private readonly leases: LeaseService,
@@ -26,19 +29,20 @@ export class AgentHandler {
   }
 
   hello(gatewayId: string, m: UpstreamPayload<'hello'>, transport: Transport): Promise<LeaseMessage> {
-    return this.inFlight.run(async () => {
-      await this.leases.setPresence(gatewayId, true, transport);
-      if (m.usage) await this.gateways.reportUsage(gatewayId, m.usage);
-      return this.leases.grant(gatewayId, 'grant');
-    });
+    return this.inFlight
+      .run(async () => {
+        await this.leases.setPresence(gatewayId, true, transport);
+        if (m.usage) await this.gateways.reportUsage(gatewayId, m.usage);
+      })
+      .then(() => this.leases.grant(gatewayId, 'grant'));
   }
 
   renew(gatewayId: string): Promise<LeaseMessage> {
-    return this.inFlight.run(() => this.leases.grant(gatewayId, 'renewal'));
+    return this.leases.grant(gatewayId, 'renewal');
   }
 
   ack(gatewayId: string, m: UpstreamPayload<'ack'>): Promise<{ acknowledged: boolean }> {
-    return this.inFlight.run(() => this.leases.acknowledge(gatewayId, m.jti));
+    return this.leases.acknowledge(gatewayId, m.jti);
   }
 
   usage(gatewayId: string, m: UpstreamPayload<'usage'>): Promise<void> {

@@ -15,7 +15,9 @@ export interface LeaseDelivery {
 
 /**
  * Pushes a fresh lease to a gateway as soon as something that affects it commits. Requests for
- * one gateway coalesce, so a burst of changes costs one lease; work runs with bounded concurrency.
+ * one gateway coalesce, so a burst of changes costs one lease. Many pushes are in flight at once
+ * so that the lease service can grant them in batches; the concurrency bounds memory, not the
+ * database, which the service's batch lanes bound.
  */
 export class LeasePusher implements ChangeNotifier {
   private readonly pending = new Set<string>();
@@ -27,7 +29,7 @@ export class LeasePusher implements ChangeNotifier {
     private readonly db: Db,
     private readonly leases: LeaseService,
     private readonly logger: Logger,
-    private readonly concurrency = 8,
+    private readonly concurrency = 512,
   ) {}
 
   addDelivery(d: LeaseDelivery): void {
@@ -72,10 +74,9 @@ export class LeasePusher implements ChangeNotifier {
   private async push(gatewayId: string): Promise<void> {
     if (this.deliveries.length === 0) return;
     try {
-      const g = await gatewayStore.get(this.db, gatewayId);
       // Offline gateways get a fresh lease when they reconnect; pushing now would only burn seqs.
-      if (!g || !g.online) return;
-      const grant = await this.leases.grant(gatewayId, 'push');
+      const grant = await this.leases.pushGrant(gatewayId);
+      if (!grant) return;
       let delivered = false;
       for (const d of this.deliveries) {
         delivered = (await d.deliver(gatewayId, grant).catch(() => false)) || delivered;

@@ -8,6 +8,9 @@ import { AppError, notFound } from '../errors/app-error.js';
 import { gatewayStore } from '../gateways/gateway-store.js';
 import type { EventBus } from '../events/event-bus.js';
 import { poolStore } from '../pools/pool-store.js';
+import type { TransactionSql } from 'postgres';
+import { BatchQueue, failed, succeeded, type Outcome } from './batch-queue.js';
+import { leaseBatchStore, type AckRequest, type GrantTarget, type NewLease } from './lease-batch-store.js';
 import { leaseStore, type EndedLease } from './lease-store.js';
 
 export interface LeaseSigner {
@@ -31,7 +34,19 @@ export interface LeaseServiceOptions {
   events?: EventBus;
   now?: () => number;
   observer?: LeaseObserver;
+  /** Grants and acknowledgements are batched: at most `maxBatch` per transaction, `lanes` transactions at once. */
+  batch?: { maxBatch?: number; lanes?: number };
 }
+
+interface GrantRequest {
+  readonly gatewayId: string;
+  readonly reason: GrantReason;
+  /** A push skips offline gateways instead of burning a seq on a lease nobody receives. */
+  readonly onlyOnline: boolean;
+  readonly started: number;
+}
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 const toSec = (ms: number) => Math.floor(ms / 1000);
 
@@ -41,6 +56,8 @@ const toSec = (ms: number) => Math.floor(ms / 1000);
  */
 export class LeaseService {
   private readonly now: () => number;
+  private readonly grants: BatchQueue<GrantRequest, LeaseGrant | undefined>;
+  private readonly acks: BatchQueue<AckRequest, { acknowledged: boolean }>;
 
   constructor(
     private readonly db: Db,
@@ -48,104 +65,165 @@ export class LeaseService {
     private readonly opts: LeaseServiceOptions,
   ) {
     this.now = opts.now ?? Date.now;
+    const batching = { maxBatch: opts.batch?.maxBatch ?? 128, lanes: opts.batch?.lanes ?? 2 };
+    this.grants = new BatchQueue((b) => this.grantBatch(b), { ...batching, key: (r) => r.gatewayId });
+    this.acks = new BatchQueue((b) => this.ackBatch(b), { ...batching, key: (r) => r.gatewayId });
   }
 
   /**
    * A fresh lease for the gateway's current allocation. Idempotent per gateway: a new lease never
    * holds more than the allocation, which the pool already counts, so reconnects take nothing extra.
+   * Concurrent calls are granted together, one transaction per batch (see BatchQueue).
    */
   async grant(gatewayId: string, reason: GrantReason): Promise<LeaseGrant> {
-    const started = performance.now();
-    const grant = await this.tx('grant', async (tx) => {
-      const g = await gatewayStore.lock(tx, gatewayId);
-      if (!g) throw notFound('gateway', gatewayId);
-      if (g.revokedAt) throw new AppError('unauthorized', `gateway ${gatewayId} is decommissioned`);
-      const pool = await poolStore.get(tx, g.poolId);
-      if (!pool) throw notFound('pool', g.poolId);
-      const nowMs = this.now();
-      if (!pool.licenseExpiresAt) throw new AppError('license-expired', `pool ${pool.name} has no license; no leases are granted`);
-      if (pool.licenseExpiresAt.getTime() <= nowMs) {
-        throw new AppError('license-expired', `pool ${pool.name}'s license expired at ${pool.licenseExpiresAt.toISOString()}; leases are not renewed`);
-      }
-      const seq = g.leaseSeq + 1;
-      const iat = toSec(nowMs);
-      // A lease never outlives the pool license that backs it.
-      const exp = Math.min(iat + pool.leaseTtlSeconds, toSec(pool.licenseExpiresAt.getTime()));
-      const claims: LeaseClaims = {
-        iss: this.opts.issuer,
-        sub: g.id,
-        aud: this.opts.audience,
-        jti: crypto.randomUUID(),
-        iat,
-        nbf: iat,
-        exp,
-        seq,
-        pool: pool.id,
-        hwid: g.hardwareId,
-        points: { tags: g.allocTags, connections: g.allocConnections },
-        plugins: g.allocPlugins.filter((p) => pool.plugins.includes(p)),
-        licenseExpiresAt: toSec(pool.licenseExpiresAt.getTime()),
-        ttl: exp - iat,
-      };
-      const { jws: token, kid } = await this.signer.signWithKid(claims);
-      await leaseStore.insert(tx, {
-        id: claims.jti,
-        gatewayId: g.id,
-        poolId: pool.id,
-        seq,
-        kid,
-        tags: claims.points.tags,
-        connections: claims.points.connections,
-        plugins: claims.plugins,
-        issuedAt: new Date(iat * 1000),
-        expiresAt: new Date(exp * 1000),
-      });
-      await gatewayStore.update(tx, g.id, { leaseSeq: seq, lastSeenAt: new Date(nowMs) });
-      await auditStore.append(tx, [
-        {
-          actor: reason === 'push' ? 'system:push' : actorLabel({ kind: 'gateway', gatewayId: g.id, poolId: pool.id }),
-          action: reason === 'renewal' ? 'lease.renewed' : 'lease.granted',
-          poolId: pool.id,
-          gatewayId: g.id,
-          subject: claims.jti,
-          after: { seq, points: claims.points, plugins: claims.plugins, exp, reason },
-        },
-      ]);
-      return { lease: token, jti: claims.jti, seq, expiresAt: exp, ttl: claims.ttl };
-    });
-    this.opts.observer?.issued?.(reason, (performance.now() - started) / 1000);
-    return grant;
+    const grant = await this.grants.submit({ gatewayId, reason, onlyOnline: false, started: performance.now() });
+    return grant!;
+  }
+
+  /** A pushed lease for an online gateway; undefined when it is offline (it gets one when it reconnects). */
+  pushGrant(gatewayId: string): Promise<LeaseGrant | undefined> {
+    return this.grants.submit({ gatewayId, reason: 'push', onlyOnline: true, started: performance.now() });
   }
 
   /** The agent accepted lease `jti`: older leases stop counting and their extra points return. */
-  async acknowledge(gatewayId: string, jti: string): Promise<{ acknowledged: boolean }> {
-    const superseded = await this.tx('acknowledge', async (tx) => {
-      const g = await gatewayStore.lock(tx, gatewayId);
-      if (!g) throw notFound('gateway', gatewayId);
-      const lease = await leaseStore.get(tx, gatewayId, jti);
-      if (!lease) throw notFound('lease', jti);
-      if (lease.state !== 'issued' && lease.state !== 'acknowledged') return undefined;
-      if (lease.expiresAt.getTime() <= this.now()) return undefined;
-      if (lease.state === 'issued') await leaseStore.acknowledge(tx, jti);
-      const ended = await leaseStore.supersedeOlder(tx, gatewayId, lease.seq);
-      const returned = ended.filter((e) => e.tags > lease.tags || e.connections > lease.connections);
-      if (returned.length) {
-        await auditStore.append(tx, [
-          {
-            actor: actorLabel({ kind: 'gateway', gatewayId, poolId: g.poolId }),
-            action: 'lease.superseded',
-            poolId: g.poolId,
-            gatewayId,
-            subject: jti,
-            before: returned.map((e) => ({ jti: e.id, tags: e.tags, connections: e.connections })),
-            after: { tags: lease.tags, connections: lease.connections },
-          },
-        ]);
-      }
-      return ended;
+  acknowledge(gatewayId: string, jti: string): Promise<{ acknowledged: boolean }> {
+    // Not a uuid cannot name a lease; answering here keeps a bad id out of the batch's casts.
+    if (!UUID.test(gatewayId)) return Promise.reject(notFound('gateway', gatewayId));
+    if (!UUID.test(jti)) return Promise.reject(notFound('lease', jti));
+    return this.acks.submit({ gatewayId, jti });
+  }
+
+  /** Settles waiting grants and acknowledgements (shutdown, tests). */
+  async idle(): Promise<void> {
+    await Promise.all([this.grants.idle(), this.acks.idle()]);
+  }
+
+  private async grantBatch(requests: readonly GrantRequest[]): Promise<Outcome<LeaseGrant | undefined>[]> {
+    const outcomes = new Map<string, Outcome<LeaseGrant | undefined>>();
+    const valid = requests.filter((r) => {
+      if (UUID.test(r.gatewayId)) return true;
+      outcomes.set(r.gatewayId, failed(notFound('gateway', r.gatewayId)));
+      return false;
     });
-    if (superseded?.length) this.opts.observer?.ended?.('superseded', superseded);
-    return { acknowledged: superseded !== undefined };
+    const issued: { reason: GrantReason; started: number }[] = [];
+    if (valid.length) {
+      await this.rawTx('grant', async (tx) => {
+        const targets = new Map((await leaseBatchStore.lockForGrant(tx, valid.map((r) => r.gatewayId))).map((t) => [t.id, t]));
+        const nowMs = this.now();
+        const iat = toSec(nowMs);
+        const pending: { req: GrantRequest; claims: LeaseClaims }[] = [];
+        for (const req of valid) {
+          const t = targets.get(req.gatewayId);
+          const refusal = t ? this.refusal(t, nowMs) : notFound('gateway', req.gatewayId);
+          if (refusal) outcomes.set(req.gatewayId, failed(refusal));
+          else if (req.onlyOnline && !t!.online) outcomes.set(req.gatewayId, succeeded(undefined));
+          else pending.push({ req, claims: this.claimsFor(t!, iat) });
+        }
+        const signed = await Promise.all(pending.map((p) => this.signer.signWithKid(p.claims)));
+        await leaseBatchStore.insertGranted(
+          tx,
+          pending.map(({ req, claims: c }, k): NewLease => ({
+            id: c.jti,
+            gatewayId: c.sub,
+            poolId: c.pool,
+            seq: c.seq,
+            kid: signed[k]!.kid,
+            tags: c.points.tags,
+            connections: c.points.connections,
+            plugins: c.plugins,
+            iat: c.iat,
+            exp: c.exp,
+            auditActor: req.reason === 'push' ? 'system:push' : actorLabel({ kind: 'gateway', gatewayId: c.sub, poolId: c.pool }),
+            auditAction: req.reason === 'renewal' ? 'lease.renewed' : 'lease.granted',
+            auditAfter: { seq: c.seq, points: c.points, plugins: c.plugins, exp: c.exp, reason: req.reason },
+          })),
+          nowMs,
+        );
+        pending.forEach(({ req, claims: c }, k) => {
+          outcomes.set(req.gatewayId, succeeded({ lease: signed[k]!.jws, jti: c.jti, seq: c.seq, expiresAt: c.exp, ttl: c.ttl }));
+          issued.push(req);
+        });
+      });
+    }
+    // Only after the commit: a lease counts as issued once it is durable.
+    const done = performance.now();
+    for (const r of issued) this.opts.observer?.issued?.(r.reason, (done - r.started) / 1000);
+    return requests.map((r) => outcomes.get(r.gatewayId)!);
+  }
+
+  /** Why this gateway gets no lease now, if it does not. */
+  private refusal(t: GrantTarget, nowMs: number): AppError | undefined {
+    if (t.revoked) return new AppError('unauthorized', `gateway ${t.id} is decommissioned`);
+    if (!t.licenseExpiresAt) return new AppError('license-expired', `pool ${t.poolName} has no license; no leases are granted`);
+    if (t.licenseExpiresAt.getTime() <= nowMs) {
+      return new AppError('license-expired', `pool ${t.poolName}'s license expired at ${t.licenseExpiresAt.toISOString()}; leases are not renewed`);
+    }
+    return undefined;
+  }
+
+  private claimsFor(t: GrantTarget, iat: number): LeaseClaims {
+    const licenseExpiresAt = toSec(t.licenseExpiresAt!.getTime());
+    // A lease never outlives the pool license that backs it.
+    const exp = Math.min(iat + t.leaseTtlSeconds, licenseExpiresAt);
+    return {
+      iss: this.opts.issuer,
+      sub: t.id,
+      aud: this.opts.audience,
+      jti: crypto.randomUUID(),
+      iat,
+      nbf: iat,
+      exp,
+      seq: t.leaseSeq + 1,
+      pool: t.poolId,
+      hwid: t.hardwareId,
+      points: { tags: t.allocTags, connections: t.allocConnections },
+      plugins: t.allocPlugins.filter((p) => t.poolPlugins.includes(p)),
+      licenseExpiresAt,
+      ttl: exp - iat,
+    };
+  }
+
+  private async ackBatch(requests: readonly AckRequest[]): Promise<Outcome<{ acknowledged: boolean }>[]> {
+    const { existing, result } = await this.rawTx('acknowledge', async (tx) => {
+      const existing = await leaseBatchStore.lockGateways(tx, requests.map((r) => r.gatewayId));
+      const result = await leaseBatchStore.acknowledge(
+        tx,
+        requests.filter((r) => existing.has(r.gatewayId)),
+        this.now(),
+      );
+      const found = new Map(result.found.map((f) => [f.id, f]));
+      // The points of a larger lease came back: that is worth an audit row.
+      const returned = new Map<string, EndedLease[]>();
+      for (const s of result.superseded) {
+        const by = found.get(s.by)!;
+        if (s.tags > by.tags || s.connections > by.connections) returned.set(s.by, [...(returned.get(s.by) ?? []), s]);
+      }
+      await leaseBatchStore.appendAudit(
+        tx,
+        [...returned].map(([jti, ended]) => {
+          const by = found.get(jti)!;
+          return {
+            actor: actorLabel({ kind: 'gateway', gatewayId: by.gatewayId, poolId: by.poolId }),
+            action: 'lease.superseded',
+            poolId: by.poolId,
+            gatewayId: by.gatewayId,
+            subject: jti,
+            before: ended.map((e) => ({ jti: e.id, tags: e.tags, connections: e.connections })),
+            after: { tags: by.tags, connections: by.connections },
+          };
+        }),
+      );
+      return { existing, result };
+    });
+    if (result.superseded.length) this.opts.observer?.ended?.('superseded', result.superseded);
+    const found = new Map(result.found.map((f) => [f.id, f]));
+    return requests.map((r) => {
+      if (!existing.has(r.gatewayId)) return failed(notFound('gateway', r.gatewayId));
+      const f = found.get(r.jti);
+      // Another gateway's lease is no lease of this one (a batch may hold both requests).
+      if (!f || f.gatewayId !== r.gatewayId) return failed(notFound('lease', r.jti));
+      return succeeded({ acknowledged: f.live });
+    });
   }
 
   /** A clean stop: every live lease of the gateway ends now and its points return at once. */
@@ -161,6 +239,12 @@ export class LeaseService {
 
   /** Presence from the transports; a pool with `reclaim: on-disconnect` takes the points back at once. */
   async setPresence(gatewayId: string, online: boolean, transport: string | null): Promise<void> {
+    // Already online over this transport (a hello after the presence message, a repeated will):
+    // nothing would change, so skip the transaction. Going offline always takes the lock path.
+    if (online) {
+      const seen = await gatewayStore.get(this.db, gatewayId);
+      if (!seen || (seen.online && seen.transport === transport)) return;
+    }
     let changed: { poolId: string } | undefined;
     const ended = await this.tx('presence', async (tx) => {
       const g = await gatewayStore.lock(tx, gatewayId);
@@ -215,6 +299,16 @@ export class LeaseService {
     const started = performance.now();
     try {
       return await this.db.transaction(fn);
+    } finally {
+      this.opts.observer?.transaction?.(operation, (performance.now() - started) / 1000);
+    }
+  }
+
+  /** The batch paths run on postgres.js directly: no query building per lease. */
+  private async rawTx<T>(operation: 'grant' | 'acknowledge', fn: (tx: TransactionSql) => Promise<T>): Promise<T> {
+    const started = performance.now();
+    try {
+      return (await this.db.$client.begin(fn)) as T;
     } finally {
       this.opts.observer?.transaction?.(operation, (performance.now() - started) / 1000);
     }

@@ -15,10 +15,13 @@ async function activity(sql: Sql): Promise<Activity[]> {
     where datname = current_database() and pid <> pg_backend_pid()`) as unknown as Activity[];
 }
 
-/** The one backend blocked on a lock whose statement starts like `prefix` (case-insensitive). */
-export function backendWaitingOn(sql: Sql, prefix: string): Promise<number> {
-  return waitFor(`a backend waiting on a lock in "${prefix}"`, async () => {
-    const waiting = (await activity(sql)).filter((a) => a.wait_event_type === 'Lock' && a.query.toLowerCase().startsWith(prefix.toLowerCase()));
+/**
+ * The one backend blocked on a lock whose statement contains `fragment` (case-insensitive); a
+ * fragment, not a prefix, because the lease engine's batched writes start with a CTE.
+ */
+export function backendWaitingOn(sql: Sql, fragment: string): Promise<number> {
+  return waitFor(`a backend waiting on a lock in "${fragment}"`, async () => {
+    const waiting = (await activity(sql)).filter((a) => a.wait_event_type === 'Lock' && a.query.toLowerCase().includes(fragment.toLowerCase()));
     return waiting.length === 1 ? waiting[0]!.pid : undefined;
   }, { timeoutMs: 5_000, intervalMs: 10 });
 }

@@ -1,0 +1,195 @@
+import type { TransactionSql } from 'postgres';
+import type { EndedLease } from './lease-store.js';
+
+/*
+ * Timestamps cross as epoch milliseconds: drizzle turns off postgres.js's date parsing and
+ * serialising on the shared client, so a Date would arrive as a string and leave unconverted.
+ *
+ * The lease engine's hot path in plain SQL: a constant number of statements per batch of
+ * gateways instead of several per lease. Rows travel as one JSON parameter each way, which keeps
+ * every statement's text (and PostgreSQL's plan cache entry) the same whatever the batch size.
+ * Gateway rows are always locked in id order, so concurrent batches cannot deadlock each other.
+ */
+
+/** A gateway locked for a grant, with what its lease needs from the pool. */
+export interface GrantTarget {
+  readonly id: string;
+  readonly poolId: string;
+  readonly poolName: string;
+  readonly poolPlugins: readonly string[];
+  readonly leaseTtlSeconds: number;
+  readonly licenseExpiresAt: Date | null;
+  readonly hardwareId: string;
+  readonly leaseSeq: number;
+  readonly allocTags: number;
+  readonly allocConnections: number;
+  readonly allocPlugins: readonly string[];
+  readonly online: boolean;
+  readonly revoked: boolean;
+}
+
+/** One lease to persist, with its audit row. */
+export interface NewLease {
+  readonly id: string;
+  readonly gatewayId: string;
+  readonly poolId: string;
+  readonly seq: number;
+  readonly kid: string;
+  readonly tags: number;
+  readonly connections: number;
+  readonly plugins: readonly string[];
+  readonly iat: number;
+  readonly exp: number;
+  readonly auditActor: string;
+  readonly auditAction: string;
+  readonly auditAfter: unknown;
+}
+
+export interface AckRequest {
+  readonly gatewayId: string;
+  readonly jti: string;
+}
+
+/** What an acknowledgement batch found and changed. */
+export interface AckResult {
+  /** The acknowledged leases that exist for their gateway, with whether they were still live. */
+  readonly found: readonly { id: string; gatewayId: string; poolId: string; tags: number; connections: number; live: boolean }[];
+  /** Older live leases that stopped counting, with the jti whose acknowledgement ended them. */
+  readonly superseded: readonly (EndedLease & { by: string })[];
+}
+
+interface TargetRow {
+  id: string;
+  pool_id: string;
+  pool_name: string;
+  pool_plugins: string[];
+  lease_ttl_seconds: number;
+  license_expires_ms: number | null;
+  hardware_id: string;
+  lease_seq: string;
+  alloc_tags: number;
+  alloc_connections: number;
+  alloc_plugins: string[];
+  online: boolean;
+  revoked: boolean;
+}
+
+export const leaseBatchStore = {
+  /** Locks the gateways (FOR UPDATE, like a single grant) and reads their pools. Missing ids are absent. */
+  async lockForGrant(tx: TransactionSql, ids: readonly string[]): Promise<GrantTarget[]> {
+    const rows = await tx<TargetRow[]>`
+      select g.id, g.pool_id, p.name as pool_name, p.plugins as pool_plugins, p.lease_ttl_seconds,
+        (extract(epoch from p.license_expires_at) * 1000)::float8 as license_expires_ms,
+        g.hardware_id, g.lease_seq, g.alloc_tags, g.alloc_connections, g.alloc_plugins, g.online, g.revoked_at is not null as revoked
+      from "gateways" g join "pools" p on p.id = g.pool_id
+      where g.id = any(${ids as string[]}::uuid[])
+      order by g.id
+      for update of g`;
+    return rows.map((r) => ({
+      id: r.id,
+      poolId: r.pool_id,
+      poolName: r.pool_name,
+      poolPlugins: r.pool_plugins,
+      leaseTtlSeconds: r.lease_ttl_seconds,
+      licenseExpiresAt: r.license_expires_ms === null ? null : new Date(r.license_expires_ms),
+      hardwareId: r.hardware_id,
+      leaseSeq: Number(r.lease_seq),
+      allocTags: r.alloc_tags,
+      allocConnections: r.alloc_connections,
+      allocPlugins: r.alloc_plugins,
+      online: r.online,
+      revoked: r.revoked,
+    }));
+  },
+
+  /** Inserts the leases and their audit rows and advances each gateway's seq, in one statement. */
+  async insertGranted(tx: TransactionSql, leases: readonly NewLease[], seenAtMs: number): Promise<void> {
+    if (leases.length === 0) return;
+    const rows = JSON.stringify(
+      leases.map((l) => ({
+        id: l.id,
+        gw: l.gatewayId,
+        pool: l.poolId,
+        seq: l.seq,
+        kid: l.kid,
+        tags: l.tags,
+        conns: l.connections,
+        plugins: l.plugins,
+        iat: l.iat,
+        exp: l.exp,
+        actor: l.auditActor,
+        action: l.auditAction,
+        after: l.auditAfter,
+      })),
+    );
+    await tx`
+      with v as (
+        select * from json_to_recordset(${rows}::json) as v(id uuid, gw uuid, pool uuid, seq bigint, kid text, tags int, conns int,
+          plugins text[], iat bigint, exp bigint, actor text, action text, after jsonb)
+      ), ins as (
+        insert into "leases" (id, gateway_id, pool_id, seq, kid, tags, connections, plugins, issued_at, expires_at)
+        select id, gw, pool, seq, kid, tags, conns, plugins, to_timestamp(iat), to_timestamp(exp) from v
+      ), upd as (
+        update "gateways" g set lease_seq = v.seq, last_seen_at = to_timestamp(${seenAtMs}::float8 / 1000) from v where g.id = v.gw
+      )
+      insert into "audit_events" (actor, action, pool_id, gateway_id, subject, after)
+      select actor, action, pool, gw, id::text, after from v`;
+  },
+
+  /** Locks the gateways in id order; returns the ids that exist. */
+  async lockGateways(tx: TransactionSql, ids: readonly string[]): Promise<Set<string>> {
+    const rows = await tx<{ id: string }[]>`select id from "gateways" where id = any(${ids as string[]}::uuid[]) order by id for update`;
+    return new Set(rows.map((r) => r.id));
+  },
+
+  /**
+   * Marks each requested lease acknowledged if it is still live at `now`, and ends every older
+   * live lease of its gateway (superseded), in one statement. At most one request per gateway.
+   */
+  async acknowledge(tx: TransactionSql, requests: readonly AckRequest[], nowMs: number): Promise<AckResult> {
+    const req = JSON.stringify(requests.map((r) => ({ gw: r.gatewayId, jti: r.jti })));
+    const rows = await tx<
+      { kind: 'found' | 'superseded'; id: string; gateway_id: string; pool_id: string; seq: string; tags: number; connections: number; live: boolean | null; by_jti: string | null }[]
+    >`
+      with req as (
+        select * from json_to_recordset(${req}::json) as v(gw uuid, jti uuid)
+      ), found as (
+        select l.id, l.gateway_id, l.pool_id, l.seq, l.tags, l.connections, l.state,
+          (l.state in ('issued', 'acknowledged') and l.expires_at > to_timestamp(${nowMs}::float8 / 1000)) as live
+        from "leases" l join req on l.id = req.jti and l.gateway_id = req.gw
+      ), acked as (
+        update "leases" l set state = 'acknowledged', acknowledged_at = now()
+        from found f where l.id = f.id and f.live and f.state = 'issued'
+      ), superseded as (
+        update "leases" o set state = 'superseded', ended_at = now()
+        from found f
+        where f.live and o.gateway_id = f.gateway_id and o.seq < f.seq and o.state in ('issued', 'acknowledged')
+        returning o.id, o.gateway_id, o.pool_id, o.seq, o.tags, o.connections, f.id as by_jti
+      )
+      select 'found' as kind, id, gateway_id, pool_id, seq, tags, connections, live, null::uuid as by_jti from found
+      union all
+      select 'superseded', id, gateway_id, pool_id, seq, tags, connections, null, by_jti from superseded`;
+    const found: AckResult['found'][number][] = [];
+    const superseded: AckResult['superseded'][number][] = [];
+    for (const r of rows) {
+      if (r.kind === 'found') {
+        found.push({ id: r.id, gatewayId: r.gateway_id, poolId: r.pool_id, tags: r.tags, connections: r.connections, live: r.live === true });
+      } else {
+        superseded.push({ id: r.id, gatewayId: r.gateway_id, poolId: r.pool_id, seq: Number(r.seq), tags: r.tags, connections: r.connections, by: r.by_jti! });
+      }
+    }
+    return { found, superseded };
+  },
+
+  async appendAudit(
+    tx: TransactionSql,
+    entries: readonly { actor: string; action: string; poolId: string; gatewayId: string; subject: string; before: unknown; after: unknown }[],
+  ): Promise<void> {
+    if (entries.length === 0) return;
+    await tx`
+      insert into "audit_events" (actor, action, pool_id, gateway_id, subject, before, after)
+      select actor, action, pool, gw, subject, before, after
+      from json_to_recordset(${JSON.stringify(entries.map((e) => ({ ...e, pool: e.poolId, gw: e.gatewayId })))}::json)
+        as v(actor text, action text, pool uuid, gw uuid, subject text, before jsonb, after jsonb)`;
+  },
+};

@@ -1,0 +1,210 @@
+import crypto from 'node:crypto';
+import { decodeJwt } from 'jose';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { AppError } from '../../server/errors/app-error.js';
+import { LeaseService, type LeaseObserver } from '../../server/leases/lease-service.js';
+import { LeaseSigner } from '../../server/signing/lease-signer.js';
+import { leaseClaimsSchema, LEASE_AUDIENCE } from '../../shared/protocol/lease-claims.js';
+import { startHarness, type Harness } from '../helpers/api-harness.js';
+import { GatedSigner } from './invariant/gated-signer.js';
+import { takeSnapshot, violations } from './invariant/invariant-checker.js';
+
+/*
+ * The lease service grants and acknowledges in batches: requests that arrive while a batch runs
+ * go together into the next one. These tests hold the first batch at its signature (GatedSigner)
+ * so that everything else queues, then check that one mixed batch gives every request exactly
+ * the answer it would have had alone.
+ */
+
+let h: Harness;
+beforeAll(async () => {
+  h = await startHarness();
+});
+afterAll(async () => {
+  await h?.close();
+});
+
+interface Fixture {
+  service: LeaseService;
+  gated: GatedSigner;
+  transactions: { grant: number; acknowledge: number };
+}
+
+/** A second lease service on the harness's database, one lane, so batch boundaries are predictable. */
+function batchedService(): Fixture {
+  const gated = new GatedSigner(new LeaseSigner(h.services.keys));
+  const transactions = { grant: 0, acknowledge: 0 };
+  const observer: LeaseObserver = {
+    transaction: (op) => {
+      if (op === 'grant' || op === 'acknowledge') transactions[op] += 1;
+    },
+  };
+  const service = new LeaseService(h.db.database.db, gated, { issuer: 'floatlease-test', audience: LEASE_AUDIENCE, observer, batch: { lanes: 1, maxBatch: 128 } });
+  return { service, gated, transactions };
+}
+
+async function gatewaysIn(poolId: string, n: number, alloc: { tags: number; connections: number; plugins?: string[] }): Promise<string[]> {
+  const code = await h.code(poolId, n);
+  const ids: string[] = [];
+  for (let i = 0; i < n; i++) {
+    const { gatewayId } = await h.enroll(code);
+    const r = await h.api('PUT', `/api/v1/gateways/${gatewayId}/allocation`, alloc);
+    if (r.status !== 200) throw new Error(`allocation failed: ${JSON.stringify(r.body)}`);
+    ids.push(gatewayId);
+  }
+  return ids;
+}
+
+const problemName = (err: unknown) => (err instanceof AppError ? err.problem : String(err));
+
+describe('batched grants', () => {
+  it('one batch with good gateways in two pools, an unknown id, a malformed id, a decommissioned gateway and an expired license: each request gets its own answer', async () => {
+    const { service, gated, transactions } = batchedService();
+    const poolA = await h.pool({ tags: 1000, connections: 100, plugins: ['OPC UA'] });
+    const poolB = await h.pool({ tags: 1000, connections: 100, plugins: [] });
+    const poolExpired = await h.pool({ tags: 100, connections: 10 });
+    const a = await gatewaysIn(poolA, 12, { tags: 20, connections: 2, plugins: ['OPC UA'] });
+    const b = await gatewaysIn(poolB, 12, { tags: 30, connections: 3 });
+    const [expiredGw] = await gatewaysIn(poolExpired, 1, { tags: 5, connections: 1 });
+    const [revokedGw] = await gatewaysIn(poolB, 1, { tags: 1, connections: 1 });
+    expect((await h.api('DELETE', `/api/v1/gateways/${revokedGw}`)).status).toBe(200);
+    await h.db.database.sql`update pools set license_expires_at = now() - interval '1 second' where id = ${poolExpired}`;
+    // Everyone has one lease already (seq 1), so the batch must advance each seq by exactly one.
+    for (const id of [...a, ...b]) await h.services.leases.grant(id, 'grant');
+
+    gated.hold();
+    const first = service.grant(a[0]!, 'renewal');
+    await gated.held();
+    const unknown = crypto.randomUUID();
+    const rest = [...a.slice(1), ...b, unknown, 'not-a-uuid', revokedGw!, expiredGw!].map((id, k) =>
+      service.grant(id, k % 2 ? 'renewal' : 'grant').then(
+        (g) => ({ id, g }),
+        (err: unknown) => ({ id, err }),
+      ),
+    );
+    gated.open();
+    const answers = await Promise.all([first.then((g) => ({ id: a[0]!, g })), ...rest]);
+    // The first batch held one grant; everything else went in the second.
+    expect(transactions.grant).toBe(2);
+
+    const byId = new Map(answers.map((x) => [x.id, x]));
+    expect(problemName((byId.get(unknown) as { err: unknown }).err)).toBe('not-found');
+    expect(problemName((byId.get('not-a-uuid') as { err: unknown }).err)).toBe('not-found');
+    expect(problemName((byId.get(revokedGw!) as { err: unknown }).err)).toBe('unauthorized');
+    expect(problemName((byId.get(expiredGw!) as { err: unknown }).err)).toBe('license-expired');
+
+    for (const [ids, pool, points, plugins] of [
+      [a, poolA, { tags: 20, connections: 2 }, ['OPC UA']],
+      [b, poolB, { tags: 30, connections: 3 }, []],
+    ] as const) {
+      for (const id of ids) {
+        const x = byId.get(id) as { g: { lease: string; jti: string; seq: number } };
+        expect(x.g, id).toBeDefined();
+        const claims = leaseClaimsSchema.parse(decodeJwt(x.g.lease));
+        expect(claims).toMatchObject({ sub: id, pool, seq: 2, points, plugins, jti: x.g.jti, aud: LEASE_AUDIENCE });
+        expect(claims.exp - claims.iat).toBe(300);
+      }
+    }
+    // Persisted: the lease rows, the gateways' seqs, one audit row per lease, nothing for the refusals.
+    const good = [...a, ...b];
+    const rows = await h.db.database.sql`select gateway_id, seq, tags, connections, plugins, state from leases where gateway_id = any(${good}::uuid[]) and seq = 2`;
+    expect(rows).toHaveLength(good.length);
+    expect(rows.every((r) => r.state === 'issued')).toBe(true);
+    const seqs = await h.db.database.sql`select id, lease_seq from gateways where id = any(${[...good, revokedGw!, expiredGw!]}::uuid[])`;
+    for (const s of seqs) expect(Number(s.lease_seq), s.id as string).toBe(good.includes(s.id as string) ? 2 : 0);
+    const jtis = good.map((id) => (byId.get(id) as { g: { jti: string } }).g.jti);
+    const audit = await h.db.database.sql`select subject, action, actor from audit_events where subject = any(${jtis}::text[]) order by id`;
+    expect(audit).toHaveLength(good.length);
+    expect(new Set(audit.map((r) => r.action))).toEqual(new Set(['lease.granted', 'lease.renewed']));
+    expect(audit.every((r) => (r.actor as string).startsWith('gateway:'))).toBe(true);
+    expect(violations(undefined, await takeSnapshot(h.db.database.sql))).toEqual([]);
+  });
+
+  it('requests for one gateway never share a batch: ten at once get seqs 1..10 in the order asked', async () => {
+    const { service } = batchedService();
+    const poolId = await h.pool({ tags: 100, connections: 10 });
+    const [gw] = await gatewaysIn(poolId, 1, { tags: 10, connections: 1 });
+    const grants = await Promise.all(Array.from({ length: 10 }, () => service.grant(gw!, 'renewal')));
+    expect(grants.map((g) => g.seq)).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9, 10]);
+    expect((await h.api<{ held: { tags: number } }>('GET', `/api/v1/pools/${poolId}`)).body.held.tags).toBe(10);
+  });
+
+  it('a push grant skips an offline gateway without using a seq, and grants an online one', async () => {
+    const { service } = batchedService();
+    const poolId = await h.pool({ tags: 100, connections: 10 });
+    const [offline, online] = await gatewaysIn(poolId, 2, { tags: 10, connections: 1 });
+    await service.setPresence(online!, true, 'mqtt');
+    const [skipped, pushed] = await Promise.all([service.pushGrant(offline!), service.pushGrant(online!)]);
+    expect(skipped).toBeUndefined();
+    expect(pushed?.seq).toBe(1);
+    const [row] = await h.db.database.sql`select lease_seq from gateways where id = ${offline!}`;
+    expect(Number(row!.lease_seq)).toBe(0);
+    const [audit] = await h.db.database.sql`select actor from audit_events where subject = ${pushed!.jti}`;
+    expect(audit!.actor).toBe('system:push');
+  });
+});
+
+describe('batched acknowledgements', () => {
+  it('one batch acknowledges, supersedes older leases, audits only returned points, and answers unknown, foreign and expired leases apart', async () => {
+    const { service, transactions } = batchedService();
+    const poolId = await h.pool({ tags: 1000, connections: 100 });
+    const gws = await gatewaysIn(poolId, 8, { tags: 50, connections: 5 });
+    const [expiring, lowered] = gws as [string, string];
+    // Each gateway holds an acknowledged 50-tag lease; `lowered` is then cut to 10 and re-granted.
+    for (const id of gws) {
+      const g = await h.services.leases.grant(id, 'grant');
+      await h.services.leases.acknowledge(id, g.jti);
+    }
+    expect((await h.api('PUT', `/api/v1/gateways/${lowered}/allocation`, { tags: 10, connections: 1 })).status).toBe(200);
+    const fresh = new Map<string, string>();
+    for (const id of gws) fresh.set(id, (await h.services.leases.grant(id, 'renewal')).jti);
+    await h.db.database.sql`update leases set expires_at = now() - interval '1 second' where id = ${fresh.get(expiring)!}`;
+    const heldBefore = (await h.api<{ held: { tags: number } }>('GET', `/api/v1/pools/${poolId}`)).body.held.tags;
+    expect(heldBefore).toBe(8 * 50);
+
+    // Acknowledgements do not sign; submitted in one tick, the first runs alone and the rest queue.
+    const other = gws[2]!;
+    const unknownJti = crypto.randomUUID();
+    const answers = await Promise.all([
+      ...gws.slice(1).filter((id) => id !== other).map((id) => service.acknowledge(id, fresh.get(id)!).then((r) => ({ id, r }))),
+      service.acknowledge(expiring, fresh.get(expiring)!).then((r) => ({ id: expiring, r })),
+      service.acknowledge(other, fresh.get(gws[3]!)!).then(
+        (r) => ({ id: 'foreign', r }),
+        (err: unknown) => ({ id: 'foreign', err }),
+      ),
+      service.acknowledge(crypto.randomUUID(), unknownJti).then(
+        (r) => ({ id: 'no-gateway', r }),
+        (err: unknown) => ({ id: 'no-gateway', err }),
+      ),
+    ]);
+    // The first went alone, the rest together.
+    expect(transactions.acknowledge).toBe(2);
+    const byId = new Map(answers.map((x) => [x.id, x]));
+    expect(byId.get(expiring)).toMatchObject({ r: { acknowledged: false } });
+    expect(problemName((byId.get('foreign') as { err: unknown }).err)).toBe('not-found');
+    expect(problemName((byId.get('no-gateway') as { err: unknown }).err)).toBe('not-found');
+    for (const id of gws.slice(1).filter((x) => x !== other)) expect(byId.get(id), id).toMatchObject({ r: { acknowledged: true } });
+
+    const states = await h.db.database.sql`select gateway_id, seq, state from leases where gateway_id = any(${gws}::uuid[]) order by gateway_id, seq`;
+    const of = (id: string) => states.filter((s) => s.gateway_id === id).map((s) => [Number(s.seq), s.state]);
+    expect(of(lowered)).toEqual([
+      [1, 'superseded'],
+      [2, 'acknowledged'],
+    ]);
+    // The expired lease's acknowledgement changed nothing; `other` was never acknowledged.
+    expect(of(expiring)).toEqual([
+      [1, 'acknowledged'],
+      [2, 'issued'],
+    ]);
+    expect(of(other)).toEqual([
+      [1, 'acknowledged'],
+      [2, 'issued'],
+    ]);
+    // Only the lowered gateway got points back, so only it has a lease.superseded audit row.
+    const audit = await h.db.database.sql`select gateway_id, subject, before, after from audit_events where action = 'lease.superseded' and pool_id = ${poolId}`;
+    expect(audit).toHaveLength(1);
+    expect(audit[0]).toMatchObject({ gateway_id: lowered, subject: fresh.get(lowered), after: { tags: 10, connections: 1 } });
+    expect((await h.api<{ held: { tags: number } }>('GET', `/api/v1/pools/${poolId}`)).body.held.tags).toBe(8 * 50 - 40);
+    expect(violations(undefined, await takeSnapshot(h.db.database.sql))).toEqual([]);
+  });
+});
