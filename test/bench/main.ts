@@ -109,8 +109,8 @@ async function run(o: BenchOptions): Promise<void> {
   await sleep(1_000);
   const baselineRss = (sampleProcess(controllerPid)?.rssBytes ?? 0) / 1024 / 1024;
   const ceilings = await measureCeilings(o, controller);
-  log('lease engine alone: per-lease grant vs. a set-based batch');
-  const engine = await probeLeaseEngine(sql, controller.databaseUrl, 2_000);
+  log('lease engine alone: one caller, then many at once');
+  const engine = await probeLeaseEngine(sql, controller.databaseUrl, 5_000);
 
   log(`connect storm: ${o.agents} agents over ${prepared.workers} workers`);
   const storm = await connectStorm(ctx, prepared.workers);

@@ -71,8 +71,9 @@ export function formatReport(r: BenchReport): string {
   rows.push(['ceiling: jose EdDSA sign (sequential / concurrent)', `${f0(c.joseSequentialPerSec)} / ${f0(c.joseConcurrentPerSec)} /s`]);
   rows.push([`ceiling: PG INSERT commits (sequential / pool ${c.pgPoolSize})`, `${f0(c.pgInsertSequentialPerSec)} / ${f0(c.pgInsertPooledPerSec)} /s`]);
   rows.push(['ceiling: broker QoS 1 publish → subscriber', `${f0(c.brokerQos1PerSec)} /s (${c.brokerNote})`]);
-  rows.push(['lease engine alone: shipped grant / ack, 8 at once', `${f0(r.engine.perLeaseGrantsPerSec)} / ${f0(r.engine.perLeaseAcksPerSec)} per s (no transport)`]);
-  rows.push([`lease engine alone: set-based grant / ack, ${r.engine.batchSize} per tx`, `${f0(r.engine.batchedGrantsPerSec)} / ${f0(r.engine.batchedAcksPerSec)} per s (prototype of the proposal)`]);
+  const e = r.engine;
+  rows.push(['lease engine alone: grant / ack, one at a time', `${f0(e.sequentialGrantsPerSec)} / ${f0(e.sequentialAcksPerSec)} per s (no transport)`]);
+  rows.push([`lease engine alone: grant / ack, ${f0(e.callers)} at once`, `${f0(e.concurrentGrantsPerSec)} / ${f0(e.concurrentAcksPerSec)} per s (batches of ${f1(e.meanGrantBatch)} / ${f1(e.meanAckBatch)})`]);
   rows.push(['smallest ceiling', `${r.derived.smallestCeiling.name}: ${f0(r.derived.smallestCeiling.perSec)} /s`]);
   rows.push(['ratio wave / smallest ceiling', `${f2(r.derived.waveToSmallestCeiling)} (storm ${f2(r.derived.stormToSmallestCeiling)})`]);
   rows.push(['allocation change → applied at agent', `p50 ${f1(r.allocation.appliedMs.p50)} ms, p99 ${f1(r.allocation.appliedMs.p99)} ms (n=${r.allocation.changes}, failed ${r.allocation.failed}; API p50 ${f1(r.allocation.apiMs.p50)} ms)`]);
