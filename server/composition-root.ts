@@ -119,8 +119,8 @@ export async function startController(config: Config, logger: Logger): Promise<R
     const server = http.createServer(app);
     // Agents' messages leave two pool connections free for pushes, the API and MQTT authentication.
     const agentHandler = new AgentHandler(services.leases, services.gateways, {
-      // Two connections stay free for the API and authentication; the lease service's batches take up to four.
-      maxInFlight: Math.max(2, config.database.poolMax - 6),
+      // Two connections stay free for the API and authentication; the lease service's batches take up to six.
+      maxInFlight: Math.max(2, config.database.poolMax - 8),
     });
     const bridge = new MqttAgentBridge(mqtt.client, database.db, agentHandler, logger.child({ component: 'mqtt-agents' }), {
       sharedSubscriptions: config.mqtt.sharedSubscriptions ?? config.mqtt.url !== undefined,

@@ -15,9 +15,9 @@ export class AgentHandler {
 
   /**
    * `maxInFlight` bounds the agent messages that each take a database connection of their own
-   * (presence, usage, release), every transport together; keep it plus the lease service's batch
+   * (usage, release), every transport together; keep it plus the lease service's batch
    * lanes below the database pool size so the API and authentication always find a connection.
-   * Grants and acknowledgements skip this bound: the lease service batches them and bounds their
+   * Presence, grants and acknowledgements skip this bound: the lease service batches them and bounds their
    * connections itself, and a bound here would keep its batches small.
    */
   constructor(
@@ -29,11 +29,9 @@ export class AgentHandler {
   }
 
   hello(gatewayId: string, m: UpstreamPayload<'hello'>, transport: Transport): Promise<LeaseMessage> {
-    return this.inFlight
-      .run(async () => {
-        await this.leases.setPresence(gatewayId, true, transport);
-        if (m.usage) await this.gateways.reportUsage(gatewayId, m.usage);
-      })
+    return this.leases
+      .setPresence(gatewayId, true, transport)
+      .then(() => (m.usage ? this.usage(gatewayId, m.usage) : undefined))
       .then(() => this.leases.grant(gatewayId, 'grant'));
   }
 
@@ -60,7 +58,7 @@ export class AgentHandler {
   }
 
   presence(gatewayId: string, online: boolean, transport: Transport): Promise<void> {
-    return this.inFlight.run(() => this.leases.setPresence(gatewayId, online, transport));
+    return this.leases.setPresence(gatewayId, online, transport);
   }
 }
 

@@ -181,6 +181,29 @@ export const leaseBatchStore = {
     return { found, superseded };
   },
 
+  /**
+   * Marks gateways online over their transport; rows already so are left alone (no lock, no
+   * write). Returns the gateways that changed, locked in id order.
+   */
+  async markOnline(tx: TransactionSql, requests: readonly { gatewayId: string; transport: string | null }[], nowMs: number): Promise<{ id: string; poolId: string; name: string; transport: string | null }[]> {
+    const req = JSON.stringify(requests.map((r) => ({ gw: r.gatewayId, transport: r.transport })));
+    const rows = await tx<{ id: string; pool_id: string; name: string; transport: string | null }[]>`
+      with req as (
+        select * from json_to_recordset(${req}::json) as v(gw uuid, transport text)
+      ), locked as (
+        select g.id from "gateways" g join req on g.id = req.gw
+        where not (g.online and g.transport is not distinct from req.transport)
+        order by g.id
+        for update of g
+      )
+      update "gateways" g set online = true, transport = req.transport,
+        presence_changed_at = to_timestamp(${nowMs}::float8 / 1000), last_seen_at = to_timestamp(${nowMs}::float8 / 1000)
+      from req join locked on locked.id = req.gw
+      where g.id = req.gw
+      returning g.id, g.pool_id, g.name, g.transport`;
+    return rows.map((r) => ({ id: r.id, poolId: r.pool_id, name: r.name, transport: r.transport }));
+  },
+
   async appendAudit(
     tx: TransactionSql,
     entries: readonly { actor: string; action: string; poolId: string; gatewayId: string; subject: string; before: unknown; after: unknown }[],

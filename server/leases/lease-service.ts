@@ -1,16 +1,17 @@
-import crypto from 'node:crypto';
 import type { LeaseClaims } from '../../shared/protocol/lease-claims.js';
 import type { LeaseGrant } from '../../shared/protocol/rest.js';
 import { auditStore, type AuditEntry } from '../audit/audit-store.js';
 import { actorLabel, systemActor, type Actor } from '../auth/actor.js';
 import type { Db, Tx } from '../db/database.js';
-import { AppError, notFound } from '../errors/app-error.js';
+import { notFound } from '../errors/app-error.js';
 import { gatewayStore } from '../gateways/gateway-store.js';
 import type { EventBus } from '../events/event-bus.js';
 import { poolStore } from '../pools/pool-store.js';
 import type { TransactionSql } from 'postgres';
+import { ConcurrencyLimit } from './concurrency-limit.js';
 import { BatchQueue, failed, succeeded, type Outcome } from './batch-queue.js';
-import { leaseBatchStore, type AckRequest, type GrantTarget, type NewLease } from './lease-batch-store.js';
+import { grantRefusal, leaseClaimsFor } from './lease-claims-builder.js';
+import { leaseBatchStore, type AckRequest, type NewLease } from './lease-batch-store.js';
 import { leaseStore, type EndedLease } from './lease-store.js';
 
 export interface LeaseSigner {
@@ -46,6 +47,12 @@ interface GrantRequest {
   readonly started: number;
 }
 
+interface PresenceRequest {
+  readonly gatewayId: string;
+  readonly online: boolean;
+  readonly transport: string | null;
+}
+
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 const toSec = (ms: number) => Math.floor(ms / 1000);
@@ -58,6 +65,9 @@ export class LeaseService {
   private readonly now: () => number;
   private readonly grants: BatchQueue<GrantRequest, LeaseGrant | undefined>;
   private readonly acks: BatchQueue<AckRequest, { acknowledged: boolean }>;
+  private readonly presence: BatchQueue<PresenceRequest, void>;
+  /** Offline transactions (with their reclaims) that run at once. */
+  private readonly offlineLimit = new ConcurrencyLimit(2);
 
   constructor(
     private readonly db: Db,
@@ -68,6 +78,7 @@ export class LeaseService {
     const batching = { maxBatch: opts.batch?.maxBatch ?? 128, lanes: opts.batch?.lanes ?? 2 };
     this.grants = new BatchQueue((b) => this.grantBatch(b), { ...batching, key: (r) => r.gatewayId });
     this.acks = new BatchQueue((b) => this.ackBatch(b), { ...batching, key: (r) => r.gatewayId });
+    this.presence = new BatchQueue((b) => this.presenceBatch(b), { ...batching, lanes: 1, key: (r) => r.gatewayId });
   }
 
   /**
@@ -95,7 +106,7 @@ export class LeaseService {
 
   /** Settles waiting grants and acknowledgements (shutdown, tests). */
   async idle(): Promise<void> {
-    await Promise.all([this.grants.idle(), this.acks.idle()]);
+    await Promise.all([this.grants.idle(), this.acks.idle(), this.presence.idle()]);
   }
 
   private async grantBatch(requests: readonly GrantRequest[]): Promise<Outcome<LeaseGrant | undefined>[]> {
@@ -114,10 +125,10 @@ export class LeaseService {
         const pending: { req: GrantRequest; claims: LeaseClaims }[] = [];
         for (const req of valid) {
           const t = targets.get(req.gatewayId);
-          const refusal = t ? this.refusal(t, nowMs) : notFound('gateway', req.gatewayId);
+          const refusal = t ? grantRefusal(t, nowMs) : notFound('gateway', req.gatewayId);
           if (refusal) outcomes.set(req.gatewayId, failed(refusal));
           else if (req.onlyOnline && !t!.online) outcomes.set(req.gatewayId, succeeded(undefined));
-          else pending.push({ req, claims: this.claimsFor(t!, iat) });
+          else pending.push({ req, claims: leaseClaimsFor(t!, iat, this.opts) });
         }
         const signed = await Promise.all(pending.map((p) => this.signer.signWithKid(p.claims)));
         await leaseBatchStore.insertGranted(
@@ -149,38 +160,6 @@ export class LeaseService {
     const done = performance.now();
     for (const r of issued) this.opts.observer?.issued?.(r.reason, (done - r.started) / 1000);
     return requests.map((r) => outcomes.get(r.gatewayId)!);
-  }
-
-  /** Why this gateway gets no lease now, if it does not. */
-  private refusal(t: GrantTarget, nowMs: number): AppError | undefined {
-    if (t.revoked) return new AppError('unauthorized', `gateway ${t.id} is decommissioned`);
-    if (!t.licenseExpiresAt) return new AppError('license-expired', `pool ${t.poolName} has no license; no leases are granted`);
-    if (t.licenseExpiresAt.getTime() <= nowMs) {
-      return new AppError('license-expired', `pool ${t.poolName}'s license expired at ${t.licenseExpiresAt.toISOString()}; leases are not renewed`);
-    }
-    return undefined;
-  }
-
-  private claimsFor(t: GrantTarget, iat: number): LeaseClaims {
-    const licenseExpiresAt = toSec(t.licenseExpiresAt!.getTime());
-    // A lease never outlives the pool license that backs it.
-    const exp = Math.min(iat + t.leaseTtlSeconds, licenseExpiresAt);
-    return {
-      iss: this.opts.issuer,
-      sub: t.id,
-      aud: this.opts.audience,
-      jti: crypto.randomUUID(),
-      iat,
-      nbf: iat,
-      exp,
-      seq: t.leaseSeq + 1,
-      pool: t.poolId,
-      hwid: t.hardwareId,
-      points: { tags: t.allocTags, connections: t.allocConnections },
-      plugins: t.allocPlugins.filter((p) => t.poolPlugins.includes(p)),
-      licenseExpiresAt,
-      ttl: exp - iat,
-    };
   }
 
   private async ackBatch(requests: readonly AckRequest[]): Promise<Outcome<{ acknowledged: boolean }>[]> {
@@ -237,33 +216,66 @@ export class LeaseService {
     return { released: ended.length };
   }
 
-  /** Presence from the transports; a pool with `reclaim: on-disconnect` takes the points back at once. */
-  async setPresence(gatewayId: string, online: boolean, transport: string | null): Promise<void> {
-    // Already online over this transport (a hello after the presence message, a repeated will):
-    // nothing would change, so skip the transaction. Going offline always takes the lock path.
-    if (online) {
-      const seen = await gatewayStore.get(this.db, gatewayId);
-      if (!seen || (seen.online && seen.transport === transport)) return;
+  /**
+   * Presence from the transports; a pool with `reclaim: on-disconnect` takes the points back at
+   * once. Calls for one gateway apply in the order made; "online" calls are applied in batches.
+   */
+  setPresence(gatewayId: string, online: boolean, transport: string | null): Promise<void> {
+    if (!UUID.test(gatewayId)) return Promise.resolve(); // names no gateway
+    return this.presence.submit({ gatewayId, online, transport });
+  }
+
+  private async presenceBatch(requests: readonly PresenceRequest[]): Promise<Outcome<void>[]> {
+    const outcomes = new Map<string, Outcome<void>>();
+    const online = requests.filter((r) => r.online);
+    if (online.length) {
+      try {
+        const changed = await this.rawTx('presence', async (tx) => {
+          const rows = await leaseBatchStore.markOnline(tx, online, this.now());
+          await leaseBatchStore.appendAudit(
+            tx,
+            rows.map((r) => ({ actor: 'system:presence', action: 'gateway.online', poolId: r.poolId, gatewayId: r.id, subject: r.name, before: null, after: { transport: r.transport } })),
+          );
+          return rows;
+        });
+        for (const r of changed) this.opts.events?.emit('gateway.presence', { gatewayId: r.id, poolId: r.poolId, online: true, transport: r.transport });
+        for (const r of online) outcomes.set(r.gatewayId, succeeded(undefined));
+      } catch (err) {
+        for (const r of online) outcomes.set(r.gatewayId, failed(err));
+      }
     }
+    // Going offline may reclaim leases: one transaction per gateway, a few at a time.
+    await Promise.all(
+      requests
+        .filter((r) => !r.online)
+        .map((r) =>
+          this.offlineLimit.run(() => this.setOffline(r.gatewayId, r.transport)).then(
+            () => outcomes.set(r.gatewayId, succeeded(undefined)),
+            (err: unknown) => outcomes.set(r.gatewayId, failed(err)),
+          ),
+        ),
+    );
+    return requests.map((r) => outcomes.get(r.gatewayId)!);
+  }
+
+  private async setOffline(gatewayId: string, transport: string | null): Promise<void> {
     let changed: { poolId: string } | undefined;
     const ended = await this.tx('presence', async (tx) => {
       const g = await gatewayStore.lock(tx, gatewayId);
       if (!g) return [];
       // An agent that failed over: a late "offline" from the transport it left says nothing.
-      if (!online && g.online && transport !== null && g.transport !== null && g.transport !== transport) return [];
-      if (g.online !== online || (online && g.transport !== transport)) {
+      if (g.online && transport !== null && g.transport !== null && g.transport !== transport) return [];
+      if (g.online) {
         changed = { poolId: g.poolId };
-        await gatewayStore.update(tx, gatewayId, { online, transport: online ? transport : g.transport, presenceChangedAt: new Date(), lastSeenAt: new Date() });
-        await auditStore.append(tx, [
-          { actor: 'system:presence', action: online ? 'gateway.online' : 'gateway.offline', poolId: g.poolId, gatewayId, subject: g.name, after: { transport } },
-        ]);
+        const at = new Date(this.now());
+        await gatewayStore.update(tx, gatewayId, { online: false, presenceChangedAt: at, lastSeenAt: at });
+        await auditStore.append(tx, [{ actor: 'system:presence', action: 'gateway.offline', poolId: g.poolId, gatewayId, subject: g.name, after: { transport } }]);
       }
-      if (online) return [];
       const pool = await poolStore.get(tx, g.poolId);
       if (pool?.reclaim !== 'on-disconnect') return [];
       return this.endLeases(tx, gatewayId, g.poolId, 'reclaimed', 'system:reclaim');
     });
-    if (changed) this.opts.events?.emit('gateway.presence', { gatewayId, poolId: changed.poolId, online, transport });
+    if (changed) this.opts.events?.emit('gateway.presence', { gatewayId, poolId: changed.poolId, online: false, transport });
     if (ended.length) this.opts.observer?.ended?.('reclaimed', ended);
   }
 
@@ -305,7 +317,7 @@ export class LeaseService {
   }
 
   /** The batch paths run on postgres.js directly: no query building per lease. */
-  private async rawTx<T>(operation: 'grant' | 'acknowledge', fn: (tx: TransactionSql) => Promise<T>): Promise<T> {
+  private async rawTx<T>(operation: 'grant' | 'acknowledge' | 'presence', fn: (tx: TransactionSql) => Promise<T>): Promise<T> {
     const started = performance.now();
     try {
       return (await this.db.$client.begin(fn)) as T;

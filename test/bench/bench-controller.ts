@@ -49,6 +49,7 @@ export async function startBenchController(o: BenchControllerOptions): Promise<B
     ...(o.mqttUrl ? { MQTT_URL: o.mqttUrl } : {}),
     ...(o.nodeOptions ? { NODE_OPTIONS: o.nodeOptions } : {}),
     ...(process.env.BENCH_PROFILE_DIR ? { BENCH_PROFILE_DIR: process.env.BENCH_PROFILE_DIR } : {}),
+    ...(process.env.BENCH_PROFILE_PHASE ? { BENCH_PROFILE_PHASE: process.env.BENCH_PROFILE_PHASE } : {}),
     ...(o.mqttUsername ? { MQTT_USERNAME: o.mqttUsername } : {}),
     ...(o.mqttPassword ? { MQTT_PASSWORD: o.mqttPassword } : {}),
   };

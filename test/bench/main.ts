@@ -76,6 +76,17 @@ async function measureCeilings(o: BenchOptions, c: BenchController): Promise<Cei
   return { ...signing, ...pg, ...broker };
 }
 
+/** With BENCH_PROFILE_PHASE=name, the controller's profile hook (cpu-profile-hook.ts) covers only that phase. */
+async function profiled<T>(phase: string, fn: () => Promise<T>): Promise<T> {
+  const on = process.env.BENCH_PROFILE_PHASE === phase && controller?.process.child.pid;
+  if (on) process.kill(on, 'SIGUSR2');
+  try {
+    return await fn();
+  } finally {
+    if (on) process.kill(on, 'SIGUSR2');
+  }
+}
+
 /** The soft limit on open files, which the controller inherits: it holds one socket per agent. */
 async function openFileLimit(): Promise<number> {
   const text = await fs.readFile('/proc/self/limits', 'utf8').catch(() => '');
@@ -113,11 +124,11 @@ async function run(o: BenchOptions): Promise<void> {
   const engine = await probeLeaseEngine(sql, controller.databaseUrl, 5_000);
 
   log(`connect storm: ${o.agents} agents over ${prepared.workers} workers`);
-  const storm = await connectStorm(ctx, prepared.workers);
+  const storm = await profiled('storm', () => connectStorm(ctx, prepared.workers));
   log(`storm: ${storm.holding}/${storm.agents} holding after ${storm.allHoldingSec.toFixed(1)} s`);
   await sleep(3_000);
   log('re-issue wave');
-  const wave = await reissueWave(ctx);
+  const wave = await profiled('wave', () => reissueWave(ctx));
   log(`wave: ${Math.round(wave.leasesPerSec)} leases/s`);
   const timings = await scrapeLeaseTimings(controller.process.url);
   log(`controller timings after the wave: ${JSON.stringify(timings)}`);

@@ -36,7 +36,7 @@ export const BENCH_USAGE = `npm run bench -- [options]
   --out FILE             JSON result (BENCH_OUT, default test-results/bench.json)
   DATABASE_URL, MQTT_URL, MQTT_USERNAME, MQTT_PASSWORD are passed to the controller (use throwaway ones).
   BENCH_CONTROLLER_NODE_OPTIONS is the controller's NODE_OPTIONS; for a CPU profile of the controller:
-    BENCH_CONTROLLER_NODE_OPTIONS="--import tsx --import ./test/bench/cpu-profile-hook.ts" BENCH_PROFILE_DIR=/tmp/prof`;
+    BENCH_CONTROLLER_NODE_OPTIONS="--import tsx --import ./test/bench/cpu-profile-hook.ts" BENCH_PROFILE_DIR=/tmp/prof [BENCH_PROFILE_PHASE=storm|wave]`;
 
 export class BenchUsageError extends Error {}
 

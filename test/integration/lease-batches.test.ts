@@ -208,3 +208,36 @@ describe('batched acknowledgements', () => {
     expect(violations(undefined, await takeSnapshot(h.db.database.sql))).toEqual([]);
   });
 });
+
+describe('batched presence', () => {
+  it('online calls go together, only changes are written and audited, and calls for one gateway keep their order', async () => {
+    const { service } = batchedService();
+    const poolId = await h.pool({ tags: 100, connections: 10 });
+    const gws = await gatewaysIn(poolId, 6, { tags: 1, connections: 1 });
+    const [flapping, already] = gws as [string, string];
+    await service.setPresence(already, true, 'mqtt');
+    const sql = h.db.database.sql;
+    const auditBefore = Number((await sql`select count(*) as n from audit_events where pool_id = ${poolId} and action in ('gateway.online', 'gateway.offline')`)[0]!.n);
+    // One tick: every gateway comes online (one already was), and `flapping` goes online, offline, online, offline.
+    await Promise.all([
+      ...gws.map((id) => service.setPresence(id, true, 'mqtt')),
+      service.setPresence(flapping, false, 'mqtt'),
+      service.setPresence(flapping, true, 'ws'),
+      service.setPresence(flapping, false, 'ws'),
+      service.setPresence('not-a-uuid', true, 'mqtt'),
+    ]);
+    const rows = await sql`select id, online, transport from gateways where id = any(${gws}::uuid[])`;
+    for (const r of rows) expect([r.id, r.online], r.id as string).toEqual([r.id, r.id !== flapping]);
+    expect(rows.find((r) => r.id === flapping)!.transport).toBe('ws');
+    const audit = await sql`select gateway_id, action, after from audit_events where pool_id = ${poolId} and action in ('gateway.online', 'gateway.offline') order by id`;
+    // 5 gateways came online once; `flapping` went online, offline, online, offline; `already` wrote nothing new.
+    expect(audit.length - auditBefore).toBe(4 + 4);
+    expect(audit.filter((a) => a.gateway_id === flapping).map((a) => [a.action, (a.after as { transport: string }).transport])).toEqual([
+      ['gateway.online', 'mqtt'],
+      ['gateway.offline', 'mqtt'],
+      ['gateway.online', 'ws'],
+      ['gateway.offline', 'ws'],
+    ]);
+    expect(audit.filter((a) => a.gateway_id === already)).toHaveLength(1);
+  });
+});

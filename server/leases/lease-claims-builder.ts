@@ -1,0 +1,39 @@
+import crypto from 'node:crypto';
+import type { LeaseClaims } from '../../shared/protocol/lease-claims.js';
+import { AppError } from '../errors/app-error.js';
+import type { GrantTarget } from './lease-batch-store.js';
+
+const toSec = (ms: number) => Math.floor(ms / 1000);
+
+/** Why this gateway gets no lease now, if it does not. */
+export function grantRefusal(t: GrantTarget, nowMs: number): AppError | undefined {
+  if (t.revoked) return new AppError('unauthorized', `gateway ${t.id} is decommissioned`);
+  if (!t.licenseExpiresAt) return new AppError('license-expired', `pool ${t.poolName} has no license; no leases are granted`);
+  if (t.licenseExpiresAt.getTime() <= nowMs) {
+    return new AppError('license-expired', `pool ${t.poolName}'s license expired at ${t.licenseExpiresAt.toISOString()}; leases are not renewed`);
+  }
+  return undefined;
+}
+
+/** The claims of a fresh lease for the gateway's current allocation; the target must have a license. */
+export function leaseClaimsFor(t: GrantTarget, iat: number, who: { issuer: string; audience: string }): LeaseClaims {
+  const licenseExpiresAt = toSec(t.licenseExpiresAt!.getTime());
+  // A lease never outlives the pool license that backs it.
+  const exp = Math.min(iat + t.leaseTtlSeconds, licenseExpiresAt);
+  return {
+    iss: who.issuer,
+    sub: t.id,
+    aud: who.audience,
+    jti: crypto.randomUUID(),
+    iat,
+    nbf: iat,
+    exp,
+    seq: t.leaseSeq + 1,
+    pool: t.poolId,
+    hwid: t.hardwareId,
+    points: { tags: t.allocTags, connections: t.allocConnections },
+    plugins: t.allocPlugins.filter((p) => t.poolPlugins.includes(p)),
+    licenseExpiresAt,
+    ttl: exp - iat,
+  };
+}
