@@ -12,7 +12,7 @@ import { healthRoutes } from './health/health-routes.js';
 import type { Logger } from './logger.js';
 import { Server as SocketServer } from 'socket.io';
 import { startEmbeddedBroker } from './mqtt/embedded-broker.js';
-import { CONTROLLER_MQTT_USER, gatewayAuthorizer } from './mqtt/gateway-authorizer.js';
+import { gatewayAuthorizer } from './mqtt/gateway-authorizer.js';
 import { MqttAgentBridge } from './mqtt/mqtt-agent-bridge.js';
 import { DynsecProvisioner } from './mqtt/dynsec-provisioner.js';
 import type { MqttClient } from 'mqtt';
@@ -21,6 +21,7 @@ import { AgentNamespaceGateway } from './realtime/agent-namespace.js';
 import { ConsoleNamespace } from './realtime/console-namespace.js';
 import { startConsoleAssets } from './console/console-assets.js';
 import { connectMqtt } from './mqtt/mqtt-connection.js';
+import { clientLink, type BrokerLink } from './mqtt/broker-link.js';
 import { buildApiRouter } from './http-routes.js';
 import { createServices } from './services.js';
 import { ShutdownStack } from './shutdown-stack.js';
@@ -57,36 +58,36 @@ export async function startController(config: Config, logger: Logger): Promise<R
     const database = openDatabase(databaseUrl, config.database.poolMax);
     stack.push('database', () => database.close());
 
-    // The controller's own identity on the embedded broker: a per-process secret.
-    const controllerSecret = crypto.randomBytes(24).toString('base64url');
     let mqttUrl = config.mqtt.url;
-    let mqttUser = config.mqtt.username;
-    let mqttPass = config.mqtt.password;
+    let link: BrokerLink;
+    let dynsecClient: MqttClient | undefined;
     if (!mqttUrl) {
       const broker = await startEmbeddedBroker({
         host: config.mqtt.embeddedHost,
         port: config.mqtt.embeddedPort,
-        authorizer: gatewayAuthorizer(database.db, controllerSecret),
+        authorizer: gatewayAuthorizer(database.db),
         logger: logger.child({ component: 'embedded-broker' }),
       });
       stack.push('embedded-broker', () => broker.close());
       mqttUrl = broker.url;
-      mqttUser = CONTROLLER_MQTT_USER;
-      mqttPass = controllerSecret;
+      link = broker.link;
+    } else {
+      const mqtt = connectMqtt({
+        url: mqttUrl,
+        username: config.mqtt.username,
+        password: config.mqtt.password,
+        clientId: `floatlease-controller-${crypto.randomBytes(4).toString('hex')}`,
+        logger: logger.child({ component: 'mqtt' }),
+      });
+      stack.push('mqtt', () => mqtt.close());
+      link = clientLink(mqtt.client);
+      dynsecClient = mqtt.client;
     }
-    const mqtt = connectMqtt({
-      url: mqttUrl,
-      username: mqttUser,
-      password: mqttPass,
-      clientId: `floatlease-controller-${crypto.randomBytes(4).toString('hex')}`,
-      logger: logger.child({ component: 'mqtt' }),
-    });
-    stack.push('mqtt', () => mqtt.close());
 
     let credentials: DynsecProvisioner | undefined;
-    if (config.mqtt.dynsec) {
-      credentials = new DynsecProvisioner(mqtt.client, mqttUser ?? '', logger.child({ component: 'dynsec' }));
-      await waitForConnect(mqtt.client, 15_000);
+    if (config.mqtt.dynsec && dynsecClient) {
+      credentials = new DynsecProvisioner(dynsecClient, config.mqtt.username ?? '', logger.child({ component: 'dynsec' }));
+      await waitForConnect(dynsecClient, 15_000);
       await credentials.start();
     }
     // Metrics are created before the transports they count; the socket gateway is set below.
@@ -110,7 +111,7 @@ export async function startController(config: Config, logger: Logger): Promise<R
         metricsRoutes(metrics),
         healthRoutes([
           { name: 'database', check: () => database.ping() },
-          { name: 'broker', check: () => mqtt.isConnected() },
+          { name: 'broker', check: () => link.isConnected() },
         ]),
         api.router,
         await startConsoleAssets(logger.child({ component: 'console' })),
@@ -122,7 +123,7 @@ export async function startController(config: Config, logger: Logger): Promise<R
       // Two connections stay free for the API and authentication; the lease service's batches take up to six.
       maxInFlight: Math.max(2, config.database.poolMax - 8),
     });
-    const bridge = new MqttAgentBridge(mqtt.client, database.db, agentHandler, logger.child({ component: 'mqtt-agents' }), {
+    const bridge = new MqttAgentBridge(link, database.db, agentHandler, logger.child({ component: 'mqtt-agents' }), {
       sharedSubscriptions: config.mqtt.sharedSubscriptions ?? config.mqtt.url !== undefined,
     });
     bridge.start();

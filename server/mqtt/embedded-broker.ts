@@ -1,6 +1,7 @@
 import net from 'node:net';
 import { Aedes, type AuthenticateError, type Client } from 'aedes';
 import type { Logger } from '../logger.js';
+import { inProcessLink, type BrokerLink } from './broker-link.js';
 import { indexRetainedMessages, type RetainedPersistence } from './retained-index.js';
 
 /** Who a connected MQTT client is, decided once at CONNECT. */
@@ -16,6 +17,8 @@ export interface BrokerAuthorizer {
 export interface EmbeddedBroker {
   readonly url: string;
   readonly port: number;
+  /** The controller's own link to this broker, in process. */
+  readonly link: BrokerLink;
   connectedClients(): number;
   close(): Promise<void>;
 }
@@ -78,6 +81,7 @@ export async function startEmbeddedBroker(opts: {
   return {
     url: `mqtt://${opts.host.includes(':') ? `[${opts.host}]` : opts.host}:${port}`,
     port,
+    link: inProcessLink(broker),
     connectedClients: () => broker.connectedClients,
     async close() {
       await new Promise<void>((resolve) => broker.close(() => resolve()));

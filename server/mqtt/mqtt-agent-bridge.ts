@@ -1,4 +1,3 @@
-import type { MqttClient } from 'mqtt';
 import { agentErrorMessage, presenceMessage, upstreamSchemas, type AgentErrorMessage } from '../../shared/protocol/agent-messages.js';
 import { parseTopic, shared, topics } from '../../shared/protocol/mqtt-topics.js';
 import type { LeaseGrant } from '../../shared/protocol/rest.js';
@@ -8,6 +7,7 @@ import { gatewayStore } from '../gateways/gateway-store.js';
 import type { AgentHandler } from '../leases/agent-handler.js';
 import type { LeaseDelivery } from '../leases/lease-pusher.js';
 import type { Logger } from '../logger.js';
+import type { BrokerLink } from './broker-link.js';
 
 export interface MqttBridgeOptions {
   /** `$share/…` subscriptions so several controllers split the agents' messages (not for aedes). */
@@ -26,7 +26,7 @@ export class MqttAgentBridge implements LeaseDelivery {
   readonly name = 'mqtt';
 
   constructor(
-    private readonly client: MqttClient,
+    private readonly link: BrokerLink,
     private readonly db: Db,
     private readonly handler: AgentHandler,
     private readonly logger: Logger,
@@ -35,21 +35,15 @@ export class MqttAgentBridge implements LeaseDelivery {
 
   start(): void {
     const filters = [topics.allUp, topics.allPresence].map((f) => (this.opts.sharedSubscriptions ? shared(f) : f));
-    const subscribe = () => {
-      this.client.subscribe(filters, { qos: 1 }, (err) => {
-        if (err) this.logger.warn({ err: err.message }, 'mqtt subscribe failed; will retry on reconnect');
-      });
-    };
-    this.client.on('connect', subscribe);
-    if (this.client.connected) subscribe();
-    this.client.on('message', (topic, payload) => {
+    this.link.subscribe(filters, (err) => this.logger.warn({ err: err.message }, 'mqtt subscribe failed; will retry on reconnect'));
+    this.link.onMessage((topic, payload) => {
       void this.onMessage(topic, payload);
     });
   }
 
   async deliver(gatewayId: string, grant: LeaseGrant): Promise<boolean> {
-    if (!this.client.connected) return false;
-    await this.client.publishAsync(topics.lease(gatewayId), JSON.stringify(grant), { qos: 1, retain: true });
+    if (!this.link.isConnected()) return false;
+    await this.link.publish(topics.lease(gatewayId), JSON.stringify(grant), { qos: 1, retain: true });
     return true;
   }
 
@@ -115,6 +109,6 @@ export class MqttAgentBridge implements LeaseDelivery {
 
   private sendError(gatewayId: string, e: AgentErrorMessage): void {
     const msg = agentErrorMessage.parse({ name: e.name, detail: e.detail.slice(0, 1000) });
-    this.client.publish(topics.error(gatewayId), JSON.stringify(msg), { qos: 1 });
+    this.link.publish(topics.error(gatewayId), JSON.stringify(msg), { qos: 1, retain: false }).catch((err: unknown) => this.logger.debug({ err, gatewayId }, 'could not send an error to the agent'));
   }
 }
