@@ -58,29 +58,18 @@ export async function startController(config: Config, logger: Logger): Promise<R
     const database = openDatabase(databaseUrl, config.database.poolMax);
     stack.push('database', () => database.close());
 
-    let mqttUrl = config.mqtt.url;
-    let link: BrokerLink;
+    let brokerAt: { link: BrokerLink; url: string } | undefined;
     let dynsecClient: MqttClient | undefined;
-    if (!mqttUrl) {
-      const broker = await startEmbeddedBroker({
-        host: config.mqtt.embeddedHost,
-        port: config.mqtt.embeddedPort,
-        authorizer: gatewayAuthorizer(database.db),
-        logger: logger.child({ component: 'embedded-broker' }),
-      });
-      stack.push('embedded-broker', () => broker.close());
-      mqttUrl = broker.url;
-      link = broker.link;
-    } else {
+    if (config.mqtt.url) {
       const mqtt = connectMqtt({
-        url: mqttUrl,
+        url: config.mqtt.url,
         username: config.mqtt.username,
         password: config.mqtt.password,
         clientId: `floatlease-controller-${crypto.randomBytes(4).toString('hex')}`,
         logger: logger.child({ component: 'mqtt' }),
       });
       stack.push('mqtt', () => mqtt.close());
-      link = clientLink(mqtt.client);
+      brokerAt = { link: clientLink(mqtt.client), url: config.mqtt.url };
       dynsecClient = mqtt.client;
     }
 
@@ -97,6 +86,18 @@ export async function startController(config: Config, logger: Logger): Promise<R
       { wsConnected: () => ws.gateway?.connectedCount() ?? 0 },
     );
     const services = await createServices(config, database.db, logger, metrics.leaseObserver(), credentials);
+    if (!brokerAt) {
+      // Started once the services exist: the broker checks agents' credentials through them.
+      const broker = await startEmbeddedBroker({
+        host: config.mqtt.embeddedHost,
+        port: config.mqtt.embeddedPort,
+        authorizer: gatewayAuthorizer(services.gatewayAuth),
+        logger: logger.child({ component: 'embedded-broker' }),
+      });
+      stack.push('embedded-broker', () => broker.close());
+      brokerAt = { link: broker.link, url: broker.url };
+    }
+    const { link: brokerLink, url: mqttUrl } = brokerAt;
     const bootstrapToken = await services.tokens.bootstrapAdmin(config.adminToken);
     if (bootstrapToken) printBootstrapToken(bootstrapToken);
     stack.push('lease-pusher', () => services.pusher.idle());
@@ -111,7 +112,7 @@ export async function startController(config: Config, logger: Logger): Promise<R
         metricsRoutes(metrics),
         healthRoutes([
           { name: 'database', check: () => database.ping() },
-          { name: 'broker', check: () => link.isConnected() },
+          { name: 'broker', check: () => brokerLink.isConnected() },
         ]),
         api.router,
         await startConsoleAssets(logger.child({ component: 'console' })),
@@ -123,13 +124,13 @@ export async function startController(config: Config, logger: Logger): Promise<R
       // Two connections stay free for the API and authentication; the lease service's batches take up to six.
       maxInFlight: Math.max(2, config.database.poolMax - 8),
     });
-    const bridge = new MqttAgentBridge(link, database.db, agentHandler, logger.child({ component: 'mqtt-agents' }), {
+    const bridge = new MqttAgentBridge(brokerLink, database.db, agentHandler, logger.child({ component: 'mqtt-agents' }), {
       sharedSubscriptions: config.mqtt.sharedSubscriptions ?? config.mqtt.url !== undefined,
     });
     bridge.start();
     services.pusher.addDelivery(bridge);
     const io = new SocketServer(server, { serveClient: false, transports: ['websocket', 'polling'] });
-    const agentsWs = new AgentNamespaceGateway(io, database.db, agentHandler, logger.child({ component: 'ws-agents' }));
+    const agentsWs = new AgentNamespaceGateway(io, database.db, services.gatewayAuth, agentHandler, logger.child({ component: 'ws-agents' }));
     ws.gateway = agentsWs;
     const consoleWs = new ConsoleNamespace(io, services, logger.child({ component: 'ws-console' }));
     services.pusher.addDelivery(agentsWs);

@@ -43,6 +43,6 @@ export function buildApiRouter(config: Pick<Config, 'rateLimits' | 'oidc'>, db: 
   const router = Router();
   // Failed authentications count per address; valid callers are never slowed down.
   router.use(failureLimiter({ perMinute: config.rateLimits.authFailuresPerMinute, failedStatuses: [401], what: 'authentications' }));
-  router.use(routes.router(createActorResolver(db, s.tokens, config.oidc)));
+  router.use(routes.router(createActorResolver(s.gatewayAuth, s.tokens, config.oidc)));
   return { router, registry: routes };
 }

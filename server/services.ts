@@ -1,5 +1,6 @@
 import path from 'node:path';
 import { LEASE_AUDIENCE } from '../shared/protocol/lease-claims.js';
+import { GatewayAuthenticator } from './auth/gateway-authenticator.js';
 import { TokenService } from './auth/token-service.js';
 import type { Config } from './config.js';
 import type { Db } from './db/database.js';
@@ -18,6 +19,7 @@ import { SigningKeyStore } from './signing/signing-key-store.js';
 
 export interface Services {
   readonly tokens: TokenService;
+  readonly gatewayAuth: GatewayAuthenticator;
   readonly pools: PoolService;
   readonly gateways: GatewayService;
   readonly enrollment: EnrollmentService;
@@ -51,6 +53,7 @@ export async function createServices(
   const identity = { issuer: config.leaseIssuer, audience: LEASE_AUDIENCE, jwks: () => publishedKeys.jwks() };
   return {
     tokens: new TokenService(db),
+    gatewayAuth: new GatewayAuthenticator(db),
     pools: new PoolService(db, trustedIssuerVerifier(config.trustedIssuerFiles, path.join(config.dataDir, 'trusted-issuers')), notifier),
     gateways: new GatewayService(db, notifier, credentials),
     enrollment: new EnrollmentService(db, identity, notifier, credentials),

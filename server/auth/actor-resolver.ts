@@ -2,12 +2,10 @@ import type { Request } from 'express';
 import { createRemoteJWKSet, jwtVerify, type JWTVerifyGetKey } from 'jose';
 import type { Role } from '../../shared/protocol/rest.js';
 import { roles } from '../../shared/protocol/rest.js';
-import type { Db } from '../db/database.js';
 import { AppError } from '../errors/app-error.js';
-import { gatewayStore } from '../gateways/gateway-store.js';
 import type { ActorResolver } from '../http/route-registry.js';
 import type { Actor } from './actor.js';
-import { gatewayIdOfCredential, hashSecret, hashesEqual } from './secrets.js';
+import type { GatewayAuthenticator } from './gateway-authenticator.js';
 import type { TokenService } from './token-service.js';
 
 export interface OidcSettings {
@@ -16,15 +14,6 @@ export interface OidcSettings {
   readonly jwksUrl: string | undefined;
   readonly roleClaim: string;
   readonly defaultRole: Role;
-}
-
-/** Checks a gateway credential (flg.<id>.<secret>) with one primary-key lookup. */
-export async function authenticateGateway(db: Db, credential: string): Promise<Actor | undefined> {
-  const gatewayId = gatewayIdOfCredential(credential);
-  if (!gatewayId) return undefined;
-  const g = await gatewayStore.get(db, gatewayId);
-  if (!g || g.revokedAt || !hashesEqual(g.credentialHash.length === 64 ? g.credentialHash : '00', hashSecret(credential))) return undefined;
-  return { kind: 'gateway', gatewayId: g.id, poolId: g.poolId };
 }
 
 function oidcVerifier(s: OidcSettings) {
@@ -57,7 +46,7 @@ function oidcVerifier(s: OidcSettings) {
  * Bearer tokens: `fl_…` API tokens, `flg.…` gateway credentials, else (if configured) OIDC JWTs.
  * A presented but invalid credential is a 401, never a silent anonymous request.
  */
-export function createActorResolver(db: Db, tokens: TokenService, oidc: OidcSettings | undefined): ActorResolver {
+export function createActorResolver(gateways: GatewayAuthenticator, tokens: TokenService, oidc: OidcSettings | undefined): ActorResolver {
   const verifyOidc = oidc ? oidcVerifier(oidc) : undefined;
   return async (req: Request) => {
     const header = req.headers.authorization;
@@ -65,7 +54,7 @@ export function createActorResolver(db: Db, tokens: TokenService, oidc: OidcSett
     const m = /^Bearer\s+(\S+)$/i.exec(header);
     if (!m) throw new AppError('unauthorized', 'Authorization must be "Bearer <token>"');
     const token = m[1]!;
-    const actor = token.startsWith('flg.') ? await authenticateGateway(db, token) : (await tokens.authenticate(token)) ?? (await verifyOidc?.(token));
+    const actor = token.startsWith('flg.') ? await gateways.authenticate(token) : (await tokens.authenticate(token)) ?? (await verifyOidc?.(token));
     if (!actor) throw new AppError('unauthorized', 'the bearer token is not valid');
     return actor;
   };

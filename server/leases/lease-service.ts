@@ -9,7 +9,7 @@ import type { EventBus } from '../events/event-bus.js';
 import { poolStore } from '../pools/pool-store.js';
 import type { TransactionSql } from 'postgres';
 import { ConcurrencyLimit } from './concurrency-limit.js';
-import { BatchQueue, failed, succeeded, type Outcome } from './batch-queue.js';
+import { BatchQueue, failed, succeeded, type Outcome } from '../db/batch-queue.js';
 import { grantRefusal, leaseClaimsFor } from './lease-claims-builder.js';
 import { leaseBatchStore, type AckRequest, type NewLease } from './lease-batch-store.js';
 import { leaseStore, type EndedLease } from './lease-store.js';

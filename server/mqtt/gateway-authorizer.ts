@@ -1,6 +1,5 @@
 import { gatewayAcl, topicMatches } from '../../shared/protocol/mqtt-topics.js';
-import { authenticateGateway } from '../auth/actor-resolver.js';
-import type { Db } from '../db/database.js';
+import type { GatewayAuthenticator } from '../auth/gateway-authenticator.js';
 import type { BrokerAuthorizer } from './embedded-broker.js';
 
 /**
@@ -8,12 +7,12 @@ import type { BrokerAuthorizer } from './embedded-broker.js';
  * password = credential) and may publish and subscribe only under its own subtree. The controller
  * itself is not a network client of this broker (see broker-link.ts), so no other login exists.
  */
-export function gatewayAuthorizer(db: Db): BrokerAuthorizer {
+export function gatewayAuthorizer(gateways: GatewayAuthenticator): BrokerAuthorizer {
   return {
     async authenticate(username, password) {
       if (!username || !password) return null;
-      const actor = await authenticateGateway(db, password);
-      return actor?.kind === 'gateway' && actor.gatewayId === username ? { kind: 'gateway', gatewayId: actor.gatewayId } : null;
+      const actor = await gateways.authenticate(password);
+      return actor && actor.gatewayId === username ? { kind: 'gateway', gatewayId: actor.gatewayId } : null;
     },
     canPublish(p, topic) {
       return p.kind === 'gateway' && gatewayAcl(p.gatewayId).publish.some((f) => topicMatches(f, topic));

@@ -8,7 +8,7 @@ import {
   type AgentReply,
   type AgentServerToClient,
 } from '../../shared/protocol/socket-events.js';
-import { authenticateGateway } from '../auth/actor-resolver.js';
+import type { GatewayAuthenticator } from '../auth/gateway-authenticator.js';
 import type { Db } from '../db/database.js';
 import { AppError } from '../errors/app-error.js';
 import type { AgentHandler } from '../leases/agent-handler.js';
@@ -38,6 +38,7 @@ export class AgentNamespaceGateway implements LeaseDelivery {
   constructor(
     io: Server,
     private readonly db: Db,
+    private readonly gateways: GatewayAuthenticator,
     private readonly handler: AgentHandler,
     private readonly logger: Logger,
     private readonly onPresence?: (gatewayId: string, online: boolean) => void,
@@ -46,9 +47,10 @@ export class AgentNamespaceGateway implements LeaseDelivery {
     this.nsp.use((socket, next) => {
       const credential = (socket.handshake.auth as { credential?: unknown }).credential;
       if (typeof credential !== 'string') return next(Object.assign(new Error('unauthorized'), { data: { code: 401 } }));
-      authenticateGateway(this.db, credential)
+      this.gateways
+        .authenticate(credential)
         .then((actor) => {
-          if (actor?.kind !== 'gateway') return next(Object.assign(new Error('unauthorized'), { data: { code: 401 } }));
+          if (!actor) return next(Object.assign(new Error('unauthorized'), { data: { code: 401 } }));
           socket.data.gatewayId = actor.gatewayId;
           socket.data.poolId = actor.poolId;
           next();

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { BatchQueue, failed, succeeded, type Outcome } from '../../../server/leases/batch-queue.js';
+import { BatchQueue, failed, succeeded, type Outcome } from '../../../server/db/batch-queue.js';
 
 interface Req {
   key: string;
