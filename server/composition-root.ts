@@ -11,7 +11,7 @@ import { migrateDatabase } from './db/migrate.js';
 import { healthRoutes } from './health/health-routes.js';
 import type { Logger } from './logger.js';
 import { Server as SocketServer } from 'socket.io';
-import { startEmbeddedBroker } from './mqtt/embedded-broker.js';
+import { LISTEN_BACKLOG, startEmbeddedBroker } from './mqtt/embedded-broker.js';
 import { gatewayAuthorizer } from './mqtt/gateway-authorizer.js';
 import { MqttAgentBridge } from './mqtt/mqtt-agent-bridge.js';
 import { DynsecProvisioner } from './mqtt/dynsec-provisioner.js';
@@ -136,7 +136,7 @@ export async function startController(config: Config, logger: Logger): Promise<R
     services.pusher.addDelivery(agentsWs);
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
-      server.listen(config.http.port, config.http.host, () => resolve());
+      server.listen({ port: config.http.port, host: config.http.host, backlog: LISTEN_BACKLOG }, () => resolve());
     });
     stack.push('http', () => closeHttpServer(server));
     // Closing sockets first: agents see a clean disconnect and reconnect elsewhere.

@@ -23,6 +23,8 @@ export interface EmbeddedBroker {
   close(): Promise<void>;
 }
 
+export const LISTEN_BACKLOG = 4096;
+
 const principals = new WeakMap<Client, BrokerPrincipal>();
 
 function authError(code: 4 | 5, message: string): AuthenticateError {
@@ -73,7 +75,9 @@ export async function startEmbeddedBroker(opts: {
   const server = net.createServer(broker.handle);
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
-    server.listen(opts.port, opts.host, () => resolve());
+    // A reconnect storm opens thousands of connections at once; Node's default backlog (511)
+    // overflows, SYNs are dropped and clients wait for retransmits. The kernel caps this at somaxconn.
+    server.listen({ port: opts.port, host: opts.host, backlog: LISTEN_BACKLOG }, () => resolve());
   });
   const address = server.address();
   const port = typeof address === 'object' && address ? address.port : opts.port;
