@@ -216,8 +216,9 @@ describe('a transaction that dies midway leaves no partial state', () => {
   // `.fails` once postgres.js guards nextWrite (porsager/postgres#1208, PRs #1168/#1176/#1209).
   it.fails('a backend killed under an in-flight statement does not raise an uncaught exception', async () => {
     const { cases } = await stage();
-    // Whether the driver trips depends on which socket event comes first; five kills make it certain.
-    for (let attempt = 0; attempt < 5; attempt++) {
+    // Whether the driver trips depends on which socket event comes first: up to twelve kills, until it does
+    // (five were not always enough on a loaded machine).
+    for (let attempt = 0; attempt < 12 && uncaught.length === 0; attempt++) {
       const doomed = await replicas.start(2);
       await interruptedBeforeCommit('terminate', () => cases[1]![1](doomed.services));
       await new Promise((r) => setTimeout(r, 100));
