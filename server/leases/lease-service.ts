@@ -130,15 +130,22 @@ export class LeaseService {
           else if (req.onlyOnline && !t!.online) outcomes.set(req.gatewayId, succeeded(undefined));
           else pending.push({ req, claims: leaseClaimsFor(t!, iat, this.opts) });
         }
-        const signed = await Promise.all(pending.map((p) => this.signer.signWithKid(p.claims)));
+        // A lease that cannot be signed (claims the signer refuses) fails alone, not its batch.
+        const settled = await Promise.allSettled(pending.map((p) => this.signer.signWithKid(p.claims)));
+        const signed: { req: GrantRequest; claims: LeaseClaims; jws: string; kid: string }[] = [];
+        settled.forEach((r, k) => {
+          const p = pending[k]!;
+          if (r.status === 'fulfilled') signed.push({ ...p, ...r.value });
+          else outcomes.set(p.req.gatewayId, failed(r.reason));
+        });
         await leaseBatchStore.insertGranted(
           tx,
-          pending.map(({ req, claims: c }, k): NewLease => ({
+          signed.map(({ req, claims: c, kid }): NewLease => ({
             id: c.jti,
             gatewayId: c.sub,
             poolId: c.pool,
             seq: c.seq,
-            kid: signed[k]!.kid,
+            kid,
             tags: c.points.tags,
             connections: c.points.connections,
             plugins: c.plugins,
@@ -150,10 +157,10 @@ export class LeaseService {
           })),
           nowMs,
         );
-        pending.forEach(({ req, claims: c }, k) => {
-          outcomes.set(req.gatewayId, succeeded({ lease: signed[k]!.jws, jti: c.jti, seq: c.seq, expiresAt: c.exp, ttl: c.ttl }));
+        for (const { req, claims: c, jws } of signed) {
+          outcomes.set(req.gatewayId, succeeded({ lease: jws, jti: c.jti, seq: c.seq, expiresAt: c.exp, ttl: c.ttl }));
           issued.push(req);
-        });
+        }
       });
     }
     // Only after the commit: a lease counts as issued once it is durable.
