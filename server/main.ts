@@ -1,5 +1,6 @@
 import { ConfigError, loadConfig } from './config.js';
 import { startController } from './composition-root.js';
+import { guardDriverTypeFetch } from './db/driver-type-fetch-guard.js';
 import { createLogger } from './logger.js';
 
 async function main(): Promise<void> {
@@ -14,6 +15,7 @@ async function main(): Promise<void> {
     throw err;
   }
   const logger = createLogger(config.log);
+  guardDriverTypeFetch(logger);
   let controller: Awaited<ReturnType<typeof startController>> | undefined;
   let stopping = false;
   const stop = (signal: string) => {

@@ -3,7 +3,7 @@ import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import type { ChildProcess } from 'node:child_process';
-import type { Page } from 'playwright-core';
+import type { Page, Request, Response } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { spawnTs, startControllerProcess, waitExit, type ControllerProcess } from '../../helpers/controller-process.js';
 import { freePort, waitFor } from '../../helpers/ports.js';
@@ -96,8 +96,25 @@ describe.skipIf(!existsSync(AGENT_MAIN))('web console with the real agent', () =
     await page.locator('input[name=tags]').fill('40');
     await page.locator('input[name=connections]').fill('4');
     await page.locator('input[name=plugin][value="OPC UA"]').check();
+    // What the page asked the controller meanwhile, to say why should the dialog stay open.
+    const calls: string[] = [];
+    const t0 = Date.now();
+    const onResponse = (r: Response) => void calls.push(`${Date.now() - t0} ms ${r.request().method()} ${new URL(r.url()).pathname} -> ${r.status()}`);
+    const onFailed = (r: Request) => void calls.push(`${Date.now() - t0} ms ${r.method()} ${new URL(r.url()).pathname} failed: ${r.failure()?.errorText}`);
+    page.on('response', onResponse);
+    page.on('requestfailed', onFailed);
     await page.getByRole('button', { name: 'Save' }).click();
-    await page.locator('[role=dialog]').waitFor({ state: 'detached' });
+    await page
+      .locator('[role=dialog]')
+      .waitFor({ state: 'detached' })
+      .catch(async (err: unknown) => {
+        const text = await page.locator('[role=dialog]').textContent({ timeout: 1_000 }).catch(() => '(gone)');
+        throw new Error(`the dialog stayed open ${Date.now() - t0} ms after Save; it says: ${text}; requests: ${calls.join('; ')}`, { cause: err });
+      })
+      .finally(() => {
+        page.off('response', onResponse);
+        page.off('requestfailed', onFailed);
+      });
     const l = await waitFor('the agent to enforce 40 tags', async () => {
       const doc = await license();
       return doc.totalTagCount === 40 ? doc : undefined;
