@@ -1,6 +1,7 @@
 import { sql } from 'drizzle-orm';
 import {
   bigint,
+  check,
   bigserial,
   boolean,
   index,
@@ -130,10 +131,17 @@ export const leases = pgTable(
     acknowledgedAt: ts('acknowledged_at'),
     endedAt: ts('ended_at'),
   },
+  // A lease is live (issued or acknowledged) exactly while ended_at is null; the check holds the two
+  // together. The live indexes are partial on ended_at, so acknowledging (state only) changes no
+  // indexed column and can be a HOT update, and ended leases leave the live indexes.
   (t) => [
     uniqueIndex('leases_gateway_seq_uq').on(t.gatewayId, t.seq),
-    index('leases_live_idx').on(t.state, t.expiresAt),
-    index('leases_pool_idx').on(t.poolId, t.state),
+    // The live leases of one gateway (acknowledging supersedes the older ones): one or two entries,
+    // where the full (gateway_id, seq) index also walks the gateway's whole history.
+    index('leases_live_gateway_idx').on(t.gatewayId, t.seq).where(sql`ended_at is null`),
+    index('leases_live_expiry_idx').on(t.expiresAt).where(sql`ended_at is null`),
+    index('leases_live_pool_idx').on(t.poolId, t.expiresAt).where(sql`ended_at is null`),
+    check('leases_live_iff_not_ended', sql`(state in ('issued', 'acknowledged')) = (ended_at is null)`),
   ],
 );
 

@@ -75,7 +75,7 @@ export const gatewayStore = {
         connections: sql<number>`coalesce(max(${leases.connections}), 0)::int`,
       })
       .from(leases)
-      .where(and(eq(leases.gatewayId, gatewayId), sql`${leases.state} in ('issued', 'acknowledged')`, sql`${leases.expiresAt} > now()`));
+      .where(and(eq(leases.gatewayId, gatewayId), isNull(leases.endedAt), sql`${leases.expiresAt} > now()`));
     return { latest, liveMax: { tags: max?.tags ?? 0, connections: max?.connections ?? 0 } };
   },
   async list(q: DbOrTx, f: GatewayListFilter): Promise<{ total: number; rows: GatewayRow[] }> {
@@ -100,11 +100,11 @@ export const gatewayStore = {
     const out = new Map<string, GatewayLeaseInfo>();
     if (ids.length === 0) return out;
     const idList = sql.join(ids.map((id) => sql`${id}::uuid`), sql`, `);
+    // The gateway row holds its latest seq: one index probe each, however long the lease history.
     const latest = await q
-      .selectDistinctOn([leases.gatewayId])
+      .select()
       .from(leases)
-      .where(sql`${leases.gatewayId} in (${idList})`)
-      .orderBy(leases.gatewayId, sql`${leases.seq} desc`);
+      .where(sql`(${leases.gatewayId}, ${leases.seq}) in (select g.id, g.lease_seq from ${gateways} g where g.id in (${idList}))`);
     const maxes = await q
       .select({
         gatewayId: leases.gatewayId,
@@ -112,7 +112,7 @@ export const gatewayStore = {
         connections: sql<number>`max(${leases.connections})::int`,
       })
       .from(leases)
-      .where(and(sql`${leases.gatewayId} in (${idList})`, sql`${leases.state} in ('issued', 'acknowledged')`, sql`${leases.expiresAt} > now()`))
+      .where(and(sql`${leases.gatewayId} in (${idList})`, isNull(leases.endedAt), sql`${leases.expiresAt} > now()`))
       .groupBy(leases.gatewayId);
     for (const id of ids) out.set(id, { latest: undefined, liveMax: { tags: 0, connections: 0 } });
     for (const l of latest) out.get(l.gatewayId)!.latest = l;

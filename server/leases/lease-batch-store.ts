@@ -155,7 +155,7 @@ export const leaseBatchStore = {
         select * from json_to_recordset(${req}::json) as v(gw uuid, jti uuid)
       ), found as (
         select l.id, l.gateway_id, l.pool_id, l.seq, l.tags, l.connections, l.state,
-          (l.state in ('issued', 'acknowledged') and l.expires_at > to_timestamp(${nowMs}::float8 / 1000)) as live
+          (l.ended_at is null and l.expires_at > to_timestamp(${nowMs}::float8 / 1000)) as live
         from "leases" l join req on l.id = req.jti and l.gateway_id = req.gw
       ), acked as (
         update "leases" l set state = 'acknowledged', acknowledged_at = now()
@@ -163,7 +163,7 @@ export const leaseBatchStore = {
       ), superseded as (
         update "leases" o set state = 'superseded', ended_at = now()
         from found f
-        where f.live and o.gateway_id = f.gateway_id and o.seq < f.seq and o.state in ('issued', 'acknowledged')
+        where f.live and o.gateway_id = f.gateway_id and o.seq < f.seq and o.ended_at is null
         returning o.id, o.gateway_id, o.pool_id, o.seq, o.tags, o.connections, f.id as by_jti
       )
       select 'found' as kind, id, gateway_id, pool_id, seq, tags, connections, live, null::uuid as by_jti from found

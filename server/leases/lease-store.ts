@@ -4,7 +4,8 @@ import { leases } from '../db/schema.js';
 
 export type LeaseRow = typeof leases.$inferSelect;
 
-const LIVE = sql`${leases.state} in ('issued', 'acknowledged')`;
+/** Live (issued or acknowledged): ended_at is null, which the partial live indexes match. */
+const LIVE = sql`${leases.endedAt} is null`;
 
 export interface EndedLease {
   id: string;

@@ -65,7 +65,7 @@ async function selectTotals(q: DbOrTx, poolId: string | undefined): Promise<Map<
     with live as (
       select gateway_id, max(tags) as t, max(connections) as c
       from leases
-      where state in ('issued', 'acknowledged') and expires_at > now() ${leaseFilter}
+      where ended_at is null and expires_at > now() ${leaseFilter}
       group by gateway_id
     )
     select g.pool_id as "poolId",

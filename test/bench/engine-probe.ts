@@ -21,6 +21,12 @@ export interface EngineProbe {
   /** Leases per transaction in the concurrent runs. */
   readonly meanGrantBatch: number;
   readonly meanAckBatch: number;
+  /**
+   * Renewal cycles (grant, then acknowledge, which supersedes the previous lease) over the same
+   * gateways, `callers` at once, round after round: each round adds one lease of history per
+   * gateway. Leases per second, one figure per round; it stays flat when no statement walks history.
+   */
+  readonly renewalRoundsPerSec: readonly number[];
 }
 
 /** Runs `fn` over `items`, `lanes` at a time; returns items per second. */
@@ -71,6 +77,14 @@ export async function probeLeaseEngine(sql: Sql, databaseUrl: string, grants: nu
     const before = { ...transactions };
     const concurrentGrantsPerSec = await perSecond(ids.slice(split), callers, granted(many));
     const concurrentAcksPerSec = await perSecond(many, callers, ack);
+    const renewalRoundsPerSec: number[] = [];
+    for (let round = 0; round < 5; round++) {
+      const t = performance.now();
+      const renewed: string[] = [];
+      await perSecond(ids.slice(split), callers, granted(renewed));
+      await perSecond(renewed, callers, ack);
+      renewalRoundsPerSec.push(renewed.length / ((performance.now() - t) / 1000));
+    }
     return {
       sequentialGrantsPerSec,
       sequentialAcksPerSec,
@@ -79,6 +93,7 @@ export async function probeLeaseEngine(sql: Sql, databaseUrl: string, grants: nu
       callers,
       meanGrantBatch: many.length / Math.max(1, transactions.grant - before.grant),
       meanAckBatch: many.length / Math.max(1, transactions.acknowledge - before.acknowledge),
+      renewalRoundsPerSec,
     };
   } finally {
     await database.close();

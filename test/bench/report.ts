@@ -74,6 +74,7 @@ export function formatReport(r: BenchReport): string {
   const e = r.engine;
   rows.push(['lease engine alone: grant / ack, one at a time', `${f0(e.sequentialGrantsPerSec)} / ${f0(e.sequentialAcksPerSec)} per s (no transport)`]);
   rows.push([`lease engine alone: grant / ack, ${f0(e.callers)} at once`, `${f0(e.concurrentGrantsPerSec)} / ${f0(e.concurrentAcksPerSec)} per s (batches of ${f1(e.meanGrantBatch)} / ${f1(e.meanAckBatch)})`]);
+  rows.push([`lease engine alone: renewal rounds (grant + ack)`, `${e.renewalRoundsPerSec.map(f0).join(' → ')} per s (one more lease of history per round)`]);
   rows.push(['smallest ceiling', `${r.derived.smallestCeiling.name}: ${f0(r.derived.smallestCeiling.perSec)} /s`]);
   rows.push(['ratio wave / smallest ceiling', `${f2(r.derived.waveToSmallestCeiling)} (storm ${f2(r.derived.stormToSmallestCeiling)})`]);
   rows.push(['allocation change → applied at agent', `p50 ${f1(r.allocation.appliedMs.p50)} ms, p99 ${f1(r.allocation.appliedMs.p99)} ms (n=${r.allocation.changes}, failed ${r.allocation.failed}; API p50 ${f1(r.allocation.apiMs.p50)} ms)`]);

@@ -241,3 +241,26 @@ describe('batched presence', () => {
     expect(audit.filter((a) => a.gateway_id === already)).toHaveLength(1);
   });
 });
+
+describe('lease history', () => {
+  it('a lease is live exactly while it has no end time; the gateway list shows the latest of a long history and only live points', async () => {
+    const poolId = await h.pool({ tags: 100, connections: 10 });
+    const [gw] = (await gatewaysIn(poolId, 1, { tags: 10, connections: 1 })) as [string];
+    const service = new LeaseService(h.db.database.db, new LeaseSigner(h.services.keys), { issuer: 'floatlease-test', audience: LEASE_AUDIENCE });
+    let last = { jti: '', seq: 0 };
+    for (let i = 0; i < 6; i++) {
+      last = await service.grant(gw, 'renewal');
+      await service.acknowledge(gw, last.jti);
+    }
+    const sql = h.db.database.sql;
+    const states = await sql`select state, ended_at is null as open from leases where gateway_id = ${gw} order by seq`;
+    expect(states.map((r) => `${r.state}:${r.open}`)).toEqual([...Array(5).fill('superseded:false'), 'acknowledged:true']);
+    // The schema refuses a live lease with an end time and an ended one without.
+    await expect(sql`update leases set ended_at = now() where id = ${last.jti}`).rejects.toMatchObject({ code: '23514' });
+    await expect(sql`update leases set state = 'released' where id = ${last.jti}`).rejects.toMatchObject({ code: '23514' });
+    const view = (await h.api('GET', `/api/v1/gateways/${gw}`)).body as { lease: { seq: number; state: string } | null; held: { tags: number } };
+    expect(view.lease).toMatchObject({ seq: last.seq, state: 'acknowledged' });
+    const page = (await h.api('GET', `/api/v1/gateways?poolId=${poolId}`)).body as { items: { id: string; lease: { seq: number } | null; held: { tags: number } }[] };
+    expect(page.items.find((g) => g.id === gw)).toMatchObject({ lease: { seq: last.seq }, held: { tags: 10 } });
+  });
+});
