@@ -77,6 +77,8 @@ export async function probeLeaseEngine(sql: Sql, databaseUrl: string, grants: nu
     const before = { ...transactions };
     const concurrentGrantsPerSec = await perSecond(ids.slice(split), callers, granted(many));
     const concurrentAcksPerSec = await perSecond(many, callers, ack);
+    const meanGrantBatch = many.length / Math.max(1, transactions.grant - before.grant);
+    const meanAckBatch = many.length / Math.max(1, transactions.acknowledge - before.acknowledge);
     const renewalRoundsPerSec: number[] = [];
     for (let round = 0; round < 5; round++) {
       const t = performance.now();
@@ -91,8 +93,8 @@ export async function probeLeaseEngine(sql: Sql, databaseUrl: string, grants: nu
       concurrentGrantsPerSec,
       concurrentAcksPerSec,
       callers,
-      meanGrantBatch: many.length / Math.max(1, transactions.grant - before.grant),
-      meanAckBatch: many.length / Math.max(1, transactions.acknowledge - before.acknowledge),
+      meanGrantBatch,
+      meanAckBatch,
       renewalRoundsPerSec,
     };
   } finally {
