@@ -101,7 +101,7 @@ export async function startController(config: Config, logger: Logger): Promise<R
     const bootstrapToken = await services.tokens.bootstrapAdmin(config.adminToken);
     if (bootstrapToken) printBootstrapToken(bootstrapToken);
     stack.push('lease-pusher', () => services.pusher.idle());
-    const sweeper = startSweeper(config.sweepIntervalMs, database.db, services, logger.child({ component: 'sweeper' }));
+    const sweeper = startSweeper({ intervalMs: config.sweepIntervalMs, leaseHistoryDays: config.leaseHistoryDays }, database.db, services, logger.child({ component: 'sweeper' }));
     stack.push('sweeper', () => sweeper.stop());
 
     const api = buildApiRouter(config, database.db, services);

@@ -60,6 +60,12 @@ export const configSchema = z.object({
     .optional()
     .refine((v) => v === undefined || v === '' || /^fl_[A-Za-z0-9_-]{20,}$/.test(v), 'expected fl_ followed by at least 20 URL-safe characters'),
   SWEEP_INTERVAL_MS: positiveInt(5_000, 'a positive number of milliseconds'),
+  LEASE_HISTORY_DAYS: z.coerce
+    .number({ error: 'expected a whole number of days, 0 to keep ended leases forever' })
+    .int('expected a whole number of days, 0 to keep ended leases forever')
+    .min(0, 'expected a whole number of days, 0 to keep ended leases forever')
+    .max(3650, 'at most 3650 days')
+    .default(7),
   ENROLL_FAILURES_PER_MINUTE: positiveInt(10, 'a positive whole number'),
   AUTH_FAILURES_PER_MINUTE: positiveInt(30, 'a positive whole number'),
   OIDC_ISSUER: optionalUrl(['http:', 'https:'], 'https://login.example.com/realms/ops'),
@@ -98,6 +104,8 @@ export interface Config {
   readonly leaseIssuer: string;
   readonly adminToken: string | undefined;
   readonly sweepIntervalMs: number;
+  /** Ended leases older than this are deleted (each gateway keeps its latest); 0 keeps them all. */
+  readonly leaseHistoryDays: number;
   readonly rateLimits: { readonly enrollFailuresPerMinute: number; readonly authFailuresPerMinute: number };
   readonly oidc:
     | {
@@ -159,6 +167,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     leaseIssuer: c.LEASE_ISSUER,
     adminToken: c.ADMIN_TOKEN || undefined,
     sweepIntervalMs: c.SWEEP_INTERVAL_MS,
+    leaseHistoryDays: c.LEASE_HISTORY_DAYS,
     rateLimits: { enrollFailuresPerMinute: c.ENROLL_FAILURES_PER_MINUTE, authFailuresPerMinute: c.AUTH_FAILURES_PER_MINUTE },
     oidc: c.OIDC_ISSUER
       ? { issuer: c.OIDC_ISSUER, audience: c.OIDC_AUDIENCE!, jwksUrl: c.OIDC_JWKS_URL, roleClaim: c.OIDC_ROLE_CLAIM, defaultRole: c.OIDC_DEFAULT_ROLE }

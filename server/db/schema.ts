@@ -141,6 +141,8 @@ export const leases = pgTable(
     index('leases_live_gateway_idx').on(t.gatewayId, t.seq).where(sql`ended_at is null`),
     index('leases_live_expiry_idx').on(t.expiresAt).where(sql`ended_at is null`),
     index('leases_live_pool_idx').on(t.poolId, t.expiresAt).where(sql`ended_at is null`),
+    // Ended leases by age, for the history retention.
+    index('leases_ended_idx').on(t.endedAt).where(sql`ended_at is not null`),
     check('leases_live_iff_not_ended', sql`(state in ('issued', 'acknowledged')) = (ended_at is null)`),
   ],
 );

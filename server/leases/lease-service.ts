@@ -286,6 +286,11 @@ export class LeaseService {
     if (ended.length) this.opts.observer?.ended?.('reclaimed', ended);
   }
 
+  /** Deletes ended leases older than `days` (one batch); returns how many. See leaseStore.pruneEnded. */
+  async pruneHistory(days: number, batch = 2000): Promise<number> {
+    return this.tx('sweep', (tx) => leaseStore.pruneEnded(tx, days, batch));
+  }
+
   /** Ends leases past their expiry; safe to run on every replica at once. Returns how many ended. */
   async sweep(batch = 1000): Promise<number> {
     let total = 0;

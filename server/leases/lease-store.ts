@@ -62,6 +62,22 @@ export const leaseStore = {
       .where(inArray(leases.id, due))
       .returning(endedColumns);
   },
+  /**
+   * Deletes up to `batch` leases that ended more than `days` ago. A gateway's latest lease stays
+   * (its view shows it); the audit trail keeps every lease's events. SKIP LOCKED: replicas share it.
+   */
+  async pruneEnded(q: DbOrTx, days: number, batch: number): Promise<number> {
+    const rows = await q.execute(sql`
+      with doomed as (
+        select l.id from ${leases} l join gateways g on g.id = l.gateway_id
+        where l.ended_at is not null and l.ended_at < now() - make_interval(days => ${days}::int) and l.seq < g.lease_seq
+        order by l.ended_at
+        limit ${batch}
+        for update of l skip locked
+      )
+      delete from ${leases} where id in (select id from doomed) returning id`);
+    return rows.length;
+  },
   /** Kids of keys that signed leases still live; a retired key stays published until none is left. */
   async liveKids(q: DbOrTx): Promise<string[]> {
     const rows = await q

@@ -264,3 +264,28 @@ describe('lease history', () => {
     expect(page.items.find((g) => g.id === gw)).toMatchObject({ lease: { seq: last.seq }, held: { tags: 10 } });
   });
 });
+
+describe('lease history retention', () => {
+  it('deletes ended leases past the retention, oldest first, but never a gateway\'s latest lease or a live one', async () => {
+    const poolId = await h.pool({ tags: 100, connections: 10 });
+    const [busy, quiet] = (await gatewaysIn(poolId, 2, { tags: 10, connections: 1 })) as [string, string];
+    const service = new LeaseService(h.db.database.db, new LeaseSigner(h.services.keys), { issuer: 'floatlease-test', audience: LEASE_AUDIENCE });
+    for (let i = 0; i < 6; i++) await service.acknowledge(busy, (await service.grant(busy, 'renewal')).jti);
+    await service.acknowledge(quiet, (await service.grant(quiet, 'renewal')).jti);
+    const sql = h.db.database.sql;
+    // busy: seqs 1-4 ended 8 days ago, seq 5 ended just now, seq 6 live. quiet: its only lease released 9 days ago.
+    await sql`update leases set ended_at = now() - interval '8 days' where gateway_id = ${busy} and seq <= 4`;
+    await sql`update leases set state = 'released', ended_at = now() - interval '9 days' where gateway_id = ${quiet}`;
+    const auditBefore = (await sql`select count(*)::int as n from audit_events where gateway_id in (${busy}, ${quiet})`)[0]!.n as number;
+
+    expect(await service.pruneHistory(7, 3)).toBe(3);
+    expect(await service.pruneHistory(7, 3)).toBe(1);
+    expect(await service.pruneHistory(7, 3)).toBe(0);
+    const left = await sql`select gateway_id, seq, state from leases where gateway_id in (${busy}, ${quiet}) order by gateway_id = ${busy} desc, seq`;
+    expect(left.map((r) => `${r.gateway_id === busy ? 'busy' : 'quiet'}:${r.seq}:${r.state}`)).toEqual(['busy:5:superseded', 'busy:6:acknowledged', 'quiet:1:released']);
+    // The audit trail keeps every event of the deleted leases.
+    expect((await sql`select count(*)::int as n from audit_events where gateway_id in (${busy}, ${quiet})`)[0]!.n).toBe(auditBefore);
+    const view = (await h.api('GET', `/api/v1/gateways/${quiet}`)).body as { lease: { seq: number; state: string } | null };
+    expect(view.lease).toMatchObject({ seq: 1, state: 'released' });
+  });
+});

@@ -10,6 +10,8 @@ describe('loadConfig', () => {
     expect(c.database.url).toBeUndefined();
     expect(c.mqtt.url).toBeUndefined();
     expect(c.log.level).toBe('info');
+    expect(c.leaseHistoryDays).toBe(7);
+    expect(loadConfig({ LEASE_HISTORY_DAYS: '0' }).leaseHistoryDays).toBe(0);
   });
 
   it('is frozen all the way down', () => {
@@ -37,6 +39,8 @@ describe('loadConfig', () => {
     ['LOG_LEVEL', 'loud', /LOG_LEVEL .*one of fatal, error/],
     ['MQTT_URL', 'http://x', /MQTT_URL .*mqtt:\/\//],
     ['DATABASE_POOL_MAX', '0', /DATABASE_POOL_MAX .*positive/],
+    ['LEASE_HISTORY_DAYS', '-1', /LEASE_HISTORY_DAYS .*0 to keep ended leases forever/],
+    ['LEASE_HISTORY_DAYS', '1.5', /LEASE_HISTORY_DAYS .*whole number of days/],
   ])('refuses %s=%s naming the variable and the expected form', (name, value, pattern) => {
     let thrown: unknown;
     try {

@@ -1,0 +1,1 @@
+CREATE INDEX "leases_ended_idx" ON "leases" USING btree ("ended_at") WHERE ended_at is not null;
