@@ -128,9 +128,13 @@ async function run(o: BenchOptions): Promise<void> {
   log(`storm: ${storm.holding}/${storm.agents} holding after ${storm.allHoldingSec.toFixed(1)} s`);
   await sleep(3_000);
   log('re-issue wave');
+  const beforeWave = await scrapeLeaseTimings(controller.process.url);
   const wave = await profiled('wave', () => reissueWave(ctx));
   log(`wave: ${Math.round(wave.leasesPerSec)} leases/s`);
   const timings = await scrapeLeaseTimings(controller.process.url);
+  const waveTransactions = Object.fromEntries(
+    Object.entries(timings.transactions).map(([op, t]) => [op, t.count - (beforeWave.transactions[op]?.count ?? 0)]),
+  );
   log(`controller timings after the wave: ${JSON.stringify(timings)}`);
   log(`steady renewal for ${o.durationSec} s`);
   const steady = await steadyRenewal(ctx, o.durationSec);
@@ -150,6 +154,7 @@ async function run(o: BenchOptions): Promise<void> {
     ceilings,
     engine,
     controllerTimingsAfterWave: timings,
+    waveTransactions,
     storm,
     wave,
     steady,

@@ -18,6 +18,8 @@ export interface BenchReport {
   readonly ceilings: Ceilings;
   readonly engine: EngineProbe;
   readonly controllerTimingsAfterWave: Awaited<ReturnType<typeof scrapeLeaseTimings>>;
+  /** Database transactions of the lease engine during the wave alone, by operation. */
+  readonly waveTransactions: Readonly<Record<string, number>>;
   readonly storm: StormResult;
   readonly wave: WaveResult;
   readonly steady: SteadyResult;
@@ -66,6 +68,11 @@ export function formatReport(r: BenchReport): string {
   rows.push(['storm, per agent: connect → CONNACK or handshake', `p50 ${f0(r.storm.connectMs.p50)} ms, p99 ${f0(r.storm.connectMs.p99)} ms; ${r.storm.reconnects} reconnects`]);
   rows.push(['storm, per agent: CONNACK → verified lease', `p50 ${f0(r.storm.connectedToLeaseMs.p50)} ms, p99 ${f0(r.storm.connectedToLeaseMs.p99)} ms`]);
   rows.push(['storm first-lease throughput', `${f0(r.storm.leasesPerSec)} leases/s (cores: controller ${f2(r.storm.cores.controller)}, PostgreSQL ${f2(r.storm.cores.postgres)}, fleet ${f2(r.storm.cores.fleet)}, machine ${f2(r.storm.cores.machine)})`]);
+  const waveTx = (op: string) => r.waveTransactions[op] ?? 0;
+  rows.push([
+    're-issue wave: transactions (leases per batch)',
+    `grant ${f0(waveTx('grant'))} (${f1(r.wave.leases / Math.max(1, waveTx('grant')))}), acknowledge ${f0(waveTx('acknowledge'))} (${f1(r.wave.leases / Math.max(1, waveTx('acknowledge')))})`,
+  ]);
   rows.push(['re-issue wave throughput (sign+persist+deliver)', `${f0(r.wave.leasesPerSec)} leases/s (${r.wave.leases} in ${f1(r.wave.seconds)} s, cores: controller ${f2(r.wave.cores.controller)}, PostgreSQL ${f2(r.wave.cores.postgres)}, fleet ${f2(r.wave.cores.fleet)}, machine ${f2(r.wave.cores.machine)})`]);
   rows.push(['ceiling: node:crypto Ed25519 sign', `${f0(c.ed25519NodeCryptoPerSec)} /s`]);
   rows.push(['ceiling: jose EdDSA sign (sequential / concurrent)', `${f0(c.joseSequentialPerSec)} / ${f0(c.joseConcurrentPerSec)} /s`]);
