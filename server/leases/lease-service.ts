@@ -170,7 +170,7 @@ export class LeaseService {
   }
 
   private async ackBatch(requests: readonly AckRequest[]): Promise<Outcome<{ acknowledged: boolean }>[]> {
-    const { existing, result } = await this.rawTx('acknowledge', async (tx) => {
+    const { existing, result, found } = await this.rawTx('acknowledge', async (tx) => {
       const existing = await leaseBatchStore.lockGateways(tx, requests.map((r) => r.gatewayId));
       const result = await leaseBatchStore.acknowledge(
         tx,
@@ -199,10 +199,9 @@ export class LeaseService {
           };
         }),
       );
-      return { existing, result };
+      return { existing, result, found };
     });
     if (result.superseded.length) this.opts.observer?.ended?.('superseded', result.superseded);
-    const found = new Map(result.found.map((f) => [f.id, f]));
     return requests.map((r) => {
       if (!existing.has(r.gatewayId)) return failed(notFound('gateway', r.gatewayId));
       const f = found.get(r.jti);

@@ -1,8 +1,6 @@
-import { and, eq, inArray, lt, sql } from 'drizzle-orm';
+import { and, eq, inArray, sql } from 'drizzle-orm';
 import type { DbOrTx } from '../db/database.js';
 import { leases } from '../db/schema.js';
-
-export type LeaseRow = typeof leases.$inferSelect;
 
 /** Live (issued or acknowledged): ended_at is null, which the partial live indexes match. */
 const LIVE = sql`${leases.endedAt} is null`;
@@ -17,27 +15,6 @@ export interface EndedLease {
 }
 
 export const leaseStore = {
-  async insert(q: DbOrTx, row: typeof leases.$inferInsert): Promise<void> {
-    await q.insert(leases).values(row);
-  },
-  async get(q: DbOrTx, gatewayId: string, id: string): Promise<LeaseRow | undefined> {
-    const [row] = await q
-      .select()
-      .from(leases)
-      .where(and(eq(leases.id, id), eq(leases.gatewayId, gatewayId)));
-    return row;
-  },
-  async acknowledge(q: DbOrTx, id: string): Promise<void> {
-    await q.update(leases).set({ state: 'acknowledged', acknowledgedAt: sql`now()` }).where(eq(leases.id, id));
-  },
-  /** Older live leases stop counting once the agent acknowledged a newer one. */
-  async supersedeOlder(q: DbOrTx, gatewayId: string, seq: number): Promise<EndedLease[]> {
-    return q
-      .update(leases)
-      .set({ state: 'superseded', endedAt: sql`now()` })
-      .where(and(eq(leases.gatewayId, gatewayId), lt(leases.seq, seq), LIVE))
-      .returning(endedColumns);
-  },
   async endLive(q: DbOrTx, gatewayId: string, state: 'released' | 'reclaimed'): Promise<EndedLease[]> {
     return q
       .update(leases)
