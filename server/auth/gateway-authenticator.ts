@@ -2,6 +2,7 @@ import { BatchQueue, succeeded, type Outcome } from '../db/batch-queue.js';
 import type { Db } from '../db/database.js';
 import type { Actor } from './actor.js';
 import { gatewayIdOfCredential, hashSecret, hashesEqual } from './secrets.js';
+import { isUuid } from '../../shared/protocol/uuid.js';
 
 interface CredentialRow {
   readonly id: string;
@@ -10,7 +11,6 @@ interface CredentialRow {
   readonly revoked: boolean;
 }
 
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
 /**
  * Checks agents' credentials (flg.<id>.<secret>) for the MQTT broker and the Socket.IO namespace.
@@ -35,7 +35,7 @@ export class GatewayAuthenticator {
   /** The gateway a credential belongs to, or undefined (unknown, wrong secret, decommissioned). */
   async authenticate(credential: string): Promise<Extract<Actor, { kind: 'gateway' }> | undefined> {
     const gatewayId = gatewayIdOfCredential(credential);
-    if (!gatewayId || !UUID.test(gatewayId)) return undefined;
+    if (!gatewayId || !isUuid(gatewayId)) return undefined;
     const g = await this.rows.submit(gatewayId);
     // Compare even for an unknown gateway, so a miss costs the same time as a wrong secret.
     const ok = hashesEqual(g && g.credentialHash.length === 64 ? g.credentialHash : '00', hashSecret(credential));

@@ -1,4 +1,5 @@
 import { InvalidArgumentError } from 'commander';
+import { isUuid } from '../../shared/protocol/uuid.js';
 
 /** Argument parsers for commander: a bad value is a usage error (exit 2) naming what was expected. */
 
@@ -36,8 +37,6 @@ export function listArg(value: string): string[] {
   return items;
 }
 
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-export const isUuid = (s: string): boolean => UUID.test(s);
 
 export function uuidArg(what: string): (value: string) => string {
   return (value) => {

@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { gatewayPage, poolView, type PoolView } from '../../shared/protocol/rest.js';
 import { CliError, EXIT } from './errors.js';
 import type { ApiClient } from './http-client.js';
-import { isUuid } from './parse.js';
+import { isUuid } from '../../shared/protocol/uuid.js';
 
 /** Pools and gateways may be named on the command line by id or by name. */
 

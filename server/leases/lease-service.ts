@@ -13,6 +13,7 @@ import { BatchQueue, failed, succeeded, type Outcome } from '../db/batch-queue.j
 import { grantRefusal, leaseClaimsFor } from './lease-claims-builder.js';
 import { leaseBatchStore, type AckRequest, type NewLease } from './lease-batch-store.js';
 import { leaseStore, type EndedLease } from './lease-store.js';
+import { isUuid } from '../../shared/protocol/uuid.js';
 
 export interface LeaseSigner {
   /** Signs the claims with the current key; returns the compact JWS and the key id used. */
@@ -53,7 +54,6 @@ interface PresenceRequest {
   readonly transport: string | null;
 }
 
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 const toSec = (ms: number) => Math.floor(ms / 1000);
 
@@ -99,8 +99,8 @@ export class LeaseService {
   /** The agent accepted lease `jti`: older leases stop counting and their extra points return. */
   acknowledge(gatewayId: string, jti: string): Promise<{ acknowledged: boolean }> {
     // Not a uuid cannot name a lease; answering here keeps a bad id out of the batch's casts.
-    if (!UUID.test(gatewayId)) return Promise.reject(notFound('gateway', gatewayId));
-    if (!UUID.test(jti)) return Promise.reject(notFound('lease', jti));
+    if (!isUuid(gatewayId)) return Promise.reject(notFound('gateway', gatewayId));
+    if (!isUuid(jti)) return Promise.reject(notFound('lease', jti));
     return this.acks.submit({ gatewayId, jti });
   }
 
@@ -112,7 +112,7 @@ export class LeaseService {
   private async grantBatch(requests: readonly GrantRequest[]): Promise<Outcome<LeaseGrant | undefined>[]> {
     const outcomes = new Map<string, Outcome<LeaseGrant | undefined>>();
     const valid = requests.filter((r) => {
-      if (UUID.test(r.gatewayId)) return true;
+      if (isUuid(r.gatewayId)) return true;
       outcomes.set(r.gatewayId, failed(notFound('gateway', r.gatewayId)));
       return false;
     });
@@ -227,7 +227,7 @@ export class LeaseService {
    * once. Calls for one gateway apply in the order made; "online" calls are applied in batches.
    */
   setPresence(gatewayId: string, online: boolean, transport: string | null): Promise<void> {
-    if (!UUID.test(gatewayId)) return Promise.resolve(); // names no gateway
+    if (!isUuid(gatewayId)) return Promise.resolve(); // names no gateway
     return this.presence.submit({ gatewayId, online, transport });
   }
 

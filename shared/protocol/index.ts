@@ -3,3 +3,4 @@ export * from './lease-claims.js';
 export * from './agent-messages.js';
 export * from './mqtt-topics.js';
 export * from './socket-events.js';
+export * from './uuid.js';

@@ -1,5 +1,6 @@
 import type { UpstreamKind } from './agent-messages.js';
 import { upstreamKinds } from './agent-messages.js';
+import { UUID_PATTERN } from './uuid.js';
 
 /**
  * The MQTT topic tree, versioned so a later protocol can live beside this one:
@@ -26,9 +27,8 @@ export function shared(filter: string): string {
   return `$share/${SHARED_GROUP}/${filter}`;
 }
 
-const UUID = '[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}';
-const upRe = new RegExp(`^${MQTT_ROOT}/(${UUID})/up/([a-z]+)$`);
-const presenceRe = new RegExp(`^${MQTT_ROOT}/(${UUID})/presence$`);
+const upRe = new RegExp(`^${MQTT_ROOT}/(${UUID_PATTERN})/up/([a-z]+)$`);
+const presenceRe = new RegExp(`^${MQTT_ROOT}/(${UUID_PATTERN})/presence$`);
 
 export type ParsedTopic =
   | { kind: 'up'; gatewayId: string; message: UpstreamKind }
