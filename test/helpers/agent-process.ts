@@ -35,7 +35,14 @@ export function spawnAgent(env: Record<string, string>): AgentProcess {
     },
     async license() {
       if (!localUrl) throw new Error('agent not ready');
-      return (await (await fetch(`${localUrl}/api/license`)).json()) as Record<string, unknown>;
+      try {
+        return (await (await fetch(`${localUrl}/api/license`)).json()) as Record<string, unknown>;
+      } catch (err) {
+        // Unreachable: say whether the agent died, and how, rather than only "fetch failed".
+        if (child.exitCode === null && child.signalCode === null) throw err;
+        const last = logs.slice(-5).map((l) => JSON.stringify(l)).join(' | ');
+        throw new Error(`agent exited (${child.exitCode ?? child.signalCode}); stderr: ${stderr().slice(-1500)}; last logs: ${last}`, { cause: err });
+      }
     },
     async stop(signal: NodeJS.Signals = 'SIGTERM') {
       if (child.exitCode !== null || child.signalCode !== null) return child.exitCode;
