@@ -48,7 +48,7 @@ export async function createServices(
     events,
     ...(observer ? { observer } : {}),
   });
-  const pusher = new LeasePusher(db, leases, logger.child({ component: 'lease-pusher' }));
+  const pusher = new LeasePusher(db, leases, logger.child({ component: 'lease-pusher' }), observer);
   const notifier = notifierWithEvents(pusher, events);
   const identity = { issuer: config.leaseIssuer, audience: LEASE_AUDIENCE, jwks: () => publishedKeys.jwks() };
   return {

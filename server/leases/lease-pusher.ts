@@ -4,7 +4,7 @@ import { AppError } from '../errors/app-error.js';
 import { gatewayStore } from '../gateways/gateway-store.js';
 import type { Logger } from '../logger.js';
 import type { ChangeNotifier } from './change-notifier.js';
-import type { LeaseService } from './lease-service.js';
+import type { LeaseObserver, LeaseService } from './lease-service.js';
 
 /** A transport that can hand a lease to a connected agent (MQTT, Socket.IO). */
 export interface LeaseDelivery {
@@ -27,8 +27,9 @@ export class LeasePusher implements ChangeNotifier {
 
   constructor(
     private readonly db: Db,
-    private readonly leases: LeaseService,
+    private readonly leases: Pick<LeaseService, 'pushGrant'>,
     private readonly logger: Logger,
+    private readonly observer: Pick<LeaseObserver, 'pushed'> = {},
     private readonly concurrency = 512,
   ) {}
 
@@ -76,15 +77,21 @@ export class LeasePusher implements ChangeNotifier {
     try {
       // Offline gateways get a fresh lease when they reconnect; pushing now would only burn seqs.
       const grant = await this.leases.pushGrant(gatewayId);
-      if (!grant) return;
+      if (!grant) return this.observer.pushed?.('skipped');
       let delivered = false;
       for (const d of this.deliveries) {
         delivered = (await d.deliver(gatewayId, grant).catch(() => false)) || delivered;
       }
+      this.observer.pushed?.(delivered ? 'delivered' : 'undelivered');
       if (!delivered) this.logger.debug({ gatewayId }, 'pushed lease reached no transport');
     } catch (err) {
-      if (err instanceof AppError) this.logger.debug({ gatewayId, problem: err.problem }, 'no lease pushed');
-      else this.logger.warn({ err, gatewayId }, 'lease push failed');
+      if (err instanceof AppError) {
+        this.observer.pushed?.('skipped');
+        this.logger.debug({ gatewayId, problem: err.problem }, 'no lease pushed');
+      } else {
+        this.observer.pushed?.('failed');
+        this.logger.warn({ err, gatewayId }, 'lease push failed');
+      }
     }
   }
 }

@@ -28,7 +28,16 @@ export interface LeaseObserver {
   /** Duration of one database transaction of the lease engine. */
   transaction?(operation: 'grant' | 'acknowledge' | 'release' | 'presence' | 'sweep', seconds: number): void;
   ended?(state: 'released' | 'expired' | 'reclaimed' | 'superseded', leases: readonly EndedLease[]): void;
+  /** What became of one push (a fresh lease sent unasked after a change). */
+  pushed?(outcome: PushOutcome): void;
 }
+
+/**
+ * delivered: a transport took the lease (MQTT: the broker accepted it; Socket.IO: the agent
+ * accepted it); undelivered: no transport reached the agent; skipped: no lease was due (offline,
+ * decommissioned, no license); failed: an unexpected error.
+ */
+export type PushOutcome = 'delivered' | 'undelivered' | 'skipped' | 'failed';
 
 export interface LeaseServiceOptions {
   issuer: string;

@@ -17,6 +17,7 @@ export interface PoolSnapshotSource {
 export class ControllerMetrics {
   readonly registry = new Registry();
   private readonly issuedCount: Counter<'reason'>;
+  private readonly pushCount: Counter<'outcome'>;
   private readonly endedCounters: Record<'released' | 'expired' | 'reclaimed' | 'superseded', Counter>;
   private readonly reclaimedPoints: Counter<'kind' | 'reason'>;
   private readonly issueDuration: Histogram<'reason'>;
@@ -102,6 +103,12 @@ export class ControllerMetrics {
       },
     });
     this.issuedCount = new Counter({ name: 'floatlease_leases_issued_total', help: 'Leases signed and issued, by reason (grant, renewal, push)', labelNames: ['reason'] as const, registers: [r] });
+    this.pushCount = new Counter({
+      name: 'floatlease_lease_pushes_total',
+      help: 'Leases pushed unasked after a change, by outcome (delivered, undelivered, skipped, failed)',
+      labelNames: ['outcome'] as const,
+      registers: [r],
+    });
     this.endedCounters = {
       released: new Counter({ name: 'floatlease_leases_released_total', help: 'Leases released by their agent', registers: [r] }),
       expired: new Counter({ name: 'floatlease_leases_expired_total', help: 'Leases that reached their expiry unrenewed', registers: [r] }),
@@ -146,6 +153,7 @@ export class ControllerMetrics {
       },
       ended: (state, leases) => this.ended(state, leases),
       transaction: (operation, seconds) => this.dbDuration.observe({ operation }, seconds),
+      pushed: (outcome) => this.pushCount.inc({ outcome }),
     };
   }
 

@@ -3,8 +3,9 @@ import inspector from 'node:inspector';
 import path from 'node:path';
 
 /**
- * `--import` this into the controller (BENCH_CONTROLLER_NODE_OPTIONS) to get a V8 CPU profile in
- * $BENCH_PROFILE_DIR, since --cpu-prof is not allowed in NODE_OPTIONS. By default it covers the
+ * `--import` this into the controller (BENCH_CONTROLLER_NODE_OPTIONS) or the fleet workers
+ * (BENCH_PROFILE_FLEET=1) to get a V8 CPU profile in $BENCH_PROFILE_DIR, since --cpu-prof is not
+ * allowed in NODE_OPTIONS. By default it covers the
  * whole run; with BENCH_PROFILE_PHASE set, the bench sends SIGUSR2 before and after that phase and
  * only the phase is profiled.
  */
@@ -24,7 +25,7 @@ const stop = (name: string) => {
   running = false;
   // An in-thread session answers synchronously, so the file is written before the process ends.
   session.post('Profiler.stop', (err, result) => {
-    if (!err) fs.writeFileSync(path.join(dir, `controller-${process.pid}-${name}.cpuprofile`), JSON.stringify(result.profile));
+    if (!err) fs.writeFileSync(path.join(dir, `${process.env.BENCH_PROFILE_ROLE ?? 'controller'}-${process.pid}-${name}.cpuprofile`), JSON.stringify(result.profile));
   });
 };
 

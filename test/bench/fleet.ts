@@ -4,6 +4,7 @@ import { fileURLToPath } from 'node:url';
 import type { AgentSpec, FleetEvent, FleetWorkerConfig, LeaseEvent, ParentToWorker, WorkerToParent } from './fleet-messages.js';
 
 const WORKER = path.join(path.dirname(fileURLToPath(import.meta.url)), 'fleet-worker.ts');
+const PROFILE_HOOK = path.join(path.dirname(fileURLToPath(import.meta.url)), 'cpu-profile-hook.ts');
 
 /** What the parent knows about one agent, from its worker's events. */
 export interface AgentState {
@@ -61,7 +62,13 @@ export class Fleet {
 
   /** Starts one worker process for the given agents; resolves with its index once it is loaded. */
   async spawnWorker(config: Omit<FleetWorkerConfig, 'agents'>, agents: readonly AgentSpec[]): Promise<number> {
-    const child = fork(WORKER, [], { execArgv: ['--import', 'tsx'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'], serialization: 'advanced' });
+    const profile = process.env.BENCH_PROFILE_FLEET === '1' ? ['--import', PROFILE_HOOK] : [];
+    const child = fork(WORKER, [], {
+      execArgv: ['--import', 'tsx', ...profile],
+      env: { ...process.env, BENCH_PROFILE_ROLE: 'fleet' },
+      stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+      serialization: 'advanced',
+    });
     const index = this.workers.length;
     this.workers.push(child);
     this.configs.push({ ...config, agents });

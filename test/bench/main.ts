@@ -11,6 +11,7 @@ import { prepareFleet } from './fleet-setup.js';
 import type { Fleet } from './fleet.js';
 import { BenchUsageError, parseBenchOptions, type BenchOptions } from './options.js';
 import { allocationLatency } from './phases/alloc-latency.js';
+import { deliveryWave } from './phases/delivery-wave.js';
 import { releaseToFree } from './phases/release.js';
 import { silentLoss } from './phases/silent-loss.js';
 import { steadyRenewal } from './phases/steady.js';
@@ -76,14 +77,18 @@ async function measureCeilings(o: BenchOptions, c: BenchController): Promise<Cei
   return { ...signing, ...pg, ...broker };
 }
 
-/** With BENCH_PROFILE_PHASE=name, the controller's profile hook (cpu-profile-hook.ts) covers only that phase. */
+/** With BENCH_PROFILE_PHASE=name, the profile hooks (cpu-profile-hook.ts) cover only that phase. */
 async function profiled<T>(phase: string, fn: () => Promise<T>): Promise<T> {
-  const on = process.env.BENCH_PROFILE_PHASE === phase && controller?.process.child.pid;
-  if (on) process.kill(on, 'SIGUSR2');
+  const on = process.env.BENCH_PROFILE_PHASE === phase;
+  const pids = () => [controller?.process.child.pid, ...(process.env.BENCH_PROFILE_FLEET === '1' ? (fleet?.workerPids() ?? []) : [])];
+  const toggle = () => {
+    for (const pid of pids()) if (pid !== undefined) process.kill(pid, 'SIGUSR2');
+  };
+  if (on) toggle();
   try {
     return await fn();
   } finally {
-    if (on) process.kill(on, 'SIGUSR2');
+    if (on) toggle();
   }
 }
 
@@ -136,6 +141,10 @@ async function run(o: BenchOptions): Promise<void> {
     Object.entries(timings.transactions).map(([op, t]) => [op, t.count - (beforeWave.transactions[op]?.count ?? 0)]),
   );
   log(`controller timings after the wave: ${JSON.stringify(timings)}`);
+  await sleep(2_000);
+  log('re-issue wave with the fleet stopped (the controller alone signs, persists, delivers)');
+  const delivery = await profiled('delivery', () => deliveryWave(ctx));
+  if (delivery) log(`delivery wave: ${Math.round(delivery.leasesPerSec)} leases/s; ${delivery.verified}/${delivery.expected} verified ${delivery.verifiedAfterResumeSec.toFixed(1)} s after the fleet resumed`);
   log(`steady renewal for ${o.durationSec} s`);
   const steady = await steadyRenewal(ctx, o.durationSec);
   log(`allocation changes: ${o.allocChanges}`);
@@ -157,6 +166,7 @@ async function run(o: BenchOptions): Promise<void> {
     waveTransactions,
     storm,
     wave,
+    deliveryWave: delivery,
     steady,
     allocation,
     release,
@@ -164,6 +174,7 @@ async function run(o: BenchOptions): Promise<void> {
     derived: {
       smallestCeiling: smallest,
       waveToSmallestCeiling: wave.leasesPerSec / smallest.perSec,
+      deliveryWaveToSmallestCeiling: delivery ? delivery.leasesPerSec / smallest.perSec : undefined,
       stormToSmallestCeiling: storm.leasesPerSec / smallest.perSec,
       rssPerAgentKiB: ((steady.controllerRssMiB - baselineRss) * 1024) / Math.max(1, steady.connectedAgents),
     },

@@ -3,6 +3,7 @@ import type { Ceilings } from './ceilings.js';
 import type { scrapeLeaseTimings } from './controller-scrape.js';
 import type { EngineProbe } from './engine-probe.js';
 import type { AllocLatencyResult } from './phases/alloc-latency.js';
+import type { DeliveryWaveResult } from './phases/delivery-wave.js';
 import type { ReleaseResult } from './phases/release.js';
 import type { SilentLossResult } from './phases/silent-loss.js';
 import type { SteadyResult } from './phases/steady.js';
@@ -22,6 +23,8 @@ export interface BenchReport {
   readonly waveTransactions: Readonly<Record<string, number>>;
   readonly storm: StormResult;
   readonly wave: WaveResult;
+  /** Absent for Socket.IO agents. */
+  readonly deliveryWave: DeliveryWaveResult | undefined;
   readonly steady: SteadyResult;
   readonly allocation: AllocLatencyResult;
   readonly release: ReleaseResult;
@@ -29,6 +32,7 @@ export interface BenchReport {
   readonly derived: {
     readonly smallestCeiling: { name: string; perSec: number };
     readonly waveToSmallestCeiling: number;
+    readonly deliveryWaveToSmallestCeiling: number | undefined;
     readonly stormToSmallestCeiling: number;
     readonly rssPerAgentKiB: number;
   };
@@ -73,7 +77,14 @@ export function formatReport(r: BenchReport): string {
     're-issue wave: transactions (leases per batch)',
     `grant ${f0(waveTx('grant'))} (${f1(r.wave.leases / Math.max(1, waveTx('grant')))}), acknowledge ${f0(waveTx('acknowledge'))} (${f1(r.wave.leases / Math.max(1, waveTx('acknowledge')))})`,
   ]);
-  rows.push(['re-issue wave throughput (sign+persist+deliver)', `${f0(r.wave.leasesPerSec)} leases/s (${r.wave.leases} in ${f1(r.wave.seconds)} s, cores: controller ${f2(r.wave.cores.controller)}, PostgreSQL ${f2(r.wave.cores.postgres)}, fleet ${f2(r.wave.cores.fleet)}, machine ${f2(r.wave.cores.machine)})`]);
+  rows.push(['re-issue wave, end to end (…+verify+ack)', `${f0(r.wave.leasesPerSec)} leases/s (${r.wave.leases} in ${f1(r.wave.seconds)} s, cores: controller ${f2(r.wave.cores.controller)}, PostgreSQL ${f2(r.wave.cores.postgres)}, fleet ${f2(r.wave.cores.fleet)}, machine ${f2(r.wave.cores.machine)})`]);
+  const d = r.deliveryWave;
+  rows.push([
+    're-issue wave, fleet stopped (sign+persist+deliver)',
+    d
+      ? `${f0(d.leasesPerSec)} leases/s (${d.delivered}/${d.expected} in ${f1(d.seconds)} s, polled every ${d.pollMs} ms; cores: controller ${f2(d.cores.controller)}, PostgreSQL ${f2(d.cores.postgres)}, machine ${f2(d.cores.machine)}); resumed → ${d.verified} verified in ${f1(d.verifiedAfterResumeSec)} s`
+      : 'n/a (Socket.IO pushes wait for the agent)',
+  ]);
   rows.push(['ceiling: node:crypto Ed25519 sign', `${f0(c.ed25519NodeCryptoPerSec)} /s`]);
   rows.push(['ceiling: jose EdDSA sign (sequential / concurrent)', `${f0(c.joseSequentialPerSec)} / ${f0(c.joseConcurrentPerSec)} /s`]);
   rows.push([`ceiling: PG INSERT commits (sequential / pool ${c.pgPoolSize})`, `${f0(c.pgInsertSequentialPerSec)} / ${f0(c.pgInsertPooledPerSec)} /s`]);
@@ -83,7 +94,10 @@ export function formatReport(r: BenchReport): string {
   rows.push([`lease engine alone: grant / ack, ${f0(e.callers)} at once`, `${f0(e.concurrentGrantsPerSec)} / ${f0(e.concurrentAcksPerSec)} per s (batches of ${f1(e.meanGrantBatch)} / ${f1(e.meanAckBatch)})`]);
   rows.push([`lease engine alone: renewal rounds (grant + ack)`, `${e.renewalRoundsPerSec.map(f0).join(' → ')} per s (one more lease of history per round)`]);
   rows.push(['smallest ceiling', `${r.derived.smallestCeiling.name}: ${f0(r.derived.smallestCeiling.perSec)} /s`]);
-  rows.push(['ratio wave / smallest ceiling', `${f2(r.derived.waveToSmallestCeiling)} (storm ${f2(r.derived.stormToSmallestCeiling)})`]);
+  rows.push([
+    'ratio wave / smallest ceiling',
+    `fleet stopped ${f2(r.derived.deliveryWaveToSmallestCeiling ?? NaN)}, end to end ${f2(r.derived.waveToSmallestCeiling)} (storm ${f2(r.derived.stormToSmallestCeiling)})`,
+  ]);
   rows.push(['allocation change → applied at agent', `p50 ${f1(r.allocation.appliedMs.p50)} ms, p99 ${f1(r.allocation.appliedMs.p99)} ms (n=${r.allocation.changes}, failed ${r.allocation.failed}; API p50 ${f1(r.allocation.apiMs.p50)} ms)`]);
   rows.push(['release → points free in the pool', `p50 ${f1(r.release.pointsFreeMs.p50)} ms, p99 ${f1(r.release.pointsFreeMs.p99)} ms (n=${r.release.releases}; pool held −${r.release.poolHeldDropTags} tags, expected −${r.release.expectedDropTags})`]);
   const s = r.silentLoss;

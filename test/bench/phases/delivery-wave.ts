@@ -1,0 +1,88 @@
+import { parsePromText } from '../../helpers/prom-text.js';
+import { activeMainIndices, type BenchContext } from '../bench-context.js';
+import { preciseNow } from '../fleet-messages.js';
+import { coresSince, cpuSnapshot, type CoresUsed } from '../proc-stats.js';
+
+export interface DeliveryWaveResult {
+  /** Pushes the controller counted as delivered (the broker took the lease) in the window. */
+  readonly delivered: number;
+  readonly expected: number;
+  /** PATCH sent → the poll that saw every push delivered: an upper bound, to within `pollMs`. */
+  readonly seconds: number;
+  /** Sign + persist + deliver, with the fleet stopped: the controller's side of the wave alone. */
+  readonly leasesPerSec: number;
+  readonly pollMs: number;
+  readonly cores: CoresUsed;
+  /** The fleet resumed → every agent has verified (and acknowledged) its new lease. */
+  readonly verifiedAfterResumeSec: number;
+  readonly verified: number;
+}
+
+const POLL_MS = 100;
+const DELIVERED = 'floatlease_lease_pushes_total{outcome="delivered"}';
+
+/**
+ * The re-issue wave again, with every fleet worker stopped (SIGSTOP) while the controller signs,
+ * persists and delivers: the agents' sockets take the leases, nobody reads them yet. This is the
+ * controller's throughput without 10,000 simulated agents verifying on the same cores. Then the
+ * fleet resumes (SIGCONT) and every agent must verify its new lease, which proves the delivery.
+ * MQTT only: a Socket.IO push waits for the agent's answer, so a stopped fleet would stall it.
+ */
+export async function deliveryWave(ctx: BenchContext): Promise<DeliveryWaveResult | undefined> {
+  if (ctx.opts.transport !== 'mqtt') return undefined;
+  const { fleet } = ctx;
+  const indices = activeMainIndices(ctx);
+  const seqBefore = new Map(indices.map((i) => [i, fleet.agents[i]!.seq]));
+  const arrived = new Set<number>();
+  const stopListening = fleet.onLease((e) => {
+    const prev = seqBefore.get(e.i);
+    if (prev !== undefined && e.seq > prev) arrived.add(e.i);
+  });
+  const pids = fleet.workerPids();
+  const signalAll = (signal: NodeJS.Signals) => {
+    for (const pid of pids) {
+      try {
+        process.kill(pid, signal);
+      } catch {
+        // A worker that is gone is reported by the fleet itself.
+      }
+    }
+  };
+  const deliveredNow = async () => parsePromText(await (await fetch(`${ctx.controller.process.url}/metrics`, { signal: AbortSignal.timeout(10_000) })).text()).get(DELIVERED) ?? 0;
+  try {
+    const base = await deliveredNow();
+    signalAll('SIGSTOP');
+    const before = cpuSnapshot(ctx.controllerPid, pids);
+    const t0 = preciseNow();
+    await Promise.all(ctx.mainPools.map((p) => ctx.controller.admin.setTtl(p.id, ctx.opts.ttlSec)));
+    let delivered = 0;
+    let t1 = t0;
+    const deadline = t0 + Math.max(60_000, indices.length * 10);
+    while (preciseNow() < deadline) {
+      delivered = (await deliveredNow()) - base;
+      t1 = preciseNow();
+      if (delivered >= indices.length) break;
+      await new Promise((r) => setTimeout(r, POLL_MS));
+    }
+    const cores = coresSince(before, cpuSnapshot(ctx.controllerPid, pids));
+    signalAll('SIGCONT');
+    const resumed = preciseNow();
+    await fleet
+      .until('every agent to verify the delivered lease', () => arrived.size === indices.length, Math.max(120_000, indices.length * 20))
+      .catch((err: unknown) => ctx.log(`delivery wave: ${arrived.size}/${indices.length} verified: ${String(err)}`));
+    const seconds = (t1 - t0) / 1000;
+    return {
+      delivered,
+      expected: indices.length,
+      seconds,
+      leasesPerSec: delivered / seconds,
+      pollMs: POLL_MS,
+      cores,
+      verifiedAfterResumeSec: (preciseNow() - resumed) / 1000,
+      verified: arrived.size,
+    };
+  } finally {
+    signalAll('SIGCONT');
+    stopListening();
+  }
+}
