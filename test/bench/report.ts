@@ -82,7 +82,7 @@ export function formatReport(r: BenchReport): string {
   rows.push([
     're-issue wave, fleet stopped (sign+persist+deliver)',
     d
-      ? `${f0(d.leasesPerSec)} leases/s (${d.delivered}/${d.expected} in ${f1(d.seconds)} s, polled every ${d.pollMs} ms; cores: controller ${f2(d.cores.controller)}, PostgreSQL ${f2(d.cores.postgres)}, machine ${f2(d.cores.machine)}); resumed → ${d.verified} verified in ${f1(d.verifiedAfterResumeSec)} s`
+      ? `${f0(d.leasesPerSec)} leases/s (${d.delivered}/${d.expected} in ${f2(d.seconds)} s, polled every ${d.pollMs} ms; cores: controller ${f2(d.cores.controller)}, PostgreSQL ${f2(d.cores.postgres)}, machine ${f2(d.cores.machine)}); resumed → ${d.verified} verified in ${f1(d.verifiedAfterResumeSec)} s`
       : 'n/a (Socket.IO pushes wait for the agent)',
   ]);
   rows.push(['ceiling: node:crypto Ed25519 sign', `${f0(c.ed25519NodeCryptoPerSec)} /s`]);
