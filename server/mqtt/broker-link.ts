@@ -44,11 +44,14 @@ export function inProcessLink(broker: Aedes): BrokerLink {
         broker.subscribe(
           filter,
           (packet: AedesPublishPacket, done: () => void) => {
-            // Release aedes' emitter at once: it delivers to everyone through a bounded queue, and
-            // a handler that waited for the database here would stall every client's messages.
-            done();
             const payload = Buffer.isBuffer(packet.payload) ? packet.payload : Buffer.from(packet.payload);
             for (const h of handlers) h(packet.topic, payload);
+            // Release aedes' emitter without waiting for the handlers (the database would stall every
+            // client's messages), but not from inside this call: the emitter starts its next queued
+            // message from `done`, so a queue of messages that all finish synchronously would drain
+            // as one ever deeper stack (a 10,000-agent renewal burst overflowed it). aedes defers its
+            // own deliveries to clients the same way.
+            setImmediate(done);
           },
           () => undefined,
         );

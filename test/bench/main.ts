@@ -107,6 +107,14 @@ async function run(o: BenchOptions): Promise<void> {
   log(`starting the controller (${o.databaseUrl ? 'DATABASE_URL' : 'embedded PostgreSQL'}, ${o.mqttUrl ? 'MQTT_URL' : 'embedded aedes'})`);
   controller = await startBenchController({ ...o, issuer: ISSUER, nodeOptions: process.env.BENCH_CONTROLLER_NODE_OPTIONS });
   const controllerPid = controller.process.child.pid!;
+  const ctl = controller.process;
+  ctl.child.once('exit', (code, signal) => {
+    if (cleaning) return;
+    // Everything after this fails with "fetch failed"; say why first.
+    const last = ctl.logs.filter((l) => typeof l.level === 'number' && l.level >= 40).slice(-10);
+    log(`the controller exited during the run (${code ?? signal}); stderr: ${ctl.stderr().slice(-4_000) || '(empty)'}`);
+    for (const l of last) log(`controller said: ${JSON.stringify(l).slice(0, 1_000)}`);
+  });
   sql = postgres(controller.databaseUrl, { max: 4, onnotice: () => {} });
   const prepared = await prepareFleet(controller, sql, {
     agents: o.agents,
