@@ -146,15 +146,18 @@ export class MqttTransport implements AgentTransport {
       waiter = { afterSeq, resolve, reject };
       this.waiters.add(waiter);
     });
+    // The connection can drop (rejecting `answered`) while `send` still waits for its PUBACK, before
+    // anything awaits `answered`: an unhandled rejection would end the agent. Whichever settles
+    // first decides the request.
+    answered.catch(() => undefined);
     try {
       await withTimeout(
-        send().then(() => answered),
+        Promise.race([send().then(() => answered), answered]),
         this.timeoutMs,
         () => new TransportTimeout('mqtt', what, this.timeoutMs),
       );
     } finally {
       this.waiters.delete(waiter);
-      answered.catch(() => undefined);
     }
   }
 

@@ -116,6 +116,31 @@ describe('MqttTransport against an in-process broker', () => {
     await expect(t.renew(signer.seq)).rejects.toThrow(/no answer to renew within 1000 ms/);
   });
 
+  // The gateway-enforcement e2e test caught a real agent dying here: the connection dropped before
+  // the broker's PUBACK, the pending answer was rejected with nobody listening yet, and Node ended
+  // the process on the unhandled rejection.
+  it('a connection lost while a request awaits its PUBACK fails that request and nothing else', async () => {
+    const unhandled: unknown[] = [];
+    const onUnhandled = (reason: unknown) => void unhandled.push(reason);
+    process.on('unhandledRejection', onUnhandled);
+    try {
+      const { t, events } = transport();
+      t.start();
+      await waitFor('up', () => events.includes('up'));
+      onRequest = async () => undefined;
+      const renewing = t.renew(signer.seq);
+      // Before any reply can arrive: the PUBACK needs a round trip through the event loop.
+      (t as unknown as { client: MqttClient }).client.stream.destroy();
+      await expect(renewing).rejects.toThrow(/mqtt connection lost|no answer to renew/);
+      await waitFor('down', () => events.includes('down'));
+      await new Promise((r) => setTimeout(r, 50));
+      expect(unhandled).toEqual([]);
+      await waitFor('up again', () => events.filter((e) => e === 'up').length === 2);
+    } finally {
+      process.off('unhandledRejection', onUnhandled);
+    }
+  });
+
   it('drops malformed lease and error messages with a logged reason and keeps working', async () => {
     const { t, events, leases, log } = transport();
     t.start();
