@@ -33,8 +33,8 @@ async function main(): Promise<void> {
       process.exit(0);
     });
   };
-  process.on('SIGTERM', () => stop('SIGTERM'));
-  process.on('SIGINT', () => stop('SIGINT'));
+  // SIGHUP too (a closed terminal): stopping in order beats leaving the embedded PostgreSQL behind.
+  for (const signal of ['SIGTERM', 'SIGINT', 'SIGHUP'] as const) process.on(signal, () => stop(signal));
   try {
     controller = await startController(config, logger);
     if (stopping) await controller.close();

