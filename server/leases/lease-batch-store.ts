@@ -1,4 +1,4 @@
-import type { TransactionSql } from 'postgres';
+import type { Sql, TransactionSql } from 'postgres';
 import type { EndedLease } from './lease-store.js';
 
 /*
@@ -182,12 +182,14 @@ export const leaseBatchStore = {
   },
 
   /**
-   * Marks gateways online over their transport; rows already so are left alone (no lock, no
-   * write). Returns the gateways that changed, locked in id order.
+   * Marks gateways online over their transport and writes a `gateway.online` audit row for each
+   * one that changed, in one statement (atomic on its own: no BEGIN/COMMIT round trips). Rows
+   * already so are left alone (no lock, no write). Returns the gateways that changed, locked in
+   * id order.
    */
-  async markOnline(tx: TransactionSql, requests: readonly { gatewayId: string; transport: string | null }[], nowMs: number): Promise<{ id: string; poolId: string; name: string; transport: string | null }[]> {
+  async markOnline(sql: Sql, requests: readonly { gatewayId: string; transport: string | null }[], nowMs: number): Promise<{ id: string; poolId: string; name: string; transport: string | null }[]> {
     const req = JSON.stringify(requests.map((r) => ({ gw: r.gatewayId, transport: r.transport })));
-    const rows = await tx<{ id: string; pool_id: string; name: string; transport: string | null }[]>`
+    const rows = await sql<{ id: string; pool_id: string; name: string; transport: string | null }[]>`
       with req as (
         select * from json_to_recordset(${req}::json) as v(gw uuid, transport text)
       ), locked as (
@@ -195,12 +197,17 @@ export const leaseBatchStore = {
         where not (g.online and g.transport is not distinct from req.transport)
         order by g.id
         for update of g
+      ), changed as (
+        update "gateways" g set online = true, transport = req.transport,
+          presence_changed_at = to_timestamp(${nowMs}::float8 / 1000), last_seen_at = to_timestamp(${nowMs}::float8 / 1000)
+        from req join locked on locked.id = req.gw
+        where g.id = req.gw
+        returning g.id, g.pool_id, g.name, g.transport
+      ), audited as (
+        insert into "audit_events" (actor, action, pool_id, gateway_id, subject, before, after)
+        select 'system:presence', 'gateway.online', pool_id, id, name, null, jsonb_build_object('transport', transport) from changed
       )
-      update "gateways" g set online = true, transport = req.transport,
-        presence_changed_at = to_timestamp(${nowMs}::float8 / 1000), last_seen_at = to_timestamp(${nowMs}::float8 / 1000)
-      from req join locked on locked.id = req.gw
-      where g.id = req.gw
-      returning g.id, g.pool_id, g.name, g.transport`;
+      select id, pool_id, name, transport from changed`;
     return rows.map((r) => ({ id: r.id, poolId: r.pool_id, name: r.name, transport: r.transport }));
   },
 

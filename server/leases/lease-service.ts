@@ -7,7 +7,7 @@ import { notFound } from '../errors/app-error.js';
 import { gatewayStore } from '../gateways/gateway-store.js';
 import type { EventBus } from '../events/event-bus.js';
 import { poolStore } from '../pools/pool-store.js';
-import type { TransactionSql } from 'postgres';
+import type { Sql, TransactionSql } from 'postgres';
 import { ConcurrencyLimit } from './concurrency-limit.js';
 import { BatchQueue, failed, succeeded, type Outcome } from '../db/batch-queue.js';
 import { grantRefusal, leaseClaimsFor } from './lease-claims-builder.js';
@@ -245,14 +245,7 @@ export class LeaseService {
     const online = requests.filter((r) => r.online);
     if (online.length) {
       try {
-        const changed = await this.rawTx('presence', async (tx) => {
-          const rows = await leaseBatchStore.markOnline(tx, online, this.now());
-          await leaseBatchStore.appendAudit(
-            tx,
-            rows.map((r) => ({ actor: 'system:presence', action: 'gateway.online', poolId: r.poolId, gatewayId: r.id, subject: r.name, before: null, after: { transport: r.transport } })),
-          );
-          return rows;
-        });
+        const changed = await this.rawStatement('presence', (sql) => leaseBatchStore.markOnline(sql, online, this.now()));
         for (const r of changed) this.opts.events?.emit('gateway.presence', { gatewayId: r.id, poolId: r.poolId, online: true, transport: r.transport });
         for (const r of online) outcomes.set(r.gatewayId, succeeded(undefined));
       } catch (err) {
@@ -331,6 +324,16 @@ export class LeaseService {
     const started = performance.now();
     try {
       return await this.db.transaction(fn);
+    } finally {
+      this.opts.observer?.transaction?.(operation, (performance.now() - started) / 1000);
+    }
+  }
+
+  /** One statement, atomic on its own: no BEGIN and COMMIT round trips. */
+  private async rawStatement<T>(operation: 'presence', fn: (sql: Sql) => Promise<T>): Promise<T> {
+    const started = performance.now();
+    try {
+      return await fn(this.db.$client);
     } finally {
       this.opts.observer?.transaction?.(operation, (performance.now() - started) / 1000);
     }
