@@ -340,7 +340,7 @@ export class LeaseService {
   }
 
   /** The batch paths run on postgres.js directly: no query building per lease. */
-  private async rawTx<T>(operation: 'grant' | 'acknowledge' | 'presence', fn: (tx: TransactionSql) => Promise<T>): Promise<T> {
+  private async rawTx<T>(operation: 'grant' | 'acknowledge', fn: (tx: TransactionSql) => Promise<T>): Promise<T> {
     const started = performance.now();
     try {
       return (await this.db.$client.begin(fn)) as T;
