@@ -33,6 +33,8 @@ import { startSweeper } from './leases/sweeper.js';
 export interface RunningController {
   readonly url: string;
   readonly mqttUrl: string;
+  /** Where /metrics is served: `url` unless METRICS_PORT gives it a listener of its own. */
+  readonly metricsUrl: string;
   close(): Promise<void>;
 }
 
@@ -109,7 +111,7 @@ export async function startController(config: Config, logger: Logger): Promise<R
       logger,
       before: [httpMetrics(metrics)],
       routers: [
-        metricsRoutes(metrics),
+        ...(config.metricsPort === undefined ? [metricsRoutes(metrics)] : []),
         healthRoutes([
           { name: 'database', check: () => database.ping() },
           { name: 'broker', check: () => brokerLink.isConnected() },
@@ -134,23 +136,39 @@ export async function startController(config: Config, logger: Logger): Promise<R
     ws.gateway = agentsWs;
     const consoleWs = new ConsoleNamespace(io, services, logger.child({ component: 'ws-console' }));
     services.pusher.addDelivery(agentsWs);
-    await new Promise<void>((resolve, reject) => {
-      server.once('error', reject);
-      server.listen({ port: config.http.port, host: config.http.host, backlog: LISTEN_BACKLOG }, () => resolve());
-    });
+    await listen(server, config.http.port, config.http.host);
     stack.push('http', () => closeHttpServer(server));
+    let metricsServer: http.Server | undefined;
+    if (config.metricsPort !== undefined) {
+      // Its own listener: an Ingress or Service that routes the API port cannot reach /metrics.
+      metricsServer = http.createServer(createApp({ logger, routers: [metricsRoutes(metrics)] }));
+      await listen(metricsServer, config.metricsPort, config.http.host);
+      stack.push('metrics-http', () => closeHttpServer(metricsServer!));
+    }
     // Closing sockets first: agents see a clean disconnect and reconnect elsewhere.
     stack.push('socket.io', () => agentsWs.close());
     stack.push('console-live', () => consoleWs.close());
-    const { port } = server.address() as AddressInfo;
-    const host = config.http.host.includes(':') ? `[${config.http.host}]` : config.http.host;
-    const url = `http://${host}:${port}`;
-    logger.info({ url, mqtt: mqttUrl, embeddedDatabase: !config.database.url }, 'floatlease controller listening');
-    return { url, mqttUrl, close: () => stack.closeAll() };
+    const url = listeningUrl(server, config.http.host);
+    const metricsUrl = metricsServer ? listeningUrl(metricsServer, config.http.host) : url;
+    logger.info({ url, metricsUrl, mqtt: mqttUrl, embeddedDatabase: !config.database.url }, 'floatlease controller listening');
+    return { url, mqttUrl, metricsUrl, close: () => stack.closeAll() };
   } catch (err) {
     await stack.closeAll();
     throw err;
   }
+}
+
+function listen(server: http.Server, port: number, host: string): Promise<void> {
+  return new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen({ port, host, backlog: LISTEN_BACKLOG }, () => resolve());
+  });
+}
+
+function listeningUrl(server: http.Server, configuredHost: string): string {
+  const { port } = server.address() as AddressInfo;
+  const host = configuredHost.includes(':') ? `[${configuredHost}]` : configuredHost;
+  return `http://${host}:${port}`;
 }
 
 function waitForConnect(client: MqttClient, timeoutMs: number): Promise<void> {

@@ -3,13 +3,13 @@ import { z } from 'zod';
 
 const logLevels = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 
-const port = (fallback: number) =>
+const anyPort = () =>
   z.coerce
     .number({ error: 'expected a port number 0-65535' })
     .int('expected a port number 0-65535')
     .min(0, 'expected a port number 0-65535')
-    .max(65535, 'expected a port number 0-65535')
-    .default(fallback);
+    .max(65535, 'expected a port number 0-65535');
+const port = (fallback: number) => anyPort().default(fallback);
 
 const positiveInt = (fallback: number, what: string) =>
   z.coerce.number({ error: `expected ${what}` }).int(`expected ${what}`).positive(`expected ${what}`).default(fallback);
@@ -36,6 +36,8 @@ function isUrlWithScheme(value: string, schemes: string[]): boolean {
 export const configSchema = z.object({
   HOST: z.string().trim().min(1, 'expected a host or IP address').default('127.0.0.1'),
   PORT: port(8080),
+  // Unset: /metrics on PORT (development). Set: only on this port, so an Ingress for PORT never exposes it.
+  METRICS_PORT: z.preprocess((v) => (typeof v === 'string' && v.trim() === '' ? undefined : v), anyPort().optional()),
   PUBLIC_URL: optionalUrl(['http:', 'https:'], 'https://floatlease.example.com'),
   DATA_DIR: z.string().trim().min(1, 'expected a folder path').default('./.floatlease'),
   LOG_LEVEL: z.enum(logLevels, { error: `expected one of ${logLevels.join(', ')}` }).default('info'),
@@ -79,6 +81,8 @@ type RawConfig = z.infer<typeof configSchema>;
 
 export interface Config {
   readonly http: { readonly host: string; readonly port: number; readonly publicUrl: string | undefined };
+  /** undefined: /metrics is served on the HTTP port; a number (0 = free): its own listener on http.host. */
+  readonly metricsPort: number | undefined;
   readonly dataDir: string;
   readonly log: { readonly level: RawConfig['LOG_LEVEL']; readonly format: RawConfig['LOG_FORMAT'] };
   readonly database: {
@@ -145,6 +149,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   if (c.OIDC_ISSUER && !c.OIDC_AUDIENCE) throw new ConfigError('OIDC_AUDIENCE', '(""): expected the audience your OIDC tokens carry when OIDC_ISSUER is set');
   return deepFreeze({
     http: { host: c.HOST, port: c.PORT, publicUrl: c.PUBLIC_URL },
+    metricsPort: c.METRICS_PORT,
     dataDir,
     log: { level: c.LOG_LEVEL, format: c.LOG_FORMAT },
     database: { url: c.DATABASE_URL, poolMax: c.DATABASE_POOL_MAX, embeddedPort: c.EMBEDDED_PG_PORT },

