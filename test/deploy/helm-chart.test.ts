@@ -209,6 +209,16 @@ describe('helm/floatlease', () => {
     expect(await templateError(['database.cloudnativepg.enabled=false'])).toMatch(/database: set database\.url/);
   });
 
+  it('the NeuronEX sidecar example is valid and runs the image\'s agent entry point', async () => {
+    const text = await fs.readFile(path.join(CHART, 'examples/agent-neuronex-sidecar.yaml'), 'utf8');
+    const objs = parseAllDocuments(text).map((d) => d.toJS() as K8sObject);
+    for (const o of objs) expect(validateK8sObject(o)).toBe('schema');
+    const pod = podSpec(find(objs, 'StatefulSet'));
+    const agent = (pod.containers as (Container & { name: string })[]).find((c) => c.name === 'floatlease-agent')!;
+    expect(agent.args).toEqual(['dist/agent/main.js']);
+    expect(agent.env.map((e) => e.name)).toEqual(expect.arrayContaining(['FLOATLEASE_CONTROLLER_URL', 'FLOATLEASE_ACTIVATION_CODE', 'FLOATLEASE_GATEWAY_URL', 'FLOATLEASE_STATE_DIR']));
+  });
+
   it('documents every value in the chart README', async () => {
     const readme = await fs.readFile(path.join(CHART, 'README.md'), 'utf8');
     const values = parseYaml(await fs.readFile(path.join(CHART, 'values.yaml'), 'utf8')) as Record<string, unknown>;
