@@ -44,7 +44,11 @@ export async function startController(config: Config, logger: Logger): Promise<R
   try {
     // Traverse-only for others: as root, the embedded PostgreSQL runs as user postgres below it.
     await fs.mkdir(config.dataDir, { recursive: true, mode: 0o711 });
-    await fs.chmod(config.dataDir, 0o711);
+    await fs.chmod(config.dataDir, 0o711).catch((err: NodeJS.ErrnoException) => {
+      // A volume owned by someone else (a Kubernetes emptyDir, root:fsGroup 2777): its mode is the volume's.
+      if (err.code !== 'EPERM' && err.code !== 'EROFS') throw err;
+      logger.debug({ dir: config.dataDir, code: err.code }, 'data folder mode left as its volume set it');
+    });
 
     let databaseUrl = config.database.url;
     if (!databaseUrl) {

@@ -105,6 +105,22 @@ describe.skipIf(!podmanReady())('container image (Dockerfile, built with podman,
     // Files the image's user reads must be inside its root filesystem.
     await fs.copyFile(vendor.publicJwkFile, path.join(rootfs, 'tmp/issuer.json'));
     await fs.chmod(path.join(rootfs, 'tmp/issuer.json'), 0o644);
+    // As the chart mounts them: an emptyDir for DATA_DIR (root:fsGroup 2777) and the signing key from a Secret
+    // with defaultMode 0400 and fsGroup 10001, i.e. 0440 root:10001 behind the kubelet's ..data symlinks.
+    const dataDir = path.join(rootfs, 'run/floatlease-data');
+    await fs.mkdir(dataDir, { recursive: true });
+    await fs.chown(dataDir, 0, 10001);
+    await fs.chmod(dataDir, 0o2777);
+    const keyDir = path.join(rootfs, 'etc/floatlease/signing-keys');
+    const stamp = path.join(keyDir, '..2026_12_01_00_00_00.000000001');
+    await fs.mkdir(stamp, { recursive: true });
+    const key = crypto.generateKeyPairSync('ed25519');
+    await fs.writeFile(path.join(stamp, 'signing-key.pem'), key.privateKey.export({ type: 'pkcs8', format: 'pem' }));
+    await fs.chown(path.join(stamp, 'signing-key.pem'), 0, 10001);
+    await fs.chmod(path.join(stamp, 'signing-key.pem'), 0o440);
+    await fs.chmod(keyDir, 0o1777);
+    await fs.symlink(path.basename(stamp), path.join(keyDir, '..data'));
+    await fs.symlink('..data/signing-key.pem', path.join(keyDir, 'signing-key.pem'));
     const [port, metricsPort, agentPort, proxyPort] = [await freePort(), await freePort(), await freePort(), await freePort()];
     const url = `http://127.0.0.1:${port}`;
     const ctl = inImage(['/app/dist/server/main.js', 'serve'], {
@@ -112,7 +128,8 @@ describe.skipIf(!podmanReady())('container image (Dockerfile, built with podman,
       PORT: String(port),
       METRICS_PORT: String(metricsPort),
       LOG_FORMAT: 'json',
-      DATA_DIR: '/var/lib/floatlease',
+      DATA_DIR: '/run/floatlease-data',
+      SIGNING_KEY_DIR: '/etc/floatlease/signing-keys',
       DATABASE_URL: db.url,
       MQTT_URL: broker.url,
       MQTT_USERNAME: 'ctl',
@@ -126,6 +143,8 @@ describe.skipIf(!podmanReady())('container image (Dockerfile, built with podman,
       if (ctl.exitCode !== null) throw new Error(`controller exited ${ctl.exitCode}: ${ctlOut.stderr()} ${JSON.stringify(ctlOut.logs.slice(-5))}`);
     };
     await waitFor('/readyz 200 from the image', async () => (alive(), (await fetch(`${url}/readyz`).catch(() => undefined))?.status === 200), { timeoutMs: 120_000, intervalMs: 200 });
+    const jwks = (await (await fetch(`${url}/.well-known/jwks.json`)).json()) as { keys: { x: string }[] };
+    expect(jwks.keys.map((k) => k.x)).toEqual([(key.publicKey.export({ format: 'jwk' }) as { x: string }).x]);
     expect((await fetch(`${url}/metrics`)).status).toBe(404);
     expect((await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).status).toBe(200);
     expect((await fetch(`${url}/`, { headers: { accept: 'text/html' } })).status).toBe(200);
