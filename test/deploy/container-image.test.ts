@@ -24,6 +24,8 @@ const podmanReady = () =>
   mosquittoInstalled() &&
   process.getuid?.() === 0;
 
+const chrootBin = () => spawnSync('sh', ['-c', 'command -v chroot'], { encoding: 'utf8' }).stdout.trim();
+
 const sh = async (cmd: string, args: string[], timeout = 1_800_000) => (await run(cmd, args, { cwd: ROOT, timeout, maxBuffer: 64 << 20 })).stdout.trim();
 
 // .ci/run installs podman, mmdebstrap and uidmap, so CI runs this; it is skipped only where they are missing.
@@ -38,7 +40,8 @@ describe.skipIf(!podmanReady())('container image (Dockerfile, built with podman,
 
   /** Starts one of the image's entry points inside its root filesystem, as the image's user. */
   function inImage(args: string[], env: Record<string, string>): ChildProcess {
-    const child = spawn('chroot', [`--userspec=${UID}`, rootfs, '/usr/local/bin/node', ...args], {
+    // The child's PATH is the image's, so chroot itself is found on the host first.
+    const child = spawn(chrootBin(), [`--userspec=${UID}`, rootfs, '/usr/local/bin/node', ...args], {
       env: { PATH: '/usr/local/bin:/usr/bin:/bin', NODE_ENV: 'production', HOME: '/tmp', ...env },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
