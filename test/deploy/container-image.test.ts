@@ -52,7 +52,10 @@ describe.skipIf(!podmanReady())('container image (Dockerfile, built with podman,
   beforeAll(async () => {
     // Docker Hub is out of reach: BASE is Debian bookworm (mmdebstrap) plus this machine's Node 20, built once and cached.
     const base = await sh('bash', ['test/image/build-test-base.sh']);
-    await sh('podman', ['build', '--isolation', 'chroot', '--build-arg', `BASE=${base}`, '-t', TAG, '.']);
+    // The build's `npm ci` reads this machine's npm cache (filled by .ci/run's own npm ci) rather than the network.
+    const cache = path.join(await sh('npm', ['config', 'get', 'cache']), '_cacache');
+    const cacheVolume = (await fs.access(cache).then(() => true, () => false)) ? ['--volume', `${cache}:/root/.npm/_cacache`] : [];
+    await sh('podman', ['build', '--isolation', 'chroot', ...cacheVolume, '--build-arg', `BASE=${base}`, '-t', TAG, '.']);
     sizeBytes = Number(await sh('podman', ['image', 'inspect', '--format', '{{.Size}}', TAG]));
     container = await sh('podman', ['create', TAG]);
     rootfs = await sh('podman', ['mount', container]);
