@@ -31,7 +31,16 @@ describe('loadConfig', () => {
     expect(c.log.level).toBe('debug');
   });
 
+  it('METRICS_PORT: unset keeps /metrics on PORT, a number (0 = free) gives it a listener of its own', () => {
+    expect(loadConfig({}).metricsPort).toBeUndefined();
+    expect(loadConfig({ METRICS_PORT: '' }).metricsPort).toBeUndefined();
+    expect(loadConfig({ METRICS_PORT: '9090' }).metricsPort).toBe(9090);
+    expect(loadConfig({ METRICS_PORT: '0' }).metricsPort).toBe(0);
+  });
+
   it.each([
+    ['METRICS_PORT', 'metrics', /METRICS_PORT .*port number/],
+    ['METRICS_PORT', '65536', /METRICS_PORT .*port number/],
     ['PORT', 'abc', /PORT .*port number/],
     ['PORT', '70000', /PORT .*port number/],
     ['DATABASE_URL', 'not-a-url', /DATABASE_URL .*postgres:\/\//],
