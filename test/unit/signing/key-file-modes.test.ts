@@ -28,11 +28,11 @@ describe('signing key file modes', () => {
   afterEach(() => fs.rm(dir, { recursive: true, force: true }));
 
   it.each([
-    [0o600, 'chmod 600 (the controller writes its own keys so)'],
-    [0o400, 'a Secret mounted with defaultMode 0400'],
-    [0o440, 'defaultMode 0400 with fsGroup: the kubelet adds group read'],
-    [0o640, 'group-readable, owner-writable'],
-  ])('loads a key file of mode %o (%s)', async (mode) => {
+    ['0600: the controller writes its own keys so', 0o600],
+    ['0400: a Secret mounted with defaultMode 0400', 0o400],
+    ['0440: defaultMode 0400 with fsGroup (the kubelet adds group read)', 0o440],
+    ['0640: group-readable, owner-writable', 0o640],
+  ])('loads a key file of mode %s', async (_label, mode) => {
     await fs.writeFile(path.join(dir, 'k.pem'), pem());
     await fs.chmod(path.join(dir, 'k.pem'), mode);
     const keys = await readKeyDir(dir, logger);
@@ -42,12 +42,12 @@ describe('signing key file modes', () => {
   });
 
   it.each([
-    [0o644, /accessible by other users \(mode 0644\).*defaultMode 0400/],
-    [0o604, /accessible by other users/],
-    [0o666, /accessible by other users/],
-    [0o460, /writable by its group \(mode 0460\)/],
-    [0o620, /writable by its group/],
-  ])('refuses a key file of mode %o', async (mode, message) => {
+    ['0644', 0o644, /accessible by other users \(mode 0644\).*defaultMode 0400/],
+    ['0604', 0o604, /accessible by other users/],
+    ['0666', 0o666, /accessible by other users/],
+    ['0460', 0o460, /writable by its group \(mode 0460\)/],
+    ['0620', 0o620, /writable by its group/],
+  ])('refuses a key file of mode %s', async (_label, mode, message) => {
     await fs.writeFile(path.join(dir, 'k.pem'), pem());
     await fs.chmod(path.join(dir, 'k.pem'), mode);
     await expect(readKeyDir(dir, logger)).rejects.toThrow(message);
