@@ -1,4 +1,3 @@
-import crypto from 'node:crypto';
 import fs from 'node:fs/promises';
 import http from 'node:http';
 import path from 'node:path';
@@ -29,6 +28,11 @@ import { ControllerMetrics } from './metrics/controller-metrics.js';
 import { httpMetrics, metricsRoutes } from './metrics/metrics-routes.js';
 import { poolSnapshotSource } from './metrics/pool-snapshot.js';
 import { startSweeper } from './leases/sweeper.js';
+import { AgentSocketStore, socketHeldAnywhere } from './replicas/agent-socket-store.js';
+import { ReplicaMembership } from './replicas/replica-membership.js';
+import { attachPostgresAdapter } from './replicas/socket-adapter.js';
+import { AGENT_NAMESPACE } from '../shared/protocol/socket-events.js';
+import { CONSOLE_NAMESPACE } from '../shared/protocol/console-events.js';
 
 export interface RunningController {
   readonly url: string;
@@ -65,7 +69,7 @@ export async function startController(config: Config, logger: Logger): Promise<R
         url: config.mqtt.url,
         username: config.mqtt.username,
         password: config.mqtt.password,
-        clientId: `floatlease-controller-${crypto.randomBytes(4).toString('hex')}`,
+        clientId: `floatlease-controller-${config.replicas.id}`,
         logger: logger.child({ component: 'mqtt' }),
       });
       stack.push('mqtt', () => mqtt.close());
@@ -129,10 +133,40 @@ export async function startController(config: Config, logger: Logger): Promise<R
     });
     bridge.start();
     services.pusher.addDelivery(bridge);
-    const io = new SocketServer(server, { serveClient: false, transports: ['websocket', 'polling'] });
-    const agentsWs = new AgentNamespaceGateway(io, database.db, services.gatewayAuth, agentHandler, logger.child({ component: 'ws-agents' }));
+    // WebSocket only (agents and console use nothing else): no long-polling session to pin to one replica.
+    const io = new SocketServer(server, { serveClient: false, transports: ['websocket'] });
+    // On an external database other replicas may share it: broadcasts and acks go through it.
+    const clustered = config.database.url !== undefined;
+    if (clustered) {
+      const adapter = attachPostgresAdapter(io, databaseUrl, config.replicas, logger.child({ component: 'socket.io-adapter' }));
+      stack.push('socket.io-adapter', async () => {
+        for (const name of ['/', AGENT_NAMESPACE, CONSOLE_NAMESPACE]) await io.of(name).adapter.close();
+        await adapter.close();
+      });
+    }
+    const socketStore = new AgentSocketStore(database.db, config.replicas.id);
+    const agentsWs = new AgentNamespaceGateway(io, database.db, services.gatewayAuth, agentHandler, logger.child({ component: 'ws-agents' }), socketStore);
     ws.gateway = agentsWs;
-    const consoleWs = new ConsoleNamespace(io, services, logger.child({ component: 'ws-console' }));
+    const membership = new ReplicaMembership(
+      database.db,
+      { replicaId: config.replicas.id, heartbeatMs: config.replicas.heartbeatMs, timeoutMs: config.replicas.timeoutMs },
+      {
+        takeOver: (gatewayId) => agentHandler.offlineIf(gatewayId, 'ws', async (tx) => !(await socketHeldAnywhere(tx, gatewayId))),
+        reassert: async () => {
+          const held = agentsWs.localGatewayIds();
+          await socketStore.reassert(held);
+          await Promise.all(held.map((id) => agentHandler.presence(id, true, 'ws')));
+        },
+      },
+      logger.child({ component: 'replicas' }),
+    );
+    await membership.start();
+    // Runs after the sockets closed (the stack unwinds in reverse): leaving lets another replica settle their presence.
+    stack.push('replica-membership', async () => {
+      await socketStore.idle();
+      await membership.stop();
+    });
+    const consoleWs = new ConsoleNamespace(io, services, logger.child({ component: 'ws-console' }), { clustered });
     services.pusher.addDelivery(agentsWs);
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);

@@ -1,3 +1,5 @@
+import crypto from 'node:crypto';
+import os from 'node:os';
 import path from 'node:path';
 import { z } from 'zod';
 
@@ -68,6 +70,14 @@ export const configSchema = z.object({
     .default(7),
   ENROLL_FAILURES_PER_MINUTE: positiveInt(10, 'a positive whole number'),
   AUTH_FAILURES_PER_MINUTE: positiveInt(30, 'a positive whole number'),
+  REPLICAS: positiveInt(1, 'a positive whole number of controller replicas'),
+  REPLICA_ID: z
+    .string()
+    .trim()
+    .optional()
+    .refine((v) => v === undefined || v === '' || /^[A-Za-z0-9._-]{1,64}$/.test(v), 'expected 1-64 letters, digits, dots, dashes or underscores (e.g. the pod name)'),
+  REPLICA_HEARTBEAT_MS: positiveInt(2_000, 'a positive number of milliseconds'),
+  REPLICA_TIMEOUT_MS: positiveInt(6_000, 'a positive number of milliseconds'),
   OIDC_ISSUER: optionalUrl(['http:', 'https:'], 'https://login.example.com/realms/ops'),
   OIDC_AUDIENCE: z.string().trim().optional(),
   OIDC_JWKS_URL: optionalUrl(['http:', 'https:'], 'https://login.example.com/realms/ops/protocol/openid-connect/certs'),
@@ -98,6 +108,11 @@ export interface Config {
     readonly dynsec: boolean;
   };
   readonly shutdownTimeoutMs: number;
+  /**
+   * Several replicas share the database and broker (server/replicas). `id` is stable across restarts
+   * when REPLICA_ID (e.g. the pod name) is set: it is the MQTT client id of a persistent session.
+   */
+  readonly replicas: { readonly count: number; readonly id: string; readonly heartbeatMs: number; readonly timeoutMs: number };
   readonly signingKeyDir: string;
   /** Files holding trusted pool-license issuer keys (JWK or JWKS JSON). */
   readonly trustedIssuerFiles: readonly string[];
@@ -142,6 +157,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   }
   const c = parsed.data;
   const dataDir = path.resolve(c.DATA_DIR);
+  if (c.REPLICAS > 1 && !c.DATABASE_URL) throw new ConfigError('DATABASE_URL', `(""): the embedded PostgreSQL serves one replica; set DATABASE_URL when REPLICAS is ${c.REPLICAS}`);
+  if (c.REPLICAS > 1 && !c.MQTT_URL) throw new ConfigError('MQTT_URL', `(""): the embedded broker serves one replica; set MQTT_URL when REPLICAS is ${c.REPLICAS}`);
+  if (c.REPLICA_TIMEOUT_MS <= c.REPLICA_HEARTBEAT_MS) throw new ConfigError('REPLICA_TIMEOUT_MS', `(${c.REPLICA_TIMEOUT_MS}): expected more than REPLICA_HEARTBEAT_MS (${c.REPLICA_HEARTBEAT_MS})`);
   if (c.OIDC_ISSUER && !c.OIDC_AUDIENCE) throw new ConfigError('OIDC_AUDIENCE', '(""): expected the audience your OIDC tokens carry when OIDC_ISSUER is set');
   return deepFreeze({
     http: { host: c.HOST, port: c.PORT, publicUrl: c.PUBLIC_URL },
@@ -158,6 +176,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       dynsec: c.MQTT_DYNSEC === 'true' && c.MQTT_URL !== undefined,
     },
     shutdownTimeoutMs: c.SHUTDOWN_TIMEOUT_MS,
+    replicas: {
+      count: c.REPLICAS,
+      id: c.REPLICA_ID || `${os.hostname().slice(0, 40)}-${crypto.randomBytes(4).toString('hex')}`,
+      heartbeatMs: c.REPLICA_HEARTBEAT_MS,
+      timeoutMs: c.REPLICA_TIMEOUT_MS,
+    },
     signingKeyDir: path.resolve(c.SIGNING_KEY_DIR || path.join(dataDir, 'keys')),
     trustedIssuerFiles: (c.TRUSTED_ISSUERS ?? '')
       .split(',')
