@@ -101,6 +101,7 @@ export async function startController(config: Config, logger: Logger): Promise<R
       stack.push('embedded-broker', () => broker.close());
       brokerAt = { link: broker.link, url: broker.url };
     }
+    stack.push('signing-keys', async () => services.keys.close());
     const { link: brokerLink, url: mqttUrl } = brokerAt;
     const bootstrapToken = await services.tokens.bootstrapAdmin(config.adminToken);
     if (bootstrapToken) printBootstrapToken(bootstrapToken);

@@ -54,6 +54,12 @@ export const configSchema = z.object({
   MQTT_SHARED_SUBSCRIPTIONS: z.enum(['auto', 'true', 'false'], { error: 'expected auto, true or false' }).default('auto'),
   SHUTDOWN_TIMEOUT_MS: positiveInt(10_000, 'a positive number of milliseconds'),
   SIGNING_KEY_DIR: z.string().trim().optional(),
+  SIGNING_KEY_KEK: z
+    .string()
+    .trim()
+    .optional()
+    .refine((v) => v === undefined || v === '' || Buffer.from(v, 'base64').length === 32, 'expected 32 random bytes in base64 (openssl rand -base64 32)'),
+  SIGNING_KEY_REFRESH_MS: positiveInt(2_000, 'a positive number of milliseconds'),
   TRUSTED_ISSUERS: z.string().trim().optional(),
   LEASE_ISSUER: z.string().trim().min(1, 'expected a non-empty name').default('floatlease'),
   ADMIN_TOKEN: z
@@ -114,6 +120,10 @@ export interface Config {
    */
   readonly replicas: { readonly count: number; readonly id: string; readonly heartbeatMs: number; readonly timeoutMs: number };
   readonly signingKeyDir: string;
+  /** Set: signing keys live in the database, sealed with this key-encryption key, shared by every replica. */
+  readonly signingKeyKek: string | undefined;
+  /** How often a replica reloads the shared keys: the bound on a rotation reaching every replica. */
+  readonly signingKeyRefreshMs: number;
   /** Files holding trusted pool-license issuer keys (JWK or JWKS JSON). */
   readonly trustedIssuerFiles: readonly string[];
   readonly leaseIssuer: string;
@@ -159,6 +169,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const dataDir = path.resolve(c.DATA_DIR);
   if (c.REPLICAS > 1 && !c.DATABASE_URL) throw new ConfigError('DATABASE_URL', `(""): the embedded PostgreSQL serves one replica; set DATABASE_URL when REPLICAS is ${c.REPLICAS}`);
   if (c.REPLICAS > 1 && !c.MQTT_URL) throw new ConfigError('MQTT_URL', `(""): the embedded broker serves one replica; set MQTT_URL when REPLICAS is ${c.REPLICAS}`);
+  if (c.REPLICAS > 1 && !c.SIGNING_KEY_KEK) throw new ConfigError('SIGNING_KEY_KEK', `(""): replicas must share their signing keys; set a key-encryption key when REPLICAS is ${c.REPLICAS}`);
   if (c.REPLICA_TIMEOUT_MS <= c.REPLICA_HEARTBEAT_MS) throw new ConfigError('REPLICA_TIMEOUT_MS', `(${c.REPLICA_TIMEOUT_MS}): expected more than REPLICA_HEARTBEAT_MS (${c.REPLICA_HEARTBEAT_MS})`);
   if (c.OIDC_ISSUER && !c.OIDC_AUDIENCE) throw new ConfigError('OIDC_AUDIENCE', '(""): expected the audience your OIDC tokens carry when OIDC_ISSUER is set');
   return deepFreeze({
@@ -183,6 +194,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       timeoutMs: c.REPLICA_TIMEOUT_MS,
     },
     signingKeyDir: path.resolve(c.SIGNING_KEY_DIR || path.join(dataDir, 'keys')),
+    signingKeyKek: c.SIGNING_KEY_KEK || undefined,
+    signingKeyRefreshMs: c.SIGNING_KEY_REFRESH_MS,
     trustedIssuerFiles: (c.TRUSTED_ISSUERS ?? '')
       .split(',')
       .map((f) => f.trim())

@@ -189,6 +189,11 @@ export const signingKeys = pgTable('signing_keys', {
   publicJwk: jsonb('public_jwk').notNull(),
   createdAt: createdAt(),
   retiredAt: ts('retired_at'),
+  /**
+   * With SIGNING_KEY_KEK set, the private half too, sealed (AES-256-GCM) with that key-encryption
+   * key, so every replica signs with the same current key (server/signing/db-key-vault.ts).
+   */
+  sealedPrivateJwk: text('sealed_private_jwk'),
 });
 
 /** Controller replicas alive: each refreshes its row; a lapsed row is taken over (server/replicas). */

@@ -17,6 +17,8 @@ import { createTestVendor } from '../../helpers/vendor.js';
 const ADMIN = `fl_${'r'.repeat(43)}`;
 const HEARTBEAT_MS = 500;
 const TIMEOUT_MS = 1_500;
+const KEY_REFRESH_MS = 1_000;
+const KEK = crypto.randomBytes(32).toString('base64');
 
 interface Placed {
   readonly name: string;
@@ -57,6 +59,8 @@ describe.skipIf(!mosquittoInstalled())('two controller replicas on one PostgreSQ
       REPLICA_TIMEOUT_MS: String(TIMEOUT_MS),
       TRUSTED_ISSUERS: vendorKey,
       SIGNING_KEY_DIR: path.join(dir, `keys-${id}`),
+      SIGNING_KEY_KEK: KEK,
+      SIGNING_KEY_REFRESH_MS: String(KEY_REFRESH_MS),
     });
 
   beforeAll(async () => {
@@ -134,6 +138,31 @@ describe.skipIf(!mosquittoInstalled())('two controller replicas on one PostgreSQ
     expect(sum('floatlease_connected_agents', { transport: 'ws' })).toBe(2);
     expect(sum('floatlease_connected_agents', { transport: 'mqtt' })).toBe(0);
     for (const s of scrapes) expect(s.get(metric('floatlease_fleet_agents_online', { transport: 'mqtt' }))).toBe(2);
+  });
+
+  it('key rotation on one replica: both sign with the new key within the refresh interval', async () => {
+    const sql = db.database.sql;
+    const latestKid = async (gatewayId: string) => (await sql<{ kid: string }[]>`select kid from leases where gateway_id = ${gatewayId} order by seq desc limit 1`)[0]?.kid;
+    const rotated = await api(0)<{ kid: string; signing: boolean }[]>('POST', '/api/v1/signing-keys/rotate');
+    expect(rotated.status).toBe(200);
+    const kid = rotated.body.find((k) => k.signing)!.kid;
+    const t0 = performance.now();
+    // Each replica signs the pushes of the changes made through it: change an agent's allocation
+    // through each until that replica's lease carries the new kid.
+    for (const [i, p] of [[0, placed[0]!], [1, placed[1]!]] as const) {
+      let tags = 300 + i * 50;
+      await waitFor(`replica ${i + 1} signs with ${kid}`, async () => {
+        tags += 1;
+        await api(i)('PUT', `/api/v1/gateways/${p.gatewayId}/allocation`, { tags, connections: 5 });
+        await waitFor(`${p.name} applies ${tags}`, async () => (await p.agent.license()).totalTagCount === tags, { timeoutMs: 10_000, intervalMs: 10 });
+        return (await latestKid(p.gatewayId)) === kid;
+      }, { timeoutMs: 20_000, intervalMs: 100 });
+    }
+    const ms = Math.round(performance.now() - t0);
+    console.info(`both replicas signed with the rotated key after ${ms} ms (refresh ${KEY_REFRESH_MS} ms)`);
+    expect(ms).toBeLessThan(KEY_REFRESH_MS + 10_000);
+    const keysOn2 = await api(1)<{ kid: string; signing: boolean }[]>('GET', '/api/v1/signing-keys');
+    expect(keysOn2.body.find((k) => k.signing)?.kid).toBe(kid);
   });
 
   it('SIGKILL of a replica: its Socket.IO agent is marked offline by the other within the heartbeat timeout + 1 s, once', async () => {
