@@ -69,7 +69,9 @@ export async function startController(config: Config, logger: Logger): Promise<R
         url: config.mqtt.url,
         username: config.mqtt.username,
         password: config.mqtt.password,
+        // Stable per replica (REPLICA_ID, e.g. the pod name) so its persistent session is found again.
         clientId: `floatlease-controller-${config.replicas.id}`,
+        sessionExpirySec: config.mqtt.sessionExpirySec,
         logger: logger.child({ component: 'mqtt' }),
       });
       stack.push('mqtt', () => mqtt.close());

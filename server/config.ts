@@ -52,6 +52,11 @@ export const configSchema = z.object({
   MQTT_EMBEDDED_PORT: port(1883),
   MQTT_DYNSEC: z.enum(['true', 'false'], { error: 'expected true or false' }).default('false'),
   MQTT_SHARED_SUBSCRIPTIONS: z.enum(['auto', 'true', 'false'], { error: 'expected auto, true or false' }).default('auto'),
+  MQTT_SESSION_EXPIRY_SEC: z.coerce
+    .number({ error: 'expected a whole number of seconds, 0 for a clean session' })
+    .int('expected a whole number of seconds, 0 for a clean session')
+    .min(0, 'expected a whole number of seconds, 0 for a clean session')
+    .default(300),
   SHUTDOWN_TIMEOUT_MS: positiveInt(10_000, 'a positive number of milliseconds'),
   SIGNING_KEY_DIR: z.string().trim().optional(),
   SIGNING_KEY_KEK: z
@@ -112,6 +117,8 @@ export interface Config {
     readonly sharedSubscriptions: boolean | undefined;
     /** Provision gateway credentials in Mosquitto's dynamic-security plugin (external broker only). */
     readonly dynsec: boolean;
+    /** MQTT 5 session expiry of the controller's connection (client id floatlease-controller-<replica id>). */
+    readonly sessionExpirySec: number;
   };
   readonly shutdownTimeoutMs: number;
   /**
@@ -185,6 +192,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       embeddedPort: c.MQTT_EMBEDDED_PORT,
       sharedSubscriptions: c.MQTT_SHARED_SUBSCRIPTIONS === 'auto' ? undefined : c.MQTT_SHARED_SUBSCRIPTIONS === 'true',
       dynsec: c.MQTT_DYNSEC === 'true' && c.MQTT_URL !== undefined,
+      // A session is only found again under the same client id: persistent only with REPLICA_ID set.
+      sessionExpirySec: c.REPLICA_ID ? c.MQTT_SESSION_EXPIRY_SEC : 0,
     },
     shutdownTimeoutMs: c.SHUTDOWN_TIMEOUT_MS,
     replicas: {
