@@ -57,6 +57,11 @@ export const configSchema = z.object({
     .int('expected a whole number of seconds, 0 for a clean session')
     .min(0, 'expected a whole number of seconds, 0 for a clean session')
     .default(300),
+  EMQX_HOOK_TOKEN: z
+    .string()
+    .trim()
+    .optional()
+    .refine((v) => v === undefined || v === '' || v.length >= 24, 'expected at least 24 characters (EMQX sends it as a Bearer token)'),
   SHUTDOWN_TIMEOUT_MS: positiveInt(10_000, 'a positive number of milliseconds'),
   SIGNING_KEY_DIR: z.string().trim().optional(),
   SIGNING_KEY_KEK: z
@@ -117,6 +122,8 @@ export interface Config {
     readonly sharedSubscriptions: boolean | undefined;
     /** Provision gateway credentials in Mosquitto's dynamic-security plugin (external broker only). */
     readonly dynsec: boolean;
+    /** Set: the EMQX HTTP authentication/authorization endpoints answer requests bearing it. */
+    readonly emqxHookToken: string | undefined;
     /** MQTT 5 session expiry of the controller's connection (client id floatlease-controller-<replica id>). */
     readonly sessionExpirySec: number;
   };
@@ -192,6 +199,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       embeddedPort: c.MQTT_EMBEDDED_PORT,
       sharedSubscriptions: c.MQTT_SHARED_SUBSCRIPTIONS === 'auto' ? undefined : c.MQTT_SHARED_SUBSCRIPTIONS === 'true',
       dynsec: c.MQTT_DYNSEC === 'true' && c.MQTT_URL !== undefined,
+      emqxHookToken: c.EMQX_HOOK_TOKEN || undefined,
       // A session is only found again under the same client id: persistent only with REPLICA_ID set.
       sessionExpirySec: c.REPLICA_ID ? c.MQTT_SESSION_EXPIRY_SEC : 0,
     },

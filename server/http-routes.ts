@@ -6,6 +6,8 @@ import type { Config } from './config.js';
 import type { Db } from './db/database.js';
 import { registerEnrollmentRoutes } from './enrollment/enrollment-routes.js';
 import { registerGatewayRoutes } from './gateways/gateway-routes.js';
+import { EmqxDecisions } from './emqx/emqx-decisions.js';
+import { registerEmqxRoutes } from './emqx/emqx-routes.js';
 import { PgRateLimitStore } from './http/pg-rate-limit-store.js';
 import { failureLimiter } from './http/rate-limits.js';
 import { RouteRegistry } from './http/route-registry.js';
@@ -19,7 +21,7 @@ export const API_VERSION = '1.0.0';
 
 /** Every REST route, declared once; the OpenAPI document is generated from the same declarations. */
 export function buildApiRouter(
-  config: Pick<Config, 'rateLimits' | 'oidc'>,
+  config: Pick<Config, 'rateLimits' | 'oidc'> & { readonly mqtt?: Pick<Config['mqtt'], 'emqxHookToken' | 'username' | 'password'> },
   db: Db,
   s: Services,
   /** Replicas on one database count against one limit (rate_limit_hits); alone, memory will do. */
@@ -38,6 +40,11 @@ export function buildApiRouter(
   registerAuditRoutes(routes, db);
   registerTokenRoutes(routes, s.tokens);
   registerSigningKeyRoutes(routes, db, s.keys, s.publishedKeys);
+  const mqtt = config.mqtt;
+  if (mqtt?.emqxHookToken) {
+    const controller = mqtt.username && mqtt.password ? { username: mqtt.username, password: mqtt.password } : undefined;
+    registerEmqxRoutes(routes, new EmqxDecisions(s.gatewayAuth, controller), mqtt.emqxHookToken);
+  }
   let openApi: Record<string, unknown> | undefined;
   routes.add({
     method: 'get',

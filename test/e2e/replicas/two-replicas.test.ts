@@ -15,8 +15,8 @@ import { createTestDatabase, type TestDatabase } from '../../helpers/test-databa
 import { createTestVendor } from '../../helpers/vendor.js';
 
 const ADMIN = `fl_${'r'.repeat(43)}`;
-const HEARTBEAT_MS = 500;
-const TIMEOUT_MS = 1_500;
+const HEARTBEAT_MS = 1_000;
+const TIMEOUT_MS = 4_000;
 const KEY_REFRESH_MS = 1_000;
 const KEK = crypto.randomBytes(32).toString('base64');
 
@@ -61,7 +61,7 @@ describe.skipIf(!mosquittoInstalled())('two controller replicas on one PostgreSQ
       SIGNING_KEY_DIR: path.join(dir, `keys-${id}`),
       SIGNING_KEY_KEK: KEK,
       SIGNING_KEY_REFRESH_MS: String(KEY_REFRESH_MS),
-    });
+    }, { readyTimeoutMs: 90_000 });
 
   beforeAll(async () => {
     dir = await fs.mkdtemp(path.join(os.tmpdir(), 'floatlease-replicas-'));
@@ -85,7 +85,7 @@ describe.skipIf(!mosquittoInstalled())('two controller replicas on one PostgreSQ
         FLOATLEASE_HARDWARE_ID: crypto.randomUUID(),
       });
       agents.push(agent);
-      const { gatewayId } = await agent.ready(60_000).catch((err: unknown) => {
+      const { gatewayId } = await agent.ready(180_000).catch((err: unknown) => {
         throw new Error(`${name}: ${String(err)}; agent logs: ${agent.logs.slice(-8).map((l) => JSON.stringify(l)).join(' | ')}; replica logs: ${replicas[home]!.logs.slice(-8).map((l) => JSON.stringify(l)).join(' | ')}`);
       });
       placed.push({ name, agent, gatewayId, via: home === 0 ? 1 : 0 });
@@ -100,7 +100,7 @@ describe.skipIf(!mosquittoInstalled())('two controller replicas on one PostgreSQ
       await waitFor(`console ${i} connected`, () => socket.connected);
     }
     for (const p of placed) await waitFor(`${p.name} online`, async () => (await api(0)<{ online: boolean }>('GET', `/api/v1/gateways/${p.gatewayId}`)).body.online);
-  }, 120_000);
+  }, 480_000);
 
   afterAll(async () => {
     for (const c of consoles) c.close();
