@@ -61,7 +61,7 @@ export const configSchema = z.object({
     .string()
     .trim()
     .optional()
-    .refine((v) => v === undefined || v === '' || v.length >= 24, 'expected at least 24 characters (EMQX sends it as a Bearer token)'),
+    .refine((v) => v === undefined || v === '' || v.length >= 24, 'expected at least 24 characters (EMQX sends it in the x-emqx-hook-token header)'),
   SHUTDOWN_TIMEOUT_MS: positiveInt(10_000, 'a positive number of milliseconds'),
   SIGNING_KEY_DIR: z.string().trim().optional(),
   SIGNING_KEY_KEK: z

@@ -8,11 +8,12 @@ const result = z.enum(['allow', 'deny', 'ignore']);
 
 /**
  * The endpoints EMQX's HTTP authenticator and authorizer call (formats in emqx-decisions.ts). EMQX
- * sends a configured header; only a request with `Authorization: Bearer <EMQX_HOOK_TOKEN>` is
- * answered, so nobody else can probe credentials through them.
+ * sends the headers configured on them; only a request with `x-emqx-hook-token: <EMQX_HOOK_TOKEN>`
+ * is answered, so nobody else can probe credentials through them. (Not Authorization: that header
+ * is the API's own bearer token.)
  */
 export function registerEmqxRoutes(routes: RouteRegistry, decisions: EmqxDecisions, hookToken: string): void {
-  const expected = Buffer.from(`Bearer ${hookToken}`);
+  const expected = Buffer.from(hookToken);
   const fromEmqx = (header: string | undefined) => {
     const got = Buffer.from(header ?? '');
     if (got.length !== expected.length || !timingSafeEqual(got, expected)) throw new AppError('unauthorized', 'EMQX hook token required');
@@ -26,7 +27,7 @@ export function registerEmqxRoutes(routes: RouteRegistry, decisions: EmqxDecisio
     body: emqxAuthnRequest,
     responses: { 200: { description: 'EMQX authentication result', schema: z.object({ result, is_superuser: z.boolean() }) } },
     handler: async ({ body, req }) => {
-      fromEmqx(req.headers.authorization);
+      fromEmqx(req.get('x-emqx-hook-token'));
       return { body: await decisions.authenticate(body) };
     },
   });
@@ -39,7 +40,7 @@ export function registerEmqxRoutes(routes: RouteRegistry, decisions: EmqxDecisio
     body: emqxAuthzRequest,
     responses: { 200: { description: 'EMQX authorization result', schema: z.object({ result }) } },
     handler: async ({ body, req }) => {
-      fromEmqx(req.headers.authorization);
+      fromEmqx(req.get('x-emqx-hook-token'));
       return { body: decisions.authorize(body) };
     },
   });
