@@ -164,7 +164,7 @@ export async function startController(config: Config, logger: Logger): Promise<R
       logger.child({ component: 'replicas' }),
     );
     await membership.start();
-    // Runs after the sockets closed (the stack unwinds in reverse): leaving lets another replica settle their presence.
+    // Runs after the sockets closed (the stack unwinds in reverse); the row then lapses (see stop()).
     stack.push('replica-membership', async () => {
       await socketStore.idle();
       await membership.stop();

@@ -44,12 +44,15 @@ export class ReplicaMembership {
     this.timer.unref();
   }
 
-  /** Stops the heartbeat and leaves: this replica's agents reconnect elsewhere and mark themselves online there. */
+  /**
+   * Stops the heartbeat. The row stays and lapses like a dead replica's: its agents, disconnected
+   * without being marked offline, get REPLICA_TIMEOUT_MS to reconnect (here after a restart, or to
+   * another replica) before anyone marks them offline or reclaims their points.
+   */
   async stop(): Promise<void> {
     this.stopped = true;
     clearInterval(this.timer);
     await this.running;
-    await this.sql`delete from controller_replicas where id = ${this.opts.replicaId}`.catch((err: unknown) => this.logger.warn({ err }, 'could not deregister the replica'));
   }
 
   /** One heartbeat and takeover round (exposed for tests). */
