@@ -1,4 +1,3 @@
-import crypto from 'node:crypto';
 import fs from 'node:fs/promises';
 import http from 'node:http';
 import path from 'node:path';
@@ -29,6 +28,11 @@ import { ControllerMetrics } from './metrics/controller-metrics.js';
 import { httpMetrics, metricsRoutes } from './metrics/metrics-routes.js';
 import { poolSnapshotSource } from './metrics/pool-snapshot.js';
 import { startSweeper } from './leases/sweeper.js';
+import { AgentSocketStore, socketHeldAnywhere } from './replicas/agent-socket-store.js';
+import { ReplicaMembership } from './replicas/replica-membership.js';
+import { attachPostgresAdapter } from './replicas/socket-adapter.js';
+import { AGENT_NAMESPACE } from '../shared/protocol/socket-events.js';
+import { CONSOLE_NAMESPACE } from '../shared/protocol/console-events.js';
 
 export interface RunningController {
   readonly url: string;
@@ -71,7 +75,9 @@ export async function startController(config: Config, logger: Logger): Promise<R
         url: config.mqtt.url,
         username: config.mqtt.username,
         password: config.mqtt.password,
-        clientId: `floatlease-controller-${crypto.randomBytes(4).toString('hex')}`,
+        // Stable per replica (REPLICA_ID, e.g. the pod name) so its persistent session is found again.
+        clientId: `floatlease-controller-${config.replicas.id}`,
+        sessionExpirySec: config.mqtt.sessionExpirySec,
         logger: logger.child({ component: 'mqtt' }),
       });
       stack.push('mqtt', () => mqtt.close());
@@ -103,6 +109,7 @@ export async function startController(config: Config, logger: Logger): Promise<R
       stack.push('embedded-broker', () => broker.close());
       brokerAt = { link: broker.link, url: broker.url };
     }
+    stack.push('signing-keys', async () => services.keys.close());
     const { link: brokerLink, url: mqttUrl } = brokerAt;
     const bootstrapToken = await services.tokens.bootstrapAdmin(config.adminToken);
     if (bootstrapToken) printBootstrapToken(bootstrapToken);
@@ -110,7 +117,7 @@ export async function startController(config: Config, logger: Logger): Promise<R
     const sweeper = startSweeper({ intervalMs: config.sweepIntervalMs, leaseHistoryDays: config.leaseHistoryDays }, database.db, services, logger.child({ component: 'sweeper' }));
     stack.push('sweeper', () => sweeper.stop());
 
-    const api = buildApiRouter(config, database.db, services);
+    const api = buildApiRouter(config, database.db, services, { sharedRateLimits: config.database.url !== undefined });
     const app = createApp({
       logger,
       before: [httpMetrics(metrics)],
@@ -135,10 +142,40 @@ export async function startController(config: Config, logger: Logger): Promise<R
     });
     bridge.start();
     services.pusher.addDelivery(bridge);
-    const io = new SocketServer(server, { serveClient: false, transports: ['websocket', 'polling'] });
-    const agentsWs = new AgentNamespaceGateway(io, database.db, services.gatewayAuth, agentHandler, logger.child({ component: 'ws-agents' }));
+    // WebSocket only (agents and console use nothing else): no long-polling session to pin to one replica.
+    const io = new SocketServer(server, { serveClient: false, transports: ['websocket'] });
+    // On an external database other replicas may share it: broadcasts and acks go through it.
+    const clustered = config.database.url !== undefined;
+    if (clustered) {
+      const adapter = attachPostgresAdapter(io, databaseUrl, config.replicas, logger.child({ component: 'socket.io-adapter' }));
+      stack.push('socket.io-adapter', async () => {
+        for (const name of ['/', AGENT_NAMESPACE, CONSOLE_NAMESPACE]) await io.of(name).adapter.close();
+        await adapter.close();
+      });
+    }
+    const socketStore = new AgentSocketStore(database.db, config.replicas.id);
+    const agentsWs = new AgentNamespaceGateway(io, database.db, services.gatewayAuth, agentHandler, logger.child({ component: 'ws-agents' }), socketStore);
     ws.gateway = agentsWs;
-    const consoleWs = new ConsoleNamespace(io, services, logger.child({ component: 'ws-console' }));
+    const membership = new ReplicaMembership(
+      database.db,
+      { replicaId: config.replicas.id, heartbeatMs: config.replicas.heartbeatMs, timeoutMs: config.replicas.timeoutMs },
+      {
+        takeOver: (gatewayId) => agentHandler.offlineIf(gatewayId, 'ws', async (tx) => !(await socketHeldAnywhere(tx, gatewayId))),
+        reassert: async () => {
+          const held = agentsWs.localGatewayIds();
+          await socketStore.reassert(held);
+          await Promise.all(held.map((id) => agentHandler.presence(id, true, 'ws')));
+        },
+      },
+      logger.child({ component: 'replicas' }),
+    );
+    await membership.start();
+    // Runs after the sockets closed (the stack unwinds in reverse); the row then lapses (see stop()).
+    stack.push('replica-membership', async () => {
+      await socketStore.idle();
+      await membership.stop();
+    });
+    const consoleWs = new ConsoleNamespace(io, services, logger.child({ component: 'ws-console' }), { clustered });
     services.pusher.addDelivery(agentsWs);
     await listen(server, config.http.port, config.http.host);
     stack.push('http', () => closeHttpServer(server));

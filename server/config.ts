@@ -1,3 +1,5 @@
+import crypto from 'node:crypto';
+import os from 'node:os';
 import path from 'node:path';
 import { z } from 'zod';
 
@@ -52,8 +54,24 @@ export const configSchema = z.object({
   MQTT_EMBEDDED_PORT: port(1883),
   MQTT_DYNSEC: z.enum(['true', 'false'], { error: 'expected true or false' }).default('false'),
   MQTT_SHARED_SUBSCRIPTIONS: z.enum(['auto', 'true', 'false'], { error: 'expected auto, true or false' }).default('auto'),
+  MQTT_SESSION_EXPIRY_SEC: z.coerce
+    .number({ error: 'expected a whole number of seconds, 0 for a clean session' })
+    .int('expected a whole number of seconds, 0 for a clean session')
+    .min(0, 'expected a whole number of seconds, 0 for a clean session')
+    .default(300),
+  EMQX_HOOK_TOKEN: z
+    .string()
+    .trim()
+    .optional()
+    .refine((v) => v === undefined || v === '' || v.length >= 24, 'expected at least 24 characters (EMQX sends it in the x-emqx-hook-token header)'),
   SHUTDOWN_TIMEOUT_MS: positiveInt(10_000, 'a positive number of milliseconds'),
   SIGNING_KEY_DIR: z.string().trim().optional(),
+  SIGNING_KEY_KEK: z
+    .string()
+    .trim()
+    .optional()
+    .refine((v) => v === undefined || v === '' || Buffer.from(v, 'base64').length === 32, 'expected 32 random bytes in base64 (openssl rand -base64 32)'),
+  SIGNING_KEY_REFRESH_MS: positiveInt(2_000, 'a positive number of milliseconds'),
   TRUSTED_ISSUERS: z.string().trim().optional(),
   LEASE_ISSUER: z.string().trim().min(1, 'expected a non-empty name').default('floatlease'),
   ADMIN_TOKEN: z
@@ -70,6 +88,14 @@ export const configSchema = z.object({
     .default(7),
   ENROLL_FAILURES_PER_MINUTE: positiveInt(10, 'a positive whole number'),
   AUTH_FAILURES_PER_MINUTE: positiveInt(30, 'a positive whole number'),
+  REPLICAS: positiveInt(1, 'a positive whole number of controller replicas'),
+  REPLICA_ID: z
+    .string()
+    .trim()
+    .optional()
+    .refine((v) => v === undefined || v === '' || /^[A-Za-z0-9._-]{1,64}$/.test(v), 'expected 1-64 letters, digits, dots, dashes or underscores (e.g. the pod name)'),
+  REPLICA_HEARTBEAT_MS: positiveInt(2_000, 'a positive number of milliseconds'),
+  REPLICA_TIMEOUT_MS: positiveInt(6_000, 'a positive number of milliseconds'),
   OIDC_ISSUER: optionalUrl(['http:', 'https:'], 'https://login.example.com/realms/ops'),
   OIDC_AUDIENCE: z.string().trim().optional(),
   OIDC_JWKS_URL: optionalUrl(['http:', 'https:'], 'https://login.example.com/realms/ops/protocol/openid-connect/certs'),
@@ -100,9 +126,22 @@ export interface Config {
     readonly sharedSubscriptions: boolean | undefined;
     /** Provision gateway credentials in Mosquitto's dynamic-security plugin (external broker only). */
     readonly dynsec: boolean;
+    /** Set: the EMQX HTTP authentication/authorization endpoints answer requests bearing it. */
+    readonly emqxHookToken: string | undefined;
+    /** MQTT 5 session expiry of the controller's connection (client id floatlease-controller-<replica id>). */
+    readonly sessionExpirySec: number;
   };
   readonly shutdownTimeoutMs: number;
+  /**
+   * Several replicas share the database and broker (server/replicas). `id` is stable across restarts
+   * when REPLICA_ID (e.g. the pod name) is set: it is the MQTT client id of a persistent session.
+   */
+  readonly replicas: { readonly count: number; readonly id: string; readonly heartbeatMs: number; readonly timeoutMs: number };
   readonly signingKeyDir: string;
+  /** Set: signing keys live in the database, sealed with this key-encryption key, shared by every replica. */
+  readonly signingKeyKek: string | undefined;
+  /** How often a replica reloads the shared keys: the bound on a rotation reaching every replica. */
+  readonly signingKeyRefreshMs: number;
   /** Files holding trusted pool-license issuer keys (JWK or JWKS JSON). */
   readonly trustedIssuerFiles: readonly string[];
   readonly leaseIssuer: string;
@@ -146,6 +185,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   }
   const c = parsed.data;
   const dataDir = path.resolve(c.DATA_DIR);
+  if (c.REPLICAS > 1 && !c.DATABASE_URL) throw new ConfigError('DATABASE_URL', `(""): the embedded PostgreSQL serves one replica; set DATABASE_URL when REPLICAS is ${c.REPLICAS}`);
+  if (c.REPLICAS > 1 && !c.MQTT_URL) throw new ConfigError('MQTT_URL', `(""): the embedded broker serves one replica; set MQTT_URL when REPLICAS is ${c.REPLICAS}`);
+  if (c.REPLICAS > 1 && !c.SIGNING_KEY_KEK) throw new ConfigError('SIGNING_KEY_KEK', `(""): replicas must share their signing keys; set a key-encryption key when REPLICAS is ${c.REPLICAS}`);
+  if (c.REPLICA_TIMEOUT_MS <= c.REPLICA_HEARTBEAT_MS) throw new ConfigError('REPLICA_TIMEOUT_MS', `(${c.REPLICA_TIMEOUT_MS}): expected more than REPLICA_HEARTBEAT_MS (${c.REPLICA_HEARTBEAT_MS})`);
   if (c.OIDC_ISSUER && !c.OIDC_AUDIENCE) throw new ConfigError('OIDC_AUDIENCE', '(""): expected the audience your OIDC tokens carry when OIDC_ISSUER is set');
   return deepFreeze({
     http: { host: c.HOST, port: c.PORT, publicUrl: c.PUBLIC_URL },
@@ -161,9 +204,20 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       embeddedPort: c.MQTT_EMBEDDED_PORT,
       sharedSubscriptions: c.MQTT_SHARED_SUBSCRIPTIONS === 'auto' ? undefined : c.MQTT_SHARED_SUBSCRIPTIONS === 'true',
       dynsec: c.MQTT_DYNSEC === 'true' && c.MQTT_URL !== undefined,
+      emqxHookToken: c.EMQX_HOOK_TOKEN || undefined,
+      // A session is only found again under the same client id: persistent only with REPLICA_ID set.
+      sessionExpirySec: c.REPLICA_ID ? c.MQTT_SESSION_EXPIRY_SEC : 0,
     },
     shutdownTimeoutMs: c.SHUTDOWN_TIMEOUT_MS,
+    replicas: {
+      count: c.REPLICAS,
+      id: c.REPLICA_ID || `${os.hostname().slice(0, 40)}-${crypto.randomBytes(4).toString('hex')}`,
+      heartbeatMs: c.REPLICA_HEARTBEAT_MS,
+      timeoutMs: c.REPLICA_TIMEOUT_MS,
+    },
     signingKeyDir: path.resolve(c.SIGNING_KEY_DIR || path.join(dataDir, 'keys')),
+    signingKeyKek: c.SIGNING_KEY_KEK || undefined,
+    signingKeyRefreshMs: c.SIGNING_KEY_REFRESH_MS,
     trustedIssuerFiles: (c.TRUSTED_ISSUERS ?? '')
       .split(',')
       .map((f) => f.trim())

@@ -6,6 +6,9 @@ import type { Config } from './config.js';
 import type { Db } from './db/database.js';
 import { registerEnrollmentRoutes } from './enrollment/enrollment-routes.js';
 import { registerGatewayRoutes } from './gateways/gateway-routes.js';
+import { EmqxDecisions } from './emqx/emqx-decisions.js';
+import { registerEmqxRoutes } from './emqx/emqx-routes.js';
+import { PgRateLimitStore } from './http/pg-rate-limit-store.js';
 import { failureLimiter } from './http/rate-limits.js';
 import { RouteRegistry } from './http/route-registry.js';
 import { registerAgentRoutes } from './leases/agent-routes.js';
@@ -17,19 +20,31 @@ import type { Services } from './services.js';
 export const API_VERSION = '1.0.0';
 
 /** Every REST route, declared once; the OpenAPI document is generated from the same declarations. */
-export function buildApiRouter(config: Pick<Config, 'rateLimits' | 'oidc'>, db: Db, s: Services): { router: Router; registry: RouteRegistry } {
+export function buildApiRouter(
+  config: Pick<Config, 'rateLimits' | 'oidc'> & { readonly mqtt?: Pick<Config['mqtt'], 'emqxHookToken' | 'username' | 'password'> },
+  db: Db,
+  s: Services,
+  /** Replicas on one database count against one limit (rate_limit_hits); alone, memory will do. */
+  opts: { sharedRateLimits?: boolean } = {},
+): { router: Router; registry: RouteRegistry } {
+  const store = (prefix: string) => (opts.sharedRateLimits ? { store: new PgRateLimitStore(db, prefix) } : {});
   const routes = new RouteRegistry();
   registerPoolRoutes(routes, s.pools, s.enrollment);
   registerEnrollmentRoutes(
     routes,
     s.enrollment,
-    failureLimiter({ perMinute: config.rateLimits.enrollFailuresPerMinute, failedStatuses: [400, 404, 409, 410], what: 'enrollments' }),
+    failureLimiter({ perMinute: config.rateLimits.enrollFailuresPerMinute, failedStatuses: [400, 404, 409, 410], what: 'enrollments', ...store('enroll:') }),
   );
   registerGatewayRoutes(routes, s.gateways);
   registerAgentRoutes(routes, s.leases, s.gateways, () => s.publishedKeys.jwks());
   registerAuditRoutes(routes, db);
   registerTokenRoutes(routes, s.tokens);
   registerSigningKeyRoutes(routes, db, s.keys, s.publishedKeys);
+  const mqtt = config.mqtt;
+  if (mqtt?.emqxHookToken) {
+    const controller = mqtt.username && mqtt.password ? { username: mqtt.username, password: mqtt.password } : undefined;
+    registerEmqxRoutes(routes, new EmqxDecisions(s.gatewayAuth, controller), mqtt.emqxHookToken);
+  }
   let openApi: Record<string, unknown> | undefined;
   routes.add({
     method: 'get',
@@ -42,7 +57,7 @@ export function buildApiRouter(config: Pick<Config, 'rateLimits' | 'oidc'>, db: 
   });
   const router = Router();
   // Failed authentications count per address; valid callers are never slowed down.
-  router.use(failureLimiter({ perMinute: config.rateLimits.authFailuresPerMinute, failedStatuses: [401], what: 'authentications' }));
+  router.use(failureLimiter({ perMinute: config.rateLimits.authFailuresPerMinute, failedStatuses: [401], what: 'authentications', ...store('auth:') }));
   router.use(routes.router(createActorResolver(s.gatewayAuth, s.tokens, config.oidc)));
   return { router, registry: routes };
 }

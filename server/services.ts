@@ -15,6 +15,7 @@ import { noCredentialSink, type CredentialSink } from './mqtt/dynsec-provisioner
 import { PoolService } from './pools/pool-service.js';
 import { trustedIssuerVerifier } from './pools/trusted-issuers.js';
 import { LeaseSigner } from './signing/lease-signer.js';
+import { DbKeyVault } from './signing/db-key-vault.js';
 import { SigningKeyStore } from './signing/signing-key-store.js';
 
 export interface Services {
@@ -32,13 +33,18 @@ export interface Services {
 
 /** Stores are stateless modules over the db; services get only what they use. */
 export async function createServices(
-  config: Pick<Config, 'dataDir' | 'signingKeyDir' | 'trustedIssuerFiles' | 'leaseIssuer'>,
+  config: Pick<Config, 'dataDir' | 'signingKeyDir' | 'trustedIssuerFiles' | 'leaseIssuer'> & Partial<Pick<Config, 'signingKeyKek' | 'signingKeyRefreshMs'>>,
   db: Db,
   logger: Logger,
   observer?: LeaseObserver,
   credentials: CredentialSink = noCredentialSink,
 ): Promise<Services> {
-  const keys = await SigningKeyStore.open({ dir: config.signingKeyDir, clock: { now: Date.now }, logger: logger.child({ component: 'signing-keys' }) });
+  const keys = await SigningKeyStore.open({
+    dir: config.signingKeyDir,
+    clock: { now: Date.now },
+    logger: logger.child({ component: 'signing-keys' }),
+    ...(config.signingKeyKek ? { vault: { store: new DbKeyVault(db, config.signingKeyKek), refreshMs: config.signingKeyRefreshMs ?? 2_000 } } : {}),
+  });
   const publishedKeys = new PublishedKeys(db);
   await publishedKeys.record(keys.keys());
   const events = new EventBus();

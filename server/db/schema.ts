@@ -8,14 +8,17 @@ import {
   integer,
   jsonb,
   pgTable,
+  primaryKey,
   real,
   text,
   timestamp,
   uniqueIndex,
   uuid,
+  customType,
 } from 'drizzle-orm/pg-core';
 
 const ts = (name: string) => timestamp(name, { withTimezone: true, mode: 'date' });
+const customBytea = customType<{ data: Buffer }>({ dataType: () => 'bytea' });
 const createdAt = () => ts('created_at').notNull().defaultNow();
 
 /** A pool's capacity is denormalised from its current license so allocation checks lock one row. */
@@ -186,4 +189,44 @@ export const signingKeys = pgTable('signing_keys', {
   publicJwk: jsonb('public_jwk').notNull(),
   createdAt: createdAt(),
   retiredAt: ts('retired_at'),
+  /**
+   * With SIGNING_KEY_KEK set, the private half too, sealed (AES-256-GCM) with that key-encryption
+   * key, so every replica signs with the same current key (server/signing/db-key-vault.ts).
+   */
+  sealedPrivateJwk: text('sealed_private_jwk'),
+});
+
+/** Controller replicas alive: each refreshes its row; a lapsed row is taken over (server/replicas). */
+export const controllerReplicas = pgTable('controller_replicas', {
+  id: text('id').primaryKey(),
+  startedAt: ts('started_at').notNull().defaultNow(),
+  heartbeatAt: ts('heartbeat_at').notNull().defaultNow(),
+});
+
+/**
+ * Which replica holds a gateway's Socket.IO connection, so another replica can mark the gateway
+ * offline (exactly once) when that replica's heartbeat lapses.
+ */
+export const agentSockets = pgTable(
+  'agent_sockets',
+  {
+    gatewayId: uuid('gateway_id').notNull().references(() => gateways.id, { onDelete: 'cascade' }),
+    replicaId: text('replica_id').notNull(),
+    connectedAt: ts('connected_at').notNull().defaultNow(),
+  },
+  (t) => [primaryKey({ columns: [t.gatewayId, t.replicaId] }), index('agent_sockets_replica_idx').on(t.replicaId)],
+);
+
+/** @socket.io/postgres-adapter's table for payloads above NOTIFY's 8,000-byte limit (its documented DDL). */
+export const socketIoAttachments = pgTable('socket_io_attachments', {
+  id: bigserial('id', { mode: 'number' }).unique(),
+  createdAt: ts('created_at').defaultNow(),
+  payload: customBytea('payload'),
+});
+
+/** express-rate-limit's shared counters: one row per key and window (server/http/pg-rate-limit-store.ts). */
+export const rateLimitHits = pgTable('rate_limit_hits', {
+  key: text('key').primaryKey(),
+  hits: integer('hits').notNull(),
+  resetAt: ts('reset_at').notNull(),
 });

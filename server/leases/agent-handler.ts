@@ -57,6 +57,11 @@ export class AgentHandler {
     });
   }
 
+  /** Offline only if `stillGone` holds with the gateway row locked (see LeaseService.setOfflineIf). */
+  offlineIf(gatewayId: string, transport: Transport, stillGone: Parameters<LeaseService['setOfflineIf']>[2]): Promise<void> {
+    return this.leases.setOfflineIf(gatewayId, transport, stillGone);
+  }
+
   presence(gatewayId: string, online: boolean, transport: Transport): Promise<void> {
     return this.leases.setPresence(gatewayId, online, transport);
   }

@@ -31,6 +31,8 @@ export class LeasePusher implements ChangeNotifier {
     private readonly logger: Logger,
     private readonly observer: Pick<LeaseObserver, 'pushed'> = {},
     private readonly concurrency = 512,
+    /** Which transport the gateway's agent is on (gateways.transport); injectable for tests. */
+    private readonly transportOf: (gatewayId: string) => Promise<string | null> = (id) => currentTransport(db, id),
   ) {}
 
   addDelivery(d: LeaseDelivery): void {
@@ -78,12 +80,16 @@ export class LeasePusher implements ChangeNotifier {
       // Offline gateways get a fresh lease when they reconnect; pushing now would only burn seqs.
       const grant = await this.leases.pushGrant(gatewayId);
       if (!grant) return this.observer.pushed?.('skipped');
-      let delivered = false;
-      for (const d of this.deliveries) {
-        delivered = (await d.deliver(gatewayId, grant).catch(() => false)) || delivered;
-      }
+      // Every transport gets it (the retained MQTT lease also serves an agent that fails over to
+      // MQTT later), but it counts as delivered only when the transport the agent is on delivered it:
+      // a retained publish is no delivery to an agent on Socket.IO.
+      const [on, ...outcomes] = await Promise.all([
+        this.transportOf(gatewayId),
+        ...this.deliveries.map(async (d) => ({ name: d.name, ok: await d.deliver(gatewayId, grant).catch(() => false) })),
+      ]);
+      const delivered = outcomes.some((o) => o.ok && o.name === on);
       this.observer.pushed?.(delivered ? 'delivered' : 'undelivered');
-      if (!delivered) this.logger.debug({ gatewayId }, 'pushed lease reached no transport');
+      if (!delivered) this.logger.debug({ gatewayId, transport: on }, 'pushed lease not delivered on the transport the agent is on');
     } catch (err) {
       if (err instanceof AppError) {
         this.observer.pushed?.('skipped');
@@ -94,4 +100,9 @@ export class LeasePusher implements ChangeNotifier {
       }
     }
   }
+}
+
+async function currentTransport(db: Db, gatewayId: string): Promise<string | null> {
+  const [row] = await db.$client<{ transport: string | null }[]>`select transport from gateways where id = ${gatewayId}`;
+  return row?.transport ?? null;
 }

@@ -240,6 +240,15 @@ export class LeaseService {
     return this.presence.submit({ gatewayId, online, transport });
   }
 
+  /**
+   * "Offline" applied only if `stillGone` holds once the gateway row is locked: a replica taking over
+   * a dead replica's agents, or a socket that closed, re-checks that no replica holds one (server/replicas).
+   */
+  setOfflineIf(gatewayId: string, transport: string, stillGone: (tx: Tx) => Promise<boolean>): Promise<void> {
+    if (!isUuid(gatewayId)) return Promise.resolve();
+    return this.offlineLimit.run(() => this.setOffline(gatewayId, transport, stillGone));
+  }
+
   private async presenceBatch(requests: readonly PresenceRequest[]): Promise<Outcome<void>[]> {
     const outcomes = new Map<string, Outcome<void>>();
     const online = requests.filter((r) => r.online);
@@ -266,11 +275,12 @@ export class LeaseService {
     return requests.map((r) => outcomes.get(r.gatewayId)!);
   }
 
-  private async setOffline(gatewayId: string, transport: string | null): Promise<void> {
+  private async setOffline(gatewayId: string, transport: string | null, stillGone?: (tx: Tx) => Promise<boolean>): Promise<void> {
     let changed: { poolId: string } | undefined;
     const ended = await this.tx('presence', async (tx) => {
       const g = await gatewayStore.lock(tx, gatewayId);
       if (!g) return [];
+      if (stillGone && !(await stillGone(tx))) return [];
       // An agent that failed over: a late "offline" from the transport it left says nothing.
       if (g.online && transport !== null && g.transport !== null && g.transport !== transport) return [];
       if (g.online) {

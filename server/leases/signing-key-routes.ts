@@ -10,8 +10,9 @@ const keyView = z.object({ kid: z.string(), createdAt: z.string(), retiredAt: z.
 
 /**
  * Lease-signing keys. Rotating makes new leases use a new key; the old one stays in the JWKS until
- * the last lease it signed has expired. With several replicas, rotate by updating the shared key
- * Secret instead: this endpoint writes to this replica's SIGNING_KEY_DIR.
+ * the last lease it signed has expired. With SIGNING_KEY_KEK (required for several replicas) the keys
+ * live in the database and every replica signs with the new key within SIGNING_KEY_REFRESH_MS;
+ * without it this endpoint writes to this replica's SIGNING_KEY_DIR only.
  */
 export function registerSigningKeyRoutes(routes: RouteRegistry, db: Db, keys: SigningKeyStore, published: PublishedKeys): void {
   const list = () => {

@@ -90,16 +90,29 @@ export class ControllerMetrics {
     perPool('floatlease_pool_gateways_online', 'Gateways whose agent is connected', (_p, t) => t.online);
     perPool('floatlease_pool_over_committed', '1 while a forced license leaves the pool below what it holds', (p) => (p.overCommitted ? 1 : 0));
     perPool('floatlease_pool_license_expiry_timestamp_seconds', 'When the pool license expires (0: no license)', (p) => (p.licenseExpiresAt ? p.licenseExpiresAt.getTime() / 1000 : 0));
+    // Per replica: its own sockets only, so sum() over replicas is the fleet's Socket.IO agents. MQTT
+    // agents are connected to the broker, not to a replica: they are counted in the fleet gauge below.
     new Gauge({
       name: 'floatlease_connected_agents',
-      help: 'Agents connected, by transport (ws: to this replica; mqtt: online gateways whose agent uses MQTT)',
+      help: 'Agents connected to this replica, by transport (ws: its own Socket.IO sockets; mqtt: always 0, agents connect to the broker). Sum over replicas',
+      labelNames: ['transport'] as const,
+      registers: [r],
+      collect() {
+        this.reset();
+        this.set({ transport: 'ws' }, opts.wsConnected());
+        this.set({ transport: 'mqtt' }, 0);
+      },
+    });
+    // Fleet-wide, read from the database: every replica reports the same value, so aggregate with max by.
+    new Gauge({
+      name: 'floatlease_fleet_agents_online',
+      help: 'Online gateways of the whole fleet, by transport (from the database; the same on every replica: use max, not sum)',
       labelNames: ['transport'] as const,
       registers: [r],
       async collect() {
         const { onlineByTransport } = await snapshot();
         this.reset();
-        this.set({ transport: 'ws' }, opts.wsConnected());
-        this.set({ transport: 'mqtt' }, onlineByTransport.get('mqtt') ?? 0);
+        for (const transport of ['mqtt', 'ws', 'http']) this.set({ transport }, onlineByTransport.get(transport) ?? 0);
       },
     });
     this.issuedCount = new Counter({ name: 'floatlease_leases_issued_total', help: 'Leases signed and issued, by reason (grant, renewal, push)', labelNames: ['reason'] as const, registers: [r] });

@@ -19,13 +19,21 @@ export function connectMqtt(opts: {
   username: string | undefined;
   password: string | undefined;
   clientId: string;
+  /**
+   * Keep the session (subscriptions and queued QoS 1 messages) this long after a disconnect (MQTT 5
+   * session expiry). With a stable client id per replica, a replica that returns (restart, SIGSTOP,
+   * network partition) gets what the broker queued for it; 0 = clean session.
+   */
+  sessionExpirySec?: number;
   logger: Logger;
 }): MqttConnection {
   const { logger } = opts;
+  const persistent = (opts.sessionExpirySec ?? 0) > 0;
   const options: IClientOptions = {
     clientId: opts.clientId,
-    protocolVersion: 4,
-    clean: true,
+    protocolVersion: 5,
+    clean: !persistent,
+    ...(persistent ? { properties: { sessionExpiryInterval: opts.sessionExpirySec } } : {}),
     keepalive: 30,
     connectTimeout: 10_000,
     reconnectPeriod: BACKOFF.baseMs,
@@ -53,8 +61,12 @@ export function connectMqtt(opts: {
   return {
     client,
     isConnected: () => client.connected,
+    /**
+     * A clean stop ends the session (session expiry 0 on DISCONNECT): the broker stops queueing this
+     * replica's share of the agents' messages and hands it to the replicas still running.
+     */
     async close() {
-      await client.endAsync(true).catch(() => undefined);
+      await new Promise<void>((resolve) => client.end(true, { reasonCode: 0, properties: { sessionExpiryInterval: 0 } }, () => resolve()));
     },
   };
 }

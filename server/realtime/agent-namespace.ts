@@ -14,6 +14,7 @@ import { AppError } from '../errors/app-error.js';
 import type { AgentHandler } from '../leases/agent-handler.js';
 import type { LeaseDelivery } from '../leases/lease-pusher.js';
 import type { Logger } from '../logger.js';
+import { socketHeldAnywhere, type AgentSocketStore } from '../replicas/agent-socket-store.js';
 import type { z } from 'zod';
 
 interface SocketData {
@@ -34,6 +35,8 @@ export class AgentNamespaceGateway implements LeaseDelivery {
   readonly name = 'ws';
   private readonly nsp: AgentNamespace;
   private closing = false;
+  /** Per gateway, its connects and disconnects on this replica run in the order they happened. */
+  private readonly chains = new Map<string, Promise<void>>();
 
   constructor(
     io: Server,
@@ -41,6 +44,7 @@ export class AgentNamespaceGateway implements LeaseDelivery {
     private readonly gateways: GatewayAuthenticator,
     private readonly handler: AgentHandler,
     private readonly logger: Logger,
+    private readonly sockets: AgentSocketStore,
     private readonly onPresence?: (gatewayId: string, online: boolean) => void,
   ) {
     this.nsp = io.of(AGENT_NAMESPACE) as AgentNamespace;
@@ -66,25 +70,49 @@ export class AgentNamespaceGateway implements LeaseDelivery {
     this.nsp.disconnectSockets(true);
   }
 
+  /** This replica's own agent sockets (each replica counts only its own; dashboards sum them). */
   connectedCount(): number {
     return this.nsp.sockets.size;
   }
 
-  async deliver(gatewayId: string, grant: LeaseGrant): Promise<boolean> {
-    const sockets = await this.nsp.in(gatewayRoom(gatewayId)).fetchSockets();
-    if (sockets.length === 0) return false;
-    const replies = await this.nsp
-      .to(gatewayRoom(gatewayId))
-      .timeout(ACK_TIMEOUT_MS)
-      .emitWithAck('lease', grant)
-      .catch(() => [] as { accepted: boolean }[]);
-    return replies.some((r) => r.accepted);
+  /** Gateways with a socket on this replica (re-registered after a pause took them over). */
+  localGatewayIds(): string[] {
+    return [...new Set([...this.nsp.sockets.values()].map((s) => s.data.gatewayId))];
+  }
+
+  /**
+   * Emits to the gateway's room on every replica (the adapter relays it); true only when the agent,
+   * wherever it is connected, accepted the lease. A replica that stopped answering makes the
+   * callback wait for the timeout, with the answers that did come.
+   */
+  deliver(gatewayId: string, grant: LeaseGrant): Promise<boolean> {
+    return new Promise((resolve) => {
+      this.nsp
+        .to(gatewayRoom(gatewayId))
+        .timeout(ACK_TIMEOUT_MS)
+        .emit('lease', grant, (_err: Error | null, replies: { accepted: boolean }[] | undefined) => resolve((replies ?? []).some((r) => r?.accepted)));
+    });
+  }
+
+  private inOrder(gatewayId: string, step: () => Promise<void>): void {
+    const next = (this.chains.get(gatewayId) ?? Promise.resolve())
+      .then(step)
+      .catch((err: unknown) => this.logger.debug({ err, gatewayId }, 'presence update failed'));
+    this.chains.set(gatewayId, next);
+    void next.then(() => {
+      if (this.chains.get(gatewayId) === next) this.chains.delete(gatewayId);
+    });
   }
 
   private onConnection(socket: AgentSocket): void {
     const { gatewayId, poolId } = socket.data;
     void socket.join(gatewayRoom(gatewayId));
-    void this.handler.presence(gatewayId, true, 'ws').then(() => this.onPresence?.(gatewayId, true)).catch(() => undefined);
+    // The socket row first: a replica taking over a dead one re-checks it before marking offline.
+    this.inOrder(gatewayId, async () => {
+      await this.sockets.connected(gatewayId);
+      await this.handler.presence(gatewayId, true, 'ws');
+      this.onPresence?.(gatewayId, true);
+    });
     socket.on('hello', (m, ack) => this.answer(socket, 'hello', helloMessage, m, ack, (v) => this.handler.hello(gatewayId, v, 'ws')));
     socket.on('renew', (m, ack) => this.answer(socket, 'renew', renewMessage, m, ack, () => this.handler.renew(gatewayId)));
     socket.on('ack', (m, ack) => this.answer(socket, 'ack', ackMessage, m, ack, (v) => this.handler.ack(gatewayId, v)));
@@ -92,15 +120,14 @@ export class AgentNamespaceGateway implements LeaseDelivery {
     socket.on('release', (m, ack) => this.answer(socket, 'release', releaseMessage, m, ack, () => this.handler.release(gatewayId, poolId, 'ws')));
     socket.on('disconnect', () => {
       if (this.closing) return;
-      void this.nsp
-        .in(gatewayRoom(gatewayId))
-        .fetchSockets()
-        .then(async (left) => {
-          if (left.length > 0) return;
-          await this.handler.presence(gatewayId, false, 'ws');
-          this.onPresence?.(gatewayId, false);
-        })
-        .catch((err: unknown) => this.logger.debug({ err, gatewayId }, 'presence update failed'));
+      this.inOrder(gatewayId, async () => {
+        // Another socket of the gateway on this replica (a reconnect overtook the close) keeps it online.
+        if ((this.nsp.adapter.rooms.get(gatewayRoom(gatewayId))?.size ?? 0) > 0) return;
+        await this.sockets.disconnected(gatewayId);
+        // Offline only if no replica holds a socket of it: it may have reconnected to another.
+        await this.handler.offlineIf(gatewayId, 'ws', async (tx) => !(await socketHeldAnywhere(tx, gatewayId)));
+        this.onPresence?.(gatewayId, false);
+      });
     });
   }
 

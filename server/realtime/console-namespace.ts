@@ -16,6 +16,12 @@ export interface ConsoleNamespaceOptions {
   readonly maxIds?: number;
   /** Connected consoles re-check their token this often, so a revoked token stops receiving. */
   readonly revalidateMs?: number;
+  /**
+   * Other replicas' consoles hear this one's batches through the Socket.IO adapter, so a batch is
+   * recorded even with no console connected here (each change is emitted once, by the replica where
+   * it committed, and reaches every console once).
+   */
+  readonly clustered?: boolean;
 }
 
 interface SocketData {
@@ -52,6 +58,7 @@ class Batch {
 export class ConsoleNamespace {
   private readonly nsp: ConsoleNsp;
   private readonly flushMs: number;
+  private readonly clustered: boolean;
   private readonly maxIds: number;
   private batch = new Batch();
   private flushTimer: NodeJS.Timeout | undefined;
@@ -66,6 +73,7 @@ export class ConsoleNamespace {
   ) {
     this.flushMs = opts.flushMs ?? 250;
     this.maxIds = opts.maxIds ?? 200;
+    this.clustered = opts.clustered ?? false;
     this.nsp = io.of(CONSOLE_NAMESPACE) as ConsoleNsp;
     this.nsp.use((socket, next) => {
       const token = (socket.handshake.auth as { token?: unknown }).token;
@@ -108,8 +116,8 @@ export class ConsoleNamespace {
   }
 
   private add(record: (b: Batch) => void): void {
-    // Nobody watching: nothing to remember.
-    if (this.nsp.sockets.size === 0) return;
+    // Nobody watching: nothing to remember (here; other replicas' consoles may watch).
+    if (!this.clustered && this.nsp.sockets.size === 0) return;
     record(this.batch);
     this.flushTimer ??= setTimeout(() => this.flush(), this.flushMs);
   }

@@ -1,4 +1,5 @@
-import { rm } from 'node:fs/promises';
+import { rm, stat } from 'node:fs/promises';
+import type { KeyVault } from './db-key-vault.js';
 import { ed25519Kid, generateEd25519PrivateJwk, importEd25519PrivateJwk, type PublishedJwk } from './ed25519-key.js';
 import {
   ensurePrivateDir,
@@ -17,6 +18,12 @@ export interface SigningKeyStoreOptions {
   readonly dir: string;
   readonly clock: WallClock;
   readonly logger: KeyStoreLogger;
+  /**
+   * Keys shared by every replica (the database, sealed with a key-encryption key). The folder then
+   * only seeds an empty vault (an upgrade keeps its key); `refreshMs` bounds how long a rotation on
+   * another replica takes to reach this one.
+   */
+  readonly vault?: { readonly store: KeyVault; readonly refreshMs: number };
 }
 
 /** What signs: the kid for the header and a non-extractable private key. */
@@ -38,6 +45,7 @@ export interface SigningKeyInfo {
  */
 export class SigningKeyStore {
   private queue: Promise<unknown> = Promise.resolve();
+  private refreshTimer: NodeJS.Timeout | undefined;
 
   private constructor(
     private readonly options: SigningKeyStoreOptions,
@@ -46,10 +54,54 @@ export class SigningKeyStore {
 
   /** Loads every key in the folder, creating the folder and a first key if there is no usable one. */
   static async open(options: SigningKeyStoreOptions): Promise<SigningKeyStore> {
+    if (options.vault) return SigningKeyStore.openShared(options, options.vault);
     await ensurePrivateDir(options.dir, options.logger);
     const store = new SigningKeyStore(options, await readKeyDir(options.dir, options.logger));
     if (!store.active()) await store.createKey();
     return store;
+  }
+
+  private static async openShared(options: SigningKeyStoreOptions, vault: NonNullable<SigningKeyStoreOptions['vault']>): Promise<SigningKeyStore> {
+    const store = new SigningKeyStore(options, []);
+    await store.refresh();
+    if (!store.active()) {
+      // First start on a shared vault: bring this replica's folder keys along, if it has any.
+      const local = (await stat(options.dir).catch(() => undefined)) ? await readKeyDir(options.dir, options.logger) : [];
+      for (const e of local) {
+        await vault.store.insert(e.kid, await readPrivateJwk(e), e.publicJwk, e.createdAt);
+        if (e.retiredAt !== undefined) await vault.store.retire([e.kid], e.retiredAt);
+      }
+      await store.refresh();
+      if (!store.active()) await store.createKey();
+    }
+    store.refreshTimer = setInterval(() => {
+      store.refresh().catch((err: unknown) => options.logger.warn({ err }, 'could not reload the shared signing keys; retrying'));
+    }, vault.refreshMs);
+    store.refreshTimer.unref();
+    return store;
+  }
+
+  /** Reloads the shared keys (a rotation on another replica); no-op for a folder. */
+  refresh(): Promise<void> {
+    const vault = this.options.vault;
+    if (!vault) return Promise.resolve();
+    return this.serial(async () => {
+      const known = new Map(this.entries.map((e) => [e.kid, e]));
+      const before = this.active()?.kid;
+      const next: KeyFileEntry[] = [];
+      for (const k of await vault.store.load()) {
+        const key = known.get(k.kid) ?? { ...(await importEd25519PrivateJwk(k.privateJwk)), jsonFile: undefined, pemFile: undefined };
+        next.push({ ...key, createdAt: k.createdAt, retiredAt: k.retiredAt });
+      }
+      this.entries = next;
+      const after = this.active()?.kid;
+      if (before !== undefined && after !== before) this.options.logger.info({ kid: after, previous: before }, 'signing key switched (shared keys reloaded)');
+    });
+  }
+
+  /** Stops reloading shared keys. */
+  close(): void {
+    clearInterval(this.refreshTimer);
   }
 
   current(): SigningKey {
@@ -94,6 +146,7 @@ export class SigningKeyStore {
         for (const file of [entry.jsonFile, entry.pemFile]) if (file) await rm(file, { force: true });
         pruned.push(entry.kid);
       }
+      await this.options.vault?.store.forget(pruned);
       this.entries = this.entries.filter((e) => !pruned.includes(e.kid));
       if (pruned.length > 0) this.options.logger.info({ pruned }, 'retired signing keys removed');
       return pruned;
@@ -108,16 +161,23 @@ export class SigningKeyStore {
     const jwk = await generateEd25519PrivateJwk();
     const kid = await ed25519Kid(jwk);
     const createdAt = this.options.clock.now();
-    const jsonFile = await writeKeyFile(this.options.dir, jwk, kid, createdAt);
     const key = await importEd25519PrivateJwk(jwk);
+    const vault = this.options.vault?.store;
+    if (vault) await vault.insert(kid, jwk, key.publicJwk, createdAt);
+    const jsonFile = vault ? undefined : await writeKeyFile(this.options.dir, jwk, kid, createdAt);
     const entry: KeyFileEntry = { ...key, createdAt, retiredAt: undefined, jsonFile, pemFile: undefined };
     this.entries = [...this.entries, entry];
-    this.options.logger.info({ kid, file: jsonFile }, 'signing key created');
+    this.options.logger.info({ kid, file: jsonFile ?? 'database' }, 'signing key created');
     return { kid, publicJwk: entry.publicJwk, createdAt, retiredAt: undefined };
   }
 
   /** A PEM key is retired by writing its JSON twin; the JSON metadata wins on the next load. */
   private async retire(entry: KeyFileEntry, at: number): Promise<void> {
+    if (this.options.vault) {
+      await this.options.vault.store.retire([entry.kid], at);
+      this.entries = this.entries.map((e) => (e.kid === entry.kid ? { ...e, retiredAt: at } : e));
+      return;
+    }
     const jwk = await readPrivateJwk(entry);
     const jsonFile = await writeKeyFile(this.options.dir, jwk, entry.kid, entry.createdAt, at);
     this.entries = this.entries.map((e) => (e.kid === entry.kid ? { ...e, retiredAt: at, jsonFile } : e));

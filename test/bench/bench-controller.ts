@@ -14,12 +14,18 @@ export interface BenchControllerOptions {
   readonly mqttPassword: string | undefined;
   readonly sweepIntervalMs: number;
   readonly issuer: string;
+  /** More than 1: that many replicas on the external database and broker (REPLICAS, shared keys). */
+  readonly replicas?: number;
   /** Extra NODE_OPTIONS for the controller process (e.g. `--cpu-prof --cpu-prof-dir=/tmp/prof`). */
   readonly nodeOptions?: string | undefined;
 }
 
 export interface BenchController {
+  /** Replica 1: the agents' controller. */
   readonly process: ControllerProcess;
+  /** Every replica (one unless `replicas` was given). */
+  readonly replicas: readonly ControllerProcess[];
+  /** Through the last replica, so with several every change reaches the agents across replicas. */
   readonly admin: AdminApi;
   readonly vendor: TestVendor;
   /** The database the controller uses (its embedded one unless DATABASE_URL was given). */
@@ -53,29 +59,38 @@ export async function startBenchController(o: BenchControllerOptions): Promise<B
     ...(o.mqttUsername ? { MQTT_USERNAME: o.mqttUsername } : {}),
     ...(o.mqttPassword ? { MQTT_PASSWORD: o.mqttPassword } : {}),
   };
+  const count = o.replicas ?? 1;
+  if (count > 1) Object.assign(env, { REPLICAS: String(count), SIGNING_KEY_KEK: crypto.randomBytes(32).toString('base64') });
   let ctl: ControllerProcess | undefined;
+  const others: ControllerProcess[] = [];
   try {
-    ctl = await startControllerProcess(env, { readyTimeoutMs: 120_000 });
+    ctl = await startControllerProcess(count > 1 ? { ...env, REPLICA_ID: 'bench-r1', DATA_DIR: path.join(dir, 'data-r1') } : env, { readyTimeoutMs: 120_000 });
+    // One after the other: the first runs the migrations.
+    for (let k = 2; k <= count; k++) {
+      others.push(await startControllerProcess({ ...env, REPLICA_ID: `bench-r${k}`, DATA_DIR: path.join(dir, `data-r${k}`) }, { readyTimeoutMs: 120_000 }));
+    }
     let databaseUrl = o.databaseUrl;
     if (!databaseUrl) {
       const password = (await fs.readFile(path.join(dir, 'data', 'postgres', 'password'), 'utf8')).trim();
       databaseUrl = `postgres://postgres:${encodeURIComponent(password)}@127.0.0.1:${pgPort}/floatlease`;
     }
     const running = ctl;
+    const all = [running, ...others];
     return {
       process: running,
-      admin: new AdminApi(running.url, adminToken),
+      replicas: all,
+      admin: new AdminApi(all[all.length - 1]!.url, adminToken),
       vendor,
       databaseUrl,
       mqttUrl: running.mqttUrl,
       embeddedBroker: !o.mqttUrl,
       async stop() {
-        await running.stop('SIGTERM').catch(() => running.stop('SIGKILL'));
+        for (const r of all.reverse()) await r.stop('SIGTERM').catch(() => r.stop('SIGKILL'));
         await fs.rm(dir, { recursive: true, force: true });
       },
     };
   } catch (err) {
-    await ctl?.stop('SIGKILL').catch(() => undefined);
+    for (const r of [ctl, ...others]) await r?.stop('SIGKILL').catch(() => undefined);
     await fs.rm(dir, { recursive: true, force: true });
     throw err;
   }

@@ -104,7 +104,7 @@ async function run(o: BenchOptions): Promise<void> {
   if (fdLimit < o.agents + 1_024) {
     log(`warning: open files limited to ${fdLimit}; the controller needs one per agent plus ~1,000 (run \`ulimit -n ${o.agents + 4_096}\` first)`);
   }
-  log(`starting the controller (${o.databaseUrl ? 'DATABASE_URL' : 'embedded PostgreSQL'}, ${o.mqttUrl ? 'MQTT_URL' : 'embedded aedes'})`);
+  log(`starting ${o.replicas > 1 ? `${o.replicas} controller replicas` : 'the controller'} (${o.databaseUrl ? 'DATABASE_URL' : 'embedded PostgreSQL'}, ${o.mqttUrl ? 'MQTT_URL' : 'embedded aedes'})`);
   controller = await startBenchController({ ...o, issuer: ISSUER, nodeOptions: process.env.BENCH_CONTROLLER_NODE_OPTIONS });
   const controllerPid = controller.process.child.pid!;
   const ctl = controller.process;

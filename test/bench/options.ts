@@ -15,6 +15,8 @@ export interface BenchOptions {
   /** Agents in the pool whose worker is SIGKILLed for the silent-loss measurement (0 skips it). */
   readonly silentAgents: number;
   readonly sweepIntervalMs: number;
+  /** Controller replicas on the external DATABASE_URL and MQTT_URL; admin changes go through the last. */
+  readonly replicas: number;
   readonly databaseUrl: string | undefined;
   readonly mqttUrl: string | undefined;
   readonly mqttUsername: string | undefined;
@@ -33,6 +35,8 @@ export const BENCH_USAGE = `npm run bench -- [options]
   --releases N           explicit releases timed to free points (BENCH_RELEASES, default 50)
   --silent N             agents lost with SIGKILL for the reclaim delay (BENCH_SILENT, default 100)
   --sweep-ms N           controller sweep interval (BENCH_SWEEP_MS, default 5000, the controller default)
+  --replicas N           controller replicas (BENCH_REPLICAS, default 1); above 1 needs DATABASE_URL and MQTT_URL:
+                         agents talk to replica 1, administrative changes go through the last one
   --out FILE             JSON result (BENCH_OUT, default test-results/bench.json)
   DATABASE_URL, MQTT_URL, MQTT_USERNAME, MQTT_PASSWORD are passed to the controller (use throwaway ones).
   BENCH_CONTROLLER_NODE_OPTIONS is the controller's NODE_OPTIONS; for a CPU profile of the controller:
@@ -62,7 +66,7 @@ function flags(argv: readonly string[]): Map<string, string> {
 
 export function parseBenchOptions(argv: readonly string[], env: NodeJS.ProcessEnv): BenchOptions {
   const f = flags(argv);
-  const known = ['agents', 'duration', 'transport', 'ttl', 'per-worker', 'connect-concurrency', 'alloc-changes', 'releases', 'silent', 'sweep-ms', 'out'];
+  const known = ['agents', 'duration', 'transport', 'ttl', 'per-worker', 'connect-concurrency', 'alloc-changes', 'releases', 'silent', 'sweep-ms', 'replicas', 'out'];
   for (const k of f.keys()) if (!known.includes(k)) throw new BenchUsageError(`unknown option --${k}\n${BENCH_USAGE}`);
   const pick = (flag: string, envName: string) => f.get(flag) ?? env[envName];
   const transport = pick('transport', 'BENCH_TRANSPORT') ?? 'mqtt';
@@ -70,8 +74,13 @@ export function parseBenchOptions(argv: readonly string[], env: NodeJS.ProcessEn
   const ttlSec = int('--ttl', pick('ttl', 'BENCH_TTL'), 300, 15, 86_400);
   const agents = int('--agents', pick('agents', 'BENCH_AGENTS'), 10_000, 10, 50_000);
   const silentAgents = int('--silent', pick('silent', 'BENCH_SILENT'), Math.min(100, Math.floor(agents / 10)), 0, Math.floor(agents / 2));
+  const replicas = int('--replicas', pick('replicas', 'BENCH_REPLICAS'), 1, 1, 8);
+  if (replicas > 1 && (!env.DATABASE_URL || !env.MQTT_URL)) {
+    throw new BenchUsageError('--replicas above 1 needs an external PostgreSQL and broker: set DATABASE_URL and MQTT_URL');
+  }
   return {
     agents,
+    replicas,
     durationSec: int('--duration', pick('duration', 'BENCH_DURATION'), Math.ceil(ttlSec / 3) + 20, 5, 3_600),
     transport,
     ttlSec,

@@ -47,7 +47,11 @@ export function randomHardwareId(): string {
 
 /** The controller's services and REST API in this process, on a fresh database clone. */
 export async function startHarness(
-  opts: { rateLimits?: { enrollFailuresPerMinute: number; authFailuresPerMinute: number }; oidc?: Config['oidc'] } = {},
+  opts: {
+    rateLimits?: { enrollFailuresPerMinute: number; authFailuresPerMinute: number };
+    oidc?: Config['oidc'];
+    mqtt?: Pick<Config['mqtt'], 'emqxHookToken' | 'username' | 'password'>;
+  } = {},
 ): Promise<Harness> {
   const db = await createTestDatabase();
   const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'floatlease-harness-'));
@@ -60,7 +64,7 @@ export async function startHarness(
   );
   await services.tokens.bootstrapAdmin(ADMIN_TOKEN);
   const { router, registry } = buildApiRouter(
-    { rateLimits: opts.rateLimits ?? { enrollFailuresPerMinute: 10_000, authFailuresPerMinute: 10_000 }, oidc: opts.oidc },
+    { rateLimits: opts.rateLimits ?? { enrollFailuresPerMinute: 10_000, authFailuresPerMinute: 10_000 }, oidc: opts.oidc, ...(opts.mqtt ? { mqtt: opts.mqtt } : {}) },
     db.database.db,
     services,
   );

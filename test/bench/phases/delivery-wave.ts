@@ -53,7 +53,12 @@ export async function deliveryWave(ctx: BenchContext): Promise<DeliveryWaveResul
   // 10,000 agents. Only once every lease is persisted does the bench scrape for the delivered count.
   const persistedSince = async (auditId: number) =>
     (await ctx.sql<{ n: number }[]>`select count(*)::int as n from audit_events where id > ${auditId} and action = 'lease.granted'`)[0]!.n;
-  const deliveredNow = async () => parsePromText(await (await fetch(`${ctx.controller.process.url}/metrics`, { signal: AbortSignal.timeout(10_000) })).text()).get(DELIVERED) ?? 0;
+  // Each replica counts the pushes it made: the sum is the fleet's.
+  const deliveredNow = async () => {
+    let n = 0;
+    for (const r of ctx.controller.replicas) n += parsePromText(await (await fetch(`${r.url}/metrics`, { signal: AbortSignal.timeout(10_000) })).text()).get(DELIVERED) ?? 0;
+    return n;
+  };
   try {
     const base = await deliveredNow();
     const auditBase = Number((await ctx.sql<{ id: string }[]>`select coalesce(max(id), 0)::text as id from audit_events`)[0]!.id);

@@ -63,3 +63,21 @@ describe('loadConfig', () => {
     expect((thrown as Error).message).not.toContain('\n');
   });
 });
+
+describe('several replicas', () => {
+  const kek = Buffer.alloc(32, 7).toString('base64');
+  const shared = { DATABASE_URL: 'postgres://u:p@db:5432/f', MQTT_URL: 'mqtt://broker:1883', SIGNING_KEY_KEK: kek };
+  it.each([
+    ['the embedded PostgreSQL', { ...shared, DATABASE_URL: undefined }, 'DATABASE_URL'],
+    ['the embedded broker', { ...shared, MQTT_URL: undefined }, 'MQTT_URL'],
+    ['signing keys of their own', { ...shared, SIGNING_KEY_KEK: undefined }, 'SIGNING_KEY_KEK'],
+  ])('refuses REPLICAS=2 with %s', (_what, env, variable) => {
+    expect(() => loadConfig({ REPLICAS: '2', ...env })).toThrow(expect.objectContaining({ variable }));
+  });
+  it('takes a stable replica id (the pod name) and accepts two replicas on shared services', () => {
+    const c = loadConfig({ REPLICAS: '2', REPLICA_ID: 'floatlease-0', ...shared });
+    expect(c.replicas).toMatchObject({ count: 2, id: 'floatlease-0' });
+    expect(c.signingKeyKek).toBe(kek);
+    expect(() => loadConfig({ REPLICA_ID: 'bad id!' })).toThrow(expect.objectContaining({ variable: 'REPLICA_ID' }));
+  });
+});

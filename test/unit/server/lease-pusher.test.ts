@@ -14,10 +14,10 @@ const delivery = (name: string, answer: (gatewayId: string) => Promise<boolean>)
 };
 
 /** The pusher with a fake lease service: each gateway id decides what its push grant does. */
-function pusherWith(pushGrant: (gatewayId: string) => Promise<LeaseGrant | undefined>) {
+function pusherWith(pushGrant: (gatewayId: string) => Promise<LeaseGrant | undefined>, transportOf: (gatewayId: string) => Promise<string | null> = async (id) => (id.startsWith('on-') ? id.slice(3) : null)) {
   const outcomes: PushOutcome[] = [];
   // poolChanged is the only user of the database; these tests never call it.
-  const pusher = new LeasePusher({} as Db, { pushGrant }, pino({ level: 'silent' }), { pushed: (o) => outcomes.push(o) }, 2);
+  const pusher = new LeasePusher({} as Db, { pushGrant }, pino({ level: 'silent' }), { pushed: (o) => outcomes.push(o) }, 2, transportOf);
   return { pusher, outcomes };
 }
 
@@ -44,6 +44,19 @@ describe('LeasePusher', () => {
     expect(ws.seen.sort()).toEqual(['nowhere', 'on-mqtt', 'on-ws']);
   });
 
+  it('counts delivered only when the transport the agent is on delivered it (a retained MQTT lease is no delivery to a Socket.IO agent)', async () => {
+    const { pusher, outcomes } = pusherWith(async () => grant());
+    // The broker takes every retained publish; the Socket.IO agent of 'on-ws' is on another replica and never answers.
+    const mqtt = delivery('mqtt', async () => true);
+    const ws = delivery('ws', async () => false);
+    pusher.addDelivery(mqtt);
+    pusher.addDelivery(ws);
+    for (const id of ['on-ws', 'on-mqtt']) pusher.gatewayChanged(id);
+    await pusher.idle();
+    expect(outcomes.sort()).toEqual(['delivered', 'undelivered']);
+    expect(mqtt.seen.sort()).toEqual(['on-mqtt', 'on-ws']);
+  });
+
   it('coalesces repeated changes of one gateway that arrive while it is queued', async () => {
     let grants = 0;
     let release!: () => void;
@@ -52,7 +65,7 @@ describe('LeasePusher', () => {
       grants += 1;
       if (id === 'a' || id === 'b') await gate;
       return grant();
-    });
+    }, async () => 'mqtt');
     pusher.addDelivery(delivery('mqtt', async () => true));
     // a and b fill both slots; c waits in the queue, so its repeats coalesce into one push.
     pusher.gatewayChanged('a');
