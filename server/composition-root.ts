@@ -104,7 +104,7 @@ export async function startController(config: Config, logger: Logger): Promise<R
     const sweeper = startSweeper({ intervalMs: config.sweepIntervalMs, leaseHistoryDays: config.leaseHistoryDays }, database.db, services, logger.child({ component: 'sweeper' }));
     stack.push('sweeper', () => sweeper.stop());
 
-    const api = buildApiRouter(config, database.db, services);
+    const api = buildApiRouter(config, database.db, services, () => ({ controllerUrl: config.http.publicUrl ?? null, mqttUrl }));
     const app = createApp({
       logger,
       before: [httpMetrics(metrics)],

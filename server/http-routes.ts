@@ -12,12 +12,18 @@ import { registerAgentRoutes } from './leases/agent-routes.js';
 import { registerSigningKeyRoutes } from './leases/signing-key-routes.js';
 import { buildOpenApiDocument } from './openapi/openapi-document.js';
 import { registerPoolRoutes } from './pools/pool-routes.js';
+import { registerAgentSetupRoutes, type AgentSetup } from './console/agent-setup-routes.js';
 import type { Services } from './services.js';
 
 export const API_VERSION = '1.0.0';
 
 /** Every REST route, declared once; the OpenAPI document is generated from the same declarations. */
-export function buildApiRouter(config: Pick<Config, 'rateLimits' | 'oidc'>, db: Db, s: Services): { router: Router; registry: RouteRegistry } {
+export function buildApiRouter(
+  config: Pick<Config, 'rateLimits' | 'oidc'>,
+  db: Db,
+  s: Services,
+  agentSetup: () => AgentSetup = () => ({ controllerUrl: null, mqttUrl: null }),
+): { router: Router; registry: RouteRegistry } {
   const routes = new RouteRegistry();
   registerPoolRoutes(routes, s.pools, s.enrollment);
   registerEnrollmentRoutes(
@@ -30,6 +36,7 @@ export function buildApiRouter(config: Pick<Config, 'rateLimits' | 'oidc'>, db: 
   registerAuditRoutes(routes, db);
   registerTokenRoutes(routes, s.tokens);
   registerSigningKeyRoutes(routes, db, s.keys, s.publishedKeys);
+  registerAgentSetupRoutes(routes, agentSetup);
   let openApi: Record<string, unknown> | undefined;
   routes.add({
     method: 'get',
