@@ -13,6 +13,7 @@ import { registerSigningKeyRoutes } from './leases/signing-key-routes.js';
 import { buildOpenApiDocument } from './openapi/openapi-document.js';
 import { registerPoolRoutes } from './pools/pool-routes.js';
 import { registerAgentSetupRoutes, type AgentSetup } from './console/agent-setup-routes.js';
+import { registerAttentionRoutes } from './insights/attention-routes.js';
 import type { Services } from './services.js';
 
 export const API_VERSION = '1.0.0';
@@ -37,6 +38,7 @@ export function buildApiRouter(
   registerTokenRoutes(routes, s.tokens);
   registerSigningKeyRoutes(routes, db, s.keys, s.publishedKeys);
   registerAgentSetupRoutes(routes, agentSetup);
+  registerAttentionRoutes(routes, db, s.pools);
   let openApi: Record<string, unknown> | undefined;
   routes.add({
     method: 'get',

@@ -40,7 +40,7 @@ export class GatewayService {
    * Sets a gateway's allocation. The pool row is locked first, so concurrent changes in one pool
    * serialise and the held total is computed on committed data: no count-then-insert race.
    */
-  async setAllocation(id: string, req: AllocationRequest, actor: Actor): Promise<GatewayView> {
+  async setAllocation(id: string, req: AllocationRequest, actor: Actor, opts: { release?: boolean } = {}): Promise<GatewayView> {
     await this.db.transaction(async (tx) => {
       const peek = await gatewayStore.get(tx, id);
       if (!peek) throw notFound('gateway', id);
@@ -96,11 +96,12 @@ export class GatewayService {
       await auditStore.append(tx, [
         {
           actor: actorLabel(actor),
-          action: below.length ? 'allocation.changed.forced' : 'allocation.changed',
+          // A release is its own deliberate act, not a forced lowering; its row keeps what was in use.
+          action: opts.release ? 'allocation.released' : below.length ? 'allocation.changed.forced' : 'allocation.changed',
           poolId: pool.id,
           gatewayId: id,
           subject: g.name,
-          before: { tags: g.allocTags, connections: g.allocConnections, plugins: g.allocPlugins },
+          before: { tags: g.allocTags, connections: g.allocConnections, plugins: g.allocPlugins, ...(opts.release ? { inUse: usage } : {}) },
           after: { tags: after.allocTags, connections: after.allocConnections, plugins: after.allocPlugins },
         },
       ]);

@@ -174,6 +174,10 @@ export type GatewayPage = z.infer<typeof gatewayPage>;
 // ---- audit ----
 export const auditQuery = z.strictObject({
   gatewayId: z.uuid().optional(),
+  /** A gateway's id or its name (case-insensitive, exact). */
+  gateway: z.string().trim().min(1).max(100).optional(),
+  /** Leaves out lease renewals, which outnumber administrative events by far. */
+  hideRenewals: z.enum(['true', 'false']).optional(),
   poolId: z.uuid().optional(),
   action: z.string().max(100).optional(),
   actor: z.string().max(200).optional(),

@@ -2,6 +2,8 @@
 export interface AgentSetup {
   readonly controllerUrl: string | null;
   readonly mqttUrl: string | null;
+  /** What a gateway without points may use (the agent's trial allowance). */
+  readonly trial?: { readonly tags: number; readonly connections: number };
 }
 
 const LOOPBACK = new Set(['127.0.0.1', 'localhost', '0.0.0.0', '[::]', '[::1]', '::', '::1']);

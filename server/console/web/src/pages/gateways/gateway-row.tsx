@@ -55,10 +55,10 @@ export function GatewayRow({ g, poolName, elapsed, canEdit, onEdit }: RowProps) 
         <Presence g={g} />
       </td>
       <td>
-        <MiniBar used={g.usage?.tags ?? null} of={g.allocation.tags} held={g.held.tags} />
+        <MiniBar used={g.usage?.tags ?? null} of={g.allocation.tags} held={g.held.tags} kind="tags" />
       </td>
       <td>
-        <MiniBar used={g.usage?.connections ?? null} of={g.allocation.connections} held={g.held.connections} />
+        <MiniBar used={g.usage?.connections ?? null} of={g.allocation.connections} held={g.held.connections} kind="connections" />
       </td>
       <td class="nowrap">
         <Lease g={g} elapsed={elapsed} />
