@@ -58,7 +58,9 @@ export class GatewayService {
       }
       const requested = { tags: req.tags, connections: req.connections };
       const usage = { tags: g.usageTags ?? 0, connections: g.usageConnections ?? 0 };
-      const below = POINT_KINDS.filter((k) => requested[k] < usage[k]);
+      const current = { tags: g.allocTags, connections: g.allocConnections };
+      // Only a kind being lowered is refused below usage: one left as it is (say connections 0 after a release) does not block a change of the other.
+      const below = POINT_KINDS.filter((k) => requested[k] < usage[k] && requested[k] < current[k]);
       if (below.length && !req.force) {
         // NeuronEX refuses the same with 13008: allocated tags below those in use.
         throw new AppError(

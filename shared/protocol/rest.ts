@@ -140,6 +140,8 @@ export const gatewayView = z.object({
   lastSeenAt: z.string().nullable(),
   presenceChangedAt: z.string().nullable(),
   enrolledAt: z.string(),
+  /** When the gateway was decommissioned (its credential no longer works); null while it is in service. */
+  decommissionedAt: z.string().nullable().optional(),
   allocation: z.object({ tags: z.int(), connections: z.int(), plugins: z.array(z.string()) }),
   held: pointsSchema,
   usage: z.object({ tags: z.int(), connections: z.int(), reportedAt: z.string() }).nullable(),

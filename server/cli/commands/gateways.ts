@@ -1,7 +1,9 @@
 import { Option, type Command } from 'commander';
 import { gatewayPage, gatewayView, type GatewayView } from '../../../shared/protocol/rest.js';
 import type { ContextOf } from '../context.js';
-import { usageError } from '../errors.js';
+import { CliError, EXIT, usageError } from '../errors.js';
+import { TRIAL_ALLOWANCE } from '../../../shared/protocol/limits.js';
+import { date } from '../output/format.js';
 import type { ApiClient } from '../http-client.js';
 import { allocationSummary, gatewayDetail, gatewaysTable } from '../output/gateway-views.js';
 import { intArg, listArg } from '../parse.js';
@@ -79,13 +81,30 @@ export function registerGatewayCommands(program: Command, ctxOf: ContextOf): voi
 
   gateways
     .command('decommission')
-    .description("decommission a gateway: its credential stops working and its seat is freed")
+    .description('decommission a gateway: its credential stops working and its seat is freed (asks first; --yes to skip)')
     .argument('<gateway>', 'gateway id or name')
-    .action(async (ref: string, _o: object, cmd: Command) => {
+    .option('-y, --yes', 'do not ask for confirmation')
+    .action(async (ref: string, flags: { yes?: boolean }, cmd: Command) => {
       const ctx = ctxOf(cmd);
       const api = ctx.api();
-      const res = await api.send('DELETE', `/api/v1/gateways/${await resolveGatewayId(api, ref)}`, gatewayView);
+      const { data: g } = await getGateway(api, ref);
+      if (g.decommissionedAt) throw new CliError(EXIT.refused, `gateway ${g.name} (${g.id}) was already decommissioned at ${date(g.decommissionedAt)}`);
+      await ctx.confirm(`Decommission gateway ${g.name} (${g.id})? Its credential stops working for good and its seat is freed`, flags.yes);
+      const res = await api.send('DELETE', `/api/v1/gateways/${g.id}`, gatewayView);
       ctx.result(res.raw, () => `Decommissioned gateway ${res.data.name} (${res.data.id}); its credential no longer works and its seat is free.`);
+    });
+
+  gateways
+    .command('rename')
+    .description('rename a gateway')
+    .argument('<gateway>', 'gateway id or name')
+    .argument('<new-name>', 'the new name')
+    .action(async (ref: string, name: string, _o: object, cmd: Command) => {
+      const ctx = ctxOf(cmd);
+      const api = ctx.api();
+      const id = await resolveGatewayId(api, ref);
+      const res = await api.send('PATCH', `/api/v1/gateways/${id}`, gatewayView, { name });
+      ctx.result(res.raw, () => `Renamed gateway ${ref} to ${res.data.name} (${res.data.id}).`);
     });
 
   program
@@ -115,12 +134,19 @@ export function registerGatewayCommands(program: Command, ctxOf: ContextOf): voi
 
   program
     .command('release')
-    .description("take all of a gateway's points back (allocation 0); they return when its agent acknowledges or its lease expires")
+    .description("take all of a gateway's points back (allocation 0); it drops to the trial allowance (asks first; --yes to skip)")
     .argument('<gateway>', 'gateway id or name')
-    .action(async (ref: string, _o: object, cmd: Command) => {
+    .option('-y, --yes', 'do not ask for confirmation')
+    .action(async (ref: string, flags: { yes?: boolean }, cmd: Command) => {
       const ctx = ctxOf(cmd);
       const api = ctx.api();
-      const res = await api.send('POST', `/api/v1/gateways/${await resolveGatewayId(api, ref)}/release`, gatewayView);
+      const { data: g } = await getGateway(api, ref);
+      const uses = g.usage ? `it uses ${g.usage.tags} tags and ${g.usage.connections} connections` : 'its usage has not been reported';
+      await ctx.confirm(
+        `Release all points of ${g.name}? ${uses}; it drops to the trial allowance of ${TRIAL_ALLOWANCE.tags} tags and ${TRIAL_ALLOWANCE.connections} connections`,
+        flags.yes,
+      );
+      const res = await api.send('POST', `/api/v1/gateways/${g.id}/release`, gatewayView);
       ctx.result(res.raw, () => `Released gateway ${res.data.name}.\n${allocationSummary(res.data)}`);
     });
 }
