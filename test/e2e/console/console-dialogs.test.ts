@@ -2,6 +2,7 @@ import path from 'node:path';
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { spawnAgent, type AgentProcess } from '../../helpers/agent-process.js';
+import { waitFor } from '../../helpers/ports.js';
 import { envOfCommand, startConsoleFixture, type ConsoleFixture } from './fixture.js';
 
 const ADMIN = `fl_${'d'.repeat(43)}`;
@@ -11,6 +12,7 @@ describe('console dialogs: the agent command and closing without losing input', 
   let fx: ConsoleFixture;
   let page: Page;
   let agent: AgentProcess | undefined;
+  let agentGatewayId = '';
 
   beforeAll(async () => {
     fx = await startConsoleFixture(ADMIN);
@@ -79,6 +81,7 @@ describe('console dialogs: the agent command and closing without losing input', 
       FLOATLEASE_GATEWAY_NAME: 'copied-command',
     });
     const ready = await agent.ready();
+    agentGatewayId = ready.gatewayId;
     expect(ready.gatewayId).toMatch(/^[0-9a-f-]{36}$/);
     // Enrolled (a gateway of the controller's), not left alone on the trial allowance without one.
     expect(await agent.license()).toMatchObject({ gatewayId: ready.gatewayId });
@@ -86,6 +89,38 @@ describe('console dialogs: the agent command and closing without losing input', 
     expect(gw.body.name).toBe('copied-command');
     await page.goto(`${fx.ctl.url}/codes`);
     await page.locator('table.codes tbody tr', { hasText: '1 / 1' }).waitFor();
+  });
+
+  it("shows a gateway page whose license fields match the agent's /api/license, and renames and decommissions with confirmation", async () => {
+    expect((await fx.api('PUT', `/api/v1/gateways/${agentGatewayId}/allocation`, { tags: 40, connections: 4, plugins: ['OPC UA'] })).status).toBe(200);
+    const lic = await waitFor('the agent to enforce 40 tags', async () => {
+      const doc = await agent!.license();
+      return doc.totalTagCount === 40 ? doc : undefined;
+    });
+    await page.goto(`${fx.ctl.url}/gateways`);
+    await page.locator('tr[data-gateway=copied-command]').getByRole('link', { name: 'copied-command' }).click();
+    await page.locator(`[data-gateway-page="${agentGatewayId}"]`).waitFor();
+    const field = (name: string) => page.locator(`[data-field=${name}]`).textContent().then((t) => (t ?? '').trim());
+    await expect.poll(() => field('seq')).toContain(`#${String(lic.seq)}`);
+    expect(await field('licenseType')).toBe(lic.licenseType);
+    expect(await field('startDate')).toBe(lic.startDate);
+    expect(await field('expiredDate')).toBe(lic.expiredDate);
+    expect(await field('tags')).toMatch(new RegExp(`/ ${String(lic.totalTagCount)}$`));
+    expect(await field('connections')).toMatch(new RegExp(`/ ${String(lic.maxConnections)}$`));
+    expect(await field('enabledPlugins')).toBe((lic.enabledPlugins as string[]).join(''));
+    expect(await field('hardwareToken')).toBe(lic.hardwareToken);
+    expect(await field('transport')).toBe(lic.transport);
+
+    await page.getByRole('button', { name: 'Rename' }).click();
+    await page.locator('input[name=name]').fill('renamed-press');
+    await page.getByRole('button', { name: 'Rename', exact: true }).last().click();
+    await page.locator('h1', { hasText: 'renamed-press' }).waitFor();
+
+    await page.getByRole('button', { name: 'Decommission' }).click();
+    expect(await page.locator('[data-decommission-confirm]').textContent()).toContain('credential stops working');
+    await page.getByRole('button', { name: 'Decommission renamed-press' }).click();
+    await page.locator('.badge', { hasText: 'decommissioned' }).waitFor();
+    await page.locator('tr[data-action="gateway.revoked"]').waitFor();
   });
 
   it('asks before Escape discards what was typed into the New pool form', async () => {

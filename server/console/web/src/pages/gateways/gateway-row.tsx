@@ -45,7 +45,9 @@ export function GatewayRow({ g, poolName, elapsed, canEdit, onEdit }: RowProps) 
   return (
     <tr data-gateway={g.name} data-online={g.online ? 'true' : 'false'}>
       <td>
-        <div class="strong">{g.name}</div>
+        <a class="strong" href={`/gateways/${g.id}`}>
+          {g.name}
+        </a>
         <div class="muted small mono" title={`gateway ${g.id}\nhardware ${g.hardwareId}`}>
           {shortId(g.id)}
         </div>
