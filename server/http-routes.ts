@@ -5,6 +5,7 @@ import { registerAuditRoutes } from './audit/audit-routes.js';
 import type { Config } from './config.js';
 import type { Db } from './db/database.js';
 import { registerEnrollmentRoutes } from './enrollment/enrollment-routes.js';
+import { registerBulkAllocationRoutes } from './gateways/bulk-allocation-routes.js';
 import { registerGatewayRoutes } from './gateways/gateway-routes.js';
 import { failureLimiter } from './http/rate-limits.js';
 import { RouteRegistry } from './http/route-registry.js';
@@ -32,6 +33,7 @@ export function buildApiRouter(
     s.enrollment,
     failureLimiter({ perMinute: config.rateLimits.enrollFailuresPerMinute, failedStatuses: [400, 404, 409, 410], what: 'enrollments' }),
   );
+  registerBulkAllocationRoutes(routes, s.bulkAllocations);
   registerGatewayRoutes(routes, s.gateways);
   registerAgentRoutes(routes, s.leases, s.gateways, () => s.publishedKeys.jwks());
   registerAuditRoutes(routes, db);

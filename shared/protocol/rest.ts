@@ -160,6 +160,17 @@ export const gatewayView = z.object({
 });
 export type GatewayView = z.infer<typeof gatewayView>;
 
+/** Many gateways' points in one transaction (all or nothing); kinds left out keep their value. */
+export const bulkAllocationBody = z.strictObject({
+  mode: z.enum(['set', 'add']).default('set'),
+  force: z.boolean().optional(),
+  items: z
+    .array(z.strictObject({ gatewayId: z.uuid('expected a gateway id (UUID)'), tags: points.optional(), connections: points.optional(), plugins: pluginList.optional() }))
+    .min(1, 'at least one gateway')
+    .max(2000, 'at most 2000 gateways per request'),
+});
+export const bulkAllocationResult = z.object({ changed: z.int() });
+
 export const gatewayListQuery = z.strictObject({
   poolId: z.uuid().optional(),
   online: z.enum(['true', 'false']).optional(),
