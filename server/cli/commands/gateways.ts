@@ -1,5 +1,7 @@
 import { Option, type Command } from 'commander';
-import { gatewayPage, gatewayView, type GatewayView } from '../../../shared/protocol/rest.js';
+import { bulkAllocationResult, gatewayPage, gatewayView, type GatewayView } from '../../../shared/protocol/rest.js';
+import { parseAllocationCsv } from '../allocation-csv.js';
+import { readInput } from '../input.js';
 import type { ContextOf } from '../context.js';
 import { CliError, EXIT, usageError } from '../errors.js';
 import { TRIAL_ALLOWANCE } from '../../../shared/protocol/limits.js';
@@ -7,7 +9,7 @@ import { date } from '../output/format.js';
 import type { ApiClient } from '../http-client.js';
 import { allocationSummary, gatewayDetail, gatewaysTable } from '../output/gateway-views.js';
 import { intArg, listArg } from '../parse.js';
-import { listPools, resolveGatewayId, resolvePoolId } from '../resolve.js';
+import { listPools, resolveGatewayId, resolveGatewayIds, resolvePoolId } from '../resolve.js';
 
 const sortFields = { name: 'name', enrolled: 'enrolledAt', 'last-seen': 'lastSeenAt', usage: 'usageTags', allocation: 'allocTags' } as const;
 type SortField = keyof typeof sortFields;
@@ -109,17 +111,39 @@ export function registerGatewayCommands(program: Command, ctxOf: ContextOf): voi
 
   program
     .command('allocate')
-    .description("set a gateway's points; flags left out keep their current value")
-    .argument('<gateway>', 'gateway id or name')
+    .description("set a gateway's points (flags left out keep their current value), or many gateways' from a CSV file in one all-or-nothing request")
+    .argument('[gateway]', 'gateway id or name (not with --from-csv)')
     .option('--tags <n>', 'data tag points', intArg(0, 10_000_000))
     .option('--connections <n>', 'connection points (south and north nodes)', intArg(0, 10_000_000))
     .option('--plugins <list>', "comma-separated plugins (a subset of the pool's); '' for none", listArg)
     .option('--force', 'lower below what the gateway uses now (its agent then applies its over-limit policy)')
-    .action(async (ref: string, flags: { tags?: number; connections?: number; plugins?: string[]; force?: boolean }, cmd: Command) => {
+    .option('--from-csv <file>', "a CSV file (or - for stdin): gateway,tags,connections,plugins with a header; empty cells keep the value; plugins separated by ';'")
+    .option('--add', 'with --from-csv: add the figures to the current allocations instead of setting them')
+    .action(async (ref: string | undefined, flags: { tags?: number; connections?: number; plugins?: string[]; force?: boolean; fromCsv?: string; add?: boolean }, cmd: Command) => {
+      const ctx = ctxOf(cmd);
+      if (flags.fromCsv !== undefined) {
+        if (ref !== undefined || flags.tags !== undefined || flags.connections !== undefined || flags.plugins !== undefined) {
+          throw usageError('--from-csv takes the gateways and figures from the file: give no gateway, --tags, --connections or --plugins');
+        }
+        const rows = parseAllocationCsv(await readInput(flags.fromCsv));
+        const api = ctx.api();
+        const ids = await resolveGatewayIds(api, rows.map((r) => r.gateway));
+        const res = await api.send('POST', '/api/v1/gateways/allocations', bulkAllocationResult, {
+          mode: flags.add ? 'add' : 'set',
+          ...(flags.force ? { force: true } : {}),
+          items: rows.map((r, n) => ({
+            gatewayId: ids[n],
+            ...(r.tags !== undefined ? { tags: r.tags } : {}),
+            ...(r.connections !== undefined ? { connections: r.connections } : {}),
+            ...(r.plugins ? { plugins: r.plugins } : {}),
+          })),
+        });
+        return ctx.result(res.raw, () => `${flags.add ? 'Added to' : 'Set'} the allocations of ${res.data.changed} gateway(s) in one transaction.`);
+      }
+      if (ref === undefined) throw usageError('give a gateway, or --from-csv FILE');
       if (flags.tags === undefined && flags.connections === undefined && flags.plugins === undefined) {
         throw usageError('nothing to allocate: give --tags, --connections and/or --plugins');
       }
-      const ctx = ctxOf(cmd);
       const api = ctx.api();
       const id = await resolveGatewayId(api, ref);
       const current = flags.tags === undefined || flags.connections === undefined ? (await api.get(`/api/v1/gateways/${id}`, gatewayView)).data : undefined;

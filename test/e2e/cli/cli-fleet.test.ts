@@ -127,7 +127,40 @@ describe('floatlease CLI for a fleet', () => {
     expect(granted).not.toMatch(/exp \d{9,}/);
   });
 
+  it('allocates many gateways from a CSV file in one all-or-nothing request', async () => {
+    await fs.mkdir('dist', { recursive: true });
+    const [a, b, c] = [await enroll(poolB, 'csv-1'), await enroll(poolB, 'csv-2'), await enroll(poolB, 'csv-3')];
+    const dir = await fs.mkdtemp(path.resolve('dist/test-csv-'));
+    try {
+      const good = path.join(dir, 'good.csv');
+      await fs.writeFile(good, `gateway,tags,connections,plugins\ncsv-1,100,2,\n${b.gatewayId},50,,\n# a comment\ncsv-3,,3,\n`);
+      const set = await cli(['allocate', '--from-csv', good], env);
+      expect(set.code, outcome(set)).toBe(0);
+      expect(set.stdout).toContain('Set the allocations of 3 gateway(s) in one transaction.');
+      const get = async (id: string) => (await h.api<GatewayView>('GET', `/api/v1/gateways/${id}`)).body.allocation;
+      expect(await get(a.gatewayId)).toMatchObject({ tags: 100, connections: 2 });
+      expect(await get(b.gatewayId)).toMatchObject({ tags: 50, connections: 0 });
+      expect(await get(c.gatewayId)).toMatchObject({ tags: 0, connections: 3 });
+
+      const tooMuch = path.join(dir, 'too-much.csv');
+      await fs.writeFile(tooMuch, 'gateway,tags\ncsv-1,10\ncsv-2,1000\n');
+      const refused = await cli(['allocate', '--from-csv', tooMuch, '--add'], env);
+      expect(refused.code, outcome(refused)).toBe(5);
+      expect(refused.stderr).toMatch(/csv-2 \([0-9a-f-]{36}\): pool fleet-b lacks the points: tags requested 1050.*short by \d+\); nothing was changed/);
+      expect(await get(a.gatewayId)).toMatchObject({ tags: 100 });
+
+      const bad = path.join(dir, 'bad.csv');
+      await fs.writeFile(bad, 'gateway,tags\ncsv-1,lots\n');
+      const badRun = await cli(['allocate', '--from-csv', bad], env);
+      expect(badRun.code).toBe(2);
+      expect(badRun.stderr).toMatch(/CSV line 2: tags must be a whole number/);
+    } finally {
+      await fs.rm(dir, { recursive: true, force: true });
+    }
+  });
+
   it('runs compiled (the cli:build bundle) with the same results', async () => {
+    await fs.mkdir('dist', { recursive: true });
     // Inside the checkout, as dist/ is: the bundle finds its packages in node_modules.
     await fs.mkdir('dist', { recursive: true });
     const out = await fs.mkdtemp(path.resolve('dist/test-cli-'));
