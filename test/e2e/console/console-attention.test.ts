@@ -66,6 +66,19 @@ describe('console: attention, release and the audit filters', () => {
     expect(await tags.locator('[role=meter]').getAttribute('aria-label')).toContain('over the allocation by 300');
   });
 
+  it('has a skip link to the content and says how the gateway table is sorted (aria-sort)', async () => {
+    await page.goto(`${fx.ctl.url}/gateways`);
+    await page.locator('table.gateways[data-state=ready]').waitFor();
+    await page.keyboard.press('Tab');
+    expect(await page.evaluate(() => document.activeElement?.textContent?.trim())).toBe('Skip to content');
+    await page.keyboard.press('Enter');
+    await expect.poll(() => page.evaluate(() => document.activeElement?.id)).toBe('main');
+    const sorts = () => page.locator('table.gateways th').evaluateAll((ths) => ths.map((th) => th.getAttribute('aria-sort')));
+    expect(await sorts()).toEqual(['ascending', null, 'none', 'none', null, null, null, null]);
+    await page.getByRole('button', { name: 'Gateway' }).click();
+    await expect.poll(sorts).toEqual(['descending', null, 'none', 'none', null, null, null, null]);
+  });
+
   it('lists everything that needs attention once, and badges agree with the list', async () => {
     await page.goto(`${fx.ctl.url}/pools`);
     const panel = page.locator('[data-attention]');

@@ -30,6 +30,9 @@ export function Shell({ onSignOut }: { onSignOut: () => void }) {
   const View = page?.view;
   return (
     <div class="shell" onClick={onLinkClick}>
+      <a class="skip-link" href="#main">
+        Skip to content
+      </a>
       <header class="topbar">
         <a class="brand" href="/pools">
           <Logo /> floatlease
@@ -51,7 +54,7 @@ export function Shell({ onSignOut }: { onSignOut: () => void }) {
           </button>
         </div>
       </header>
-      <main class="content" id="main">
+      <main class="content" id="main" tabIndex={-1}>
         {gatewayId ? <GatewayDetailPage key={gatewayId} id={gatewayId} /> : View ? <View query={loc.query} /> : null}
       </main>
     </div>
