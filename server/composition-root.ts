@@ -117,7 +117,10 @@ export async function startController(config: Config, logger: Logger): Promise<R
     const sweeper = startSweeper({ intervalMs: config.sweepIntervalMs, leaseHistoryDays: config.leaseHistoryDays }, database.db, services, logger.child({ component: 'sweeper' }));
     stack.push('sweeper', () => sweeper.stop());
 
-    const api = buildApiRouter(config, database.db, services, { sharedRateLimits: config.database.url !== undefined });
+    const api = buildApiRouter(config, database.db, services, {
+      sharedRateLimits: config.database.url !== undefined,
+      agentSetup: () => ({ controllerUrl: config.http.publicUrl ?? null, mqttUrl }),
+    });
     const app = createApp({
       logger,
       before: [httpMetrics(metrics)],

@@ -5,6 +5,7 @@ import { registerAuditRoutes } from './audit/audit-routes.js';
 import type { Config } from './config.js';
 import type { Db } from './db/database.js';
 import { registerEnrollmentRoutes } from './enrollment/enrollment-routes.js';
+import { registerBulkAllocationRoutes } from './gateways/bulk-allocation-routes.js';
 import { registerGatewayRoutes } from './gateways/gateway-routes.js';
 import { EmqxDecisions } from './emqx/emqx-decisions.js';
 import { registerEmqxRoutes } from './emqx/emqx-routes.js';
@@ -15,6 +16,8 @@ import { registerAgentRoutes } from './leases/agent-routes.js';
 import { registerSigningKeyRoutes } from './leases/signing-key-routes.js';
 import { buildOpenApiDocument } from './openapi/openapi-document.js';
 import { registerPoolRoutes } from './pools/pool-routes.js';
+import { registerAgentSetupRoutes, type AgentSetup } from './console/agent-setup-routes.js';
+import { registerAttentionRoutes } from './insights/attention-routes.js';
 import type { Services } from './services.js';
 
 export const API_VERSION = '1.0.0';
@@ -24,10 +27,15 @@ export function buildApiRouter(
   config: Pick<Config, 'rateLimits' | 'oidc'> & { readonly mqtt?: Pick<Config['mqtt'], 'emqxHookToken' | 'username' | 'password'> },
   db: Db,
   s: Services,
-  /** Replicas on one database count against one limit (rate_limit_hits); alone, memory will do. */
-  opts: { sharedRateLimits?: boolean } = {},
+  opts: {
+    /** Replicas on one database count against one limit (rate_limit_hits); alone, memory will do. */
+    sharedRateLimits?: boolean;
+    /** What the console's agent command needs: the URLs agents reach. */
+    agentSetup?: () => AgentSetup;
+  } = {},
 ): { router: Router; registry: RouteRegistry } {
   const store = (prefix: string) => (opts.sharedRateLimits ? { store: new PgRateLimitStore(db, prefix) } : {});
+  const agentSetup = opts.agentSetup ?? (() => ({ controllerUrl: null, mqttUrl: null }));
   const routes = new RouteRegistry();
   registerPoolRoutes(routes, s.pools, s.enrollment);
   registerEnrollmentRoutes(
@@ -35,6 +43,7 @@ export function buildApiRouter(
     s.enrollment,
     failureLimiter({ perMinute: config.rateLimits.enrollFailuresPerMinute, failedStatuses: [400, 404, 409, 410], what: 'enrollments', ...store('enroll:') }),
   );
+  registerBulkAllocationRoutes(routes, s.bulkAllocations);
   registerGatewayRoutes(routes, s.gateways);
   registerAgentRoutes(routes, s.leases, s.gateways, () => s.publishedKeys.jwks());
   registerAuditRoutes(routes, db);
@@ -45,6 +54,8 @@ export function buildApiRouter(
     const controller = mqtt.username && mqtt.password ? { username: mqtt.username, password: mqtt.password } : undefined;
     registerEmqxRoutes(routes, new EmqxDecisions(s.gatewayAuth, controller), mqtt.emqxHookToken);
   }
+  registerAgentSetupRoutes(routes, agentSetup);
+  registerAttentionRoutes(routes, db, s.pools);
   let openApi: Record<string, unknown> | undefined;
   routes.add({
     method: 'get',

@@ -6,6 +6,7 @@ import type { Config } from './config.js';
 import type { Db } from './db/database.js';
 import { EnrollmentService } from './enrollment/enrollment-service.js';
 import { EventBus, notifierWithEvents } from './events/event-bus.js';
+import { BulkAllocationService } from './gateways/bulk-allocation-service.js';
 import { GatewayService } from './gateways/gateway-service.js';
 import { LeasePusher } from './leases/lease-pusher.js';
 import { LeaseService, type LeaseObserver } from './leases/lease-service.js';
@@ -23,6 +24,7 @@ export interface Services {
   readonly gatewayAuth: GatewayAuthenticator;
   readonly pools: PoolService;
   readonly gateways: GatewayService;
+  readonly bulkAllocations: BulkAllocationService;
   readonly enrollment: EnrollmentService;
   readonly leases: LeaseService;
   readonly pusher: LeasePusher;
@@ -62,6 +64,7 @@ export async function createServices(
     gatewayAuth: new GatewayAuthenticator(db),
     pools: new PoolService(db, trustedIssuerVerifier(config.trustedIssuerFiles, path.join(config.dataDir, 'trusted-issuers')), notifier),
     gateways: new GatewayService(db, notifier, credentials),
+    bulkAllocations: new BulkAllocationService(db, notifier),
     enrollment: new EnrollmentService(db, identity, notifier, credentials),
     leases,
     pusher,

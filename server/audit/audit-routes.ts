@@ -30,6 +30,7 @@ export function registerAuditRoutes(routes: RouteRegistry, db: Db): void {
       const limit = query.limit ?? 100;
       const rows = await auditStore.query(db, {
         ...query,
+        hideRenewals: query.hideRenewals === 'true',
         from: query.from ? new Date(query.from) : undefined,
         to: query.to ? new Date(query.to) : undefined,
         limit,

@@ -1,6 +1,6 @@
-import { and, desc, eq, gte, lt, lte, type SQL } from 'drizzle-orm';
+import { and, desc, eq, gte, inArray, lt, lte, ne, or, sql, type SQL } from 'drizzle-orm';
 import type { DbOrTx } from '../db/database.js';
-import { auditEvents } from '../db/schema.js';
+import { auditEvents, gateways } from '../db/schema.js';
 
 export interface AuditEntry {
   readonly actor: string;
@@ -14,6 +14,9 @@ export interface AuditEntry {
 
 export interface AuditFilter {
   gatewayId?: string | undefined;
+  /** A gateway's id or name. */
+  gateway?: string | undefined;
+  hideRenewals?: boolean | undefined;
   poolId?: string | undefined;
   action?: string | undefined;
   actor?: string | undefined;
@@ -24,6 +27,8 @@ export interface AuditFilter {
 }
 
 export type AuditRow = typeof auditEvents.$inferSelect;
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 /** Append-only: rows are inserted in the same transaction as the change they describe. */
 export const auditStore = {
@@ -45,6 +50,11 @@ export const auditStore = {
   async query(q: DbOrTx, f: AuditFilter): Promise<AuditRow[]> {
     const where: SQL[] = [];
     if (f.gatewayId) where.push(eq(auditEvents.gatewayId, f.gatewayId));
+    if (f.gateway) {
+      const byName = q.select({ id: gateways.id }).from(gateways).where(sql`lower(${gateways.name}) = lower(${f.gateway})`);
+      where.push(UUID.test(f.gateway) ? or(eq(auditEvents.gatewayId, f.gateway), inArray(auditEvents.gatewayId, byName))! : inArray(auditEvents.gatewayId, byName));
+    }
+    if (f.hideRenewals) where.push(ne(auditEvents.action, 'lease.renewed'));
     if (f.poolId) where.push(eq(auditEvents.poolId, f.poolId));
     if (f.action) where.push(eq(auditEvents.action, f.action));
     if (f.actor) where.push(eq(auditEvents.actor, f.actor));

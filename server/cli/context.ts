@@ -1,4 +1,5 @@
 import type { Command } from 'commander';
+import { CliError, EXIT, usageError } from './errors.js';
 import { ApiClient } from './http-client.js';
 
 export const DEFAULT_URL = 'http://127.0.0.1:8080';
@@ -13,6 +14,8 @@ export interface GlobalOptions {
 export interface Io {
   out(text: string): void;
   err(text: string): void;
+  /** Asks a yes/no question on the terminal; absent when there is none (a pipe, a script). */
+  confirm?(question: string): Promise<boolean>;
 }
 
 export type Env = Readonly<Record<string, string | undefined>>;
@@ -48,6 +51,16 @@ export class CliContext {
   /** A line on stderr: notes for people that must not pollute piped output. */
   note(text: string): void {
     this.io.err(`${text}\n`);
+  }
+
+  /**
+   * Destructive commands ask first: `--yes` skips the question; without a terminal to ask on and
+   * without `--yes` the command refuses (exit 2) rather than acting unasked.
+   */
+  async confirm(question: string, yes: boolean | undefined): Promise<void> {
+    if (yes) return;
+    if (!this.io.confirm) throw usageError(`${question.replace(/\?$/, '')}: not confirmed; pass --yes to confirm without a terminal`);
+    if (!(await this.io.confirm(`${question} [y/N] `))) throw new CliError(EXIT.refused, 'not confirmed; nothing changed');
   }
 
   /** The API's JSON with `--json`, else the human rendering. */

@@ -2,6 +2,7 @@ import { Command } from 'commander';
 import { registerAuditCommand } from './commands/audit.js';
 import { registerCodeCommands } from './commands/codes.js';
 import { registerGatewayCommands } from './commands/gateways.js';
+import { registerKeyCommands } from './commands/keys.js';
 import { registerPoolCommands } from './commands/pools.js';
 import { registerTokenCommands } from './commands/tokens.js';
 import { registerVendorCommands } from './commands/vendor.js';
@@ -39,6 +40,7 @@ export function buildProgram(env: Env, io: Io): Command {
   registerGatewayCommands(program, ctxOf);
   registerAuditCommand(program, ctxOf);
   registerTokenCommands(program, ctxOf);
+  registerKeyCommands(program, ctxOf);
   registerVendorCommands(program, ctxOf);
   return program;
 }

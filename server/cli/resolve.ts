@@ -28,6 +28,25 @@ export async function resolveGatewayId(api: ApiClient, ref: string): Promise<str
   return first.id;
 }
 
+/** Many names or ids at once: the gateway list is read page by page (1,000 a request), not once per name. */
+export async function resolveGatewayIds(api: ApiClient, refs: readonly string[]): Promise<string[]> {
+  const byName = new Map<string, string[]>();
+  if (refs.some((r) => !isUuid(r))) {
+    for (let offset = 0; ; offset += 1000) {
+      const page = (await api.get('/api/v1/gateways', gatewayPage, { limit: 1000, offset })).data;
+      for (const g of page.items) byName.set(g.name, [...(byName.get(g.name) ?? []), g.id]);
+      if (offset + page.items.length >= page.total || page.items.length === 0) break;
+    }
+  }
+  return refs.map((ref) => {
+    if (isUuid(ref)) return ref.toLowerCase();
+    const found = byName.get(ref) ?? [];
+    if (found.length === 0) throw new CliError(EXIT.notFound, `gateway ${ref} does not exist`);
+    if (found.length > 1) throw new CliError(EXIT.usage, `${found.length} gateways are named ${ref}; use an id: ${found.join(', ')}`);
+    return found[0]!;
+  });
+}
+
 function only<T>(items: T[]): T | undefined {
   return items.length === 1 ? items[0] : undefined;
 }

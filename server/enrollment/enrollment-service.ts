@@ -1,3 +1,4 @@
+import { sql } from 'drizzle-orm';
 import crypto from 'node:crypto';
 import type { ActivationCodeView, EnrollResponse } from '../../shared/protocol/rest.js';
 import { auditStore } from '../audit/audit-store.js';
@@ -88,6 +89,12 @@ export class EnrollmentService {
 
   async revokeCode(id: string, actor: Actor): Promise<ActivationCodeView> {
     return this.db.transaction(async (tx) => {
+      // Locked: of two concurrent revocations one waits, then sees the first.
+      await tx.execute(sql`select 1 from activation_codes where id = ${id} for update`);
+      const existing = await activationCodeStore.get(tx, id);
+      if (!existing) throw notFound('activation code', id);
+      // Revoking twice is a mistake worth saying (and is audited once, not twice).
+      if (existing.revokedAt) throw new AppError('conflict', `activation code ${existing.codePrefix}… was already revoked at ${existing.revokedAt.toISOString()}`);
       const row = await activationCodeStore.revoke(tx, id);
       if (!row) throw notFound('activation code', id);
       await auditStore.append(tx, [{ actor: actorLabel(actor), action: 'activation-code.revoked', poolId: row.poolId, subject: row.codePrefix, after: { id } }]);

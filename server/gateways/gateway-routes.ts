@@ -57,12 +57,12 @@ export function registerGatewayRoutes(routes: RouteRegistry, gateways: GatewaySe
   routes.add({
     method: 'post',
     path: '/api/v1/gateways/:id/release',
-    summary: "Take all points back (allocation 0, forced); they return when the agent acknowledges or the lease expires",
+    summary: "Take all points back (allocation 0, audited as allocation.released); they return when the agent acknowledges or the lease expires",
     tag,
     auth: { role: 'operator' },
     params: idParams,
     responses: { 200: { description: 'The gateway', schema: gatewayView } },
-    handler: async ({ params, actor }) => ({ body: await gateways.setAllocation(params.id, { tags: 0, connections: 0, plugins: [], force: true }, actor) }),
+    handler: async ({ params, actor }) => ({ body: await gateways.setAllocation(params.id, { tags: 0, connections: 0, plugins: [], force: true }, actor, { release: true }) }),
   });
   routes.add({
     method: 'delete',

@@ -40,7 +40,7 @@ export class GatewayService {
    * Sets a gateway's allocation. The pool row is locked first, so concurrent changes in one pool
    * serialise and the held total is computed on committed data: no count-then-insert race.
    */
-  async setAllocation(id: string, req: AllocationRequest, actor: Actor): Promise<GatewayView> {
+  async setAllocation(id: string, req: AllocationRequest, actor: Actor, opts: { release?: boolean } = {}): Promise<GatewayView> {
     await this.db.transaction(async (tx) => {
       const peek = await gatewayStore.get(tx, id);
       if (!peek) throw notFound('gateway', id);
@@ -58,7 +58,9 @@ export class GatewayService {
       }
       const requested = { tags: req.tags, connections: req.connections };
       const usage = { tags: g.usageTags ?? 0, connections: g.usageConnections ?? 0 };
-      const below = POINT_KINDS.filter((k) => requested[k] < usage[k]);
+      const current = { tags: g.allocTags, connections: g.allocConnections };
+      // Only a kind being lowered is refused below usage: one left as it is (say connections 0 after a release) does not block a change of the other.
+      const below = POINT_KINDS.filter((k) => requested[k] < usage[k] && requested[k] < current[k]);
       if (below.length && !req.force) {
         // NeuronEX refuses the same with 13008: allocated tags below those in use.
         throw new AppError(
@@ -96,11 +98,12 @@ export class GatewayService {
       await auditStore.append(tx, [
         {
           actor: actorLabel(actor),
-          action: below.length ? 'allocation.changed.forced' : 'allocation.changed',
+          // A release is its own deliberate act, not a forced lowering; its row keeps what was in use.
+          action: opts.release ? 'allocation.released' : below.length ? 'allocation.changed.forced' : 'allocation.changed',
           poolId: pool.id,
           gatewayId: id,
           subject: g.name,
-          before: { tags: g.allocTags, connections: g.allocConnections, plugins: g.allocPlugins },
+          before: { tags: g.allocTags, connections: g.allocConnections, plugins: g.allocPlugins, ...(opts.release ? { inUse: usage } : {}) },
           after: { tags: after.allocTags, connections: after.allocConnections, plugins: after.allocPlugins },
         },
       ]);

@@ -13,6 +13,7 @@ export function gatewayView(g: GatewayRow, info: GatewayLeaseInfo, now = Date.no
     lastSeenAt: g.lastSeenAt?.toISOString() ?? null,
     presenceChangedAt: g.presenceChangedAt?.toISOString() ?? null,
     enrolledAt: g.enrolledAt.toISOString(),
+    decommissionedAt: g.revokedAt?.toISOString() ?? null,
     allocation: { tags: g.allocTags, connections: g.allocConnections, plugins: g.allocPlugins },
     held: {
       tags: Math.max(g.allocTags, info.liveMax.tags),

@@ -140,6 +140,8 @@ export const gatewayView = z.object({
   lastSeenAt: z.string().nullable(),
   presenceChangedAt: z.string().nullable(),
   enrolledAt: z.string(),
+  /** When the gateway was decommissioned (its credential no longer works); null while it is in service. */
+  decommissionedAt: z.string().nullable().optional(),
   allocation: z.object({ tags: z.int(), connections: z.int(), plugins: z.array(z.string()) }),
   held: pointsSchema,
   usage: z.object({ tags: z.int(), connections: z.int(), reportedAt: z.string() }).nullable(),
@@ -158,6 +160,17 @@ export const gatewayView = z.object({
 });
 export type GatewayView = z.infer<typeof gatewayView>;
 
+/** Many gateways' points in one transaction (all or nothing); kinds left out keep their value. */
+export const bulkAllocationBody = z.strictObject({
+  mode: z.enum(['set', 'add']).default('set'),
+  force: z.boolean().optional(),
+  items: z
+    .array(z.strictObject({ gatewayId: z.uuid('expected a gateway id (UUID)'), tags: points.optional(), connections: points.optional(), plugins: pluginList.optional() }))
+    .min(1, 'at least one gateway')
+    .max(2000, 'at most 2000 gateways per request'),
+});
+export const bulkAllocationResult = z.object({ changed: z.int() });
+
 export const gatewayListQuery = z.strictObject({
   poolId: z.uuid().optional(),
   online: z.enum(['true', 'false']).optional(),
@@ -174,6 +187,10 @@ export type GatewayPage = z.infer<typeof gatewayPage>;
 // ---- audit ----
 export const auditQuery = z.strictObject({
   gatewayId: z.uuid().optional(),
+  /** A gateway's id or its name (case-insensitive, exact). */
+  gateway: z.string().trim().min(1).max(100).optional(),
+  /** Leaves out lease renewals, which outnumber administrative events by far. */
+  hideRenewals: z.enum(['true', 'false']).optional(),
   poolId: z.uuid().optional(),
   action: z.string().max(100).optional(),
   actor: z.string().max(200).optional(),

@@ -1,11 +1,15 @@
 import { Option, type Command } from 'commander';
-import { gatewayPage, gatewayView, type GatewayView } from '../../../shared/protocol/rest.js';
+import { bulkAllocationResult, gatewayPage, gatewayView, type GatewayView } from '../../../shared/protocol/rest.js';
+import { parseAllocationCsv } from '../allocation-csv.js';
+import { readInput } from '../input.js';
 import type { ContextOf } from '../context.js';
-import { usageError } from '../errors.js';
+import { CliError, EXIT, usageError } from '../errors.js';
+import { TRIAL_ALLOWANCE } from '../../../shared/protocol/limits.js';
+import { date } from '../output/format.js';
 import type { ApiClient } from '../http-client.js';
 import { allocationSummary, gatewayDetail, gatewaysTable } from '../output/gateway-views.js';
 import { intArg, listArg } from '../parse.js';
-import { listPools, resolveGatewayId, resolvePoolId } from '../resolve.js';
+import { listPools, resolveGatewayId, resolveGatewayIds, resolvePoolId } from '../resolve.js';
 
 const sortFields = { name: 'name', enrolled: 'enrolledAt', 'last-seen': 'lastSeenAt', usage: 'usageTags', allocation: 'allocTags' } as const;
 type SortField = keyof typeof sortFields;
@@ -79,28 +83,67 @@ export function registerGatewayCommands(program: Command, ctxOf: ContextOf): voi
 
   gateways
     .command('decommission')
-    .description("decommission a gateway: its credential stops working and its seat is freed")
+    .description('decommission a gateway: its credential stops working and its seat is freed (asks first; --yes to skip)')
     .argument('<gateway>', 'gateway id or name')
-    .action(async (ref: string, _o: object, cmd: Command) => {
+    .option('-y, --yes', 'do not ask for confirmation')
+    .action(async (ref: string, flags: { yes?: boolean }, cmd: Command) => {
       const ctx = ctxOf(cmd);
       const api = ctx.api();
-      const res = await api.send('DELETE', `/api/v1/gateways/${await resolveGatewayId(api, ref)}`, gatewayView);
+      const { data: g } = await getGateway(api, ref);
+      if (g.decommissionedAt) throw new CliError(EXIT.refused, `gateway ${g.name} (${g.id}) was already decommissioned at ${date(g.decommissionedAt)}`);
+      await ctx.confirm(`Decommission gateway ${g.name} (${g.id})? Its credential stops working for good and its seat is freed`, flags.yes);
+      const res = await api.send('DELETE', `/api/v1/gateways/${g.id}`, gatewayView);
       ctx.result(res.raw, () => `Decommissioned gateway ${res.data.name} (${res.data.id}); its credential no longer works and its seat is free.`);
+    });
+
+  gateways
+    .command('rename')
+    .description('rename a gateway')
+    .argument('<gateway>', 'gateway id or name')
+    .argument('<new-name>', 'the new name')
+    .action(async (ref: string, name: string, _o: object, cmd: Command) => {
+      const ctx = ctxOf(cmd);
+      const api = ctx.api();
+      const id = await resolveGatewayId(api, ref);
+      const res = await api.send('PATCH', `/api/v1/gateways/${id}`, gatewayView, { name });
+      ctx.result(res.raw, () => `Renamed gateway ${ref} to ${res.data.name} (${res.data.id}).`);
     });
 
   program
     .command('allocate')
-    .description("set a gateway's points; flags left out keep their current value")
-    .argument('<gateway>', 'gateway id or name')
+    .description("set a gateway's points (flags left out keep their current value), or many gateways' from a CSV file in one all-or-nothing request")
+    .argument('[gateway]', 'gateway id or name (not with --from-csv)')
     .option('--tags <n>', 'data tag points', intArg(0, 10_000_000))
     .option('--connections <n>', 'connection points (south and north nodes)', intArg(0, 10_000_000))
     .option('--plugins <list>', "comma-separated plugins (a subset of the pool's); '' for none", listArg)
     .option('--force', 'lower below what the gateway uses now (its agent then applies its over-limit policy)')
-    .action(async (ref: string, flags: { tags?: number; connections?: number; plugins?: string[]; force?: boolean }, cmd: Command) => {
+    .option('--from-csv <file>', "a CSV file (or - for stdin): gateway,tags,connections,plugins with a header; empty cells keep the value; plugins separated by ';'")
+    .option('--add', 'with --from-csv: add the figures to the current allocations instead of setting them')
+    .action(async (ref: string | undefined, flags: { tags?: number; connections?: number; plugins?: string[]; force?: boolean; fromCsv?: string; add?: boolean }, cmd: Command) => {
+      const ctx = ctxOf(cmd);
+      if (flags.fromCsv !== undefined) {
+        if (ref !== undefined || flags.tags !== undefined || flags.connections !== undefined || flags.plugins !== undefined) {
+          throw usageError('--from-csv takes the gateways and figures from the file: give no gateway, --tags, --connections or --plugins');
+        }
+        const rows = parseAllocationCsv(await readInput(flags.fromCsv));
+        const api = ctx.api();
+        const ids = await resolveGatewayIds(api, rows.map((r) => r.gateway));
+        const res = await api.send('POST', '/api/v1/gateways/allocations', bulkAllocationResult, {
+          mode: flags.add ? 'add' : 'set',
+          ...(flags.force ? { force: true } : {}),
+          items: rows.map((r, n) => ({
+            gatewayId: ids[n],
+            ...(r.tags !== undefined ? { tags: r.tags } : {}),
+            ...(r.connections !== undefined ? { connections: r.connections } : {}),
+            ...(r.plugins ? { plugins: r.plugins } : {}),
+          })),
+        });
+        return ctx.result(res.raw, () => `${flags.add ? 'Added to' : 'Set'} the allocations of ${res.data.changed} gateway(s) in one transaction.`);
+      }
+      if (ref === undefined) throw usageError('give a gateway, or --from-csv FILE');
       if (flags.tags === undefined && flags.connections === undefined && flags.plugins === undefined) {
         throw usageError('nothing to allocate: give --tags, --connections and/or --plugins');
       }
-      const ctx = ctxOf(cmd);
       const api = ctx.api();
       const id = await resolveGatewayId(api, ref);
       const current = flags.tags === undefined || flags.connections === undefined ? (await api.get(`/api/v1/gateways/${id}`, gatewayView)).data : undefined;
@@ -115,12 +158,19 @@ export function registerGatewayCommands(program: Command, ctxOf: ContextOf): voi
 
   program
     .command('release')
-    .description("take all of a gateway's points back (allocation 0); they return when its agent acknowledges or its lease expires")
+    .description("take all of a gateway's points back (allocation 0); it drops to the trial allowance (asks first; --yes to skip)")
     .argument('<gateway>', 'gateway id or name')
-    .action(async (ref: string, _o: object, cmd: Command) => {
+    .option('-y, --yes', 'do not ask for confirmation')
+    .action(async (ref: string, flags: { yes?: boolean }, cmd: Command) => {
       const ctx = ctxOf(cmd);
       const api = ctx.api();
-      const res = await api.send('POST', `/api/v1/gateways/${await resolveGatewayId(api, ref)}/release`, gatewayView);
+      const { data: g } = await getGateway(api, ref);
+      const uses = g.usage ? `it uses ${g.usage.tags} tags and ${g.usage.connections} connections` : 'its usage has not been reported';
+      await ctx.confirm(
+        `Release all points of ${g.name}? ${uses}; it drops to the trial allowance of ${TRIAL_ALLOWANCE.tags} tags and ${TRIAL_ALLOWANCE.connections} connections`,
+        flags.yes,
+      );
+      const res = await api.send('POST', `/api/v1/gateways/${g.id}/release`, gatewayView);
       ctx.result(res.raw, () => `Released gateway ${res.data.name}.\n${allocationSummary(res.data)}`);
     });
 }

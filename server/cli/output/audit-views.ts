@@ -1,24 +1,27 @@
 import type { AuditEventView } from '../../../shared/protocol/rest.js';
-import { date } from './format.js';
+import { date, epochSeconds } from './format.js';
 import { renderTable } from './table.js';
 
 const isRecord = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 
 // PostgreSQL's jsonb does not keep key order: the usual keys come first, in a fixed order.
-const KEY_ORDER = ['name', 'tags', 'connections', 'plugins', 'points', 'seq'];
+const KEY_ORDER = ['name', 'tags', 'connections', 'plugins', 'exp', 'points', 'seq'];
 const rank = (k: string): number => (KEY_ORDER.includes(k) ? KEY_ORDER.indexOf(k) : KEY_ORDER.length);
 const orderedKeys = (keys: Iterable<string>): string[] => [...new Set(keys)].sort((a, b) => rank(a) - rank(b) || a.localeCompare(b));
 
-function value(v: unknown): string {
+const EPOCH_KEYS = new Set(['exp', 'iat', 'nbf']);
+
+function value(v: unknown, key = ''): string {
   if (v === null || v === undefined) return '-';
-  if (Array.isArray(v)) return `[${v.map(value).join(',')}]`;
-  if (isRecord(v)) return `{${orderedKeys(Object.keys(v)).map((k) => `${k} ${value(v[k])}`).join(', ')}}`;
+  if (typeof v === 'number' && EPOCH_KEYS.has(key)) return epochSeconds(v);
+  if (Array.isArray(v)) return `[${v.map((x) => value(x)).join(',')}]`;
+  if (isRecord(v)) return `{${orderedKeys(Object.keys(v)).map((k) => `${k} ${value(v[k], k)}`).join(', ')}}`;
   return String(v);
 }
 
 function fields(v: Record<string, unknown>): string {
   return orderedKeys(Object.keys(v))
-    .map((k) => `${k} ${value(v[k])}`)
+    .map((k) => `${k} ${value(v[k], k)}`)
     .join(', ');
 }
 
@@ -26,7 +29,7 @@ function fields(v: Record<string, unknown>): string {
 export function changeSummary(before: unknown, after: unknown): string {
   if (isRecord(before) && isRecord(after)) {
     const keys = orderedKeys([...Object.keys(before), ...Object.keys(after)]);
-    const diffs = keys.filter((k) => JSON.stringify(before[k]) !== JSON.stringify(after[k])).map((k) => `${k} ${value(before[k])}→${value(after[k])}`);
+    const diffs = keys.filter((k) => JSON.stringify(before[k]) !== JSON.stringify(after[k])).map((k) => `${k} ${value(before[k], k)}→${value(after[k], k)}`);
     return diffs.join(', ') || 'no change';
   }
   if (isRecord(after)) return fields(after);

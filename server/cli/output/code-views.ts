@@ -9,9 +9,10 @@ export function codeState(c: ActivationCodeView, now = Date.now()): string {
   return 'active';
 }
 
-export function codesTable(codes: readonly ActivationCodeView[]): string {
-  if (codes.length === 0) return 'No activation codes for this pool. Create one with: floatlease codes create POOL --seats N';
+export function codesTable(codes: readonly ActivationCodeView[], poolNames?: ReadonlyMap<string, string>): string {
+  if (codes.length === 0) return `No activation codes${poolNames ? '' : ' for this pool'}. Create one with: floatlease codes create POOL --seats N`;
   return renderTable(codes, [
+    ...(poolNames ? [{ header: 'POOL', value: (c: ActivationCodeView) => poolNames.get(c.poolId) ?? c.poolId, max: 20 }] : []),
     { header: 'ID', value: (c) => c.id },
     { header: 'CODE', value: (c) => `${c.codePrefix}…` },
     { header: 'LABEL', value: (c) => c.label || '-', max: 30 },

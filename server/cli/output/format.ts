@@ -13,12 +13,17 @@ export function usage(used: number | null | undefined, total: number): string {
   return total > 0 ? `${used}/${total} (${percent(used / total)})` : `${used}/${total}`;
 }
 
-/** `2027-01-31 00:00Z`: minutes are enough for people; `--json` has the exact instant. */
+/** `2027-01-31 00:00:05Z`: to the second, in UTC, so events in one minute can be told apart. */
 export function date(iso: string | null | undefined): string {
   if (!iso) return '-';
   const d = new Date(iso);
   if (Number.isNaN(d.getTime())) return iso;
-  return `${d.toISOString().slice(0, 16).replace('T', ' ')}Z`;
+  return `${d.toISOString().slice(0, 19).replace('T', ' ')}Z`;
+}
+
+/** JWT-style epoch seconds (exp, iat, nbf) as ISO 8601. */
+export function epochSeconds(n: number): string {
+  return new Date(n * 1000).toISOString().replace('.000Z', 'Z');
 }
 
 export function duration(seconds: number): string {

@@ -3,7 +3,8 @@ import type { GatewayView } from '../../../shared/protocol/rest.js';
 import { ago, date, duration, list, usage } from './format.js';
 import { renderFields, renderTable } from './table.js';
 
-const presence = (g: GatewayView): string => (g.online ? `online${g.transport ? ` (${g.transport})` : ''}` : 'offline');
+const presence = (g: GatewayView): string =>
+  g.decommissionedAt ? `decommissioned ${date(g.decommissionedAt)}` : g.online ? `online${g.transport ? ` (${g.transport})` : ''}` : 'offline';
 const leaseLeft = (g: GatewayView): string => (g.lease && g.lease.secondsLeft > 0 ? `${duration(g.lease.secondsLeft)} left` : 'none');
 
 /** Usage against allocation per kind, e.g. `45/100 (45%)`; `-` when the agent has not reported yet. */
@@ -28,7 +29,7 @@ export function gatewayDetail(g: GatewayView, poolName?: string): string {
     ['ID', g.id],
     ['Pool', poolName ? `${poolName} (${g.poolId})` : g.poolId],
     ['Hardware ID', g.hardwareId],
-    ['State', g.presenceChangedAt ? `${presence(g)} since ${date(g.presenceChangedAt)}` : presence(g)],
+    ['State', g.presenceChangedAt && !g.decommissionedAt ? `${presence(g)} since ${date(g.presenceChangedAt)}` : presence(g)],
     ['Last seen', ago(g.lastSeenAt)],
     ['Enrolled', date(g.enrolledAt)],
     ['Allocation', `tags ${g.allocation.tags}, connections ${g.allocation.connections}, plugins ${list(g.allocation.plugins)}`],

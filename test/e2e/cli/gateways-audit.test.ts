@@ -112,7 +112,7 @@ describe('floatlease gateways, allocate, release', () => {
     // The live lease still carries 100 tags: the CLI says the points are still held.
     expect(forced.stdout).toMatch(/allocated tags 10, connections 5, plugins OPC UA\.\nIt still holds tags 100/);
 
-    const [released, releaseJson] = await Promise.all([cli(['release', 'press'], env), cli(['release', 'spare', '--json'], env)]);
+    const [released, releaseJson] = await Promise.all([cli(['release', 'press', '--yes'], env), cli(['release', 'spare', '--yes', '--json'], env)]);
     expect(released.code, outcome(released)).toBe(0);
     expect(released.stdout).toMatch(/Released gateway press\.\nGateway press .* is allocated tags 0, connections 0, plugins -\./);
     expect(json<GatewayView>(releaseJson).allocation.connections).toBe(0);
@@ -137,13 +137,13 @@ describe('floatlease gateways, allocate, release', () => {
   });
 
   it('decommissions a gateway; later changes are refused', async () => {
-    const gone = await cli(['gateways', 'decommission', 'spare'], env);
+    const gone = await cli(['gateways', 'decommission', 'spare', '--yes'], env);
     expect(gone.code, outcome(gone)).toBe(0);
     expect(gone.stdout).toMatch(/Decommissioned gateway spare/);
     const [again, unknown, asViewer] = await Promise.all([
       cli(['allocate', gw.spare.gatewayId, '--tags', '0', '--connections', '0'], env),
-      cli(['gateways', 'decommission', crypto.randomUUID()], env),
-      cli(['gateways', 'decommission', 'lathe'], { ...env, FLOATLEASE_TOKEN: await h.token('operator') }),
+      cli(['gateways', 'decommission', crypto.randomUUID(), '--yes'], env),
+      cli(['gateways', 'decommission', 'lathe', '--yes'], { ...env, FLOATLEASE_TOKEN: await h.token('operator') }),
     ]);
     expect(again.code, outcome(again)).toBe(5);
     expect(again.stderr).toMatch(/is decommissioned/);

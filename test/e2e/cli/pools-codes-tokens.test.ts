@@ -145,7 +145,7 @@ describe('floatlease codes', () => {
       cli(['codes', 'create', 'site-codes', '--seats', '1', '--expires', '2001-01-01'], env),
     ]);
     expect(notUuid.code).toBe(2);
-    expect(notUuid.stderr).toMatch(/expected an activation code id/);
+    expect(notUuid.stderr).toMatch(/too short to name an activation code/);
     expect(unknown.code).toBe(4);
     expect(unknown.stderr).toMatch(/activation code .* does not exist/);
     expect(past.code, outcome(past)).toBe(2);

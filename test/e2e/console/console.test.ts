@@ -111,7 +111,7 @@ describe('web console in headless Chromium', () => {
     await page.getByRole('button', { name: 'Create code' }).click();
     code = (await page.locator('[data-code]').textContent()) ?? '';
     expect(code.length).toBeGreaterThan(16);
-    await page.getByRole('button', { name: 'Copy' }).click();
+    await page.getByRole('button', { name: 'Copy', exact: true }).click();
     await page.locator('[data-copied=true]').waitFor();
     await browser.screenshot('04-activation-code-once');
     await page.getByRole('button', { name: 'Done, I have copied it' }).click();

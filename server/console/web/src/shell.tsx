@@ -3,6 +3,7 @@ import { useConsole } from './context.js';
 import type { LiveStatus } from './live.js';
 import { AuditPage } from './pages/audit/audit-page.js';
 import { CodesPage } from './pages/codes/codes-page.js';
+import { GatewayDetailPage } from './pages/gateways/gateway-detail-page.js';
 import { GatewaysPage } from './pages/gateways/gateways-page.js';
 import { PoolsPage } from './pages/pools/pools-page.js';
 import { Logo } from './pages/sign-in.js';
@@ -18,7 +19,8 @@ const pages = [
 export function Shell({ onSignOut }: { onSignOut: () => void }) {
   const { me } = useConsole();
   const loc = useLocation();
-  const page = pages.find((p) => p.path === loc.path);
+  const gatewayId = /^\/gateways\/([0-9a-f-]{36})$/i.exec(loc.path)?.[1];
+  const page = pages.find((p) => p.path === loc.path || (gatewayId && p.path === '/gateways'));
   useEffect(() => {
     if (!page) navigate('/pools', { replace: true });
   }, [page]);
@@ -28,6 +30,9 @@ export function Shell({ onSignOut }: { onSignOut: () => void }) {
   const View = page?.view;
   return (
     <div class="shell" onClick={onLinkClick}>
+      <a class="skip-link" href="#main">
+        Skip to content
+      </a>
       <header class="topbar">
         <a class="brand" href="/pools">
           <Logo /> floatlease
@@ -49,7 +54,9 @@ export function Shell({ onSignOut }: { onSignOut: () => void }) {
           </button>
         </div>
       </header>
-      <main class="content">{View ? <View query={loc.query} /> : null}</main>
+      <main class="content" id="main" tabIndex={-1}>
+        {gatewayId ? <GatewayDetailPage key={gatewayId} id={gatewayId} /> : View ? <View query={loc.query} /> : null}
+      </main>
     </div>
   );
 }

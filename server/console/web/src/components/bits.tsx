@@ -38,7 +38,7 @@ export function Empty({ children }: { children: ComponentChildren }) {
 }
 
 /** Copies to the clipboard, falling back to a selection copy where the Clipboard API is refused. */
-export function CopyButton({ text, label = 'Copy' }: { text: string; label?: string }) {
+export function CopyButton({ text, label = 'Copy', aria, small }: { text: string; label?: string; aria?: string; small?: boolean }) {
   const [done, setDone] = useState(false);
   const copy = async () => {
     try {
@@ -55,7 +55,7 @@ export function CopyButton({ text, label = 'Copy' }: { text: string; label?: str
     setTimeout(() => setDone(false), 1500);
   };
   return (
-    <button type="button" class="button" onClick={() => void copy()} data-copied={done ? 'true' : 'false'}>
+    <button type="button" class={`button${small ? ' button-small' : ''}`} onClick={() => void copy()} data-copied={done ? 'true' : 'false'} aria-label={aria}>
       {done ? 'Copied' : label}
     </button>
   );

@@ -6,6 +6,7 @@ import { navigate } from '../../router.js';
 export const knownActions = [
   'allocation.changed',
   'allocation.changed.forced',
+  'allocation.released',
   'gateway.enrolled',
   'gateway.reenrolled',
   'gateway.online',
@@ -31,6 +32,9 @@ export const knownActions = [
 
 export interface AuditFilters {
   readonly gatewayId: string;
+  /** A gateway's name (or id) as typed. */
+  readonly gateway: string;
+  readonly hideRenewals: boolean;
   readonly poolId: string;
   readonly action: string;
   /** datetime-local values (local time), turned into ISO instants for the API. */
@@ -40,6 +44,8 @@ export interface AuditFilters {
 
 export const readAuditFilters = (p: URLSearchParams): AuditFilters => ({
   gatewayId: p.get('gatewayId') ?? '',
+  gateway: p.get('gateway') ?? '',
+  hideRenewals: p.get('hideRenewals') === 'true',
   poolId: p.get('poolId') ?? '',
   action: p.get('action') ?? '',
   from: p.get('from') ?? '',
@@ -49,23 +55,41 @@ export const readAuditFilters = (p: URLSearchParams): AuditFilters => ({
 const iso = (local: string) => (local ? new Date(local).toISOString() : undefined);
 
 export function auditApiQuery(f: AuditFilters, before?: number): string {
-  return query({ gatewayId: f.gatewayId, poolId: f.poolId, action: f.action, from: iso(f.from), to: iso(f.to), limit: 50, before });
+  return query({ gatewayId: f.gatewayId, gateway: f.gateway, hideRenewals: f.hideRenewals || undefined, poolId: f.poolId, action: f.action, from: iso(f.from), to: iso(f.to), limit: 50, before });
 }
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
+/** The URL of the audit view for these filters: an id typed into the gateway field stays an id. */
+export function auditHref(f: AuditFilters): string {
+  const typed = f.gateway.trim();
+  const byId = UUID.test(typed);
+  return `/audit${query({
+    poolId: f.poolId,
+    gatewayId: byId ? typed : typed ? '' : f.gatewayId,
+    gateway: byId ? '' : typed,
+    action: f.action,
+    from: f.from,
+    to: f.to,
+    hideRenewals: f.hideRenewals || undefined,
+  })}`;
+}
+
 export function AuditFilterBar({ value, pools }: { value: AuditFilters; pools: readonly PoolView[] }) {
-  const [f, setF] = useState(value);
+  const [f, setF] = useState<AuditFilters>({ ...value, gateway: value.gateway || value.gatewayId });
   const set = (patch: Partial<AuditFilters>) => setF((cur) => ({ ...cur, ...patch }));
-  const badGateway = f.gatewayId.trim() !== '' && !UUID.test(f.gatewayId.trim());
   const apply = (e: Event) => {
     e.preventDefault();
-    if (!badGateway) navigate(`/audit${query({ ...f, gatewayId: f.gatewayId.trim() })}`, { replace: true });
+    navigate(auditHref({ ...f, gatewayId: '' }), { replace: true });
   };
   const clear = () => {
-    const empty = { gatewayId: '', poolId: '', action: '', from: '', to: '' };
-    setF(empty);
+    setF({ gatewayId: '', gateway: '', hideRenewals: false, poolId: '', action: '', from: '', to: '' });
     navigate('/audit', { replace: true });
+  };
+  const toggleRenewals = (hide: boolean) => {
+    set({ hideRenewals: hide });
+    // Applies at once, to the filters already applied (not half-typed ones).
+    navigate(auditHref({ ...value, hideRenewals: hide }), { replace: true });
   };
   return (
     <form class="toolbar toolbar-wrap" onSubmit={apply}>
@@ -78,13 +102,12 @@ export function AuditFilterBar({ value, pools }: { value: AuditFilters; pools: r
         ))}
       </select>
       <input
-        name="gatewayId"
-        class={`mono-input${badGateway ? ' invalid' : ''}`}
-        placeholder="Gateway id"
-        value={f.gatewayId}
-        onInput={(e) => set({ gatewayId: e.currentTarget.value })}
-        title={badGateway ? 'a gateway id is a UUID' : 'a gateway id (UUID)'}
-        aria-label="Gateway id"
+        name="gateway"
+        placeholder="Gateway name or id"
+        value={f.gateway}
+        onInput={(e) => set({ gateway: e.currentTarget.value })}
+        title="a gateway's name (exact, any case) or its id"
+        aria-label="Gateway name or id"
       />
       <input name="action" list="audit-actions" placeholder="Action" value={f.action} onInput={(e) => set({ action: e.currentTarget.value })} aria-label="Action" />
       <datalist id="audit-actions">
@@ -98,7 +121,10 @@ export function AuditFilterBar({ value, pools }: { value: AuditFilters; pools: r
       <label class="inline-label">
         to <input name="to" type="datetime-local" value={f.to} onInput={(e) => set({ to: e.currentTarget.value })} />
       </label>
-      <button type="submit" class="button primary" disabled={badGateway}>
+      <label class="check">
+        <input type="checkbox" name="hideRenewals" checked={f.hideRenewals} onChange={(e) => toggleRenewals(e.currentTarget.checked)} /> Hide lease renewals
+      </label>
+      <button type="submit" class="button primary">
         Apply
       </button>
       <button type="button" class="button button-ghost" onClick={clear}>

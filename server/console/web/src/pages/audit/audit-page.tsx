@@ -1,6 +1,6 @@
 import { useEffect, useMemo, useState } from 'preact/hooks';
 import type { AuditEventView, AuditPage as Page, PoolView } from '../../api/types.js';
-import { Empty } from '../../components/bits.js';
+import { CopyButton, Empty } from '../../components/bits.js';
 import { ProblemNotice } from '../../components/problem.js';
 import { useConsole } from '../../context.js';
 import { dateTime, relative, shortId } from '../../format.js';
@@ -14,6 +14,18 @@ const UUIDS = /[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}/gi;
 function Ids({ text }: { text: string }) {
   const short = text.replace(UUIDS, (id) => id.slice(0, 8));
   return short === text ? <>{text}</> : <span title={text}>{short}</span>;
+}
+
+/** A shortened id with the full one on hover, and a button that copies the full id. */
+function IdCopy({ id, href }: { id: string; href: string }) {
+  return (
+    <span class="id-copy">
+      <a href={href} title={id} data-full-id={id}>
+        {shortId(id)}
+      </a>
+      <CopyButton text={id} label="copy" aria={`Copy id ${id}`} small />
+    </span>
+  );
 }
 
 const tone = (action: string) => (action.endsWith('.forced') || action.includes('revoked') || action.includes('reclaimed') ? 'bad' : action.split('.')[0]);
@@ -99,7 +111,7 @@ export function AuditPage({ query }: { query: URLSearchParams }) {
                   <ChangeSummary before={e.before} after={e.after} />
                 </td>
                 <td class="nowrap">{e.poolId ? <a href={`/audit?poolId=${e.poolId}`}>{poolNames.get(e.poolId) ?? shortId(e.poolId)}</a> : <span class="muted">—</span>}</td>
-                <td class="mono small">{e.gatewayId ? <a href={`/audit?gatewayId=${e.gatewayId}`}>{shortId(e.gatewayId)}</a> : <span class="muted">—</span>}</td>
+                <td class="mono small">{e.gatewayId ? <IdCopy id={e.gatewayId} href={`/audit?gatewayId=${e.gatewayId}`} /> : <span class="muted">—</span>}</td>
                 <td class="muted small">
                   <Ids text={e.actor} />
                 </td>

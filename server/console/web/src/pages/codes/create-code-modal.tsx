@@ -1,5 +1,6 @@
 import { useState } from 'preact/hooks';
 import type { ActivationCodeCreated, PoolView } from '../../api/types.js';
+import { AgentCommandBox } from '../../components/agent-command-box.js';
 import { CopyButton, Field } from '../../components/bits.js';
 import { Modal } from '../../components/modal.js';
 import { ProblemNotice } from '../../components/problem.js';
@@ -34,6 +35,8 @@ export function CreateCodeModal({ pools, poolId, onClose }: { pools: readonly Po
       <Modal
         title="Activation code created"
         onClose={() => onClose(true)}
+        confirmDiscard="Close without the code? It is shown only once and cannot be shown again."
+
         footer={
           <button type="button" class="button primary" onClick={() => onClose(true)}>
             Done, I have copied it
@@ -51,7 +54,8 @@ export function CreateCodeModal({ pools, poolId, onClose }: { pools: readonly Po
           {created.seats} {created.seats === 1 ? 'seat' : 'seats'}
           {created.expiresAt ? `, valid until ${date(created.expiresAt)}` : ', no expiry'}. Enrolling again from the same hardware uses no second seat.
         </p>
-        <pre class="snippet">{`ACTIVATION_CODE=${created.code} npm run agent`}</pre>
+        <p class="small">Start an agent on the gateway (from the floatlease folder) with:</p>
+        <AgentCommandBox code={created.code} />
       </Modal>
     );
   }
@@ -60,6 +64,7 @@ export function CreateCodeModal({ pools, poolId, onClose }: { pools: readonly Po
     <Modal
       title="New activation code"
       onClose={() => onClose(false)}
+      confirmDiscard={label.trim() || expires ? 'Discard this new code’s settings?' : undefined}
       footer={
         <>
           <button type="button" class="button" onClick={() => onClose(false)}>

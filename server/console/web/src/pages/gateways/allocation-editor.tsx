@@ -5,7 +5,8 @@ import { Modal } from '../../components/modal.js';
 import { ProblemNotice } from '../../components/problem.js';
 import { useConsole } from '../../context.js';
 import { num, relative } from '../../format.js';
-import { useAction } from '../../hooks.js';
+import { useAction, useQuery } from '../../hooks.js';
+import type { AgentSetup } from '../../agent-command.js';
 
 interface EditorProps {
   readonly gateway: GatewayView;
@@ -32,6 +33,8 @@ export function AllocationEditor({ gateway: g, pool, onClose, onSaved }: EditorP
   const save = useAction(() => api.send<GatewayView>('PUT', `/gateways/${g.id}/allocation`, { tags: t, connections: c, plugins, force }));
   const release = useAction(() => api.send<GatewayView>('POST', `/gateways/${g.id}/release`));
   const error = save.error ?? release.error;
+  const setup = useQuery<AgentSetup>('agent-setup', (a, signal) => a.get<AgentSetup>('/agent-setup', signal));
+  const trial = setup.data?.trial;
 
   const submit = async (e: Event) => {
     e.preventDefault();
@@ -50,8 +53,13 @@ export function AllocationEditor({ gateway: g, pool, onClose, onSaved }: EditorP
       onClose={onClose}
       footer={
         <>
-          <button type="button" class="button danger-ghost push-left" onClick={() => void doRelease()} disabled={release.busy}>
-            {confirmRelease ? 'Really take all points back?' : 'Release all points'}
+          {confirmRelease ? (
+            <button type="button" class="button push-left" onClick={() => setConfirmRelease(false)}>
+              Keep the points
+            </button>
+          ) : null}
+          <button type="button" class={`button ${confirmRelease ? 'danger' : 'danger-ghost push-left'}`} onClick={() => void doRelease()} disabled={release.busy}>
+            {confirmRelease ? `Release all points of ${g.name}` : 'Release all points'}
           </button>
           <button type="button" class="button" onClick={onClose}>
             Cancel
@@ -62,6 +70,24 @@ export function AllocationEditor({ gateway: g, pool, onClose, onSaved }: EditorP
         </>
       }
     >
+      {confirmRelease ? (
+        <div class="banner banner-bad" role="alert" data-release-confirm>
+          <strong>Release all points of {g.name}?</strong>{' '}
+          {g.usage ? (
+            <>
+              It uses {num(g.usage.tags)} tags and {num(g.usage.connections)} connections now (reported {relative(g.usage.reportedAt)}).{' '}
+            </>
+          ) : (
+            <>Its usage has not been reported yet. </>
+          )}
+          Its allocation becomes 0 and, once its agent has the new lease, it drops to the trial allowance
+          {trial ? ` of ${num(trial.tags)} tags and ${num(trial.connections)} connections` : ''}
+          {g.usage && trial && (g.usage.tags > trial.tags || g.usage.connections > trial.connections)
+            ? '; what it uses above that is blocked or stopped by its over-limit policy.'
+            : '.'}{' '}
+          The points return to {pool?.name ?? 'the pool'} when the agent acknowledges or its lease expires.
+        </div>
+      ) : null}
       <form id="alloc-form" onSubmit={(e) => void submit(e)}>
         <div class="facts-inline">
           <span>

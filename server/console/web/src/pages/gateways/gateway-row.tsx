@@ -45,7 +45,9 @@ export function GatewayRow({ g, poolName, elapsed, canEdit, onEdit }: RowProps) 
   return (
     <tr data-gateway={g.name} data-online={g.online ? 'true' : 'false'}>
       <td>
-        <div class="strong">{g.name}</div>
+        <a class="strong" href={`/gateways/${g.id}`}>
+          {g.name}
+        </a>
         <div class="muted small mono" title={`gateway ${g.id}\nhardware ${g.hardwareId}`}>
           {shortId(g.id)}
         </div>
@@ -55,10 +57,10 @@ export function GatewayRow({ g, poolName, elapsed, canEdit, onEdit }: RowProps) 
         <Presence g={g} />
       </td>
       <td>
-        <MiniBar used={g.usage?.tags ?? null} of={g.allocation.tags} held={g.held.tags} />
+        <MiniBar used={g.usage?.tags ?? null} of={g.allocation.tags} held={g.held.tags} kind="tags" />
       </td>
       <td>
-        <MiniBar used={g.usage?.connections ?? null} of={g.allocation.connections} held={g.held.connections} />
+        <MiniBar used={g.usage?.connections ?? null} of={g.allocation.connections} held={g.held.connections} kind="connections" />
       </td>
       <td class="nowrap">
         <Lease g={g} elapsed={elapsed} />

@@ -94,11 +94,18 @@ export function GatewaysPage({ query }: { query: URLSearchParams }) {
           <thead>
             <tr>
               {columns.map((c) => (
-                <th key={c.label} title={c.title}>
+                <th
+                  key={c.label}
+                  title={c.title}
+                  scope="col"
+                  aria-sort={c.sort && f.sort === c.sort ? (f.order === 'asc' ? 'ascending' : 'descending') : c.sort ? 'none' : undefined}
+                >
                   {c.sort ? (
                     <button type="button" class={`sort${f.sort === c.sort ? ' sorted' : ''}`} onClick={() => sortBy(c.sort!)}>
                       {c.label}
-                      <span class="sort-arrow">{f.sort === c.sort ? (f.order === 'asc' ? '▲' : '▼') : '↕'}</span>
+                      <span class="sort-arrow" aria-hidden="true">
+                        {f.sort === c.sort ? (f.order === 'asc' ? '▲' : '▼') : '↕'}
+                      </span>
                     </button>
                   ) : (
                     c.label

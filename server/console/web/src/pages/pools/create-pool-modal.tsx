@@ -38,6 +38,7 @@ export function CreatePoolModal({ onClose, onDone }: { onClose: () => void; onDo
     <Modal
       title={created ? `Pool ${created.name} created — upload its license` : 'New pool'}
       onClose={close}
+      confirmDiscard={!created && (name.trim() || description.trim() || license.trim()) ? 'Discard the new pool? What you entered is lost.' : created && license.trim() ? 'Close without uploading the license?' : undefined}
       wide
       footer={
         <>

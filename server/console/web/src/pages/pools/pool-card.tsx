@@ -1,19 +1,10 @@
 import type { PoolView } from '../../api/types.js';
-import { Badge, Chips } from '../../components/bits.js';
+import { PoolBadges, type AttentionItem } from '../../components/attention.js';
+import { Chips } from '../../components/bits.js';
 import { UsageBar } from '../../components/bars.js';
 import { date, num, relative } from '../../format.js';
 
-const SOON_MS = 30 * 86_400_000;
-
-function LicenseState({ pool }: { pool: PoolView }) {
-  if (!pool.license) return <Badge tone="warn">no license</Badge>;
-  if (pool.licenseExpired) return <Badge tone="bad">license expired</Badge>;
-  const left = new Date(pool.license.expiresAt).getTime() - Date.now();
-  if (left < SOON_MS) return <Badge tone="warn">expires {relative(pool.license.expiresAt)}</Badge>;
-  return <Badge tone="ok">licensed</Badge>;
-}
-
-export function PoolCard({ pool, canAdmin, onUpload }: { pool: PoolView; canAdmin: boolean; onUpload: () => void }) {
+export function PoolCard({ pool, attention, canAdmin, onUpload }: { pool: PoolView; attention: readonly AttentionItem[]; canAdmin: boolean; onUpload: () => void }) {
   const p = pool;
   return (
     <article class={`card pool-card${p.licenseExpired || p.overCommitted ? ' card-alert' : ''}`} data-pool={p.name}>
@@ -23,8 +14,7 @@ export function PoolCard({ pool, canAdmin, onUpload }: { pool: PoolView; canAdmi
           {p.description ? <div class="muted small">{p.description}</div> : null}
         </div>
         <div class="badges">
-          <LicenseState pool={p} />
-          {p.overCommitted ? <Badge tone="bad">over-committed</Badge> : null}
+          <PoolBadges items={attention} hasLicense={!!p.license} />
         </div>
       </header>
       {p.licenseExpired && p.license ? (

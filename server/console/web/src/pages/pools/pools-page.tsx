@@ -1,5 +1,6 @@
 import { useState } from 'preact/hooks';
 import type { PoolView } from '../../api/types.js';
+import { AttentionPanel, type AttentionList } from '../../components/attention.js';
 import { Empty } from '../../components/bits.js';
 import { ProblemNotice } from '../../components/problem.js';
 import { useCan } from '../../context.js';
@@ -16,12 +17,13 @@ export function PoolsPage(_: { query: URLSearchParams }) {
     refreshOn: () => true,
     pollMs: 15_000,
   });
+  const attention = useQuery('attention', (api, signal) => api.get<AttentionList>('/attention', signal), { refreshOn: () => true, pollMs: 15_000 });
+  const alerts = attention.data?.items ?? [];
   const [creating, setCreating] = useState(false);
   const [uploading, setUploading] = useState<PoolView | undefined>();
   const list = pools.data ?? [];
   const online = list.reduce((n, p) => n + p.gateways.online, 0);
   const total = list.reduce((n, p) => n + p.gateways.total, 0);
-  const alerts = list.filter((p) => p.licenseExpired || p.overCommitted).length;
   return (
     <section>
       <div class="page-head">
@@ -29,7 +31,12 @@ export function PoolsPage(_: { query: URLSearchParams }) {
           <h1>Pools</h1>
           <p class="muted">
             {num(list.length)} {list.length === 1 ? 'pool' : 'pools'} · {num(online)} of {num(total)} gateways online
-            {alerts ? <span class="text-bad"> · {alerts} need attention</span> : null}
+            {alerts.length ? (
+              <a class="text-bad" href="#attention-title" data-attention-count={alerts.length}>
+                {' '}
+                · {alerts.length} {alerts.length === 1 ? 'needs' : 'need'} attention
+              </a>
+            ) : null}
           </p>
         </div>
         {canAdmin ? (
@@ -39,6 +46,7 @@ export function PoolsPage(_: { query: URLSearchParams }) {
         ) : null}
       </div>
       <ProblemNotice error={pools.error} />
+      <AttentionPanel items={alerts} />
       {pools.data && list.length === 0 ? (
         <Empty>
           No pools yet. {canAdmin ? 'Create one and upload its license to start handing out points.' : 'An administrator creates them.'}
@@ -46,7 +54,7 @@ export function PoolsPage(_: { query: URLSearchParams }) {
       ) : null}
       <div class="pool-grid">
         {list.map((p) => (
-          <PoolCard key={p.id} pool={p} canAdmin={canAdmin} onUpload={() => setUploading(p)} />
+          <PoolCard key={p.id} pool={p} attention={alerts.filter((a) => a.poolId === p.id)} canAdmin={canAdmin} onUpload={() => setUploading(p)} />
         ))}
       </div>
       {creating ? (
