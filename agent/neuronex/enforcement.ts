@@ -4,7 +4,8 @@ import type { Logger } from '../logger.js';
 import type { UsageSource } from '../usage/usage-source.js';
 import { startGatekeeperProxy, type GatekeeperProxy } from './gatekeeper-proxy.js';
 import type { RefusalReason } from './gatekeeper.js';
-import { DEFAULT_FREE_PLUGINS, NeuronClient } from './neuron-client.js';
+import { NeuronClient } from './neuron-client.js';
+import { DEFAULT_FREE_PLUGINS, DEFAULT_TRIAL_EXCLUDED_PLUGINS } from './plugin-policy.js';
 import { UsageWatcher } from './usage-watcher.js';
 
 export interface Enforcement {
@@ -43,7 +44,8 @@ export async function startEnforcement(opts: {
       port: gateway.proxy.port,
       limits: opts.limits,
       neuron,
-      freePlugins: gateway.freePlugins ?? DEFAULT_FREE_PLUGINS,
+      plugins: { free: gateway.freePlugins ?? DEFAULT_FREE_PLUGINS, trialExcluded: gateway.trialExcludedPlugins ?? DEFAULT_TRIAL_EXCLUDED_PLUGINS },
+      extraRoutes: gateway.extraRoutes,
       onRefusal: (reason) => {
         opts.onRefusal(reason);
         // A refusal means usage is at the limit: read it now rather than at the next interval.

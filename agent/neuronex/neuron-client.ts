@@ -1,8 +1,5 @@
 import { z } from 'zod';
 
-/** NeuronEX's open-source plugins need no license; every other plugin must be enabled by the lease. */
-export const DEFAULT_FREE_PLUGINS = ['Modbus TCP', 'Modbus RTU', 'File', 'MQTT', 'eKuiper', 'WebSocket', 'Monitor'] as const;
-
 export interface SouthNode {
   readonly name: string;
   readonly plugin: string;
@@ -23,6 +20,7 @@ export interface GatewayUsage {
 const nodesSchema = z.object({ nodes: z.array(z.object({ name: z.string(), plugin: z.string() })) });
 const groupsSchema = z.object({ groups: z.array(z.object({ driver: z.string().optional(), group: z.string().optional(), name: z.string().optional(), tag_count: z.number() })) });
 const statesSchema = z.object({ states: z.array(z.object({ node: z.string(), running: z.number() })) });
+const pluginsSchema = z.object({ plugins: z.array(z.object({ name: z.string() })) });
 const tagsSchema = z.object({ tags: z.array(z.object({ name: z.string() })) });
 const errorSchema = z.object({ error: z.number() });
 
@@ -68,6 +66,21 @@ export class NeuronClient {
   async nodePlugin(node: string): Promise<string | undefined> {
     const [south, north] = await Promise.all([this.get('/node?type=1', nodesSchema), this.get('/node?type=2', nodesSchema)]);
     return [...south.nodes, ...north.nodes].find((n) => n.name === node)?.plugin;
+  }
+
+  /** Plugin display names the gateway has installed (`GET /plugin`). */
+  async plugins(): Promise<string[]> {
+    return (await this.get('/plugin', pluginsSchema)).plugins.map((p) => p.name);
+  }
+
+  /** Every node (south and north) with its plugin. */
+  async nodes(): Promise<{ name: string; plugin: string; south: boolean }[]> {
+    const [south, north] = await Promise.all([this.get('/node?type=1', nodesSchema), this.get('/node?type=2', nodesSchema)]);
+    return [...south.nodes.map((n) => ({ ...n, south: true })), ...north.nodes.map((n) => ({ ...n, south: false }))];
+  }
+
+  async deleteNode(name: string): Promise<void> {
+    await this.call('DELETE', '/node', { name });
   }
 
   async groupsOf(node: string): Promise<{ name: string; tags: number }[]> {

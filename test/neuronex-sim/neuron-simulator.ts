@@ -50,6 +50,8 @@ export interface NeuronSimulator {
   /** e.g. http://127.0.0.1:8085 (the API lives under `/api`). */
   readonly exUrl: string;
   readonly state: NeuronState;
+  /** Every request that reached the simulator, as `METHOD /path` (both ports), oldest first. */
+  readonly requests: readonly string[];
   /** A valid core token without an HTTP round trip. */
   coreToken(): Promise<string>;
   setLatency(ms: number): void;
@@ -108,13 +110,20 @@ export async function startNeuronSimulator(opts: NeuronSimulatorOptions = {}): P
   const ctx: CoreApiContext = { state, auth, version: opts.version ?? '3.6.0', defaultMaxNodes: base.maxNodes };
   let latencyMs = opts.latencyMs ?? 0;
 
+  const requests: string[] = [];
+  const record: express.RequestHandler = (req, _res, next) => {
+    requests.push(`${req.method} ${req.path}`);
+    next();
+  };
   const coreApp = express();
   coreApp.disable('x-powered-by');
+  coreApp.use(record);
   coreApp.use(latency(() => latencyMs));
   coreApp.use('/api/v2', coreRouter(ctx));
 
   const exApp = express();
   exApp.disable('x-powered-by');
+  exApp.use(record);
   exApp.use(latency(() => latencyMs));
   exApp.use(neuronExRouter(ctx));
 
@@ -132,6 +141,7 @@ export async function startNeuronSimulator(opts: NeuronSimulatorOptions = {}): P
     coreUrl: urlOf(core),
     exUrl: urlOf(ex),
     state,
+    requests,
     coreToken: () => auth.issueCoreToken(),
     setLatency: (ms: number) => {
       latencyMs = Math.max(0, ms);
