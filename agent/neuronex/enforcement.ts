@@ -14,6 +14,18 @@ export interface Enforcement {
   close(): Promise<void>;
 }
 
+/** The usage client for the configured gateway: Neuron core (/api/v2) or NeuronEX (/api/neuron on 8085). */
+export function neuronClientFor(gateway: Pick<NonNullable<AgentConfig['gateway']>, 'url' | 'apiPrefix' | 'username' | 'password'>): NeuronClient {
+  // NeuronEX serves Neuron's API under /api/neuron (neuronex.yaml) next to its own /api routes.
+  const neuronex = gateway.apiPrefix.replace(/\/+$/, '') === '/api/neuron';
+  return new NeuronClient({
+    apiBase: gateway.url + gateway.apiPrefix,
+    username: gateway.username,
+    password: gateway.password,
+    ...(neuronex ? { neuronex: { loginUrl: `${gateway.url}/api/login` } } : {}),
+  });
+}
+
 /**
  * NeuronEX enforcement around one gateway: the usage watcher (usage source of the agent, and the
  * stop-excess policy) and the gatekeeping proxy that agents' limits apply to.
@@ -26,7 +38,7 @@ export async function startEnforcement(opts: {
   logger: Logger;
 }): Promise<Enforcement> {
   const { gateway, logger } = opts;
-  const neuron = new NeuronClient({ apiBase: gateway.url + gateway.apiPrefix, username: gateway.username, password: gateway.password });
+  const neuron = neuronClientFor(gateway);
   const watcher = new UsageWatcher({
     neuron,
     limits: opts.limits,

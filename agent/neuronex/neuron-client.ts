@@ -35,6 +35,9 @@ export class NeuronApiError extends Error {
   }
 }
 
+/** The north node NeuronEX 3.x creates at install for data processing; not a licensed connection. */
+export const NEURONEX_DATA_PROCESSING_NODE = 'DataProcessing';
+
 /**
  * A client of the Neuron core API (`/api/v2`, NeuronEX proxies it as `/api/neuron`): logs in with
  * its JWT and logs in again when the token lapses.
@@ -42,7 +45,20 @@ export class NeuronApiError extends Error {
 export class NeuronClient {
   private token: string | undefined;
 
-  constructor(private readonly opts: { apiBase: string; username: string; password: string; timeoutMs?: number }) {}
+  constructor(
+    private readonly opts: {
+      apiBase: string;
+      username: string;
+      password: string;
+      timeoutMs?: number;
+      /**
+       * NeuronEX (port 8085): log in at NeuronEX's documented `POST /api/login {name,password}`
+       * (Neuron's `/login` is not part of NeuronEX's API), and do not count its built-in
+       * DataProcessing node as a connection (NeuronEX ships it; a 30-connection trial leaves 30).
+       */
+      neuronex?: { loginUrl: string };
+    },
+  ) {}
 
   async usage(): Promise<GatewayUsage> {
     const [south, north, groups, states] = await Promise.all([
@@ -54,12 +70,13 @@ export class NeuronClient {
     const tagsByDriver = new Map<string, number>();
     for (const g of groups.groups) if (g.driver) tagsByDriver.set(g.driver, (tagsByDriver.get(g.driver) ?? 0) + g.tag_count);
     const runningByNode = new Map(states.states.map((s) => [s.node, s.running]));
+    const builtIn = this.opts.neuronex && north.nodes.some((n) => n.name === NEURONEX_DATA_PROCESSING_NODE) ? 1 : 0;
     const southNodes = south.nodes.map((n) => ({ name: n.name, plugin: n.plugin, running: runningByNode.get(n.name) ?? 1, tags: tagsByDriver.get(n.name) ?? 0 }));
     return {
       tags: [...tagsByDriver.values()].reduce((a, b) => a + b, 0),
-      connections: south.nodes.length + north.nodes.length,
+      connections: south.nodes.length + north.nodes.length - builtIn,
       south: southNodes,
-      north: north.nodes.length,
+      north: north.nodes.length - builtIn,
     };
   }
 
@@ -131,10 +148,11 @@ export class NeuronClient {
 
   private async login(): Promise<string> {
     if (this.token) return this.token;
-    const res = await fetch(`${this.opts.apiBase}/login`, {
+    const ex = this.opts.neuronex;
+    const res = await fetch(ex ? ex.loginUrl : `${this.opts.apiBase}/login`, {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ name: this.opts.username, pass: this.opts.password }),
+      body: JSON.stringify(ex ? { name: this.opts.username, password: this.opts.password } : { name: this.opts.username, pass: this.opts.password }),
       signal: AbortSignal.timeout(this.opts.timeoutMs ?? 5_000),
     });
     const body = (await res.json().catch(() => ({}))) as { token?: string; error?: number };

@@ -17,6 +17,8 @@ export interface CoreApiContext {
   version: string;
   /** Connection allowance a license without a connection count gets. */
   defaultMaxNodes: number;
+  /** NeuronEX mode: as NeuronEX 3.x ships (default DataProcessing node, no /api/neuron/login). */
+  neuronexMode?: boolean;
 }
 
 const loginSchema = z.object({ name: z.unknown(), pass: z.unknown() });

@@ -12,6 +12,8 @@ import { neuronExRouter } from './neuronex-api.js';
 import { DEFAULT_PLUGINS, type PluginInfo } from './plugins.js';
 
 export const SIM_HOST = '127.0.0.1';
+/** The north node NeuronEX creates at install for its data processing (eKuiper). */
+export const NEURONEX_DATA_PROCESSING_NODE = 'DataProcessing';
 
 export interface NeuronSimulatorOptions {
   /** Neuron core port (`/api/v2`); 0 (default) picks a free port. */
@@ -40,6 +42,11 @@ export interface NeuronSimulatorOptions {
   plugins?: readonly PluginInfo[];
   /** Reported by `GET /version`. */
   version?: string;
+  /**
+   * NeuronEX mode, as NeuronEX 3.x ships: the default north node `DataProcessing` (eKuiper) exists,
+   * login is only NeuronEX's `POST /api/login {name,password}` on the NeuronEX port.
+   */
+  neuronex?: boolean;
   /** Clock for license validity and uptime; default the system clock. */
   now?: () => Date;
 }
@@ -107,7 +114,8 @@ export async function startNeuronSimulator(opts: NeuronSimulatorOptions = {}): P
     password: opts.password ?? '0000',
     disableAuth: opts.disableAuth ?? false,
   });
-  const ctx: CoreApiContext = { state, auth, version: opts.version ?? '3.6.0', defaultMaxNodes: base.maxNodes };
+  const ctx: CoreApiContext = { state, auth, version: opts.version ?? '3.6.0', defaultMaxNodes: base.maxNodes, neuronexMode: opts.neuronex ?? false };
+  if (opts.neuronex) state.addNode({ name: NEURONEX_DATA_PROCESSING_NODE, plugin: 'eKuiper', params: {} });
   let latencyMs = opts.latencyMs ?? 0;
 
   const requests: string[] = [];
