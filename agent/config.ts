@@ -73,6 +73,7 @@ export const agentConfigSchema = z.object({
     .string()
     .optional()
     .transform((v) => (v === undefined || v.trim() === '' ? undefined : v.split(',').map((p) => p.trim()).filter(Boolean))),
+  FLOATLEASE_LOCAL_TOKEN: optionalText(200),
   FLOATLEASE_TRIAL_EXCLUDED_PLUGINS: z
     .string()
     .optional()
@@ -118,6 +119,7 @@ const FLAGS: Record<Variable, { flag: string; description: string }> = {
   FLOATLEASE_USAGE_INTERVAL_SEC: { flag: '--usage-interval-sec <sec>', description: 'how often the gateway usage is read' },
   FLOATLEASE_OVER_LIMIT_POLICY: { flag: '--over-limit-policy <policy>', description: 'block-new or stop-excess' },
   FLOATLEASE_FREE_PLUGINS: { flag: '--free-plugins <list>', description: 'plugins that need no license (comma-separated)' },
+  FLOATLEASE_LOCAL_TOKEN: { flag: '--local-token <token>', description: 'local admin token for activation on the license page (default: generated into the state folder)' },
   FLOATLEASE_TRIAL_EXCLUDED_PLUGINS: { flag: '--trial-excluded-plugins <list>', description: 'plugins the trial allowance excludes, * = any text (default *CNC*,*FOCAS*,*SINUMERIK*)' },
   FLOATLEASE_PROXY_ALLOW_ROUTES: { flag: '--proxy-allow-routes <list>', description: 'extra mutating routes the proxy passes, e.g. "POST /api/foo,PUT /api/bar/*"' },
   LOG_LEVEL: { flag: '--log-level <level>', description: 'fatal, error, warn, info, debug, trace, silent' },
@@ -132,6 +134,7 @@ export interface AgentConfig {
   /** In order of preference: the first is primary, the next its fallback. */
   readonly transports: readonly TransportName[];
   readonly activationCode: string | undefined;
+  readonly localToken: string | undefined;
   readonly stateDir: string;
   readonly hardwareIdOverride: string | undefined;
   readonly gatewayName: string | undefined;
@@ -216,6 +219,7 @@ export function loadAgentConfig(argv: readonly string[] = process.argv.slice(2),
     mqttUrl: c.FLOATLEASE_MQTT_URL,
     transports: c.FLOATLEASE_TRANSPORT,
     activationCode: c.FLOATLEASE_ACTIVATION_CODE,
+    localToken: c.FLOATLEASE_LOCAL_TOKEN,
     stateDir: path.resolve(c.FLOATLEASE_STATE_DIR),
     hardwareIdOverride: c.FLOATLEASE_HARDWARE_ID,
     gatewayName: c.FLOATLEASE_GATEWAY_NAME,
