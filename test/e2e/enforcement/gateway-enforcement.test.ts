@@ -72,7 +72,7 @@ describe('NeuronEX enforcement end to end (real controller, real agents)', () =>
       FLOATLEASE_OVER_LIMIT_POLICY: policy,
     });
     agents.push(agent);
-    const { gatewayId, localUrl } = await agent.ready();
+    const { gatewayId, localUrl } = await agent.ready(60_000);
     const proxyUrl = String(agent.logs.find((l) => l.msg === 'agent ready')?.proxyUrl);
     expect(proxyUrl).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
     return { agent, sim, gatewayId, localUrl, proxyUrl, token: await sim.coreToken() };
@@ -83,14 +83,14 @@ describe('NeuronEX enforcement end to end (real controller, real agents)', () =>
     const vendor = await createTestVendor(dir);
     db = await createTestDatabase();
     [ctl, browser] = await Promise.all([
-      startControllerProcess({ DATABASE_URL: db.url, ADMIN_TOKEN: ADMIN, TRUSTED_ISSUERS: vendor.publicJwkFile, SWEEP_INTERVAL_MS: '500' }),
+      startControllerProcess({ DATABASE_URL: db.url, ADMIN_TOKEN: ADMIN, TRUSTED_ISSUERS: vendor.publicJwkFile, SWEEP_INTERVAL_MS: '500' }, { readyTimeoutMs: 90_000 }),
       startBrowser({ width: 1000, height: 760 }),
     ]);
     const poolId = (await api<{ id: string }>('POST', '/api/v1/pools', { name: 'enforced', leaseTtlSeconds: 15 })).body.id;
     expect((await api('PUT', `/api/v1/pools/${poolId}/license`, { license: await vendor.license({ tags: 1000, connections: 50, plugins: ['OPC UA'] }) })).status).toBe(200);
     code = (await api<{ code: string }>('POST', `/api/v1/pools/${poolId}/activation-codes`, { seats: 5 })).body.code;
     [blockNew, stopExcess] = await Promise.all([startEnforced('gw-block-new', 'block-new'), startEnforced('gw-stop-excess', 'stop-excess')]);
-  }, 60_000);
+  }, 150_000);
 
   afterAll(async () => {
     await browser?.close();
