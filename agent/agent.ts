@@ -2,7 +2,8 @@ import { backoffDelayMs, type BackoffOptions } from '../shared/backoff.js';
 import { LEASE_AUDIENCE } from '../shared/protocol/lease-claims.js';
 import type { Limits } from '../shared/protocol/limits.js';
 import { ControllerLink } from './controller-link.js';
-import type { ControllerClient } from './controller/controller-api.js';
+import type { EnrollResponse } from '../shared/protocol/rest.js';
+import { ControllerHttpError, type ControllerClient } from './controller/controller-api.js';
 import { enroll } from './controller/enroll.js';
 import { systemClock, type Clock } from './lease/clock.js';
 import { LeaseHolder, type HeldLease } from './lease/lease-holder.js';
@@ -14,6 +15,7 @@ import { trustAnchorSchema, type AgentCredential, type FileStateStore, type Stor
 import type { TransportFactory } from './transport/agent-transport.js';
 import { noUsageSource, type UsageSource } from './usage/usage-source.js';
 import { sleep } from './util/timers.js';
+import { AGENT_VERSION } from './version.js';
 
 export type AgentStateStore = Pick<FileStateStore, 'loadCredential' | 'saveCredential' | 'loadLease' | 'saveLease' | 'clearLease' | 'loadTrust' | 'saveTrust'>;
 
@@ -49,6 +51,10 @@ const REENROLL_INTERVAL_MS = 30_000;
  * enroll when there is no credential, talk to the controller through a ControllerLink, and release
  * on stop. Whatever happens, `effectiveLimits()` is what the gateway may use.
  */
+export type ActivationResult =
+  | { readonly ok: true; readonly gatewayId: string; readonly poolId: string; readonly name: string; readonly reenrolled: boolean }
+  | { readonly ok: false; readonly status: number; readonly problem: string | undefined; readonly detail: string };
+
 export class Agent {
   private holder: LeaseHolder;
   private readonly clock: Clock;
@@ -59,6 +65,8 @@ export class Agent {
   private link: ControllerLink | undefined;
   private credentialCheck: Promise<void> | undefined;
   private lastEnrollAt = Number.NEGATIVE_INFINITY;
+  /** The code to (re-)enroll with: the configured one, or the last one entered on the device. */
+  private activationCode: string | undefined;
   private stopping: Promise<void> | undefined;
   private markReady!: () => void;
   /** Settles once the agent knows what to enforce: a lease, or the trial allowance after a first try. */
@@ -68,6 +76,7 @@ export class Agent {
     this.clock = deps.clock ?? systemClock();
     this.usage = deps.usage ?? noUsageSource;
     this.holder = new LeaseHolder({ clock: this.clock });
+    this.activationCode = deps.options.activationCode;
   }
 
   /** Loads the state folder, then enrolls (if needed) and connects in the background. */
@@ -99,6 +108,9 @@ export class Agent {
       usage: this.usage.current(),
       issuedAt: shown?.claims.iat,
       expiresAt: shown?.claims.exp,
+      licenseIssuedAt: shown?.claims.licenseIssuedAt,
+      licenseExpiresAt: shown?.claims.licenseExpiresAt,
+      customer: shown?.claims.customer,
       secondsLeft: h.secondsLeft(),
       hardwareId: this.deps.options.hardwareId,
       controllerReachable: this.link?.reachable() ?? false,
@@ -118,6 +130,37 @@ export class Agent {
     return this.stopping;
   }
 
+  /**
+   * Device-side activation (NeuronEX's Administration > License > Activation Code): enrolls with the
+   * code once, or re-enrolls after a lost license, as the controller's enrollment rules allow. The
+   * controller audits it; its refusal is returned as is, for the person at the device to act on.
+   */
+  async activate(code: string): Promise<ActivationResult> {
+    const { options, controller, logger, store } = this.deps;
+    if (this.stopping) return { ok: false, status: 503, problem: undefined, detail: 'the agent is stopping' };
+    let r: EnrollResponse;
+    try {
+      r = await controller.enroll({ activationCode: code, hardwareId: options.hardwareId, agentVersion: AGENT_VERSION, ...(options.gatewayName ? { name: options.gatewayName } : {}) });
+    } catch (err) {
+      if (err instanceof ControllerHttpError) return { ok: false, status: err.status, problem: err.problem, detail: err.message };
+      logger.warn({ err: (err as Error).message }, 'activation: controller unreachable');
+      return { ok: false, status: 503, problem: undefined, detail: `the controller is unreachable: ${(err as Error).message}` };
+    }
+    this.activationCode = code;
+    this.lastEnrollAt = this.clock.monotonicMs();
+    const credential = { gatewayId: r.gatewayId, secret: r.credential };
+    const trust: TrustAnchor = { jwks: r.jwks, issuer: r.lease.issuer, audience: r.lease.audience };
+    await store.saveCredential(credential);
+    await store.saveTrust(trust);
+    const link = this.link;
+    this.link = undefined;
+    await link?.close();
+    if (!this.adopt(credential, trust)) return { ok: false, status: 502, problem: undefined, detail: "the controller's signing keys are unusable" };
+    logger.info({ gatewayId: r.gatewayId, poolId: r.poolId, name: r.name, reenrolled: r.reenrolled }, 'activated on the device');
+    this.connect();
+    return { ok: true, gatewayId: r.gatewayId, poolId: r.poolId, name: r.name, reenrolled: r.reenrolled };
+  }
+
   private async run(credential: AgentCredential | undefined, trust: TrustAnchor | undefined): Promise<void> {
     if (!credential) {
       if (!(await this.enroll())) return this.markReady();
@@ -134,14 +177,14 @@ export class Agent {
 
   private async enroll(): Promise<boolean> {
     const { options, controller, logger, store } = this.deps;
-    if (!options.activationCode) {
+    if (!this.activationCode) {
       logger.error('not enrolled and no activation code: set FLOATLEASE_ACTIVATION_CODE; the gateway runs on the trial allowance');
       return false;
     }
     this.lastEnrollAt = this.clock.monotonicMs();
     const result = await enroll({
       controller,
-      activationCode: options.activationCode,
+      activationCode: this.activationCode,
       hardwareId: options.hardwareId,
       gatewayName: options.gatewayName,
       backoff: options.enrollBackoff ?? BACKOFF,
@@ -234,13 +277,13 @@ export class Agent {
   }
 
   private async verifyCredential(): Promise<void> {
-    const { controller, logger, options } = this.deps;
+    const { controller, logger } = this.deps;
     const credential = this.credential;
     if (!credential || this.stopping || (await controller.credentialAccepted(credential.secret)) !== false) return;
     const link = this.link;
     this.link = undefined;
     await link?.close();
-    if (!options.activationCode) {
+    if (!this.activationCode) {
       logger.error({ gatewayId: credential.gatewayId }, "the controller rejected this gateway's credential; stopped connecting. Set FLOATLEASE_ACTIVATION_CODE to enroll again (the current lease is enforced until it expires)");
       return;
     }

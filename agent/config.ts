@@ -1,6 +1,7 @@
 import path from 'node:path';
 import { Command, CommanderError } from 'commander';
 import { z } from 'zod';
+import { parseExtraRoutes, type ExtraRoute } from './neuronex/neuron-routes.js';
 
 const logLevels = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 export const TRANSPORT_NAMES = ['mqtt', 'ws'] as const;
@@ -72,6 +73,23 @@ export const agentConfigSchema = z.object({
     .string()
     .optional()
     .transform((v) => (v === undefined || v.trim() === '' ? undefined : v.split(',').map((p) => p.trim()).filter(Boolean))),
+  FLOATLEASE_LOCAL_TOKEN: optionalText(200),
+  FLOATLEASE_TRIAL_EXCLUDED_PLUGINS: z
+    .string()
+    .optional()
+    .transform((v) => (v === undefined || v.trim() === '' ? undefined : v.split(',').map((p) => p.trim()).filter(Boolean))),
+  FLOATLEASE_PROXY_ALLOW_ROUTES: z
+    .string()
+    .optional()
+    .transform((v, ctx) => {
+      const list = v === undefined || v.trim() === '' ? [] : v.split(',').map((r) => r.trim()).filter(Boolean);
+      try {
+        return parseExtraRoutes(list);
+      } catch (err) {
+        ctx.addIssue({ code: 'custom', message: (err as Error).message });
+        return z.NEVER;
+      }
+    }),
   LOG_LEVEL: z.enum(logLevels, { error: `expected one of ${logLevels.join(', ')}` }).default('info'),
   LOG_FORMAT: z.enum(['auto', 'json', 'pretty'], { error: 'expected auto, json or pretty' }).default('auto'),
 });
@@ -101,6 +119,9 @@ const FLAGS: Record<Variable, { flag: string; description: string }> = {
   FLOATLEASE_USAGE_INTERVAL_SEC: { flag: '--usage-interval-sec <sec>', description: 'how often the gateway usage is read' },
   FLOATLEASE_OVER_LIMIT_POLICY: { flag: '--over-limit-policy <policy>', description: 'block-new or stop-excess' },
   FLOATLEASE_FREE_PLUGINS: { flag: '--free-plugins <list>', description: 'plugins that need no license (comma-separated)' },
+  FLOATLEASE_LOCAL_TOKEN: { flag: '--local-token <token>', description: 'local admin token for activation on the license page (default: generated into the state folder)' },
+  FLOATLEASE_TRIAL_EXCLUDED_PLUGINS: { flag: '--trial-excluded-plugins <list>', description: 'plugins the trial allowance excludes, * = any text (default *CNC*,*FOCAS*,*SINUMERIK*)' },
+  FLOATLEASE_PROXY_ALLOW_ROUTES: { flag: '--proxy-allow-routes <list>', description: 'extra mutating routes the proxy passes, e.g. "POST /api/foo,PUT /api/bar/*"' },
   LOG_LEVEL: { flag: '--log-level <level>', description: 'fatal, error, warn, info, debug, trace, silent' },
   LOG_FORMAT: { flag: '--log-format <format>', description: 'auto, json or pretty' },
 };
@@ -113,6 +134,7 @@ export interface AgentConfig {
   /** In order of preference: the first is primary, the next its fallback. */
   readonly transports: readonly TransportName[];
   readonly activationCode: string | undefined;
+  readonly localToken: string | undefined;
   readonly stateDir: string;
   readonly hardwareIdOverride: string | undefined;
   readonly gatewayName: string | undefined;
@@ -131,6 +153,8 @@ export interface AgentConfig {
         readonly usageIntervalMs: number;
         readonly policy: 'block-new' | 'stop-excess';
         readonly freePlugins: readonly string[] | undefined;
+        readonly trialExcludedPlugins: readonly string[] | undefined;
+        readonly extraRoutes: readonly ExtraRoute[];
       }
     | undefined;
   readonly log: { readonly level: Raw['LOG_LEVEL']; readonly format: Raw['LOG_FORMAT'] };
@@ -195,6 +219,7 @@ export function loadAgentConfig(argv: readonly string[] = process.argv.slice(2),
     mqttUrl: c.FLOATLEASE_MQTT_URL,
     transports: c.FLOATLEASE_TRANSPORT,
     activationCode: c.FLOATLEASE_ACTIVATION_CODE,
+    localToken: c.FLOATLEASE_LOCAL_TOKEN,
     stateDir: path.resolve(c.FLOATLEASE_STATE_DIR),
     hardwareIdOverride: c.FLOATLEASE_HARDWARE_ID,
     gatewayName: c.FLOATLEASE_GATEWAY_NAME,
@@ -212,6 +237,8 @@ export function loadAgentConfig(argv: readonly string[] = process.argv.slice(2),
           usageIntervalMs: c.FLOATLEASE_USAGE_INTERVAL_SEC * 1000,
           policy: c.FLOATLEASE_OVER_LIMIT_POLICY,
           freePlugins: c.FLOATLEASE_FREE_PLUGINS,
+          trialExcludedPlugins: c.FLOATLEASE_TRIAL_EXCLUDED_PLUGINS,
+          extraRoutes: c.FLOATLEASE_PROXY_ALLOW_ROUTES,
         }
       : undefined,
     log: { level: c.LOG_LEVEL, format: c.LOG_FORMAT },

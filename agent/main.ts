@@ -7,6 +7,7 @@ import { startLocalApi, type LocalApi } from './http/local-api.js';
 import { metricsRoutes } from './http/metrics-routes.js';
 import { AgentMetrics } from './local/agent-metrics.js';
 import { decisionRoutes } from './local/decision-routes.js';
+import { activationRoutes, localAdminToken } from './local/activation-routes.js';
 import { licensePageRoutes } from './local/license-page.js';
 import { createLogger, type Logger } from './logger.js';
 import { startEnforcement, type Enforcement } from './neuronex/enforcement.js';
@@ -94,11 +95,13 @@ async function main(): Promise<void> {
   process.on('SIGINT', () => stop('SIGINT'));
 
   try {
+    const local = await localAdminToken(config.localToken, config.stateDir);
+    if (local.file) logger.info({ file: local.file }, 'local admin token for activation on the license page is in this file');
     api = await startLocalApi({
       host: config.http.host,
       port: config.http.port,
       view,
-      routers: [licensePageRoutes(), decisionRoutes(view), metricsRoutes(metrics.registry)],
+      routers: [licensePageRoutes(), decisionRoutes(view), metricsRoutes(metrics.registry), activationRoutes({ localToken: local.token, activate: (code) => agent.activate(code) })],
     });
     if (config.gateway) {
       enforcement = await startEnforcement({

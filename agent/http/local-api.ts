@@ -1,21 +1,40 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import express, { type ErrorRequestHandler, type Express, type Router } from 'express';
+import { ALL_PLUGINS } from '../../shared/protocol/limits.js';
 import type { AgentView } from '../local/agent-view.js';
 
-/** NeuronEX's `GET /api/license` fields, plus ours; tools that read a NeuronEX license read this one. */
+/**
+ * NeuronEX's `GET /api/license` fields (neuronex.md §4.1), plus ours; tools that read a NeuronEX
+ * license read this one. Dates are the pool license's; the lease's own window is apart.
+ */
 export interface LicenseDocument {
-  readonly licenseType: 'FLOATING' | 'TRIAL';
-  /** UTC "YYYY-MM-DD hh:mm:ss", or "" on the trial allowance. */
+  /** NeuronEX's values: a floating lease is what NeuronEX calls an ECP-assigned VIRTUAL license. */
+  readonly licenseType: 'VIRTUAL' | 'TRIAL';
+  /** floatlease's own name for the state. */
+  readonly mode: 'FLOATING' | 'TRIAL';
+  readonly customerName: string;
+  readonly customerContact: string;
+  readonly officialEmail: string;
+  /** UTC "YYYY-MM-DD hh:mm:ss": the pool license's issue and expiry, or "" when unknown/trial. */
   readonly startDate: string;
   readonly expiredDate: string;
   readonly expired: boolean;
   readonly totalTagCount: number;
   readonly usedTagCount: number;
   readonly enabledPlugins: readonly string[];
+  /** The trial allowance: every commercial plugin except the ones NeuronEX excludes (CNC). */
+  readonly allCommercialPluginsExceptCnc: boolean;
   readonly hardwareToken: string;
+  /** NeuronEX stops unlicensed data-processing rules after 60 minutes; a lease licenses them. */
+  readonly ekuiperOn: boolean;
   readonly maxConnections: number;
   readonly usedConnections: number;
+  /** More in use than the limits allow (after a lowered allocation or a lapse to the trial). */
+  readonly overUse: { readonly tags: boolean; readonly connections: boolean };
+  readonly overUsed: boolean;
+  readonly leaseIssuedAt: string;
+  readonly leaseExpiresAt: string;
   readonly leaseSecondsLeft: number;
   readonly controllerReachable: boolean;
   readonly transport: string | null;
@@ -29,18 +48,30 @@ export function neuronDate(epochSeconds: number | undefined): string {
 }
 
 export function licenseDocument(v: AgentView): LicenseDocument {
+  const used = { tags: v.usage?.tags ?? 0, connections: v.usage?.connections ?? 0 };
+  const overUse = { tags: used.tags > v.limits.tags, connections: used.connections > v.limits.connections };
   return {
-    licenseType: v.licenseType,
-    startDate: neuronDate(v.issuedAt),
-    expiredDate: neuronDate(v.expiresAt),
+    licenseType: v.licenseType === 'FLOATING' ? 'VIRTUAL' : 'TRIAL',
+    mode: v.licenseType,
+    customerName: v.customer ?? '',
+    customerContact: '',
+    officialEmail: '',
+    startDate: neuronDate(v.licenseIssuedAt),
+    expiredDate: neuronDate(v.licenseExpiresAt),
     // A lapsed floating license: its dates are still shown, the trial allowance applies.
     expired: v.licenseType === 'TRIAL' && v.expiresAt !== undefined,
     totalTagCount: v.limits.tags,
-    usedTagCount: v.usage?.tags ?? 0,
-    enabledPlugins: [...v.limits.plugins],
+    usedTagCount: used.tags,
+    enabledPlugins: v.limits.plugins.filter((p) => p !== ALL_PLUGINS),
+    allCommercialPluginsExceptCnc: v.limits.plugins.includes(ALL_PLUGINS),
     hardwareToken: v.hardwareId,
+    ekuiperOn: v.licenseType === 'FLOATING',
     maxConnections: v.limits.connections,
-    usedConnections: v.usage?.connections ?? 0,
+    usedConnections: used.connections,
+    overUse,
+    overUsed: overUse.tags || overUse.connections,
+    leaseIssuedAt: neuronDate(v.issuedAt),
+    leaseExpiresAt: neuronDate(v.expiresAt),
     leaseSecondsLeft: v.secondsLeft,
     controllerReachable: v.controllerReachable,
     transport: v.transport ?? null,

@@ -7,8 +7,13 @@ export interface AgentView {
   readonly limits: Limits;
   /** Usage read from the gateway; undefined until the first reading. */
   readonly usage: { readonly tags: number; readonly connections: number } | undefined;
+  /** The lease's own window (epoch seconds): renewed every few minutes. */
   readonly issuedAt: number | undefined;
   readonly expiresAt: number | undefined;
+  /** The pool license behind the lease (epoch seconds, customer): what NeuronEX shows as its license. */
+  readonly licenseIssuedAt?: number | undefined;
+  readonly licenseExpiresAt?: number | undefined;
+  readonly customer?: string | undefined;
   readonly secondsLeft: number;
   readonly hardwareId: string;
   readonly controllerReachable: boolean;

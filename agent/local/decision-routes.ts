@@ -1,5 +1,6 @@
 import { Router } from 'express';
 import { z } from 'zod';
+import { pluginEnabled } from '../neuronex/plugin-policy.js';
 import type { AgentView } from './agent-view.js';
 
 const checkBody = z.strictObject({
@@ -35,7 +36,7 @@ export function decisionRoutes(view: () => AgentView): Router {
       const available = Math.max(0, v.limits[kind] - (v.usage?.[kind] ?? 0));
       if (requested > available) reasons.push({ kind, requested, available, message: `${requested} ${kind} requested, ${available} available (limit ${v.limits[kind]}, ${v.usage?.[kind] ?? 0} in use)` });
     }
-    const missing = (parsed.data.plugins ?? []).filter((p) => !v.limits.plugins.includes(p));
+    const missing = (parsed.data.plugins ?? []).filter((p) => !pluginEnabled(v.limits, p));
     if (missing.length) reasons.push({ kind: 'plugins', requested: missing, available: [...v.limits.plugins], message: `not enabled by the ${v.licenseType === 'TRIAL' ? 'trial allowance' : 'lease'}: ${missing.join(', ')}` });
     res.json({ allowed: reasons.length === 0, licenseType: v.licenseType, reasons });
   });

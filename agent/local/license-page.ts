@@ -18,22 +18,37 @@ const PAGE = `<!doctype html>
   .yes { color: #17663a; } .no { color: #b42318; }
   .bar { height: 8px; background: #e7ebef; border-radius: 4px; margin-top: 4px; overflow: hidden; width: 260px; }
   .bar > span { display: block; height: 100%; background: #2f6fdb; }
+  .over { color: #b42318; } .over .bar > span, .bar.over > span { background: #b42318; }
+  form { margin-top: 22px; border-top: 1px solid #e7ebef; padding-top: 16px; display: grid; grid-template-columns: 220px 1fr; gap: 10px 16px; align-items: center; }
+  form h2 { grid-column: 1 / -1; font-size: 15px; margin: 0; } input { font: inherit; padding: 6px 8px; border: 1px solid #c5ced8; border-radius: 6px; }
+  button { grid-column: 2; justify-self: start; font: inherit; font-weight: 600; padding: 6px 14px; border-radius: 6px; border: 0; background: #2f6fdb; color: #fff; cursor: pointer; }
+  #activationResult { grid-column: 1 / -1; margin: 0; } #activationResult.ok { color: #17663a; } #activationResult.err { color: #b42318; }
+  .alert { margin-top: 18px; padding: 10px 14px; border-radius: 8px; background: #fde8e7; color: #b42318; display: none; font-weight: 500; }
   .warn { margin-top: 18px; padding: 10px 14px; border-radius: 8px; background: #fff1d6; color: #8a5a00; display: none; }
 </style></head>
 <body><main>
 <h1>Gateway license</h1><p class="sub">floatlease agent · <span id="gatewayId">—</span></p>
 <dl>
   <dt>License type</dt><dd><span id="licenseType" class="badge">—</span></dd>
+  <dt>Customer</dt><dd id="customerName">—</dd>
   <dt>Issued at</dt><dd id="startDate">—</dd>
   <dt>Expire at</dt><dd id="expiredDate">—</dd>
-  <dt>Tags (in use / maximum)</dt><dd><span id="tags">—</span><div class="bar"><span id="tagsBar" style="width:0"></span></div></dd>
-  <dt>Connections (in use / maximum)</dt><dd><span id="connections">—</span><div class="bar"><span id="connectionsBar" style="width:0"></span></div></dd>
+  <dt>Tags (in use / maximum)</dt><dd id="tagsRow"><span id="tags">—</span><div class="bar" id="tagsBarBox"><span id="tagsBar" style="width:0"></span></div></dd>
+  <dt>Connections (in use / maximum)</dt><dd id="connectionsRow"><span id="connections">—</span><div class="bar" id="connectionsBarBox"><span id="connectionsBar" style="width:0"></span></div></dd>
   <dt>Enabled plugins</dt><dd id="enabledPlugins">—</dd>
   <dt>Hardware token</dt><dd id="hardwareToken" style="font-family: ui-monospace, monospace; font-size: 12px">—</dd>
-  <dt>Lease seconds left</dt><dd id="leaseSecondsLeft">—</dd>
+  <dt>Lease</dt><dd><span id="leaseWindow">—</span> · lease renews in <span id="leaseSecondsLeft">—</span> s</dd>
   <dt>Controller reachable</dt><dd id="controllerReachable">—</dd>
 </dl>
-<div id="trialNote" class="warn">No valid floating license: the gateway runs on the free trial allowance (30 tags, 30 connections, no commercial plugins).</div>
+<div id="overUse" class="alert">Over the license: more is in use than it allows. New tags and connections are refused until usage fits.</div>
+<div id="trialNote" class="warn">No valid floating license: the gateway runs on the free trial allowance (30 tags, 30 connections, commercial plugins except CNC).</div>
+<form id="activation" autocomplete="off">
+  <h2>Activation</h2>
+  <label for="activationCode">Activation code</label><input id="activationCode" name="activationCode" placeholder="FLAC-XXXX-XXXX-XXXX-XXXX-XXXX">
+  <label for="localToken">Local admin token</label><input id="localToken" name="localToken" type="password" placeholder="from FLOATLEASE_LOCAL_TOKEN or the state folder's local-token file">
+  <button id="activate" type="submit">Activation Code</button>
+  <p id="activationResult" role="status"></p>
+</form>
 </main>
 <script>
 const $ = (id) => document.getElementById(id);
@@ -42,12 +57,17 @@ async function refresh() {
   try {
     const l = await (await fetch('/api/license', { cache: 'no-store' })).json();
     $('gatewayId').textContent = l.gatewayId || 'not enrolled';
-    $('licenseType').textContent = l.licenseType; $('licenseType').className = 'badge ' + l.licenseType;
+    $('licenseType').textContent = l.mode; $('licenseType').className = 'badge ' + l.mode;
+    $('licenseType').title = 'NeuronEX license type: ' + l.licenseType;
+    $('customerName').textContent = l.customerName || '—';
     $('startDate').textContent = l.startDate || '—';
     $('expiredDate').textContent = l.expiredDate || '—';
     $('tags').textContent = l.usedTagCount + ' / ' + l.totalTagCount; $('tagsBar').style.width = pct(l.usedTagCount, l.totalTagCount);
     $('connections').textContent = l.usedConnections + ' / ' + l.maxConnections; $('connectionsBar').style.width = pct(l.usedConnections, l.maxConnections);
-    $('enabledPlugins').textContent = l.enabledPlugins.length ? l.enabledPlugins.join(', ') : 'none';
+    $('tagsRow').className = l.overUse.tags ? 'over' : ''; $('connectionsRow').className = l.overUse.connections ? 'over' : '';
+    $('overUse').style.display = l.overUsed ? 'block' : 'none';
+    $('enabledPlugins').textContent = l.allCommercialPluginsExceptCnc ? 'all except CNC' : l.enabledPlugins.length ? l.enabledPlugins.join(', ') : 'none';
+    $('leaseWindow').textContent = l.leaseIssuedAt ? l.leaseIssuedAt + ' – ' + l.leaseExpiresAt : 'no lease';
     $('hardwareToken').textContent = l.hardwareToken;
     $('leaseSecondsLeft').textContent = String(l.leaseSecondsLeft);
     $('controllerReachable').textContent = l.controllerReachable ? 'yes' : 'no';
@@ -56,6 +76,17 @@ async function refresh() {
     document.body.dataset.loaded = 'true';
   } catch (e) { $('controllerReachable').textContent = 'agent unreachable'; }
 }
+$('activation').addEventListener('submit', async (ev) => {
+  ev.preventDefault();
+  const out = $('activationResult');
+  out.className = ''; out.textContent = 'Activating…';
+  try {
+    const r = await fetch('/api/license/activation_code', { method: 'POST', headers: { 'content-type': 'application/json', authorization: 'Bearer ' + $('localToken').value }, body: JSON.stringify({ activationCode: $('activationCode').value }) });
+    const b = await r.json();
+    if (r.ok) { out.className = 'ok'; out.textContent = (b.reenrolled ? 'Re-activated' : 'Activated') + ' as gateway ' + b.name + ' (' + b.gatewayId + ')'; $('activationCode').value = ''; refresh(); }
+    else { out.className = 'err'; out.textContent = 'Refused (' + r.status + '): ' + (b.detail || b.error); }
+  } catch (e) { out.className = 'err'; out.textContent = 'The agent did not answer'; }
+});
 refresh(); setInterval(refresh, 1000);
 </script></body></html>`;
 

@@ -4,13 +4,26 @@ import type { Logger } from '../logger.js';
 import type { UsageSource } from '../usage/usage-source.js';
 import { startGatekeeperProxy, type GatekeeperProxy } from './gatekeeper-proxy.js';
 import type { RefusalReason } from './gatekeeper.js';
-import { DEFAULT_FREE_PLUGINS, NeuronClient } from './neuron-client.js';
+import { NeuronClient } from './neuron-client.js';
+import { DEFAULT_FREE_PLUGINS, DEFAULT_TRIAL_EXCLUDED_PLUGINS } from './plugin-policy.js';
 import { UsageWatcher } from './usage-watcher.js';
 
 export interface Enforcement {
   readonly usage: UsageSource;
   readonly proxyUrl: string;
   close(): Promise<void>;
+}
+
+/** The usage client for the configured gateway: Neuron core (/api/v2) or NeuronEX (/api/neuron on 8085). */
+export function neuronClientFor(gateway: Pick<NonNullable<AgentConfig['gateway']>, 'url' | 'apiPrefix' | 'username' | 'password'>): NeuronClient {
+  // NeuronEX serves Neuron's API under /api/neuron (neuronex.yaml) next to its own /api routes.
+  const neuronex = gateway.apiPrefix.replace(/\/+$/, '') === '/api/neuron';
+  return new NeuronClient({
+    apiBase: gateway.url + gateway.apiPrefix,
+    username: gateway.username,
+    password: gateway.password,
+    ...(neuronex ? { neuronex: { loginUrl: `${gateway.url}/api/login` } } : {}),
+  });
 }
 
 /**
@@ -25,7 +38,7 @@ export async function startEnforcement(opts: {
   logger: Logger;
 }): Promise<Enforcement> {
   const { gateway, logger } = opts;
-  const neuron = new NeuronClient({ apiBase: gateway.url + gateway.apiPrefix, username: gateway.username, password: gateway.password });
+  const neuron = neuronClientFor(gateway);
   const watcher = new UsageWatcher({
     neuron,
     limits: opts.limits,
@@ -43,7 +56,8 @@ export async function startEnforcement(opts: {
       port: gateway.proxy.port,
       limits: opts.limits,
       neuron,
-      freePlugins: gateway.freePlugins ?? DEFAULT_FREE_PLUGINS,
+      plugins: { free: gateway.freePlugins ?? DEFAULT_FREE_PLUGINS, trialExcluded: gateway.trialExcludedPlugins ?? DEFAULT_TRIAL_EXCLUDED_PLUGINS },
+      extraRoutes: gateway.extraRoutes,
       onRefusal: (reason) => {
         opts.onRefusal(reason);
         // A refusal means usage is at the limit: read it now rather than at the next interval.

@@ -1,8 +1,5 @@
 import { z } from 'zod';
 
-/** NeuronEX's open-source plugins need no license; every other plugin must be enabled by the lease. */
-export const DEFAULT_FREE_PLUGINS = ['Modbus TCP', 'Modbus RTU', 'File', 'MQTT', 'eKuiper', 'WebSocket', 'Monitor'] as const;
-
 export interface SouthNode {
   readonly name: string;
   readonly plugin: string;
@@ -23,6 +20,7 @@ export interface GatewayUsage {
 const nodesSchema = z.object({ nodes: z.array(z.object({ name: z.string(), plugin: z.string() })) });
 const groupsSchema = z.object({ groups: z.array(z.object({ driver: z.string().optional(), group: z.string().optional(), name: z.string().optional(), tag_count: z.number() })) });
 const statesSchema = z.object({ states: z.array(z.object({ node: z.string(), running: z.number() })) });
+const pluginsSchema = z.object({ plugins: z.array(z.object({ name: z.string() })) });
 const tagsSchema = z.object({ tags: z.array(z.object({ name: z.string() })) });
 const errorSchema = z.object({ error: z.number() });
 
@@ -37,6 +35,9 @@ export class NeuronApiError extends Error {
   }
 }
 
+/** The north node NeuronEX 3.x creates at install for data processing; not a licensed connection. */
+export const NEURONEX_DATA_PROCESSING_NODE = 'DataProcessing';
+
 /**
  * A client of the Neuron core API (`/api/v2`, NeuronEX proxies it as `/api/neuron`): logs in with
  * its JWT and logs in again when the token lapses.
@@ -44,7 +45,20 @@ export class NeuronApiError extends Error {
 export class NeuronClient {
   private token: string | undefined;
 
-  constructor(private readonly opts: { apiBase: string; username: string; password: string; timeoutMs?: number }) {}
+  constructor(
+    private readonly opts: {
+      apiBase: string;
+      username: string;
+      password: string;
+      timeoutMs?: number;
+      /**
+       * NeuronEX (port 8085): log in at NeuronEX's documented `POST /api/login {name,password}`
+       * (Neuron's `/login` is not part of NeuronEX's API), and do not count its built-in
+       * DataProcessing node as a connection (NeuronEX ships it; a 30-connection trial leaves 30).
+       */
+      neuronex?: { loginUrl: string };
+    },
+  ) {}
 
   async usage(): Promise<GatewayUsage> {
     const [south, north, groups, states] = await Promise.all([
@@ -56,18 +70,34 @@ export class NeuronClient {
     const tagsByDriver = new Map<string, number>();
     for (const g of groups.groups) if (g.driver) tagsByDriver.set(g.driver, (tagsByDriver.get(g.driver) ?? 0) + g.tag_count);
     const runningByNode = new Map(states.states.map((s) => [s.node, s.running]));
+    const builtIn = this.opts.neuronex && north.nodes.some((n) => n.name === NEURONEX_DATA_PROCESSING_NODE) ? 1 : 0;
     const southNodes = south.nodes.map((n) => ({ name: n.name, plugin: n.plugin, running: runningByNode.get(n.name) ?? 1, tags: tagsByDriver.get(n.name) ?? 0 }));
     return {
       tags: [...tagsByDriver.values()].reduce((a, b) => a + b, 0),
-      connections: south.nodes.length + north.nodes.length,
+      connections: south.nodes.length + north.nodes.length - builtIn,
       south: southNodes,
-      north: north.nodes.length,
+      north: north.nodes.length - builtIn,
     };
   }
 
   async nodePlugin(node: string): Promise<string | undefined> {
     const [south, north] = await Promise.all([this.get('/node?type=1', nodesSchema), this.get('/node?type=2', nodesSchema)]);
     return [...south.nodes, ...north.nodes].find((n) => n.name === node)?.plugin;
+  }
+
+  /** Plugin display names the gateway has installed (`GET /plugin`). */
+  async plugins(): Promise<string[]> {
+    return (await this.get('/plugin', pluginsSchema)).plugins.map((p) => p.name);
+  }
+
+  /** Every node (south and north) with its plugin. */
+  async nodes(): Promise<{ name: string; plugin: string; south: boolean }[]> {
+    const [south, north] = await Promise.all([this.get('/node?type=1', nodesSchema), this.get('/node?type=2', nodesSchema)]);
+    return [...south.nodes.map((n) => ({ ...n, south: true })), ...north.nodes.map((n) => ({ ...n, south: false }))];
+  }
+
+  async deleteNode(name: string): Promise<void> {
+    await this.call('DELETE', '/node', { name });
   }
 
   async groupsOf(node: string): Promise<{ name: string; tags: number }[]> {
@@ -118,10 +148,11 @@ export class NeuronClient {
 
   private async login(): Promise<string> {
     if (this.token) return this.token;
-    const res = await fetch(`${this.opts.apiBase}/login`, {
+    const ex = this.opts.neuronex;
+    const res = await fetch(ex ? ex.loginUrl : `${this.opts.apiBase}/login`, {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ name: this.opts.username, pass: this.opts.password }),
+      body: JSON.stringify(ex ? { name: this.opts.username, password: this.opts.password } : { name: this.opts.username, pass: this.opts.password }),
       signal: AbortSignal.timeout(this.opts.timeoutMs ?? 5_000),
     });
     const body = (await res.json().catch(() => ({}))) as { token?: string; error?: number };

@@ -12,6 +12,7 @@ import type { ChangeNotifier } from '../leases/change-notifier.js';
 import { noCredentialSink, type CredentialSink } from '../mqtt/dynsec-provisioner.js';
 import { poolStore } from '../pools/pool-store.js';
 import { activationCodeStore, type ActivationCodeRow } from './activation-code-store.js';
+import { bindingFor } from './hardware-binding.js';
 
 // Crockford base32: no I, L, O, U, so codes survive being read aloud or typed.
 const ALPHABET = '0123456789ABCDEFGHJKMNPQRSTVWXYZ';
@@ -112,8 +113,9 @@ export class EnrollmentService {
   }
 
   /**
-   * Binds a gateway to `hardwareId`. The same hardware with the same code gets the same gateway
-   * back, with a fresh credential (the old one stops working) and no second seat.
+   * Binds a gateway to `hardwareId`. The same hardware gets the same gateway back whatever code of
+   * its pool it uses, with a fresh credential (the old one stops working) and no second seat; a code
+   * of another pool moves it there once its points in the old pool are released (hardware-binding.ts).
    */
   async enroll(input: { activationCode: string; hardwareId: string; name?: string | undefined; agentVersion?: string | undefined }, source: string): Promise<EnrollResponse> {
     const codeHash = hashSecret(normaliseActivationCode(input.activationCode));
@@ -124,8 +126,13 @@ export class EnrollmentService {
       if (code.expiresAt && code.expiresAt.getTime() <= Date.now()) {
         throw new AppError('activation-code-expired', `activation code ${code.codePrefix}… expired at ${code.expiresAt.toISOString()}`);
       }
-      const existing = await gatewayStore.findByCodeAndHardware(tx, code.id, input.hardwareId);
-      if (!existing || existing.revokedAt) {
+      let existing = await gatewayStore.findByCodeAndHardware(tx, code.id, input.hardwareId);
+      const binding = existing && !existing.revokedAt ? ({ kind: 'none' } as const) : await bindingFor(tx, code, input.hardwareId);
+      if (binding.kind === 'release-first') return { pending: binding } as const;
+      if (binding.kind === 'rebind') existing = binding.gateway;
+      const moving = binding.kind === 'move' ? binding : undefined;
+      if (moving) existing = moving.gateway;
+      if (!existing || existing.revokedAt || moving) {
         const used = await activationCodeStore.seatsUsed(tx, code.id);
         if (used >= code.seats) {
           throw new AppError('activation-code-exhausted', `activation code ${code.codePrefix}… has no free seat (${used} of ${code.seats} in use)`, { seats: code.seats, seatsUsed: used });
@@ -139,6 +146,8 @@ export class EnrollmentService {
           credentialHash: hashSecret(credential),
           credentialIssuedAt: new Date(),
           revokedAt: null,
+          // A move: the gateway joins the code's pool with nothing allocated; an admin allocates there.
+          ...(moving ? { poolId: code.poolId, activationCodeId: code.id, allocTags: 0, allocConnections: 0, allocPlugins: [], allocUpdatedAt: new Date() } : {}),
           ...(input.name ? { name: input.name } : {}),
           ...(input.agentVersion ? { agentVersion: input.agentVersion } : {}),
         });
@@ -157,15 +166,26 @@ export class EnrollmentService {
       await auditStore.append(tx, [
         {
           actor: actorLabel(actor),
-          action: existing ? 'gateway.reenrolled' : 'gateway.enrolled',
+          action: moving ? 'gateway.moved' : existing ? 'gateway.reenrolled' : 'gateway.enrolled',
           poolId: code.poolId,
           gatewayId: id,
           subject: gateway.name,
-          after: { hardwareId: input.hardwareId, code: code.codePrefix, source },
+          ...(moving ? { before: { poolId: moving.fromPoolId, activationCodeId: moving.gateway.activationCodeId } } : {}),
+          after: { hardwareId: input.hardwareId, code: code.codePrefix, source, ...(moving ? { poolId: code.poolId } : {}) },
         },
       ]);
       return { gateway, credential, reenrolled: existing !== undefined };
     });
+    if ('pending' in result && result.pending) {
+      // Committed: the old pool no longer allocates to it; its live lease must end before the move.
+      this.notifier.gatewayChanged(result.pending.gateway.id);
+      throw new AppError(
+        'conflict',
+        `this hardware is enrolled as gateway ${result.pending.gateway.name} in another pool and still holds points there; ` +
+          `they are being released (allocation set to 0), and the gateway moves once its lease ends: enroll again in ${result.pending.retryAfterSeconds} s`,
+        { gatewayId: result.pending.gateway.id, fromPoolId: result.pending.fromPoolId, retryAfterSeconds: result.pending.retryAfterSeconds },
+      );
+    }
     // The broker must know the credential before the agent connects with it.
     await this.credentials.issued(result.gateway.id, result.credential).catch((err: unknown) => {
       throw new AppError('unavailable', `the MQTT broker did not accept the gateway's credential; enroll again (${(err as Error).message})`);

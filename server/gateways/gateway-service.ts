@@ -58,14 +58,17 @@ export class GatewayService {
       }
       const requested = { tags: req.tags, connections: req.connections };
       const usage = { tags: g.usageTags ?? 0, connections: g.usageConnections ?? 0 };
+      // Only a kind being lowered below its usage needs force: a raise that still stays below usage
+      // takes the gateway closer to fitting, and refusing it would keep it further from that.
       const current = { tags: g.allocTags, connections: g.allocConnections };
-      // Only a kind being lowered is refused below usage: one left as it is (say connections 0 after a release) does not block a change of the other.
       const below = POINT_KINDS.filter((k) => requested[k] < usage[k] && requested[k] < current[k]);
       if (below.length && !req.force) {
         // NeuronEX refuses the same with 13008: allocated tags below those in use.
         throw new AppError(
           'below-usage',
-          `the gateway uses more than requested: ${below.map((k) => `${k} ${usage[k]} in use > ${requested[k]}`).join(', ')}; use force to lower it anyway`,
+          `lowering below what the gateway uses (${below.map((k) => `${k} ${usage[k]} in use > ${requested[k]}`).join(', ')}) over-uses its lease: ` +
+            `its agent then refuses every new ${below.join(' and ')} and, with the stop-excess policy, stops south nodes newest first until usage fits. ` +
+            `Send force: true to lower it anyway`,
           { requested, inUse: usage, code: 13008 },
         );
       }

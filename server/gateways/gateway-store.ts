@@ -45,6 +45,16 @@ export const gatewayStore = {
       .for('update');
     return row;
   },
+  /** The enrolled (not decommissioned) gateway of this hardware on the whole controller, if any. */
+  async findLiveByHardware(q: DbOrTx, hardwareId: string): Promise<GatewayRow | undefined> {
+    const [row] = await q
+      .select()
+      .from(gateways)
+      .where(and(eq(gateways.hardwareId, hardwareId), isNull(gateways.revokedAt)))
+      .orderBy(sql`${gateways.enrolledAt} desc`)
+      .limit(1);
+    return row;
+  },
   async countByCode(q: DbOrTx, codeId: string): Promise<number> {
     const [r] = await q.select({ n: sql<number>`count(*)::int` }).from(gateways).where(eq(gateways.activationCodeId, codeId));
     return r?.n ?? 0;

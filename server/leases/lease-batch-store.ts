@@ -19,6 +19,9 @@ export interface GrantTarget {
   readonly poolPlugins: readonly string[];
   readonly leaseTtlSeconds: number;
   readonly licenseExpiresAt: Date | null;
+  /** The pool license's issue date and customer, shown on the gateway's license page. */
+  readonly licenseIssuedAt: Date | null;
+  readonly licenseCustomer: string | null;
   readonly hardwareId: string;
   readonly leaseSeq: number;
   readonly allocTags: number;
@@ -65,6 +68,8 @@ interface TargetRow {
   pool_plugins: string[];
   lease_ttl_seconds: number;
   license_expires_ms: number | null;
+  license_issued_ms: number | null;
+  license_customer: string | null;
   hardware_id: string;
   lease_seq: string;
   alloc_tags: number;
@@ -80,8 +85,10 @@ export const leaseBatchStore = {
     const rows = await tx<TargetRow[]>`
       select g.id, g.pool_id, p.name as pool_name, p.plugins as pool_plugins, p.lease_ttl_seconds,
         (extract(epoch from p.license_expires_at) * 1000)::float8 as license_expires_ms,
+        (extract(epoch from l.issued_at) * 1000)::float8 as license_issued_ms, l.customer as license_customer,
         g.hardware_id, g.lease_seq, g.alloc_tags, g.alloc_connections, g.alloc_plugins, g.online, g.revoked_at is not null as revoked
       from "gateways" g join "pools" p on p.id = g.pool_id
+      left join "pool_licenses" l on l.id = p.license_id
       where g.id = any(${ids as string[]}::uuid[])
       order by g.id
       for update of g`;
@@ -92,6 +99,8 @@ export const leaseBatchStore = {
       poolPlugins: r.pool_plugins,
       leaseTtlSeconds: r.lease_ttl_seconds,
       licenseExpiresAt: r.license_expires_ms === null ? null : new Date(r.license_expires_ms),
+      licenseIssuedAt: r.license_issued_ms === null ? null : new Date(r.license_issued_ms),
+      licenseCustomer: r.license_customer,
       hardwareId: r.hardware_id,
       leaseSeq: Number(r.lease_seq),
       allocTags: r.alloc_tags,

@@ -34,6 +34,8 @@ export function leaseClaimsFor(t: GrantTarget, iat: number, who: { issuer: strin
     points: { tags: t.allocTags, connections: t.allocConnections },
     plugins: t.allocPlugins.filter((p) => t.poolPlugins.includes(p)),
     licenseExpiresAt,
+    ...(t.licenseIssuedAt ? { licenseIssuedAt: toSec(t.licenseIssuedAt.getTime()) } : {}),
+    ...(t.licenseCustomer ? { customer: t.licenseCustomer } : {}),
     ttl: exp - iat,
   };
 }

@@ -27,6 +27,9 @@ export const leaseClaimsSchema = z
     points: pointsSchema,
     plugins: z.array(z.string().min(1)),
     licenseExpiresAt: epochSeconds,
+    /** The pool license's issue date and customer (shown as NeuronEX shows its license). */
+    licenseIssuedAt: epochSeconds.optional(),
+    customer: z.string().max(200).optional(),
     ttl: z.int().positive(),
   })
   .refine((c) => c.exp > c.nbf, { message: 'exp must be after nbf', path: ['exp'] });

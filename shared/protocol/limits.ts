@@ -16,9 +16,15 @@ export interface Limits {
   readonly plugins: readonly string[];
 }
 
-/** F1: what a gateway without a valid floating license may use (NeuronEX's trial allowance). */
+/** In `Limits.plugins`: every plugin, except those the agent's trial exclusion list names. */
+export const ALL_PLUGINS = '*';
+
+/**
+ * F1: what a gateway without a valid floating license may use (NeuronEX's free allowance: 30 tags,
+ * 30 connections, commercial plugins included except the ones NeuronEX excludes, i.e. CNC).
+ */
 export const TRIAL_ALLOWANCE: Limits = Object.freeze({
   tags: 30,
   connections: 30,
-  plugins: Object.freeze([] as string[]),
+  plugins: Object.freeze([ALL_PLUGINS] as string[]),
 });

@@ -82,7 +82,7 @@ describe('agent failover between MQTT and WebSocket', () => {
     const switchedIn = Date.now() - down;
     await waitFor('a scheduled renewal over ws', async () => Number((await agent.license()).seq) > seqOnWs, { timeoutMs: 10_000, intervalMs: 100 });
     const lic = await agent.license();
-    expect(lic).toMatchObject({ licenseType: 'FLOATING', totalTagCount: 200, maxConnections: 4, transport: 'ws', controllerReachable: true });
+    expect(lic).toMatchObject({ mode: 'FLOATING', totalTagCount: 200, maxConnections: 4, transport: 'ws', controllerReachable: true });
     expect(await api('GET', `/api/v1/gateways/${gatewayId}`)).toMatchObject({ online: true, transport: 'ws' });
     console.info(`broker down: agent on WebSocket after ${switchedIn} ms, renewed over it ${Date.now() - down} ms after the outage began`);
 
@@ -93,7 +93,7 @@ describe('agent failover between MQTT and WebSocket', () => {
       return l.transport === 'mqtt' && Number(l.seq) > Number(lic.seq);
     }, { timeoutMs: 45_000, intervalMs: 100 });
     console.info(`broker back: agent on MQTT again after ${Date.now() - up} ms`);
-    expect(await agent.license()).toMatchObject({ licenseType: 'FLOATING', totalTagCount: 200 });
+    expect(await agent.license()).toMatchObject({ mode: 'FLOATING', totalTagCount: 200 });
     await waitFor('controller sees mqtt', async () => {
       const g = await api<{ online: boolean; transport: string }>('GET', `/api/v1/gateways/${gatewayId}`);
       return g.online && g.transport === 'mqtt';

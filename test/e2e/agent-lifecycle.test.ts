@@ -79,7 +79,7 @@ describe('agent sidecar end to end', () => {
     });
     agents.push(second);
     await second.ready();
-    expect(await second.license()).toMatchObject({ licenseType: 'FLOATING', totalTagCount: 50, maxConnections: 5, controllerReachable: false, gatewayId });
+    expect(await second.license()).toMatchObject({ mode: 'FLOATING', totalTagCount: 50, maxConnections: 5, controllerReachable: false, gatewayId });
     expect(second.logs.find((l) => l.msg === 'enforcing the stored lease until the controller answers')).toBeDefined();
     // Nothing to release to: the lease stays held by the controller until it expires.
     expect(await second.stop('SIGTERM')).toBe(0);
@@ -120,7 +120,7 @@ describe('agent sidecar end to end', () => {
       const elapsed = Date.now() - t0;
       console.info(`${transport} agent: allocation to enforced limits in ${elapsed} ms`);
       expect(elapsed).toBeLessThan(1_000);
-      expect(lic).toMatchObject({ licenseType: 'FLOATING', enabledPlugins: ['OPC UA'], expired: false, transport });
+      expect(lic).toMatchObject({ mode: 'FLOATING', enabledPlugins: ['OPC UA'], expired: false, transport });
       expect(String(lic.expiredDate)).toMatch(/^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d$/);
       await waitFor('acknowledged', async () => (await gateway(gatewayId)).lease?.state === 'acknowledged', { timeoutMs: 2_000 });
       expect((await gateway(gatewayId)).lease?.seq).toBe(lic.seq);

@@ -1,6 +1,7 @@
 import { Router, type RequestHandler } from 'express';
 import { z } from 'zod';
 import type { SimAuth } from './auth.js';
+import { globalRoutes } from './core-global-routes.js';
 import { nodeRoutes } from './core-node-routes.js';
 import { tagRoutes } from './core-tag-routes.js';
 import { NeuronError } from './errors.js';
@@ -16,6 +17,8 @@ export interface CoreApiContext {
   version: string;
   /** Connection allowance a license without a connection count gets. */
   defaultMaxNodes: number;
+  /** NeuronEX mode: as NeuronEX 3.x ships (default DataProcessing node, no /api/neuron/login). */
+  neuronexMode?: boolean;
 }
 
 const loginSchema = z.object({ name: z.unknown(), pass: z.unknown() });
@@ -62,6 +65,7 @@ export function coreRouter(ctx: CoreApiContext): Router {
   r.use(requireCoreToken(auth));
   r.use(nodeRoutes(state));
   r.use(tagRoutes(state));
+  r.use(globalRoutes(state));
 
   r.get('/license', (_req, res) => {
     res.json(coreLicenseView(state));

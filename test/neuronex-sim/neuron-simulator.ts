@@ -12,6 +12,8 @@ import { neuronExRouter } from './neuronex-api.js';
 import { DEFAULT_PLUGINS, type PluginInfo } from './plugins.js';
 
 export const SIM_HOST = '127.0.0.1';
+/** The north node NeuronEX creates at install for its data processing (eKuiper). */
+export const NEURONEX_DATA_PROCESSING_NODE = 'DataProcessing';
 
 export interface NeuronSimulatorOptions {
   /** Neuron core port (`/api/v2`); 0 (default) picks a free port. */
@@ -40,6 +42,11 @@ export interface NeuronSimulatorOptions {
   plugins?: readonly PluginInfo[];
   /** Reported by `GET /version`. */
   version?: string;
+  /**
+   * NeuronEX mode, as NeuronEX 3.x ships: the default north node `DataProcessing` (eKuiper) exists,
+   * login is only NeuronEX's `POST /api/login {name,password}` on the NeuronEX port.
+   */
+  neuronex?: boolean;
   /** Clock for license validity and uptime; default the system clock. */
   now?: () => Date;
 }
@@ -50,6 +57,8 @@ export interface NeuronSimulator {
   /** e.g. http://127.0.0.1:8085 (the API lives under `/api`). */
   readonly exUrl: string;
   readonly state: NeuronState;
+  /** Every request that reached the simulator, as `METHOD /path` (both ports), oldest first. */
+  readonly requests: readonly string[];
   /** A valid core token without an HTTP round trip. */
   coreToken(): Promise<string>;
   setLatency(ms: number): void;
@@ -105,16 +114,24 @@ export async function startNeuronSimulator(opts: NeuronSimulatorOptions = {}): P
     password: opts.password ?? '0000',
     disableAuth: opts.disableAuth ?? false,
   });
-  const ctx: CoreApiContext = { state, auth, version: opts.version ?? '3.6.0', defaultMaxNodes: base.maxNodes };
+  const ctx: CoreApiContext = { state, auth, version: opts.version ?? '3.6.0', defaultMaxNodes: base.maxNodes, neuronexMode: opts.neuronex ?? false };
+  if (opts.neuronex) state.addNode({ name: NEURONEX_DATA_PROCESSING_NODE, plugin: 'eKuiper', params: {} });
   let latencyMs = opts.latencyMs ?? 0;
 
+  const requests: string[] = [];
+  const record: express.RequestHandler = (req, _res, next) => {
+    requests.push(`${req.method} ${req.path}`);
+    next();
+  };
   const coreApp = express();
   coreApp.disable('x-powered-by');
+  coreApp.use(record);
   coreApp.use(latency(() => latencyMs));
   coreApp.use('/api/v2', coreRouter(ctx));
 
   const exApp = express();
   exApp.disable('x-powered-by');
+  exApp.use(record);
   exApp.use(latency(() => latencyMs));
   exApp.use(neuronExRouter(ctx));
 
@@ -132,6 +149,7 @@ export async function startNeuronSimulator(opts: NeuronSimulatorOptions = {}): P
     coreUrl: urlOf(core),
     exUrl: urlOf(ex),
     state,
+    requests,
     coreToken: () => auth.issueCoreToken(),
     setLatency: (ms: number) => {
       latencyMs = Math.max(0, ms);

@@ -25,6 +25,9 @@ export function neuronExRouter(ctx: CoreApiContext): Router {
   const r = Router();
   const lic = state.license;
 
+  // NeuronEX mode: its documented login is POST /api/login {name,password}; Neuron's own login is
+  // not part of NeuronEX's API, so a client that logs in at /api/neuron/login fails as it would there.
+  if (ctx.neuronexMode) r.post('/api/neuron/login', (_req, res) => void res.status(404).end());
   // The reverse proxy of neuronex.yaml: same handlers, same state as the core port.
   r.use('/api/neuron', coreRouter(ctx));
 

@@ -32,6 +32,8 @@ export const DEFAULT_PLUGINS: readonly PluginInfo[] = Object.freeze([
   plugin('Mitsubishi 3E', SOUTH, true, 'qna3e', 10),
   plugin('DLT645-2007', SOUTH, true, 'dlt645', 8),
   plugin('EtherNet/IP(CIP)', SOUTH, true, 'ethernet-ip', 10),
+  // NeuronEX's CNC drivers, kept out of the free allowance by NeuronEX's license policy.
+  plugin('FANUC CNC', SOUTH, true, 'focas', 10),
   plugin('MQTT', NORTH, false, 'mqtt', 0),
   plugin('eKuiper', NORTH, false, 'ekuiper', 0),
   plugin('WebSocket', NORTH, false, 'websocket', 0),

@@ -15,7 +15,7 @@ const ADMIN = `fl_${'r'.repeat(43)}`;
 const AGENT_MAIN = path.resolve('agent/main.ts');
 
 interface AgentLicense {
-  licenseType: string;
+  mode: string;
   totalTagCount: number;
   maxConnections: number;
   enabledPlugins: string[];
@@ -119,7 +119,7 @@ describe.skipIf(!existsSync(AGENT_MAIN))('web console with the real agent', () =
       const doc = await license();
       return doc.totalTagCount === 40 ? doc : undefined;
     });
-    expect(l).toMatchObject({ licenseType: 'FLOATING', totalTagCount: 40, maxConnections: 4, enabledPlugins: ['OPC UA'] });
+    expect(l).toMatchObject({ mode: 'FLOATING', totalTagCount: 40, maxConnections: 4, enabledPlugins: ['OPC UA'] });
     await browser.screenshot('12-real-agent-gateways');
   });
 

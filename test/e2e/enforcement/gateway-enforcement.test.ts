@@ -72,7 +72,7 @@ describe('NeuronEX enforcement end to end (real controller, real agents)', () =>
       FLOATLEASE_OVER_LIMIT_POLICY: policy,
     });
     agents.push(agent);
-    const { gatewayId, localUrl } = await agent.ready();
+    const { gatewayId, localUrl } = await agent.ready(60_000);
     const proxyUrl = String(agent.logs.find((l) => l.msg === 'agent ready')?.proxyUrl);
     expect(proxyUrl).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
     return { agent, sim, gatewayId, localUrl, proxyUrl, token: await sim.coreToken() };
@@ -83,14 +83,14 @@ describe('NeuronEX enforcement end to end (real controller, real agents)', () =>
     const vendor = await createTestVendor(dir);
     db = await createTestDatabase();
     [ctl, browser] = await Promise.all([
-      startControllerProcess({ DATABASE_URL: db.url, ADMIN_TOKEN: ADMIN, TRUSTED_ISSUERS: vendor.publicJwkFile, SWEEP_INTERVAL_MS: '500' }),
+      startControllerProcess({ DATABASE_URL: db.url, ADMIN_TOKEN: ADMIN, TRUSTED_ISSUERS: vendor.publicJwkFile, SWEEP_INTERVAL_MS: '500' }, { readyTimeoutMs: 90_000 }),
       startBrowser({ width: 1000, height: 760 }),
     ]);
     const poolId = (await api<{ id: string }>('POST', '/api/v1/pools', { name: 'enforced', leaseTtlSeconds: 15 })).body.id;
     expect((await api('PUT', `/api/v1/pools/${poolId}/license`, { license: await vendor.license({ tags: 1000, connections: 50, plugins: ['OPC UA'] }) })).status).toBe(200);
     code = (await api<{ code: string }>('POST', `/api/v1/pools/${poolId}/activation-codes`, { seats: 5 })).body.code;
     [blockNew, stopExcess] = await Promise.all([startEnforced('gw-block-new', 'block-new'), startEnforced('gw-stop-excess', 'stop-excess')]);
-  }, 60_000);
+  }, 150_000);
 
   afterAll(async () => {
     await browser?.close();
@@ -179,11 +179,19 @@ describe('NeuronEX enforcement end to end (real controller, real agents)', () =>
     await waitFor('page in step with the API', async () => (await page.locator('#connections').textContent()) === '2 / 10', { timeoutMs: 5_000 });
     const lic = await blockNew.agent.license();
     const text = async (id: string) => (await page.locator(`#${id}`).textContent())?.trim();
-    expect(lic).toMatchObject({ licenseType: 'FLOATING', totalTagCount: 100, usedTagCount: 100, maxConnections: 10, usedConnections: 2, enabledPlugins: ['OPC UA'], controllerReachable: true, gatewayId: blockNew.gatewayId });
+    expect(lic).toMatchObject({ mode: 'FLOATING', totalTagCount: 100, usedTagCount: 100, maxConnections: 10, usedConnections: 2, enabledPlugins: ['OPC UA'], controllerReachable: true, gatewayId: blockNew.gatewayId });
     expect(await text('licenseType')).toBe('FLOATING');
     expect(await text('startDate')).toBe(lic.startDate);
     expect(await text('expiredDate')).toBe(lic.expiredDate);
     expect(String(lic.startDate)).toMatch(/^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d$/);
+    // Issue 17 finding 4: Issued At / Expire At are the pool license's (a year), not the 15 s lease window.
+    const utc = (d: unknown) => Date.parse(String(d).replace(' ', 'T') + 'Z');
+    expect(utc(lic.expiredDate) - Date.now()).toBeGreaterThan(300 * 86_400_000);
+    expect(utc(lic.startDate)).toBeLessThanOrEqual(Date.now());
+    expect(utc(lic.leaseExpiresAt) - Date.now()).toBeLessThanOrEqual(16_000);
+    expect(lic).toMatchObject({ licenseType: 'VIRTUAL', ekuiperOn: true, overUsed: false, customerName: expect.any(String) as unknown });
+    expect(await text('leaseWindow')).toContain(String(lic.leaseExpiresAt));
+    expect(await page.locator('#overUse').isVisible()).toBe(false);
     expect(await text('tags')).toBe('100 / 100');
     expect(await text('connections')).toBe('2 / 10');
     expect(await text('enabledPlugins')).toBe('OPC UA');
@@ -207,13 +215,18 @@ describe('NeuronEX enforcement end to end (real controller, real agents)', () =>
       return l.licenseType === 'TRIAL' ? l : undefined;
     }, { timeoutMs: 20_000, intervalMs: 200 });
     console.info(`enforcement e2e: controller killed, agent on the trial allowance after ${Date.now() - t0} ms (lease TTL 15 s)`);
-    expect(lic).toMatchObject({ licenseType: 'TRIAL', totalTagCount: 30, maxConnections: 30, enabledPlugins: [], controllerReachable: false });
+    expect(lic).toMatchObject({ licenseType: 'TRIAL', totalTagCount: 30, maxConnections: 30, enabledPlugins: [], allCommercialPluginsExceptCnc: true, controllerReachable: false });
     const page = browser.page;
     await waitFor('page shows the trial', async () => (await page.locator('#licenseType').textContent()) === 'TRIAL', { timeoutMs: 5_000 });
     expect(await page.locator('#trialNote').isVisible()).toBe(true);
     expect(await page.locator('#controllerReachable').textContent()).toBe('no');
     expect(await page.locator('#tags').textContent()).toBe('100 / 30');
-    expect(await page.locator('#enabledPlugins').textContent()).toBe('none');
+    expect(await page.locator('#enabledPlugins').textContent()).toBe('all except CNC');
+    // Over-use (100 tags on 30) is flagged in red on the page and in the API.
+    expect(lic).toMatchObject({ overUse: { tags: true, connections: false }, overUsed: true });
+    expect(await page.locator('#overUse').isVisible()).toBe(true);
+    expect(await page.locator('#tagsRow').getAttribute('class')).toBe('over');
+    expect(await page.locator('#tagsBar').evaluate((el) => getComputedStyle(el).backgroundColor)).toBe('rgb(180, 35, 24)');
     await browser.screenshot('agent-license-trial');
     // Trial: 30 connections. 2 exist; 28 more fit, the 31st is refused. Tags are over (block-new): none added.
     const call = gw(blockNew);

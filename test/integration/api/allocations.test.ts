@@ -97,6 +97,7 @@ describe('allocations', () => {
       expect(r.body.inUse).toEqual({ tags: 50, connections: 3 });
       expect(r.body.detail).toMatch(/tags 50 in use > 40/);
     });
+    expect((await allocate(gw.gatewayId, { tags: 40, connections: 6 })).body.detail).toMatch(/refuses every new tags.*stop-excess.*force: true/);
     // Lowering to what is in use is fine.
     expect((await allocate(gw.gatewayId, { tags: 50, connections: 3 })).status).toBe(200);
     const forced = await allocate(gw.gatewayId, { tags: 40, connections: 2, force: true });
@@ -104,6 +105,20 @@ describe('allocations', () => {
     expect(forced.body.allocation).toMatchObject({ tags: 40, connections: 2 });
     const audit = await h.api<{ items: { action: string; before: unknown; after: unknown }[] }>('GET', `/api/v1/audit?gatewayId=${gw.gatewayId}&limit=1`);
     expect(audit.body.items[0]).toMatchObject({ action: 'allocation.changed.forced', before: { tags: 50, connections: 3 }, after: { tags: 40, connections: 2 } });
+  });
+
+  it('a raise that still stays below reported usage needs no force (issue 17 finding 8)', async () => {
+    const poolId = await h.pool({ tags: 100, connections: 10 });
+    const gw = await h.enroll(await h.code(poolId));
+    expect((await allocate(gw.gatewayId, { tags: 10, connections: 2 })).status).toBe(200);
+    expect((await h.api('POST', '/api/v1/agent/usage', { tags: 45, connections: 5 }, gw.credential)).status).toBe(204);
+    const raised = await allocate(gw.gatewayId, { tags: 20, connections: 2 });
+    expect(raised.status).toBe(200);
+    expect(raised.body.allocation).toMatchObject({ tags: 20, connections: 2 });
+    const audit = await h.api<{ items: { action: string }[] }>('GET', `/api/v1/audit?gatewayId=${gw.gatewayId}&limit=1`);
+    expect(audit.body.items[0]?.action).toBe('allocation.changed');
+    // Lowering the other kind below its usage still needs force.
+    expect((await allocate(gw.gatewayId, { tags: 20, connections: 1 })).status).toBe(409);
   });
 
   it('a decommissioned gateway cannot get leases and frees its seat and its points', async () => {

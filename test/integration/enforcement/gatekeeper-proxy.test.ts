@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TRIAL_ALLOWANCE, type Limits } from '../../../shared/protocol/limits.js';
 import { startGatekeeperProxy, type GatekeeperProxy } from '../../../agent/neuronex/gatekeeper-proxy.js';
-import { DEFAULT_FREE_PLUGINS, NeuronClient } from '../../../agent/neuronex/neuron-client.js';
+import { NeuronClient } from '../../../agent/neuronex/neuron-client.js';
 import { startNeuronSimulator, type NeuronSimulator } from '../../neuronex-sim/index.js';
 
 let sim: NeuronSimulator;
@@ -32,7 +32,6 @@ beforeAll(async () => {
     port: 0,
     limits: () => limits,
     neuron,
-    freePlugins: DEFAULT_FREE_PLUGINS,
     onRefusal: (r) => refused.push(r),
   });
   expect((await call('POST', '/node', { name: 'plc1', plugin: 'Modbus TCP' })).body).toEqual({ error: 0 });
@@ -56,7 +55,7 @@ describe('gatekeeping proxy in front of the gateway API', () => {
     // /gtags counts every group of the batch.
     const g = await call('POST', '/gtags', { node: 'plc1', groups: [{ group: 'g2', interval: 1000, tags: tags('d', 1) }] });
     expect(g.status).toBe(400);
-    expect(g.body).toMatchObject({ error: 2405 });
+    expect(g.body).toEqual({ index: 0, error: 2405 });
   });
 
   it('from 95 in use, 20 concurrent single-tag batches leave exactly 100 in use', async () => {
@@ -79,8 +78,8 @@ describe('gatekeeping proxy in front of the gateway API', () => {
     const thirtyFirst = await call('POST', '/node', { name: 'm-31', plugin: 'Modbus TCP' });
     expect(thirtyFirst).toEqual({ status: 200, body: { error: 2404 } });
     expect(sim.state.nodeCount()).toBe(30);
-    // On the trial allowance no commercial plugin is enabled.
-    expect((await call('POST', '/node', { name: 'opc2', plugin: 'OPC UA' })).body).toEqual({ error: 2403 });
+    // On the trial allowance commercial plugins run (NeuronEX's free allowance), but the 31st node still not.
+    expect((await call('POST', '/node', { name: 'opc2', plugin: 'OPC UA' })).body).toEqual({ error: 2404 });
     expect(refused).toEqual(expect.arrayContaining(['tooManyTags', 'pluginNotLicensed', 'tooManyNodes']));
   });
 

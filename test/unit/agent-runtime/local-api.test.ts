@@ -12,13 +12,16 @@ const floating: AgentView = {
   usage: { tags: 40, connections: 3 },
   issuedAt: Date.UTC(2026, 10, 28, 9, 5, 7) / 1000,
   expiresAt: Date.UTC(2026, 10, 28, 9, 10, 7) / 1000,
+  licenseIssuedAt: Date.UTC(2026, 0, 1) / 1000,
+  licenseExpiresAt: Date.UTC(2027, 0, 1) / 1000,
+  customer: 'ACME Plant 3',
   secondsLeft: 299,
   hardwareId: HARDWARE_ID,
   controllerReachable: true,
   transport: 'mqtt',
   seq: 12,
 };
-const trial: AgentView = { ...floating, licenseType: 'TRIAL', limits: TRIAL_ALLOWANCE, usage: undefined, issuedAt: undefined, expiresAt: undefined, secondsLeft: 0, controllerReachable: false, transport: undefined, seq: undefined, gatewayId: undefined };
+const trial: AgentView = { ...floating, licenseType: 'TRIAL', limits: TRIAL_ALLOWANCE, usage: undefined, issuedAt: undefined, expiresAt: undefined, licenseIssuedAt: undefined, licenseExpiresAt: undefined, customer: undefined, secondsLeft: 0, controllerReachable: false, transport: undefined, seq: undefined, gatewayId: undefined };
 
 let api: LocalApi | undefined;
 afterEach(async () => {
@@ -32,23 +35,33 @@ describe('local API', () => {
     expect(neuronDate(undefined)).toBe('');
   });
 
-  it('GET /api/license keeps NeuronEX field names and adds ours', async () => {
+  it('GET /api/license: NeuronEX field names and values, the pool license’s dates, the lease window apart', async () => {
     let view = floating;
     api = await startLocalApi({ host: '127.0.0.1', port: 0, view: () => view });
     expect(api.url).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
     const res = await fetch(`${api.url}/api/license`);
     expect(res.headers.get('cache-control')).toBe('no-store');
     expect(await res.json()).toEqual({
-      licenseType: 'FLOATING',
-      startDate: '2026-11-28 09:05:07',
-      expiredDate: '2026-11-28 09:10:07',
+      licenseType: 'VIRTUAL',
+      mode: 'FLOATING',
+      customerName: 'ACME Plant 3',
+      customerContact: '',
+      officialEmail: '',
+      startDate: '2026-01-01 00:00:00',
+      expiredDate: '2027-01-01 00:00:00',
       expired: false,
       totalTagCount: 120,
       usedTagCount: 40,
       enabledPlugins: ['OPC UA'],
+      allCommercialPluginsExceptCnc: false,
       hardwareToken: HARDWARE_ID,
+      ekuiperOn: true,
       maxConnections: 7,
       usedConnections: 3,
+      overUse: { tags: false, connections: false },
+      overUsed: false,
+      leaseIssuedAt: '2026-11-28 09:05:07',
+      leaseExpiresAt: '2026-11-28 09:10:07',
       leaseSecondsLeft: 299,
       controllerReachable: true,
       transport: 'mqtt',
@@ -65,14 +78,19 @@ describe('local API', () => {
       maxConnections: 30,
       usedTagCount: 0,
       enabledPlugins: [],
+      allCommercialPluginsExceptCnc: true,
+      ekuiperOn: false,
       transport: null,
       gatewayId: null,
     });
+    // Over-use (45 tags on a 30-tag allowance) is flagged.
+    view = { ...trial, usage: { tags: 45, connections: 2 } };
+    expect(await (await fetch(`${api.url}/api/license`)).json()).toMatchObject({ usedTagCount: 45, totalTagCount: 30, overUse: { tags: true, connections: false }, overUsed: true });
   });
 
   it('a lapsed lease shows its dates with expired: true on the trial allowance', () => {
     const doc = licenseDocument({ ...floating, licenseType: 'TRIAL', limits: TRIAL_ALLOWANCE, secondsLeft: 0 });
-    expect(doc).toMatchObject({ licenseType: 'TRIAL', expired: true, expiredDate: '2026-11-28 09:10:07', totalTagCount: 30 });
+    expect(doc).toMatchObject({ licenseType: 'TRIAL', expired: true, expiredDate: '2027-01-01 00:00:00', leaseExpiresAt: '2026-11-28 09:10:07', totalTagCount: 30 });
   });
 
   it('serves /healthz, extra routers, JSON 404s and JSON 400s', async () => {

@@ -32,7 +32,7 @@ describe('LeaseHolder', () => {
     expect(holder.current()).toBeUndefined();
     expect(holder.lastAccepted()?.jws).toBe('jws-1');
     expect(holder.effectiveLimits()).toEqual(TRIAL_ALLOWANCE);
-    expect(holder.effectiveLimits()).toEqual({ tags: 30, connections: 30, plugins: [] });
+    expect(holder.effectiveLimits()).toEqual({ tags: 30, connections: 30, plugins: ['*'] }) // NeuronEX's free allowance: every plugin but CNC;
     expect(holder.licenseType()).toBe('TRIAL');
   });
 

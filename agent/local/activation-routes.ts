@@ -1,0 +1,52 @@
+import crypto from 'node:crypto';
+import fs from 'node:fs/promises';
+import path from 'node:path';
+import { Router, type Request } from 'express';
+import { z } from 'zod';
+import type { ActivationResult } from '../agent.js';
+
+const activationBody = z.strictObject({ activationCode: z.string().trim().min(4).max(200) });
+
+/**
+ * The device-side flows of NeuronEX's Administration > License on the agent: activate with a code
+ * (enroll, or re-enroll after a lost license). Only the holder of the local credential may do it:
+ * the code binds this hardware to a pool, and the controller audits every enrollment.
+ */
+export function activationRoutes(o: { localToken: string; activate: (code: string) => Promise<ActivationResult> }): Router {
+  const router = Router();
+  const expected = crypto.createHash('sha256').update(o.localToken).digest();
+  const authorised = (req: Request) => {
+    const m = /^Bearer (.+)$/.exec(req.get('authorization') ?? '');
+    return m?.[1] !== undefined && crypto.timingSafeEqual(crypto.createHash('sha256').update(m[1]).digest(), expected);
+  };
+  // NeuronEX's own path for the same action (POST /api/license/activation_code {activationCode}).
+  router.post('/api/license/activation_code', (req, res, next) => {
+    if (!authorised(req)) return void res.status(401).json({ error: 'unauthorized', detail: 'the local admin token is required (Authorization: Bearer …)' });
+    const parsed = activationBody.safeParse(req.body ?? {});
+    if (!parsed.success) return void res.status(400).json({ error: 'validation-failed', detail: `body.activationCode: ${parsed.error.issues[0]?.message}` });
+    o.activate(parsed.data.activationCode).then((r) => {
+      if (r.ok) res.json({ gatewayId: r.gatewayId, poolId: r.poolId, name: r.name, reenrolled: r.reenrolled });
+      else res.status(r.status >= 400 && r.status < 600 ? r.status : 502).json({ error: r.problem ?? 'activation-failed', detail: r.detail });
+    }, next);
+  });
+  return router;
+}
+
+/**
+ * The local admin token: FLOATLEASE_LOCAL_TOKEN, or one generated once into the state folder
+ * (`local-token`, mode 0600) for the person at the device to read. Never logged.
+ */
+export async function localAdminToken(configured: string | undefined, stateDir: string): Promise<{ token: string; file: string | undefined }> {
+  if (configured) return { token: configured, file: undefined };
+  const file = path.join(stateDir, 'local-token');
+  try {
+    const existing = (await fs.readFile(file, 'utf8')).trim();
+    if (existing) return { token: existing, file };
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+  }
+  await fs.mkdir(stateDir, { recursive: true, mode: 0o700 });
+  const token = crypto.randomBytes(24).toString('base64url');
+  await fs.writeFile(file, token + '\n', { mode: 0o600 });
+  return { token, file };
+}
