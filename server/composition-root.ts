@@ -126,6 +126,7 @@ export async function startController(config: Config, logger: Logger): Promise<R
     });
     const bridge = new MqttAgentBridge(brokerLink, database.db, agentHandler, logger.child({ component: 'mqtt-agents' }), {
       sharedSubscriptions: config.mqtt.sharedSubscriptions ?? config.mqtt.url !== undefined,
+      offlineGraceMs: config.mqtt.url !== undefined ? 2_000 : 0,
     });
     bridge.start();
     services.pusher.addDelivery(bridge);

@@ -10,6 +10,8 @@ export type BrokerPrincipal = { readonly kind: 'controller' } | { readonly kind:
 /** The broker's security decisions, supplied by the composition root (gateway credentials live in the DB). */
 export interface BrokerAuthorizer {
   authenticate(username: string | undefined, password: string | undefined): Promise<BrokerPrincipal | null>;
+  /** Whether this principal may use this client id (a gateway: only its own, see agentClientId). */
+  clientIdAllowed?(principal: BrokerPrincipal, clientId: string): boolean;
   canPublish(principal: BrokerPrincipal, topic: string): boolean;
   canSubscribe(principal: BrokerPrincipal, topic: string): boolean;
 }
@@ -26,8 +28,14 @@ export interface EmbeddedBroker {
 export const LISTEN_BACKLOG = 4096;
 
 const principals = new WeakMap<Client, BrokerPrincipal>();
+/**
+ * Sessions replaced by a newer connection of the same gateway (same client id). Their last will
+ * is not published: the gateway is still online on the new connection, so announcing it offline
+ * would flap its presence and let the controller reclaim its lease.
+ */
+const superseded = new WeakSet<Client>();
 
-function authError(code: 4 | 5, message: string): AuthenticateError {
+function authError(code: 2 | 4 | 5, message: string): AuthenticateError {
   return Object.assign(new Error(message), { returnCode: code }) as AuthenticateError;
 }
 
@@ -44,6 +52,12 @@ export async function startEmbeddedBroker(opts: {
         .authenticate(username, password?.toString('utf8'))
         .then((principal) => {
           if (!principal) return done(authError(4, 'Bad username or password'), false);
+          if (authorizer.clientIdAllowed && !authorizer.clientIdAllowed(principal, client.id)) {
+            logger.warn({ clientId: client.id, username }, 'mqtt client id refused: not the authenticated gateway\'s own');
+            return done(authError(2, 'Identifier rejected'), false);
+          }
+          const previous = (broker as unknown as { clients: Record<string, Client | undefined> }).clients[client.id];
+          if (previous && previous !== client) superseded.add(previous);
           principals.set(client, principal);
           done(null, true);
         })
@@ -55,6 +69,7 @@ export async function startEmbeddedBroker(opts: {
     authorizePublish: (client, packet, callback) => {
       const principal = client ? principals.get(client) : undefined;
       if (!client) return callback(null); // broker-internal publishes (e.g. will messages already vetted)
+      if (superseded.has(client)) return callback(new Error('session replaced by a newer connection'));
       if (!principal || !authorizer.canPublish(principal, packet.topic)) {
         return callback(new Error(`publish to ${packet.topic} not allowed`));
       }

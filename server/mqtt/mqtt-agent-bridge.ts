@@ -14,6 +14,13 @@ export interface MqttBridgeOptions {
   readonly sharedSubscriptions: boolean;
   /** Called when a gateway's presence changes on this transport (for metrics). */
   readonly onPresence?: (gatewayId: string, online: boolean) => void;
+  /**
+   * How long an "offline" (usually a last will) waits for an "online" of the same gateway before
+   * it counts. An external broker publishes the old session's will when the same gateway's new
+   * connection takes it over; without this the gateway would flap offline and lose its lease.
+   * The embedded broker suppresses those wills itself (0).
+   */
+  readonly offlineGraceMs?: number;
 }
 
 const MAX_PAYLOAD = 16 * 1024;
@@ -24,6 +31,8 @@ const MAX_PAYLOAD = 16 * 1024;
  */
 export class MqttAgentBridge implements LeaseDelivery {
   readonly name = 'mqtt';
+
+  private readonly pendingOffline = new Map<string, NodeJS.Timeout>();
 
   constructor(
     private readonly link: BrokerLink,
@@ -65,8 +74,24 @@ export class MqttAgentBridge implements LeaseDelivery {
         if (body === undefined) return;
         const p = presenceMessage.safeParse(body);
         if (!p.success) return this.drop(gatewayId, topic, p.error.issues[0]?.message);
-        await this.handler.presence(gatewayId, p.data.online, 'mqtt');
-        this.opts.onPresence?.(gatewayId, p.data.online);
+        const pending = this.pendingOffline.get(gatewayId);
+        if (pending) {
+          clearTimeout(pending);
+          this.pendingOffline.delete(gatewayId);
+          // The gateway came back within the grace: the offline never happened.
+          if (p.data.online) return;
+        }
+        const grace = this.opts.offlineGraceMs ?? 0;
+        if (!p.data.online && grace > 0) {
+          const timer = setTimeout(() => {
+            this.pendingOffline.delete(gatewayId);
+            void this.applyPresence(gatewayId, false);
+          }, grace);
+          timer.unref();
+          this.pendingOffline.set(gatewayId, timer);
+          return;
+        }
+        await this.applyPresence(gatewayId, p.data.online);
         return;
       }
       const schema = upstreamSchemas[parsed.message];
@@ -76,6 +101,15 @@ export class MqttAgentBridge implements LeaseDelivery {
     } catch (err) {
       if (err instanceof AppError) return this.sendError(gatewayId, { name: err.problem, detail: err.message });
       this.logger.warn({ err, gatewayId, topic }, 'failed to handle an agent message');
+    }
+  }
+
+  private async applyPresence(gatewayId: string, online: boolean): Promise<void> {
+    try {
+      await this.handler.presence(gatewayId, online, 'mqtt');
+      this.opts.onPresence?.(gatewayId, online);
+    } catch (err) {
+      this.logger.warn({ err, gatewayId }, 'failed to record presence');
     }
   }
 
