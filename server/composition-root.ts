@@ -13,6 +13,7 @@ import type { Logger } from './logger.js';
 import { Server as SocketServer } from 'socket.io';
 import { LISTEN_BACKLOG, startEmbeddedBroker } from './mqtt/embedded-broker.js';
 import { gatewayAuthorizer } from './mqtt/gateway-authorizer.js';
+import { agentClientId } from '../shared/protocol/mqtt-topics.js';
 import { MqttAgentBridge } from './mqtt/mqtt-agent-bridge.js';
 import { DynsecProvisioner } from './mqtt/dynsec-provisioner.js';
 import type { MqttClient } from 'mqtt';
@@ -95,6 +96,8 @@ export async function startController(config: Config, logger: Logger): Promise<R
         logger: logger.child({ component: 'embedded-broker' }),
       });
       stack.push('embedded-broker', () => broker.close());
+      // An external broker ends the session itself when the dynsec client is deleted.
+      services.events.on('gateway.decommissioned', ({ gatewayId }) => broker.disconnectClient(agentClientId(gatewayId)));
       brokerAt = { link: broker.link, url: broker.url };
     }
     const { link: brokerLink, url: mqttUrl } = brokerAt;
@@ -133,6 +136,7 @@ export async function startController(config: Config, logger: Logger): Promise<R
     const io = new SocketServer(server, { serveClient: false, transports: ['websocket', 'polling'] });
     const agentsWs = new AgentNamespaceGateway(io, database.db, services.gatewayAuth, agentHandler, logger.child({ component: 'ws-agents' }));
     ws.gateway = agentsWs;
+    services.events.on('gateway.decommissioned', ({ gatewayId }) => agentsWs.disconnectGateway(gatewayId));
     const consoleWs = new ConsoleNamespace(io, services, logger.child({ component: 'ws-console' }));
     services.pusher.addDelivery(agentsWs);
     await new Promise<void>((resolve, reject) => {

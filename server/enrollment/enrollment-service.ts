@@ -118,6 +118,9 @@ export class EnrollmentService {
         throw new AppError('activation-code-expired', `activation code ${code.codePrefix}… expired at ${code.expiresAt.toISOString()}`);
       }
       const existing = await gatewayStore.findByCodeAndHardware(tx, code.id, input.hardwareId);
+      if (existing?.revokedAt) {
+        throw new AppError('conflict', `gateway ${existing.id} was decommissioned; an administrator must restore it (POST /api/v1/gateways/${existing.id}/restore) before it can enroll again`, { gatewayId: existing.id });
+      }
       if (!existing || existing.revokedAt) {
         const used = await activationCodeStore.seatsUsed(tx, code.id);
         if (used >= code.seats) {

@@ -74,4 +74,14 @@ export function registerGatewayRoutes(routes: RouteRegistry, gateways: GatewaySe
     responses: { 200: { description: 'The decommissioned gateway', schema: gatewayView } },
     handler: async ({ params, actor }) => ({ body: await gateways.revoke(params.id, actor) }),
   });
+  routes.add({
+    method: 'post',
+    path: '/api/v1/gateways/:id/restore',
+    summary: 'Allow a decommissioned gateway to enroll again (it gets a credential only by enrolling)',
+    tag,
+    auth: { role: 'admin' },
+    params: idParams,
+    responses: { 200: { description: 'The restored gateway', schema: gatewayView } },
+    handler: async ({ params, actor }) => ({ body: await gateways.restore(params.id, actor) }),
+  });
 }

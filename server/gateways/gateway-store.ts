@@ -60,6 +60,11 @@ export const gatewayStore = {
     const [row] = await q.update(gateways).set(patch).where(eq(gateways.id, id)).returning();
     return row!;
   },
+  /** Updates a gateway that is not decommissioned; undefined when it is (or does not exist). */
+  async updateActive(q: DbOrTx, id: string, patch: Partial<typeof gateways.$inferInsert>): Promise<GatewayRow | undefined> {
+    const [row] = await q.update(gateways).set(patch).where(and(eq(gateways.id, id), isNull(gateways.revokedAt))).returning();
+    return row;
+  },
   async idsInPool(q: DbOrTx, poolId: string): Promise<string[]> {
     const rows = await q
       .select({ id: gateways.id })

@@ -22,6 +22,8 @@ export interface EmbeddedBroker {
   /** The controller's own link to this broker, in process. */
   readonly link: BrokerLink;
   connectedClients(): number;
+  /** Ends a client's session at once (decommissioned gateway); its will is not published. */
+  disconnectClient(clientId: string): void;
   close(): Promise<void>;
 }
 
@@ -102,6 +104,12 @@ export async function startEmbeddedBroker(opts: {
     port,
     link: inProcessLink(broker),
     connectedClients: () => broker.connectedClients,
+    disconnectClient(clientId) {
+      const client = (broker as unknown as { clients: Record<string, Client | undefined> }).clients[clientId];
+      if (!client) return;
+      superseded.add(client);
+      client.close();
+    },
     async close() {
       await new Promise<void>((resolve) => broker.close(() => resolve()));
       await new Promise<void>((resolve) => {

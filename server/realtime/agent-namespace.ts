@@ -66,6 +66,11 @@ export class AgentNamespaceGateway implements LeaseDelivery {
     this.nsp.disconnectSockets(true);
   }
 
+  /** Ends a decommissioned gateway's sockets on this replica now. */
+  disconnectGateway(gatewayId: string): void {
+    this.nsp.in(gatewayRoom(gatewayId)).disconnectSockets(true);
+  }
+
   connectedCount(): number {
     return this.nsp.sockets.size;
   }
