@@ -97,7 +97,7 @@ export async function startController(config: Config, logger: Logger): Promise<R
       });
       stack.push('embedded-broker', () => broker.close());
       // An external broker ends the session itself when the dynsec client is deleted.
-      services.events.on('gateway.decommissioned', ({ gatewayId }) => broker.disconnectClient(agentClientId(gatewayId)));
+      services.events.on('gateway.credential-revoked', ({ gatewayId }) => broker.disconnectClient(agentClientId(gatewayId)));
       brokerAt = { link: broker.link, url: broker.url };
     }
     const { link: brokerLink, url: mqttUrl } = brokerAt;
@@ -136,7 +136,7 @@ export async function startController(config: Config, logger: Logger): Promise<R
     const io = new SocketServer(server, { serveClient: false, transports: ['websocket', 'polling'] });
     const agentsWs = new AgentNamespaceGateway(io, database.db, services.gatewayAuth, agentHandler, logger.child({ component: 'ws-agents' }));
     ws.gateway = agentsWs;
-    services.events.on('gateway.decommissioned', ({ gatewayId }) => agentsWs.disconnectGateway(gatewayId));
+    services.events.on('gateway.credential-revoked', ({ gatewayId }) => agentsWs.disconnectGateway(gatewayId));
     const consoleWs = new ConsoleNamespace(io, services, logger.child({ component: 'ws-console' }));
     services.pusher.addDelivery(agentsWs);
     await new Promise<void>((resolve, reject) => {

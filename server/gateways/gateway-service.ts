@@ -9,7 +9,7 @@ import type { ChangeNotifier } from '../leases/change-notifier.js';
 import { POINT_KINDS, poolLimit, raiseShortfalls } from '../pools/capacity-policy.js';
 import { noCredentialSink, type CredentialSink } from '../mqtt/dynsec-provisioner.js';
 import { poolStore } from '../pools/pool-store.js';
-import { gatewayStore, type GatewayListFilter } from './gateway-store.js';
+import { BINDING_RESET, gatewayStore, type GatewayListFilter } from './gateway-store.js';
 import { gatewayView } from './gateway-view.js';
 
 export interface AllocationRequest {
@@ -126,7 +126,7 @@ export class GatewayService {
     });
     this.notifier.gatewayChanged(id);
     // Live sessions end now (transports listen), not when they next authenticate.
-    this.events?.emit('gateway.decommissioned', { gatewayId: id });
+    this.events?.emit('gateway.credential-revoked', { gatewayId: id });
     await this.credentials.revoked(id).catch((err: unknown) => this.logger?.warn({ err, gatewayId: id }, 'could not delete the broker credential'));
     return this.get(id);
   }
@@ -144,6 +144,24 @@ export class GatewayService {
       await auditStore.append(tx, [{ actor: actorLabel(actor), action: 'gateway.restored', poolId: g.poolId, gatewayId: id, subject: g.name }]);
     });
     this.notifier.gatewayChanged(id);
+    return this.get(id);
+  }
+
+  /**
+   * Lets the gateway's hardware enroll again even while it looks live (a replaced device, a lost
+   * credential): the current credential stops working and its sessions end now.
+   */
+  async resetBinding(id: string, actor: Actor): Promise<GatewayView> {
+    await this.db.transaction(async (tx) => {
+      const g = await gatewayStore.lock(tx, id);
+      if (!g) throw notFound('gateway', id);
+      if (g.revokedAt) throw new AppError('conflict', `gateway ${id} is decommissioned; restore it instead`);
+      await gatewayStore.update(tx, id, { credentialHash: BINDING_RESET, online: false });
+      await auditStore.append(tx, [{ actor: actorLabel(actor), action: 'gateway.binding-reset', poolId: g.poolId, gatewayId: id, subject: g.name }]);
+    });
+    this.notifier.gatewayChanged(id);
+    this.events?.emit('gateway.credential-revoked', { gatewayId: id });
+    await this.credentials.revoked(id).catch((err: unknown) => this.logger?.warn({ err, gatewayId: id }, 'could not delete the broker credential'));
     return this.get(id);
   }
 

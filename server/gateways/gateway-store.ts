@@ -4,6 +4,9 @@ import { gateways, leases } from '../db/schema.js';
 
 export type GatewayRow = typeof gateways.$inferSelect;
 
+/** The credential hash an administrator's binding reset leaves: no credential matches it. */
+export const BINDING_RESET = 'binding-reset';
+
 /** The gateway's newest lease and the largest points among its live leases. */
 export interface GatewayLeaseInfo {
   latest: typeof leases.$inferSelect | undefined;
@@ -71,6 +74,14 @@ export const gatewayStore = {
       .from(gateways)
       .where(and(eq(gateways.poolId, poolId), isNull(gateways.revokedAt)));
     return rows.map((r) => r.id);
+  },
+  async hasLiveLease(q: DbOrTx, gatewayId: string): Promise<boolean> {
+    const [row] = await q
+      .select({ id: leases.id })
+      .from(leases)
+      .where(and(eq(leases.gatewayId, gatewayId), isNull(leases.endedAt), sql`${leases.expiresAt} > now()`))
+      .limit(1);
+    return row !== undefined;
   },
   async leaseInfo(q: DbOrTx, gatewayId: string): Promise<GatewayLeaseInfo> {
     const [latest] = await q.select().from(leases).where(eq(leases.gatewayId, gatewayId)).orderBy(sql`${leases.seq} desc`).limit(1);
