@@ -13,6 +13,7 @@ import type { Logger } from './logger.js';
 import { Server as SocketServer } from 'socket.io';
 import { LISTEN_BACKLOG, startEmbeddedBroker } from './mqtt/embedded-broker.js';
 import { gatewayAuthorizer } from './mqtt/gateway-authorizer.js';
+import { FailureCounter } from './http/rate-limits.js';
 import { agentClientId } from '../shared/protocol/mqtt-topics.js';
 import { MqttAgentBridge } from './mqtt/mqtt-agent-bridge.js';
 import { DynsecProvisioner } from './mqtt/dynsec-provisioner.js';
@@ -87,12 +88,14 @@ export async function startController(config: Config, logger: Logger): Promise<R
       { wsConnected: () => ws.gateway?.connectedCount() ?? 0 },
     );
     const services = await createServices(config, database.db, logger, metrics.leaseObserver(), credentials);
+    const loginFailures = new FailureCounter({ perMinute: config.rateLimits.authFailuresPerMinute, prefix: 'agent-login' });
     if (!brokerAt) {
       // Started once the services exist: the broker checks agents' credentials through them.
       const broker = await startEmbeddedBroker({
         host: config.mqtt.embeddedHost,
         port: config.mqtt.embeddedPort,
         authorizer: gatewayAuthorizer(services.gatewayAuth),
+        loginFailures,
         logger: logger.child({ component: 'embedded-broker' }),
       });
       stack.push('embedded-broker', () => broker.close());
@@ -110,6 +113,7 @@ export async function startController(config: Config, logger: Logger): Promise<R
     const api = buildApiRouter(config, database.db, services);
     const app = createApp({
       logger,
+      trustProxy: config.trustProxy,
       before: [httpMetrics(metrics)],
       routers: [
         metricsRoutes(metrics),
@@ -136,6 +140,7 @@ export async function startController(config: Config, logger: Logger): Promise<R
     const io = new SocketServer(server, { serveClient: false, transports: ['websocket', 'polling'] });
     const agentsWs = new AgentNamespaceGateway(io, database.db, services.gatewayAuth, agentHandler, logger.child({ component: 'ws-agents' }));
     ws.gateway = agentsWs;
+    agentsWs.loginFailures = loginFailures;
     services.events.on('gateway.credential-revoked', ({ gatewayId }) => agentsWs.disconnectGateway(gatewayId));
     const consoleWs = new ConsoleNamespace(io, services, logger.child({ component: 'ws-console' }));
     services.pusher.addDelivery(agentsWs);

@@ -6,7 +6,7 @@ import type { Config } from './config.js';
 import type { Db } from './db/database.js';
 import { registerEnrollmentRoutes } from './enrollment/enrollment-routes.js';
 import { registerGatewayRoutes } from './gateways/gateway-routes.js';
-import { failureLimiter } from './http/rate-limits.js';
+import { authFailureLimiter, failureLimiter } from './http/rate-limits.js';
 import { RouteRegistry } from './http/route-registry.js';
 import { registerAgentRoutes } from './leases/agent-routes.js';
 import { registerSigningKeyRoutes } from './leases/signing-key-routes.js';
@@ -41,8 +41,10 @@ export function buildApiRouter(config: Pick<Config, 'rateLimits' | 'oidc'>, db: 
     handler: async () => ({ body: (openApi ??= buildOpenApiDocument(routes.all(), { version: API_VERSION })) }),
   });
   const router = Router();
-  // Failed authentications count per address; valid callers are never slowed down.
-  router.use(failureLimiter({ perMinute: config.rateLimits.authFailuresPerMinute, failedStatuses: [401], what: 'authentications' }));
+  // Failed authentications count per address; a valid credential is never refused.
+  const authLimit = authFailureLimiter({ perMinute: config.rateLimits.authFailuresPerMinute });
+  router.use(authLimit.before);
   router.use(routes.router(createActorResolver(s.gatewayAuth, s.tokens, config.oidc)));
+  router.use(authLimit.after);
   return { router, registry: routes };
 }

@@ -1,5 +1,6 @@
 import net from 'node:net';
 import { Aedes, type AuthenticateError, type Client } from 'aedes';
+import { limitedLogin, type FailureCounter } from '../http/rate-limits.js';
 import type { Logger } from '../logger.js';
 import { inProcessLink, type BrokerLink } from './broker-link.js';
 import { indexRetainedMessages, type RetainedPersistence } from './retained-index.js';
@@ -46,12 +47,14 @@ export async function startEmbeddedBroker(opts: {
   port: number;
   authorizer: BrokerAuthorizer;
   logger: Logger;
+  /** Failed CONNECTs per source address. */
+  loginFailures?: FailureCounter;
 }): Promise<EmbeddedBroker> {
   const { authorizer, logger } = opts;
   const broker = await Aedes.createBroker({
     authenticate: (client, username, password, done) => {
-      authorizer
-        .authenticate(username, password?.toString('utf8'))
+      const address = (client.conn as Partial<net.Socket>).remoteAddress ?? 'unknown';
+      limitedLogin(opts.loginFailures, address, () => authorizer.authenticate(username, password?.toString('utf8')))
         .then((principal) => {
           if (!principal) return done(authError(4, 'Bad username or password'), false);
           if (authorizer.clientIdAllowed && !authorizer.clientIdAllowed(principal, client.id)) {

@@ -8,6 +8,7 @@ import {
   type AgentReply,
   type AgentServerToClient,
 } from '../../shared/protocol/socket-events.js';
+import { limitedLogin, type FailureCounter } from '../http/rate-limits.js';
 import type { GatewayAuthenticator } from '../auth/gateway-authenticator.js';
 import type { Db } from '../db/database.js';
 import { AppError } from '../errors/app-error.js';
@@ -35,6 +36,9 @@ export class AgentNamespaceGateway implements LeaseDelivery {
   private readonly nsp: AgentNamespace;
   private closing = false;
 
+  /** Failed handshakes per address (shared with the MQTT broker's logins). */
+  loginFailures: FailureCounter | undefined;
+
   constructor(
     io: Server,
     private readonly db: Db,
@@ -46,9 +50,9 @@ export class AgentNamespaceGateway implements LeaseDelivery {
     this.nsp = io.of(AGENT_NAMESPACE) as AgentNamespace;
     this.nsp.use((socket, next) => {
       const credential = (socket.handshake.auth as { credential?: unknown }).credential;
-      if (typeof credential !== 'string') return next(Object.assign(new Error('unauthorized'), { data: { code: 401 } }));
-      this.gateways
-        .authenticate(credential)
+      limitedLogin(this.loginFailures, socket.handshake.address, () =>
+        typeof credential === 'string' ? this.gateways.authenticate(credential) : Promise.resolve(undefined),
+      )
         .then((actor) => {
           if (!actor) return next(Object.assign(new Error('unauthorized'), { data: { code: 401 } }));
           socket.data.gatewayId = actor.gatewayId;

@@ -47,7 +47,7 @@ export function randomHardwareId(): string {
 
 /** The controller's services and REST API in this process, on a fresh database clone. */
 export async function startHarness(
-  opts: { rateLimits?: { enrollFailuresPerMinute: number; authFailuresPerMinute: number }; oidc?: Config['oidc'] } = {},
+  opts: { rateLimits?: { enrollFailuresPerMinute: number; authFailuresPerMinute: number }; oidc?: Config['oidc']; trustProxy?: Config['trustProxy'] } = {},
 ): Promise<Harness> {
   const db = await createTestDatabase();
   const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'floatlease-harness-'));
@@ -64,7 +64,7 @@ export async function startHarness(
     db.database.db,
     services,
   );
-  const server = http.createServer(createApp({ logger, routers: [router] }));
+  const server = http.createServer(createApp({ logger, routers: [router], ...(opts.trustProxy !== undefined ? { trustProxy: opts.trustProxy } : {}) }));
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
 
