@@ -14,6 +14,7 @@ import { Server as SocketServer } from 'socket.io';
 import { LISTEN_BACKLOG, startEmbeddedBroker } from './mqtt/embedded-broker.js';
 import { gatewayAuthorizer } from './mqtt/gateway-authorizer.js';
 import { FailureCounter } from './http/rate-limits.js';
+import { MalformedInput } from './leases/malformed-input.js';
 import { agentClientId } from '../shared/protocol/mqtt-topics.js';
 import { MqttAgentBridge } from './mqtt/mqtt-agent-bridge.js';
 import { DynsecProvisioner } from './mqtt/dynsec-provisioner.js';
@@ -131,9 +132,11 @@ export async function startController(config: Config, logger: Logger): Promise<R
       // Two connections stay free for the API and authentication; the lease service's batches take up to six.
       maxInFlight: Math.max(2, config.database.poolMax - 8),
     });
+    const malformed = new MalformedInput(logger.child({ component: 'agent-input' }), metrics.registry);
     const bridge = new MqttAgentBridge(brokerLink, database.db, agentHandler, logger.child({ component: 'mqtt-agents' }), {
       sharedSubscriptions: config.mqtt.sharedSubscriptions ?? config.mqtt.url !== undefined,
       offlineGraceMs: config.mqtt.url !== undefined ? 2_000 : 0,
+      malformed,
     });
     bridge.start();
     services.pusher.addDelivery(bridge);
@@ -141,6 +144,7 @@ export async function startController(config: Config, logger: Logger): Promise<R
     const agentsWs = new AgentNamespaceGateway(io, database.db, services.gatewayAuth, agentHandler, logger.child({ component: 'ws-agents' }));
     ws.gateway = agentsWs;
     agentsWs.loginFailures = loginFailures;
+    agentsWs.malformed = malformed;
     services.events.on('gateway.credential-revoked', ({ gatewayId }) => agentsWs.disconnectGateway(gatewayId));
     const consoleWs = new ConsoleNamespace(io, services, logger.child({ component: 'ws-console' }));
     services.pusher.addDelivery(agentsWs);

@@ -7,6 +7,7 @@ import { gatewayStore } from '../gateways/gateway-store.js';
 import type { AgentHandler } from '../leases/agent-handler.js';
 import type { LeaseDelivery } from '../leases/lease-pusher.js';
 import type { Logger } from '../logger.js';
+import { MalformedInput } from '../leases/malformed-input.js';
 import type { BrokerLink } from './broker-link.js';
 
 export interface MqttBridgeOptions {
@@ -21,6 +22,8 @@ export interface MqttBridgeOptions {
    * The embedded broker suppresses those wills itself (0).
    */
   readonly offlineGraceMs?: number;
+  /** Bounded logging and a metric for malformed messages (default: log each, uncounted). */
+  readonly malformed?: MalformedInput;
 }
 
 const MAX_PAYLOAD = 16 * 1024;
@@ -33,6 +36,7 @@ export class MqttAgentBridge implements LeaseDelivery {
   readonly name = 'mqtt';
 
   private readonly pendingOffline = new Map<string, NodeJS.Timeout>();
+  private readonly malformed: MalformedInput;
 
   constructor(
     private readonly link: BrokerLink,
@@ -40,7 +44,9 @@ export class MqttAgentBridge implements LeaseDelivery {
     private readonly handler: AgentHandler,
     private readonly logger: Logger,
     private readonly opts: MqttBridgeOptions,
-  ) {}
+  ) {
+    this.malformed = opts.malformed ?? new MalformedInput(logger);
+  }
 
   start(): void {
     const filters = [topics.allUp, topics.allPresence].map((f) => (this.opts.sharedSubscriptions ? shared(f) : f));
@@ -65,7 +71,7 @@ export class MqttAgentBridge implements LeaseDelivery {
       if (payload.length > MAX_PAYLOAD) throw new Error(`payload of ${payload.length} bytes is too large`);
       body = payload.length === 0 ? undefined : JSON.parse(payload.toString('utf8'));
     } catch (err) {
-      this.logger.warn({ gatewayId, topic, reason: (err as Error).message }, 'dropped malformed MQTT message');
+      this.malformed.report('mqtt', gatewayId, { topic, reason: (err as Error).message }, 'dropped malformed MQTT message');
       return;
     }
     try {
@@ -138,7 +144,7 @@ export class MqttAgentBridge implements LeaseDelivery {
   }
 
   private drop(gatewayId: string, topic: string, reason: string | undefined): void {
-    this.logger.warn({ gatewayId, topic, reason }, 'dropped invalid MQTT message');
+    this.malformed.report('mqtt', gatewayId, { topic, reason }, 'dropped invalid MQTT message');
   }
 
   private sendError(gatewayId: string, e: AgentErrorMessage): void {

@@ -13,6 +13,7 @@ import type { GatewayAuthenticator } from '../auth/gateway-authenticator.js';
 import type { Db } from '../db/database.js';
 import { AppError } from '../errors/app-error.js';
 import type { AgentHandler } from '../leases/agent-handler.js';
+import { MalformedInput } from '../leases/malformed-input.js';
 import type { LeaseDelivery } from '../leases/lease-pusher.js';
 import type { Logger } from '../logger.js';
 import type { z } from 'zod';
@@ -38,6 +39,8 @@ export class AgentNamespaceGateway implements LeaseDelivery {
 
   /** Failed handshakes per address (shared with the MQTT broker's logins). */
   loginFailures: FailureCounter | undefined;
+  /** Bounded logging and a metric for malformed messages; replaced by the composition root. */
+  malformed: MalformedInput;
 
   constructor(
     io: Server,
@@ -47,6 +50,7 @@ export class AgentNamespaceGateway implements LeaseDelivery {
     private readonly logger: Logger,
     private readonly onPresence?: (gatewayId: string, online: boolean) => void,
   ) {
+    this.malformed = new MalformedInput(logger);
     this.nsp = io.of(AGENT_NAMESPACE) as AgentNamespace;
     this.nsp.use((socket, next) => {
       const credential = (socket.handshake.auth as { credential?: unknown }).credential;
@@ -125,7 +129,7 @@ export class AgentNamespaceGateway implements LeaseDelivery {
     const reply = typeof ack === 'function' ? (ack as (r: AgentReply<T>) => void) : () => {};
     const parsed = schema.safeParse(raw ?? {});
     if (!parsed.success) {
-      this.logger.warn({ gatewayId: socket.data.gatewayId, event, reason: parsed.error.issues[0]?.message }, 'dropped invalid agent message');
+      this.malformed.report('ws', socket.data.gatewayId, { event, reason: parsed.error.issues[0]?.message }, 'dropped invalid agent message');
       return reply({ ok: false, error: { name: 'validation-failed', detail: parsed.error.issues[0]?.message ?? 'invalid message' } });
     }
     run(parsed.data)
