@@ -40,7 +40,7 @@ export interface RunningController {
 }
 
 /** Wires config → database → broker → services → transports → HTTP, and undoes it in reverse. */
-export async function startController(config: Config, logger: Logger): Promise<RunningController> {
+export async function startController(config: Config, logger: Logger, onFatal: (err: Error) => void = () => {}): Promise<RunningController> {
   const stack = new ShutdownStack(logger);
   try {
     // Traverse-only for others: as root, the embedded PostgreSQL runs as user postgres below it.
@@ -48,12 +48,15 @@ export async function startController(config: Config, logger: Logger): Promise<R
     await fs.chmod(config.dataDir, 0o711);
 
     let databaseUrl = config.database.url;
+    let databaseAlive = () => true;
     if (!databaseUrl) {
       const pg = await startEmbeddedPostgres({
         dir: path.join(config.dataDir, 'postgres'),
         port: config.database.embeddedPort,
         logger: logger.child({ component: 'embedded-postgres' }),
+        onUnrecoverable: onFatal,
       });
+      databaseAlive = () => pg.healthy();
       stack.push('embedded-postgres', () => pg.stop());
       databaseUrl = pg.url;
     }
@@ -121,7 +124,7 @@ export async function startController(config: Config, logger: Logger): Promise<R
         healthRoutes([
           { name: 'database', check: () => database.ping() },
           { name: 'broker', check: () => brokerLink.isConnected() },
-        ]),
+        ], databaseAlive),
         api.router,
         await startConsoleAssets(logger.child({ component: 'console' })),
       ],
