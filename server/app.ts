@@ -9,13 +9,16 @@ export interface AppParts {
   readonly jsonLimit?: string;
   /** Middleware that sees every request first (metrics). */
   readonly before?: readonly RequestHandler[];
+  /** TRUST_PROXY; default false: req.ip is the socket's address, X-Forwarded-For is ignored. */
+  readonly trustProxy?: boolean | number | readonly string[];
 }
 
 /** Builds the express app; listening happens in the caller so tests can use any port. */
 export function createApp(parts: AppParts): express.Express {
   const app = express();
   app.disable('x-powered-by');
-  app.set('trust proxy', 'loopback');
+  const trust = parts.trustProxy ?? false;
+  app.set('trust proxy', Array.isArray(trust) ? [...trust] : trust);
   for (const mw of parts.before ?? []) app.use(mw);
   app.use(express.json({ limit: parts.jsonLimit ?? '256kb', strict: true }));
   for (const router of parts.routers) app.use(router);

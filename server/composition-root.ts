@@ -12,6 +12,9 @@ import type { Logger } from './logger.js';
 import { Server as SocketServer } from 'socket.io';
 import { LISTEN_BACKLOG, startEmbeddedBroker } from './mqtt/embedded-broker.js';
 import { gatewayAuthorizer } from './mqtt/gateway-authorizer.js';
+import { FailureCounter } from './http/rate-limits.js';
+import { MalformedInput } from './leases/malformed-input.js';
+import { agentClientId } from '../shared/protocol/mqtt-topics.js';
 import { MqttAgentBridge } from './mqtt/mqtt-agent-bridge.js';
 import { DynsecProvisioner } from './mqtt/dynsec-provisioner.js';
 import type { MqttClient } from 'mqtt';
@@ -43,7 +46,7 @@ export interface RunningController {
 }
 
 /** Wires config → database → broker → services → transports → HTTP, and undoes it in reverse. */
-export async function startController(config: Config, logger: Logger): Promise<RunningController> {
+export async function startController(config: Config, logger: Logger, onFatal: (err: Error) => void = () => {}): Promise<RunningController> {
   const stack = new ShutdownStack(logger);
   try {
     // Traverse-only for others: as root, the embedded PostgreSQL runs as user postgres below it.
@@ -55,12 +58,15 @@ export async function startController(config: Config, logger: Logger): Promise<R
     });
 
     let databaseUrl = config.database.url;
+    let databaseAlive = () => true;
     if (!databaseUrl) {
       const pg = await startEmbeddedPostgres({
         dir: path.join(config.dataDir, 'postgres'),
         port: config.database.embeddedPort,
         logger: logger.child({ component: 'embedded-postgres' }),
+        onUnrecoverable: onFatal,
       });
+      databaseAlive = () => pg.healthy();
       stack.push('embedded-postgres', () => pg.stop());
       databaseUrl = pg.url;
     }
@@ -98,15 +104,19 @@ export async function startController(config: Config, logger: Logger): Promise<R
       { wsConnected: () => ws.gateway?.connectedCount() ?? 0 },
     );
     const services = await createServices(config, database.db, logger, metrics.leaseObserver(), credentials);
+    const loginFailures = new FailureCounter({ perMinute: config.rateLimits.authFailuresPerMinute, prefix: 'agent-login' });
     if (!brokerAt) {
       // Started once the services exist: the broker checks agents' credentials through them.
       const broker = await startEmbeddedBroker({
         host: config.mqtt.embeddedHost,
         port: config.mqtt.embeddedPort,
         authorizer: gatewayAuthorizer(services.gatewayAuth),
+        loginFailures,
         logger: logger.child({ component: 'embedded-broker' }),
       });
       stack.push('embedded-broker', () => broker.close());
+      // An external broker ends the session itself when the dynsec client is deleted.
+      services.events.on('gateway.credential-revoked', ({ gatewayId }) => broker.disconnectClient(agentClientId(gatewayId)));
       brokerAt = { link: broker.link, url: broker.url };
     }
     stack.push('signing-keys', async () => services.keys.close());
@@ -123,13 +133,14 @@ export async function startController(config: Config, logger: Logger): Promise<R
     });
     const app = createApp({
       logger,
+      trustProxy: config.trustProxy,
       before: [httpMetrics(metrics)],
       routers: [
         ...(config.metricsPort === undefined ? [metricsRoutes(metrics)] : []),
         healthRoutes([
           { name: 'database', check: () => database.ping() },
           { name: 'broker', check: () => brokerLink.isConnected() },
-        ]),
+        ], databaseAlive),
         api.router,
         await startConsoleAssets(logger.child({ component: 'console' })),
       ],
@@ -140,8 +151,11 @@ export async function startController(config: Config, logger: Logger): Promise<R
       // Two connections stay free for the API and authentication; the lease service's batches take up to six.
       maxInFlight: Math.max(2, config.database.poolMax - 8),
     });
+    const malformed = new MalformedInput(logger.child({ component: 'agent-input' }), metrics.registry);
     const bridge = new MqttAgentBridge(brokerLink, database.db, agentHandler, logger.child({ component: 'mqtt-agents' }), {
       sharedSubscriptions: config.mqtt.sharedSubscriptions ?? config.mqtt.url !== undefined,
+      offlineGraceMs: config.mqtt.url !== undefined ? 2_000 : 0,
+      malformed,
     });
     bridge.start();
     services.pusher.addDelivery(bridge);
@@ -159,6 +173,9 @@ export async function startController(config: Config, logger: Logger): Promise<R
     const socketStore = new AgentSocketStore(database.db, config.replicas.id);
     const agentsWs = new AgentNamespaceGateway(io, database.db, services.gatewayAuth, agentHandler, logger.child({ component: 'ws-agents' }), socketStore);
     ws.gateway = agentsWs;
+    agentsWs.loginFailures = loginFailures;
+    agentsWs.malformed = malformed;
+    services.events.on('gateway.credential-revoked', ({ gatewayId }) => agentsWs.disconnectGateway(gatewayId));
     const membership = new ReplicaMembership(
       database.db,
       { replicaId: config.replicas.id, heartbeatMs: config.replicas.heartbeatMs, timeoutMs: config.replicas.timeoutMs },

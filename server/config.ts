@@ -35,6 +35,8 @@ function isUrlWithScheme(value: string, schemes: string[]): boolean {
 }
 
 /** Every variable the controller reads, with its default. README's table mirrors this. */
+export type TrustProxy = boolean | number | readonly string[];
+
 export const configSchema = z.object({
   HOST: z.string().trim().min(1, 'expected a host or IP address').default('127.0.0.1'),
   PORT: port(8080),
@@ -96,6 +98,27 @@ export const configSchema = z.object({
     .refine((v) => v === undefined || v === '' || /^[A-Za-z0-9._-]{1,64}$/.test(v), 'expected 1-64 letters, digits, dots, dashes or underscores (e.g. the pod name)'),
   REPLICA_HEARTBEAT_MS: positiveInt(2_000, 'a positive number of milliseconds'),
   REPLICA_TIMEOUT_MS: positiveInt(6_000, 'a positive number of milliseconds'),
+  /**
+   * Which proxies' X-Forwarded-For to believe (express "trust proxy"): false (default: none, the
+   * client address is the socket's), true (any: only behind a proxy that overwrites the header),
+   * a hop count, or a comma-separated list of addresses/CIDRs (loopback, uniquelocal, … allowed).
+   */
+  TRUST_PROXY: z
+    .string()
+    .trim()
+    .default('false')
+    .transform((v, ctx): TrustProxy => {
+      if (v === 'false' || v === '') return false;
+      if (v === 'true') return true;
+      if (/^\d+$/.test(v)) return Number(v);
+      const list = v.split(',').map((s) => s.trim()).filter(Boolean);
+      const bad = list.find((s) => !/^(loopback|linklocal|uniquelocal|[0-9a-fA-F.:]+(\/\d{1,3})?)$/.test(s));
+      if (bad !== undefined || list.length === 0) {
+        ctx.addIssue({ code: 'custom', message: `expected false, true, a hop count or addresses/CIDRs; got ${bad ?? v}` });
+        return z.NEVER;
+      }
+      return list;
+    }),
   OIDC_ISSUER: optionalUrl(['http:', 'https:'], 'https://login.example.com/realms/ops'),
   OIDC_AUDIENCE: z.string().trim().optional(),
   OIDC_JWKS_URL: optionalUrl(['http:', 'https:'], 'https://login.example.com/realms/ops/protocol/openid-connect/certs'),
@@ -150,6 +173,8 @@ export interface Config {
   /** Ended leases older than this are deleted (each gateway keeps its latest); 0 keeps them all. */
   readonly leaseHistoryDays: number;
   readonly rateLimits: { readonly enrollFailuresPerMinute: number; readonly authFailuresPerMinute: number };
+  /** express "trust proxy"; also decides the address MQTT-over-WS/Socket.IO logins are counted under. */
+  readonly trustProxy: TrustProxy;
   readonly oidc:
     | {
         readonly issuer: string;
@@ -228,6 +253,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     sweepIntervalMs: c.SWEEP_INTERVAL_MS,
     leaseHistoryDays: c.LEASE_HISTORY_DAYS,
     rateLimits: { enrollFailuresPerMinute: c.ENROLL_FAILURES_PER_MINUTE, authFailuresPerMinute: c.AUTH_FAILURES_PER_MINUTE },
+    trustProxy: c.TRUST_PROXY,
     oidc: c.OIDC_ISSUER
       ? { issuer: c.OIDC_ISSUER, audience: c.OIDC_AUDIENCE!, jwksUrl: c.OIDC_JWKS_URL, roleClaim: c.OIDC_ROLE_CLAIM, defaultRole: c.OIDC_DEFAULT_ROLE }
       : undefined,

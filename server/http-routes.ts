@@ -10,7 +10,7 @@ import { registerGatewayRoutes } from './gateways/gateway-routes.js';
 import { EmqxDecisions } from './emqx/emqx-decisions.js';
 import { registerEmqxRoutes } from './emqx/emqx-routes.js';
 import { PgRateLimitStore } from './http/pg-rate-limit-store.js';
-import { failureLimiter } from './http/rate-limits.js';
+import { authFailureLimiter, failureLimiter } from './http/rate-limits.js';
 import { RouteRegistry } from './http/route-registry.js';
 import { registerAgentRoutes } from './leases/agent-routes.js';
 import { registerSigningKeyRoutes } from './leases/signing-key-routes.js';
@@ -67,8 +67,10 @@ export function buildApiRouter(
     handler: async () => ({ body: (openApi ??= buildOpenApiDocument(routes.all(), { version: API_VERSION })) }),
   });
   const router = Router();
-  // Failed authentications count per address; valid callers are never slowed down.
-  router.use(failureLimiter({ perMinute: config.rateLimits.authFailuresPerMinute, failedStatuses: [401], what: 'authentications', ...store('auth:') }));
+  // Failed authentications count per address; a valid credential is never refused.
+  const authLimit = authFailureLimiter({ perMinute: config.rateLimits.authFailuresPerMinute, ...store('auth:') });
+  router.use(authLimit.before);
   router.use(routes.router(createActorResolver(s.gatewayAuth, s.tokens, config.oidc)));
+  router.use(authLimit.after);
   return { router, registry: routes };
 }

@@ -56,7 +56,7 @@ async function migrate(config: Config, logger: Logger): Promise<void> {
 async function serve(config: Config, logger: Logger): Promise<void> {
   let controller: Awaited<ReturnType<typeof startController>> | undefined;
   let stopping = false;
-  const stop = (signal: string) => {
+  const stop = (signal: string, exitCode = 0) => {
     if (stopping) return;
     stopping = true;
     logger.info({ signal }, 'shutting down');
@@ -68,13 +68,17 @@ async function serve(config: Config, logger: Logger): Promise<void> {
     void (controller?.close() ?? Promise.resolve()).then(() => {
       logger.info('stopped');
       logger.flush?.();
-      process.exit(0);
+      process.exit(exitCode);
     });
   };
   // SIGHUP too (a closed terminal): stopping in order beats leaving the embedded PostgreSQL behind.
   for (const signal of ['SIGTERM', 'SIGINT', 'SIGHUP'] as const) process.on(signal, () => stop(signal));
   try {
-    controller = await startController(config, logger);
+    controller = await startController(config, logger, (err) => {
+      // A supervisor (systemd, Kubernetes) restarts the whole controller.
+      logger.fatal({ err }, 'unrecoverable failure; stopping');
+      stop('fatal', 1);
+    });
     if (stopping) await controller.close();
   } catch (err) {
     logger.fatal({ err }, 'controller failed to start');

@@ -63,7 +63,7 @@ export async function createServices(
     tokens: new TokenService(db),
     gatewayAuth: new GatewayAuthenticator(db),
     pools: new PoolService(db, trustedIssuerVerifier(config.trustedIssuerFiles, path.join(config.dataDir, 'trusted-issuers')), notifier),
-    gateways: new GatewayService(db, notifier, credentials),
+    gateways: new GatewayService(db, notifier, credentials, events, logger.child({ component: 'gateways' })),
     bulkAllocations: new BulkAllocationService(db, notifier),
     enrollment: new EnrollmentService(db, identity, notifier, credentials),
     leases,

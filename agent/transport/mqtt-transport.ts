@@ -1,7 +1,7 @@
 import mqtt, { type MqttClient } from 'mqtt';
 import { backoffDelayMs, type BackoffOptions } from '../../shared/backoff.js';
 import { agentErrorMessage, leaseMessage, type HelloMessage, type LeaseMessage } from '../../shared/protocol/agent-messages.js';
-import { topics } from '../../shared/protocol/mqtt-topics.js';
+import { agentClientId, topics } from '../../shared/protocol/mqtt-topics.js';
 import type { Logger } from '../logger.js';
 import { withTimeout } from '../util/timers.js';
 import { ControllerProblem, TransportTimeout, type AgentTransport, type TransportHandlers, type TransportIdentity } from './agent-transport.js';
@@ -52,7 +52,7 @@ export class MqttTransport implements AgentTransport {
     if (this.client) return;
     const gw = this.o.identity.gatewayId;
     const client = mqtt.connect(this.o.url, {
-      clientId: `agent-${gw}`,
+      clientId: agentClientId(gw),
       username: gw,
       password: this.o.identity.credential,
       protocolVersion: 4,

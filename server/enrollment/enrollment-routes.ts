@@ -3,6 +3,7 @@ import { z } from 'zod';
 import { activationCodeView, enrollBody, enrollResponse, gatewayView, idParams } from '../../shared/protocol/rest.js';
 import type { RouteRegistry } from '../http/route-registry.js';
 import type { EnrollmentService } from './enrollment-service.js';
+import { gatewayViewFor } from '../gateways/gateway-view.js';
 
 export function registerEnrollmentRoutes(routes: RouteRegistry, enrollment: EnrollmentService, enrollLimiter: RequestHandler): void {
   routes.add({
@@ -34,6 +35,6 @@ export function registerEnrollmentRoutes(routes: RouteRegistry, enrollment: Enro
     auth: { role: 'viewer' },
     params: idParams,
     responses: { 200: { description: 'Gateways', schema: z.array(gatewayView) } },
-    handler: async ({ params }) => ({ body: await enrollment.seats(params.id) }),
+    handler: async ({ params, actor }) => ({ body: (await enrollment.seats(params.id)).map((g) => gatewayViewFor(actor, g)) }),
   });
 }

@@ -3,10 +3,11 @@ import crypto from 'node:crypto';
 import type { ActivationCodeView, EnrollResponse } from '../../shared/protocol/rest.js';
 import { auditStore } from '../audit/audit-store.js';
 import { actorLabel, type Actor } from '../auth/actor.js';
-import { ACTIVATION_CODE_PREFIX, hashSecret, newGatewayCredential } from '../auth/secrets.js';
+import { ACTIVATION_CODE_PREFIX, hashesEqual, hashSecret, newGatewayCredential } from '../auth/secrets.js';
+import type { Tx } from '../db/database.js';
 import type { Db } from '../db/database.js';
 import { AppError, notFound } from '../errors/app-error.js';
-import { gatewayStore, type GatewayRow } from '../gateways/gateway-store.js';
+import { BINDING_RESET, gatewayStore, type GatewayRow } from '../gateways/gateway-store.js';
 import { gatewayView } from '../gateways/gateway-view.js';
 import type { ChangeNotifier } from '../leases/change-notifier.js';
 import { noCredentialSink, type CredentialSink } from '../mqtt/dynsec-provisioner.js';
@@ -117,7 +118,10 @@ export class EnrollmentService {
    * its pool it uses, with a fresh credential (the old one stops working) and no second seat; a code
    * of another pool moves it there once its points in the old pool are released (hardware-binding.ts).
    */
-  async enroll(input: { activationCode: string; hardwareId: string; name?: string | undefined; agentVersion?: string | undefined }, source: string): Promise<EnrollResponse> {
+  async enroll(
+    input: { activationCode: string; hardwareId: string; name?: string | undefined; agentVersion?: string | undefined; currentCredential?: string | undefined },
+    source: string,
+  ): Promise<EnrollResponse> {
     const codeHash = hashSecret(normaliseActivationCode(input.activationCode));
     const result = await this.db.transaction(async (tx) => {
       const code = await activationCodeStore.lockByHash(tx, codeHash);
@@ -127,11 +131,16 @@ export class EnrollmentService {
         throw new AppError('activation-code-expired', `activation code ${code.codePrefix}… expired at ${code.expiresAt.toISOString()}`);
       }
       let existing = await gatewayStore.findByCodeAndHardware(tx, code.id, input.hardwareId);
-      const binding = existing && !existing.revokedAt ? ({ kind: 'none' } as const) : await bindingFor(tx, code, input.hardwareId);
+      if (existing?.revokedAt) {
+        throw new AppError('conflict', `gateway ${existing.id} was decommissioned; an administrator must restore it (POST /api/v1/gateways/${existing.id}/restore) before it can enroll again`, { gatewayId: existing.id });
+      }
+      const binding = existing ? ({ kind: 'none' } as const) : await bindingFor(tx, code, input.hardwareId);
       if (binding.kind === 'release-first') return { pending: binding } as const;
       if (binding.kind === 'rebind') existing = binding.gateway;
       const moving = binding.kind === 'move' ? binding : undefined;
       if (moving) existing = moving.gateway;
+      // Whatever code it uses, re-binding a gateway that is in use needs its current credential.
+      if (existing) await refuseTakeover(tx, existing, input.currentCredential);
       if (!existing || existing.revokedAt || moving) {
         const used = await activationCodeStore.seatsUsed(tx, code.id);
         if (used >= code.seats) {
@@ -171,7 +180,13 @@ export class EnrollmentService {
           gatewayId: id,
           subject: gateway.name,
           ...(moving ? { before: { poolId: moving.fromPoolId, activationCodeId: moving.gateway.activationCodeId } } : {}),
-          after: { hardwareId: input.hardwareId, code: code.codePrefix, source, ...(moving ? { poolId: code.poolId } : {}) },
+          after: {
+            hardwareId: input.hardwareId,
+            code: code.codePrefix,
+            source,
+            ...(moving ? { poolId: code.poolId } : {}),
+            ...(existing ? { proof: input.currentCredential ? 'credential' : existing.credentialHash === BINDING_RESET ? 'admin-reset' : 'idle' } : {}),
+          },
         },
       ]);
       return { gateway, credential, reenrolled: existing !== undefined };
@@ -200,5 +215,25 @@ export class EnrollmentService {
       lease: { issuer: this.identity.issuer, audience: this.identity.audience },
       jwks: await this.identity.jwks(),
     };
+  }
+}
+
+/**
+ * Re-enrolling replaces the gateway's credential. Anyone with the code and the hardware id could
+ * do that, so a gateway that is live (online, or holding an unexpired lease) is re-bound only by
+ * whoever proves possession of its current credential, or after an administrator reset the binding.
+ */
+async function refuseTakeover(tx: Tx, g: GatewayRow, currentCredential: string | undefined): Promise<void> {
+  if (currentCredential !== undefined) {
+    if (g.credentialHash.length === 64 && hashesEqual(g.credentialHash, hashSecret(currentCredential))) return;
+    throw new AppError('unauthorized', 'currentCredential is not this gateway\'s credential');
+  }
+  if (g.credentialHash === BINDING_RESET) return;
+  if (g.online || (await gatewayStore.hasLiveLease(tx, g.id))) {
+    throw new AppError(
+      'conflict',
+      `gateway ${g.id} is live (online or holding a lease); re-enrolling it needs its current credential (currentCredential) or an administrator's binding reset (POST /api/v1/gateways/${g.id}/reset-binding)`,
+      { gatewayId: g.id },
+    );
   }
 }

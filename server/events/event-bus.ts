@@ -6,6 +6,8 @@ export interface DomainEvents {
   'gateway.changed': { gatewayId: string };
   'pool.changed': { poolId: string };
   'gateway.presence': { gatewayId: string; poolId: string; online: boolean; transport: string | null };
+  /** Committed (decommission, binding reset): the gateway's live sessions must end now. */
+  'gateway.credential-revoked': { gatewayId: string };
 }
 
 export class EventBus {

@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { allocationBody, gatewayListQuery, gatewayPage, gatewayView, idParams } from '../../shared/protocol/rest.js';
 import type { RouteRegistry } from '../http/route-registry.js';
 import type { GatewayService } from './gateway-service.js';
+import { gatewayViewFor } from './gateway-view.js';
 
 export function registerGatewayRoutes(routes: RouteRegistry, gateways: GatewayService): void {
   const tag = 'gateways';
@@ -13,14 +14,15 @@ export function registerGatewayRoutes(routes: RouteRegistry, gateways: GatewaySe
     auth: { role: 'viewer' },
     query: gatewayListQuery,
     responses: { 200: { description: 'A page of gateways', schema: gatewayPage } },
-    handler: async ({ query }) => ({
-      body: await gateways.list({
+    handler: async ({ query, actor }) => {
+      const page = await gateways.list({
         ...query,
         online: query.online === undefined ? undefined : query.online === 'true',
         limit: query.limit ?? 100,
         offset: query.offset ?? 0,
-      }),
-    }),
+      });
+      return { body: { ...page, items: page.items.map((g) => gatewayViewFor(actor, g)) } };
+    },
   });
   routes.add({
     method: 'get',
@@ -30,7 +32,7 @@ export function registerGatewayRoutes(routes: RouteRegistry, gateways: GatewaySe
     auth: { role: 'viewer' },
     params: idParams,
     responses: { 200: { description: 'The gateway', schema: gatewayView } },
-    handler: async ({ params }) => ({ body: await gateways.get(params.id) }),
+    handler: async ({ params, actor }) => ({ body: gatewayViewFor(actor, await gateways.get(params.id)) }),
   });
   routes.add({
     method: 'patch',
@@ -73,5 +75,25 @@ export function registerGatewayRoutes(routes: RouteRegistry, gateways: GatewaySe
     params: idParams,
     responses: { 200: { description: 'The decommissioned gateway', schema: gatewayView } },
     handler: async ({ params, actor }) => ({ body: await gateways.revoke(params.id, actor) }),
+  });
+  routes.add({
+    method: 'post',
+    path: '/api/v1/gateways/:id/restore',
+    summary: 'Allow a decommissioned gateway to enroll again (it gets a credential only by enrolling)',
+    tag,
+    auth: { role: 'admin' },
+    params: idParams,
+    responses: { 200: { description: 'The restored gateway', schema: gatewayView } },
+    handler: async ({ params, actor }) => ({ body: await gateways.restore(params.id, actor) }),
+  });
+  routes.add({
+    method: 'post',
+    path: '/api/v1/gateways/:id/reset-binding',
+    summary: "Let the gateway's hardware enroll again although it is live; its current credential stops working",
+    tag,
+    auth: { role: 'admin' },
+    params: idParams,
+    responses: { 200: { description: 'The gateway', schema: gatewayView } },
+    handler: async ({ params, actor }) => ({ body: await gateways.resetBinding(params.id, actor) }),
   });
 }

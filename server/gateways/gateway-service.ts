@@ -2,12 +2,14 @@ import type { GatewayPage, GatewayView } from '../../shared/protocol/rest.js';
 import { auditStore } from '../audit/audit-store.js';
 import { actorLabel, type Actor } from '../auth/actor.js';
 import type { Db } from '../db/database.js';
+import type { EventBus } from '../events/event-bus.js';
+import type { Logger } from '../logger.js';
 import { AppError, notFound } from '../errors/app-error.js';
 import type { ChangeNotifier } from '../leases/change-notifier.js';
 import { POINT_KINDS, poolLimit, raiseShortfalls } from '../pools/capacity-policy.js';
 import { noCredentialSink, type CredentialSink } from '../mqtt/dynsec-provisioner.js';
 import { poolStore } from '../pools/pool-store.js';
-import { gatewayStore, type GatewayListFilter } from './gateway-store.js';
+import { BINDING_RESET, gatewayStore, type GatewayListFilter } from './gateway-store.js';
 import { gatewayView } from './gateway-view.js';
 
 export interface AllocationRequest {
@@ -22,6 +24,8 @@ export class GatewayService {
     private readonly db: Db,
     private readonly notifier: ChangeNotifier,
     private readonly credentials: CredentialSink = noCredentialSink,
+    private readonly events?: EventBus,
+    private readonly logger?: Logger,
   ) {}
 
   async get(id: string): Promise<GatewayView> {
@@ -121,13 +125,49 @@ export class GatewayService {
       const g = await gatewayStore.lock(tx, id);
       if (!g) throw notFound('gateway', id);
       if (g.revokedAt) return;
-      await gatewayStore.update(tx, id, { revokedAt: new Date(), allocTags: 0, allocConnections: 0, allocPlugins: [], credentialHash: 'revoked' });
+      await gatewayStore.update(tx, id, { revokedAt: new Date(), allocTags: 0, allocConnections: 0, allocPlugins: [], credentialHash: 'revoked', online: false });
       await auditStore.append(tx, [
         { actor: actorLabel(actor), action: 'gateway.revoked', poolId: g.poolId, gatewayId: id, subject: g.name, before: { tags: g.allocTags, connections: g.allocConnections } },
       ]);
     });
     this.notifier.gatewayChanged(id);
-    await this.credentials.revoked(id).catch(() => undefined);
+    // Live sessions end now (transports listen), not when they next authenticate.
+    this.events?.emit('gateway.credential-revoked', { gatewayId: id });
+    await this.credentials.revoked(id).catch((err: unknown) => this.logger?.warn({ err, gatewayId: id }, 'could not delete the broker credential'));
+    return this.get(id);
+  }
+
+  /**
+   * Undoes a decommission so the same hardware may enroll again with its code. No credential
+   * works until it does (the old one stays revoked), so a restore alone grants nothing.
+   */
+  async restore(id: string, actor: Actor): Promise<GatewayView> {
+    await this.db.transaction(async (tx) => {
+      const g = await gatewayStore.lock(tx, id);
+      if (!g) throw notFound('gateway', id);
+      if (!g.revokedAt) throw new AppError('conflict', `gateway ${id} is not decommissioned`);
+      await gatewayStore.update(tx, id, { revokedAt: null, credentialHash: 'revoked', online: false });
+      await auditStore.append(tx, [{ actor: actorLabel(actor), action: 'gateway.restored', poolId: g.poolId, gatewayId: id, subject: g.name }]);
+    });
+    this.notifier.gatewayChanged(id);
+    return this.get(id);
+  }
+
+  /**
+   * Lets the gateway's hardware enroll again even while it looks live (a replaced device, a lost
+   * credential): the current credential stops working and its sessions end now.
+   */
+  async resetBinding(id: string, actor: Actor): Promise<GatewayView> {
+    await this.db.transaction(async (tx) => {
+      const g = await gatewayStore.lock(tx, id);
+      if (!g) throw notFound('gateway', id);
+      if (g.revokedAt) throw new AppError('conflict', `gateway ${id} is decommissioned; restore it instead`);
+      await gatewayStore.update(tx, id, { credentialHash: BINDING_RESET, online: false });
+      await auditStore.append(tx, [{ actor: actorLabel(actor), action: 'gateway.binding-reset', poolId: g.poolId, gatewayId: id, subject: g.name }]);
+    });
+    this.notifier.gatewayChanged(id);
+    this.events?.emit('gateway.credential-revoked', { gatewayId: id });
+    await this.credentials.revoked(id).catch((err: unknown) => this.logger?.warn({ err, gatewayId: id }, 'could not delete the broker credential'));
     return this.get(id);
   }
 
@@ -143,11 +183,13 @@ export class GatewayService {
 
   /** Usage reported by the agent (read from the gateway itself). */
   async reportUsage(id: string, usage: { tags: number; connections: number }): Promise<void> {
-    await gatewayStore.update(this.db, id, {
+    // A session opened before the decommission may still be up somewhere: its reports are refused.
+    const updated = await gatewayStore.updateActive(this.db, id, {
       usageTags: usage.tags,
       usageConnections: usage.connections,
       usageReportedAt: new Date(),
       lastSeenAt: new Date(),
     });
+    if (!updated) throw new AppError('unauthorized', `gateway ${id} is decommissioned`);
   }
 }

@@ -4,6 +4,9 @@ import { gateways, leases } from '../db/schema.js';
 
 export type GatewayRow = typeof gateways.$inferSelect;
 
+/** The credential hash an administrator's binding reset leaves: no credential matches it. */
+export const BINDING_RESET = 'binding-reset';
+
 /** The gateway's newest lease and the largest points among its live leases. */
 export interface GatewayLeaseInfo {
   latest: typeof leases.$inferSelect | undefined;
@@ -70,12 +73,25 @@ export const gatewayStore = {
     const [row] = await q.update(gateways).set(patch).where(eq(gateways.id, id)).returning();
     return row!;
   },
+  /** Updates a gateway that is not decommissioned; undefined when it is (or does not exist). */
+  async updateActive(q: DbOrTx, id: string, patch: Partial<typeof gateways.$inferInsert>): Promise<GatewayRow | undefined> {
+    const [row] = await q.update(gateways).set(patch).where(and(eq(gateways.id, id), isNull(gateways.revokedAt))).returning();
+    return row;
+  },
   async idsInPool(q: DbOrTx, poolId: string): Promise<string[]> {
     const rows = await q
       .select({ id: gateways.id })
       .from(gateways)
       .where(and(eq(gateways.poolId, poolId), isNull(gateways.revokedAt)));
     return rows.map((r) => r.id);
+  },
+  async hasLiveLease(q: DbOrTx, gatewayId: string): Promise<boolean> {
+    const [row] = await q
+      .select({ id: leases.id })
+      .from(leases)
+      .where(and(eq(leases.gatewayId, gatewayId), isNull(leases.endedAt), sql`${leases.expiresAt} > now()`))
+      .limit(1);
+    return row !== undefined;
   },
   async leaseInfo(q: DbOrTx, gatewayId: string): Promise<GatewayLeaseInfo> {
     const [latest] = await q.select().from(leases).where(eq(leases.gatewayId, gatewayId)).orderBy(sql`${leases.seq} desc`).limit(1);

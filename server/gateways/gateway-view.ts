@@ -1,4 +1,5 @@
 import type { GatewayView } from '../../shared/protocol/rest.js';
+import { hasRole, type Actor } from '../auth/actor.js';
 import type { GatewayLeaseInfo, GatewayRow } from './gateway-store.js';
 
 export function gatewayView(g: GatewayRow, info: GatewayLeaseInfo, now = Date.now()): GatewayView {
@@ -37,4 +38,16 @@ export function gatewayView(g: GatewayRow, info: GatewayLeaseInfo, now = Date.no
         }
       : null,
   };
+}
+
+/**
+ * A hardware id with the activation code is enough to ask for a gateway's enrollment, so only
+ * operators and admins see it in full; viewers see a prefix that tells gateways apart.
+ */
+export function hardwareIdFor(actor: Actor, hardwareId: string): string {
+  return hasRole(actor, 'operator') ? hardwareId : `${hardwareId.slice(0, 6)}…`;
+}
+
+export function gatewayViewFor<V extends { hardwareId: string }>(actor: Actor, view: V): V {
+  return hasRole(actor, 'operator') ? view : { ...view, hardwareId: hardwareIdFor(actor, view.hardwareId) };
 }

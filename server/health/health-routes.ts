@@ -6,10 +6,12 @@ export interface ReadinessCheck {
 }
 
 /** `/healthz` says the process is alive; `/readyz` names every dependency that is down. */
-export function healthRoutes(checks: readonly ReadinessCheck[]): Router {
+export function healthRoutes(checks: readonly ReadinessCheck[], alive: () => boolean = () => true): Router {
   const router = Router();
+  // Not alive: a part this process cannot recover (e.g. its embedded PostgreSQL) is gone for good.
   router.get('/healthz', (_req, res) => {
-    res.json({ status: 'ok' });
+    if (alive()) res.json({ status: 'ok' });
+    else res.status(503).json({ status: 'failed' });
   });
   router.get('/readyz', async (_req, res) => {
     const results = await Promise.all(

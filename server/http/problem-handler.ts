@@ -46,6 +46,12 @@ export function problemHandler(logger: Logger): ErrorRequestHandler {
     let appError: AppError;
     if (err instanceof AppError) appError = err;
     else if (isBodyParserError(err)) appError = fromBodyParser(err);
+    else if (err instanceof URIError) {
+      // The router could not percent-decode a path segment: the client sent a malformed URL.
+      appError = new AppError('validation-failed', 'path: malformed percent-encoding', {
+        errors: [{ path: 'path', message: 'malformed percent-encoding' }],
+      });
+    } else if (isClientHttpError(err)) appError = fromBodyParser({ type: 'client', status: err.status, message: err.message });
     else {
       logger.error({ err, method: req.method, path: req.path }, 'unhandled error in request');
       appError = new AppError('internal', 'an unexpected error occurred; it has been logged');
@@ -63,6 +69,13 @@ interface BodyParserError {
 
 function isBodyParserError(err: unknown): err is BodyParserError {
   return typeof err === 'object' && err !== null && 'type' in err && 'status' in err;
+}
+
+/** An http-errors style 4xx raised by express or one of its parsers (never our own AppError). */
+function isClientHttpError(err: unknown): err is { status: number; message: string } {
+  if (typeof err !== 'object' || err === null || !('status' in err)) return false;
+  const status = (err as { status: unknown }).status;
+  return typeof status === 'number' && status >= 400 && status < 500;
 }
 
 function fromBodyParser(err: BodyParserError): AppError {

@@ -1,32 +1,121 @@
-import type { RequestHandler } from 'express';
+import type { ErrorRequestHandler, RequestHandler, Response } from 'express';
 import { MemoryStore, type Store } from 'express-rate-limit';
 import { AppError } from '../errors/app-error.js';
 
+const WINDOW_MS = 60_000;
+
+/** One attempt, counted before it runs; `settle` says how it ended (a success is un-counted). */
+export interface Attempt {
+  readonly over: boolean;
+  readonly retryAfterSec: number;
+  settle(failed: boolean): void;
+}
+
 /**
- * Counts only failures per client address: a source that keeps failing (bad codes, bad tokens)
- * is refused for the rest of the minute, while a busy but correct client is never throttled.
- * express-rate-limit's own middleware counts every request up front (and un-counts successes
- * later), so a burst of concurrent good requests would trip it; its store is used directly instead.
+ * Failures per client address in a one-minute window. Every attempt counts from the moment it
+ * arrives (so a concurrent burst cannot overshoot the limit) and is un-counted once it succeeds.
+ * The store is express-rate-limit's Store interface, so replicas can share one (see the
+ * PostgreSQL store); the default is in memory.
+ */
+export class FailureCounter {
+  private readonly store: Store;
+
+  constructor(private readonly opts: { perMinute: number; prefix: string; store?: Store }) {
+    this.store = opts.store ?? new MemoryStore();
+    void this.store.init?.({ windowMs: WINDOW_MS } as Parameters<NonNullable<Store['init']>>[0]);
+  }
+
+  async begin(address: string): Promise<Attempt> {
+    const key = `${this.opts.prefix}:${address}`;
+    const info = await this.store.increment(key);
+    const resetMs = info.resetTime ? info.resetTime.getTime() - Date.now() : WINDOW_MS;
+    let settled = false;
+    return {
+      over: info.totalHits > this.opts.perMinute,
+      retryAfterSec: Math.max(1, Math.ceil(resetMs / 1000)),
+      settle: (failed) => {
+        if (settled) return;
+        settled = true;
+        if (!failed) void Promise.resolve(this.store.decrement(key)).catch(() => undefined);
+      },
+    };
+  }
+}
+
+function refuse(res: Response, attempt: Attempt, what: string): AppError {
+  res.setHeader('Retry-After', String(attempt.retryAfterSec));
+  return new AppError('rate-limited', `too many failed ${what} from this address; try again in ${attempt.retryAfterSec} s`);
+}
+
+/**
+ * For attempts that are guesses of a secret with no other proof (activation codes): an address
+ * over its limit is refused before the handler runs. The refusal itself is not counted.
  */
 export function failureLimiter(opts: { perMinute: number; failedStatuses: readonly number[]; what: string; store?: Store }): RequestHandler {
-  const windowMs = 60_000;
-  // Several replicas share one store (PgRateLimitStore); alone, memory does.
-  const store = opts.store ?? new MemoryStore();
-  void store.init?.({ windowMs } as Parameters<NonNullable<Store['init']>>[0]);
+  const counter = new FailureCounter({ perMinute: opts.perMinute, prefix: opts.what, ...(opts.store ? { store: opts.store } : {}) });
   return (req, res, next) => {
-    const key = req.ip ?? 'unknown';
-    Promise.resolve(store.get?.(key))
-      .then((info) => {
-        if (info && info.totalHits >= opts.perMinute) {
-          const retry = Math.max(1, Math.ceil(((info.resetTime?.getTime() ?? Date.now() + windowMs) - Date.now()) / 1000));
-          res.setHeader('Retry-After', String(retry));
-          return next(new AppError('rate-limited', `too many failed ${opts.what} from this address; try again in ${retry} s`));
+    counter
+      .begin(req.ip ?? 'unknown')
+      .then((attempt) => {
+        if (attempt.over) {
+          attempt.settle(false);
+          return next(refuse(res, attempt, opts.what));
         }
-        res.on('finish', () => {
-          if (opts.failedStatuses.includes(res.statusCode)) void Promise.resolve(store.increment(key)).catch(() => undefined);
-        });
+        res.on('close', () => attempt.settle(opts.failedStatuses.includes(res.statusCode) || !res.writableFinished));
         next();
       })
       .catch(next);
   };
+}
+
+/**
+ * For authenticated routes: an address over its limit still gets through with a valid credential
+ * (someone else's failures behind the same address must not lock out an admin); its failed
+ * authentications are answered 429 instead of 401. Mount `before` ahead of the routes and
+ * `after` (an error handler) behind them.
+ */
+export function authFailureLimiter(opts: { perMinute: number; store?: Store }): { before: RequestHandler; after: ErrorRequestHandler } {
+  const counter = new FailureCounter({ perMinute: opts.perMinute, prefix: 'auth', ...(opts.store ? { store: opts.store } : {}) });
+  const attempts = new WeakMap<Response, Attempt>();
+  return {
+    before: (req, res, next) => {
+      counter
+        .begin(req.ip ?? 'unknown')
+        .then((attempt) => {
+          attempts.set(res, attempt);
+          res.on('close', () => attempt.settle(res.statusCode === 401 || res.statusCode === 429));
+          next();
+        })
+        .catch(next);
+    },
+    after: (err, _req, res, next) => {
+      const attempt = attempts.get(res);
+      if (attempt?.over && err instanceof AppError && err.problem === 'unauthorized') return next(refuse(res, attempt, 'authentications'));
+      next(err);
+    },
+  };
+}
+
+/**
+ * The same failure limit for logins that are not HTTP requests (MQTT CONNECT, Socket.IO
+ * handshake). As on HTTP, a valid login is never refused; over the limit a failed one is answered
+ * only after `tarpitMs`, so a source cannot try passwords at full speed.
+ */
+export async function limitedLogin<T>(
+  counter: FailureCounter | undefined,
+  address: string,
+  login: () => Promise<T | undefined | null>,
+  tarpitMs = 1_000,
+): Promise<T | undefined> {
+  if (!counter) return (await login()) ?? undefined;
+  const attempt = await counter.begin(address);
+  try {
+    const r = (await login()) ?? undefined;
+    attempt.settle(r === undefined);
+    if (r === undefined && attempt.over) await new Promise((resolve) => setTimeout(resolve, tarpitMs));
+    return r;
+  } catch (err) {
+    attempt.settle(false);
+    throw err;
+  }
 }

@@ -70,13 +70,14 @@ export class RouteRegistry {
         try {
           const actor = await resolveActor(req, spec.auth);
           authorise(actor, spec.auth);
+          if (!spec.body) refuseUnexpectedBody(req);
           const hasBody = spec.method !== 'get' && spec.method !== 'delete';
           if (hasBody && spec.body && req.body === undefined) {
             throw new AppError('validation-failed', 'body: expected a JSON object (Content-Type: application/json)', {
               errors: [{ path: 'body', message: 'expected a JSON object' }],
             });
           }
-          if (hasBody && !spec.body && req.body !== undefined && !isEmptyObject(req.body)) {
+          if (!spec.body && req.body !== undefined && !isEmptyObject(req.body)) {
             // A route without a body schema takes no body: fields sent to it are unknown, not ignored.
             const errors = isPlainObject(req.body)
               ? Object.keys(req.body).map((key) => ({ path: `body.${key}`, message: 'unknown field' }))
@@ -103,6 +104,19 @@ export class RouteRegistry {
       router[spec.method](spec.path, ...(spec.before ?? []), handle);
     }
     return router;
+  }
+}
+
+/**
+ * A route without a body schema takes no body of any kind. express.json() only parses JSON, so a
+ * body in another media type would otherwise reach the handler unseen (and be acted on).
+ */
+function refuseUnexpectedBody(req: Request): void {
+  const length = req.headers['content-length'];
+  const sent = req.headers['transfer-encoding'] !== undefined || (length !== undefined && length !== '0');
+  if (!sent) return;
+  if (!req.is('application/json')) {
+    throw new AppError('unsupported-media-type', 'this route takes no body', { errors: [{ path: 'body', message: 'this route takes no body' }] });
   }
 }
 

@@ -203,7 +203,7 @@ export const leaseBatchStore = {
         select * from json_to_recordset(${req}::json) as v(gw uuid, transport text)
       ), locked as (
         select g.id from "gateways" g join req on g.id = req.gw
-        where not (g.online and g.transport is not distinct from req.transport)
+        where g.revoked_at is null and not (g.online and g.transport is not distinct from req.transport)
         order by g.id
         for update of g
       ), changed as (

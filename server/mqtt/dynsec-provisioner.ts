@@ -1,6 +1,6 @@
 import crypto from 'node:crypto';
 import type { MqttClient } from 'mqtt';
-import { gatewayAcl, MQTT_ROOT } from '../../shared/protocol/mqtt-topics.js';
+import { agentClientId, gatewayAcl, MQTT_ROOT } from '../../shared/protocol/mqtt-topics.js';
 import type { Logger } from '../logger.js';
 
 const CONTROL = '$CONTROL/dynamic-security/v1';
@@ -95,7 +95,8 @@ export class DynsecProvisioner implements CredentialSink {
       { command: 'createRole', rolename: role },
       ...acl.publish.map((topic) => ({ command: 'addRoleACL', rolename: role, acltype: 'publishClientSend', topic, allow: true })),
       ...acl.subscribe.map((topic) => ({ command: 'addRoleACL', rolename: role, acltype: 'subscribePattern', topic, allow: true })),
-      { command: 'createClient', username: gatewayId, password: credential, roles: [{ rolename: role }] },
+      // Bound to the agent's client id: another login cannot use it, this one cannot use another.
+      { command: 'createClient', username: gatewayId, password: credential, clientid: agentClientId(gatewayId), roles: [{ rolename: role }] },
     ]);
   }
 

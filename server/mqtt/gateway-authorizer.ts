@@ -1,4 +1,4 @@
-import { gatewayAcl, topicMatches } from '../../shared/protocol/mqtt-topics.js';
+import { agentClientId, gatewayAcl, topicMatches } from '../../shared/protocol/mqtt-topics.js';
 import type { GatewayAuthenticator } from '../auth/gateway-authenticator.js';
 import type { BrokerAuthorizer } from './embedded-broker.js';
 
@@ -13,6 +13,9 @@ export function gatewayAuthorizer(gateways: GatewayAuthenticator): BrokerAuthori
       if (!username || !password) return null;
       const actor = await gateways.authenticate(password);
       return actor && actor.gatewayId === username ? { kind: 'gateway', gatewayId: actor.gatewayId } : null;
+    },
+    clientIdAllowed(p, clientId) {
+      return p.kind !== 'gateway' || clientId === agentClientId(p.gatewayId);
     },
     canPublish(p, topic) {
       return p.kind === 'gateway' && gatewayAcl(p.gatewayId).publish.some((f) => topicMatches(f, topic));

@@ -7,6 +7,7 @@ import { gatewayStore } from '../gateways/gateway-store.js';
 import type { AgentHandler } from '../leases/agent-handler.js';
 import type { LeaseDelivery } from '../leases/lease-pusher.js';
 import type { Logger } from '../logger.js';
+import { MalformedInput } from '../leases/malformed-input.js';
 import type { BrokerLink } from './broker-link.js';
 
 export interface MqttBridgeOptions {
@@ -14,6 +15,15 @@ export interface MqttBridgeOptions {
   readonly sharedSubscriptions: boolean;
   /** Called when a gateway's presence changes on this transport (for metrics). */
   readonly onPresence?: (gatewayId: string, online: boolean) => void;
+  /**
+   * How long an "offline" (usually a last will) waits for an "online" of the same gateway before
+   * it counts. An external broker publishes the old session's will when the same gateway's new
+   * connection takes it over; without this the gateway would flap offline and lose its lease.
+   * The embedded broker suppresses those wills itself (0).
+   */
+  readonly offlineGraceMs?: number;
+  /** Bounded logging and a metric for malformed messages (default: log each, uncounted). */
+  readonly malformed?: MalformedInput;
 }
 
 const MAX_PAYLOAD = 16 * 1024;
@@ -25,13 +35,18 @@ const MAX_PAYLOAD = 16 * 1024;
 export class MqttAgentBridge implements LeaseDelivery {
   readonly name = 'mqtt';
 
+  private readonly pendingOffline = new Map<string, NodeJS.Timeout>();
+  private readonly malformed: MalformedInput;
+
   constructor(
     private readonly link: BrokerLink,
     private readonly db: Db,
     private readonly handler: AgentHandler,
     private readonly logger: Logger,
     private readonly opts: MqttBridgeOptions,
-  ) {}
+  ) {
+    this.malformed = opts.malformed ?? new MalformedInput(logger);
+  }
 
   start(): void {
     const filters = [topics.allUp, topics.allPresence].map((f) => (this.opts.sharedSubscriptions ? shared(f) : f));
@@ -56,7 +71,7 @@ export class MqttAgentBridge implements LeaseDelivery {
       if (payload.length > MAX_PAYLOAD) throw new Error(`payload of ${payload.length} bytes is too large`);
       body = payload.length === 0 ? undefined : JSON.parse(payload.toString('utf8'));
     } catch (err) {
-      this.logger.warn({ gatewayId, topic, reason: (err as Error).message }, 'dropped malformed MQTT message');
+      this.malformed.report('mqtt', gatewayId, { topic, reason: (err as Error).message }, 'dropped malformed MQTT message');
       return;
     }
     try {
@@ -65,8 +80,24 @@ export class MqttAgentBridge implements LeaseDelivery {
         if (body === undefined) return;
         const p = presenceMessage.safeParse(body);
         if (!p.success) return this.drop(gatewayId, topic, p.error.issues[0]?.message);
-        await this.handler.presence(gatewayId, p.data.online, 'mqtt');
-        this.opts.onPresence?.(gatewayId, p.data.online);
+        const pending = this.pendingOffline.get(gatewayId);
+        if (pending) {
+          clearTimeout(pending);
+          this.pendingOffline.delete(gatewayId);
+          // The gateway came back within the grace: the offline never happened.
+          if (p.data.online) return;
+        }
+        const grace = this.opts.offlineGraceMs ?? 0;
+        if (!p.data.online && grace > 0) {
+          const timer = setTimeout(() => {
+            this.pendingOffline.delete(gatewayId);
+            void this.applyPresence(gatewayId, false);
+          }, grace);
+          timer.unref();
+          this.pendingOffline.set(gatewayId, timer);
+          return;
+        }
+        await this.applyPresence(gatewayId, p.data.online);
         return;
       }
       const schema = upstreamSchemas[parsed.message];
@@ -76,6 +107,15 @@ export class MqttAgentBridge implements LeaseDelivery {
     } catch (err) {
       if (err instanceof AppError) return this.sendError(gatewayId, { name: err.problem, detail: err.message });
       this.logger.warn({ err, gatewayId, topic }, 'failed to handle an agent message');
+    }
+  }
+
+  private async applyPresence(gatewayId: string, online: boolean): Promise<void> {
+    try {
+      await this.handler.presence(gatewayId, online, 'mqtt');
+      this.opts.onPresence?.(gatewayId, online);
+    } catch (err) {
+      this.logger.warn({ err, gatewayId }, 'failed to record presence');
     }
   }
 
@@ -104,7 +144,7 @@ export class MqttAgentBridge implements LeaseDelivery {
   }
 
   private drop(gatewayId: string, topic: string, reason: string | undefined): void {
-    this.logger.warn({ gatewayId, topic, reason }, 'dropped invalid MQTT message');
+    this.malformed.report('mqtt', gatewayId, { topic, reason }, 'dropped invalid MQTT message');
   }
 
   private sendError(gatewayId: string, e: AgentErrorMessage): void {

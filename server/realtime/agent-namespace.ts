@@ -8,10 +8,12 @@ import {
   type AgentReply,
   type AgentServerToClient,
 } from '../../shared/protocol/socket-events.js';
+import { limitedLogin, type FailureCounter } from '../http/rate-limits.js';
 import type { GatewayAuthenticator } from '../auth/gateway-authenticator.js';
 import type { Db } from '../db/database.js';
 import { AppError } from '../errors/app-error.js';
 import type { AgentHandler } from '../leases/agent-handler.js';
+import { MalformedInput } from '../leases/malformed-input.js';
 import type { LeaseDelivery } from '../leases/lease-pusher.js';
 import type { Logger } from '../logger.js';
 import { socketHeldAnywhere, type AgentSocketStore } from '../replicas/agent-socket-store.js';
@@ -38,6 +40,11 @@ export class AgentNamespaceGateway implements LeaseDelivery {
   /** Per gateway, its connects and disconnects on this replica run in the order they happened. */
   private readonly chains = new Map<string, Promise<void>>();
 
+  /** Failed handshakes per address (shared with the MQTT broker's logins). */
+  loginFailures: FailureCounter | undefined;
+  /** Bounded logging and a metric for malformed messages; replaced by the composition root. */
+  malformed: MalformedInput;
+
   constructor(
     io: Server,
     private readonly db: Db,
@@ -47,12 +54,13 @@ export class AgentNamespaceGateway implements LeaseDelivery {
     private readonly sockets: AgentSocketStore,
     private readonly onPresence?: (gatewayId: string, online: boolean) => void,
   ) {
+    this.malformed = new MalformedInput(logger);
     this.nsp = io.of(AGENT_NAMESPACE) as AgentNamespace;
     this.nsp.use((socket, next) => {
       const credential = (socket.handshake.auth as { credential?: unknown }).credential;
-      if (typeof credential !== 'string') return next(Object.assign(new Error('unauthorized'), { data: { code: 401 } }));
-      this.gateways
-        .authenticate(credential)
+      limitedLogin(this.loginFailures, socket.handshake.address, () =>
+        typeof credential === 'string' ? this.gateways.authenticate(credential) : Promise.resolve(undefined),
+      )
         .then((actor) => {
           if (!actor) return next(Object.assign(new Error('unauthorized'), { data: { code: 401 } }));
           socket.data.gatewayId = actor.gatewayId;
@@ -68,6 +76,11 @@ export class AgentNamespaceGateway implements LeaseDelivery {
   async close(): Promise<void> {
     this.closing = true;
     this.nsp.disconnectSockets(true);
+  }
+
+  /** Ends a decommissioned gateway's sockets on this replica now. */
+  disconnectGateway(gatewayId: string): void {
+    this.nsp.in(gatewayRoom(gatewayId)).disconnectSockets(true);
   }
 
   /** This replica's own agent sockets (each replica counts only its own; dashboards sum them). */
@@ -143,7 +156,7 @@ export class AgentNamespaceGateway implements LeaseDelivery {
     const reply = typeof ack === 'function' ? (ack as (r: AgentReply<T>) => void) : () => {};
     const parsed = schema.safeParse(raw ?? {});
     if (!parsed.success) {
-      this.logger.warn({ gatewayId: socket.data.gatewayId, event, reason: parsed.error.issues[0]?.message }, 'dropped invalid agent message');
+      this.malformed.report('ws', socket.data.gatewayId, { event, reason: parsed.error.issues[0]?.message }, 'dropped invalid agent message');
       return reply({ ok: false, error: { name: 'validation-failed', detail: parsed.error.issues[0]?.message ?? 'invalid message' } });
     }
     run(parsed.data)

@@ -60,3 +60,11 @@ export function gatewayAcl(gatewayId: string): { publish: string[]; subscribe: s
   const base = `${MQTT_ROOT}/${gatewayId}`;
   return { publish: [`${base}/up/+`, `${base}/presence`], subscribe: [`${base}/lease`, `${base}/down/+`] };
 }
+
+/**
+ * The only MQTT client id a gateway may connect with. Brokers refuse any other id for the
+ * gateway's login, so no gateway can take over (and fire the last will of) another's session.
+ */
+export function agentClientId(gatewayId: string): string {
+  return `agent-${gatewayId}`;
+}

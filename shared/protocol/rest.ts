@@ -108,6 +108,8 @@ export const enrollBody = z.strictObject({
   hardwareId: hardwareIdSchema,
   name: z.string().trim().min(1).max(100).optional(),
   agentVersion: z.string().max(50).optional(),
+  /** The gateway's current credential: proves possession when re-enrolling a gateway that is live. */
+  currentCredential: z.string().max(200).optional(),
 });
 
 export const enrollResponse = z.object({

@@ -1,6 +1,6 @@
 import mqtt, { type MqttClient } from 'mqtt';
 import { agentErrorMessage, leaseMessage } from '../../shared/protocol/agent-messages.js';
-import { topics } from '../../shared/protocol/mqtt-topics.js';
+import { agentClientId, topics } from '../../shared/protocol/mqtt-topics.js';
 import type { AgentLink, LinkEvents } from './agent-link.js';
 import type { AgentSpec } from './fleet-messages.js';
 
@@ -31,7 +31,7 @@ export class MqttLink implements AgentLink {
     const id = this.spec.gatewayId;
     const client = mqtt.connect(this.url, {
       protocolVersion: 4,
-      clientId: `bench-${id}`,
+      clientId: agentClientId(id),
       username: id,
       password: this.spec.credential,
       clean: true,

@@ -7,7 +7,7 @@ import mqtt, { type MqttClient } from 'mqtt';
 import { io as ioc } from 'socket.io-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LEASE_AUDIENCE } from '../../shared/protocol/lease-claims.js';
-import { topics } from '../../shared/protocol/mqtt-topics.js';
+import { agentClientId, topics } from '../../shared/protocol/mqtt-topics.js';
 import { AGENT_NAMESPACE } from '../../shared/protocol/socket-events.js';
 import { mosquittoInstalled, startMosquitto, type TestBroker } from '../helpers/brokers.js';
 import { startControllerProcess, type ControllerProcess } from '../helpers/controller-process.js';
@@ -42,7 +42,7 @@ describe.each(variants)('agent transports via $name', (variant) => {
     mqtt.connectAsync(ctl.mqttUrl, {
       username: gatewayId,
       password,
-      clientId: `agent-${gatewayId}-${crypto.randomBytes(3).toString('hex')}`,
+      clientId: agentClientId(gatewayId),
       reconnectPeriod: 0,
       keepalive: 2,
       will: { topic: topics.presence(gatewayId), payload: Buffer.from('{"online":false}'), qos: 1, retain: true },

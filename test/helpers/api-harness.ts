@@ -51,6 +51,7 @@ export async function startHarness(
     rateLimits?: { enrollFailuresPerMinute: number; authFailuresPerMinute: number };
     oidc?: Config['oidc'];
     mqtt?: Pick<Config['mqtt'], 'emqxHookToken' | 'username' | 'password'>;
+    trustProxy?: Config['trustProxy'];
   } = {},
 ): Promise<Harness> {
   const db = await createTestDatabase();
@@ -68,7 +69,7 @@ export async function startHarness(
     db.database.db,
     services,
   );
-  const server = http.createServer(createApp({ logger, routers: [router] }));
+  const server = http.createServer(createApp({ logger, routers: [router], ...(opts.trustProxy !== undefined ? { trustProxy: opts.trustProxy } : {}) }));
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
 

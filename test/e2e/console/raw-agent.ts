@@ -1,6 +1,5 @@
-import crypto from 'node:crypto';
 import mqtt, { type MqttClient } from 'mqtt';
-import { topics } from '../../../shared/protocol/mqtt-topics.js';
+import { agentClientId, topics } from '../../../shared/protocol/mqtt-topics.js';
 
 export interface LeasePoints {
   readonly seq: number;
@@ -30,7 +29,7 @@ export class RawMqttAgent {
     const client = await mqtt.connectAsync(mqttUrl, {
       username: gatewayId,
       password: credential,
-      clientId: `agent-${gatewayId}-${crypto.randomBytes(3).toString('hex')}`,
+      clientId: agentClientId(gatewayId),
       reconnectPeriod: 0,
       keepalive: 2,
       will: { topic: topics.presence(gatewayId), payload: Buffer.from('{"online":false}'), qos: 1, retain: true },

@@ -25,7 +25,8 @@ interface CodeView {
   revokedAt: string | null;
 }
 
-const enroll = (activationCode: string, hardwareId: string) => h.api<Enrolled & ProblemBody>('POST', '/api/v1/enroll', { activationCode, hardwareId }, null);
+const enroll = (activationCode: string, hardwareId: string, currentCredential?: string) =>
+  h.api<Enrolled & ProblemBody>('POST', '/api/v1/enroll', { activationCode, hardwareId, ...(currentCredential ? { currentCredential } : {}) }, null);
 const lease = (credential: string) => h.api<ProblemBody>('POST', '/api/v1/agent/lease', {}, credential);
 
 async function newCode(poolId: string, body: Record<string, unknown>): Promise<CodeView> {
@@ -49,7 +50,8 @@ describe('enrollment', () => {
     const hardwareId = randomHardwareId();
     const results: Enrolled[] = [];
     for (let i = 0; i < 10; i++) {
-      const r = await enroll(code.code, hardwareId);
+      // The gateway holds a lease after each round, so re-enrolling it proves possession (issue 15).
+      const r = await enroll(code.code, hardwareId, results.at(-1)?.credential);
       expect(r.status, JSON.stringify(r.body)).toBe(200);
       expect(r.body.reenrolled).toBe(i > 0);
       results.push(r.body);

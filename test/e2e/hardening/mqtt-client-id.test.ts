@@ -1,0 +1,122 @@
+import crypto from 'node:crypto';
+import fs from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import mqtt, { type MqttClient } from 'mqtt';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { agentClientId, topics } from '../../../shared/protocol/mqtt-topics.js';
+import { mosquittoInstalled, startMosquitto, type TestBroker } from '../../helpers/brokers.js';
+import { startControllerProcess, type ControllerProcess } from '../../helpers/controller-process.js';
+import { waitFor } from '../../helpers/ports.js';
+import { restClient } from '../../helpers/rest-client.js';
+import { createTestDatabase, type TestDatabase } from '../../helpers/test-database.js';
+import { createTestVendor } from '../../helpers/vendor.js';
+
+// Issue 15, finding 1: a gateway connecting with another gateway's client id closed that
+// gateway's session and fired its last will (offline, lease reclaimed).
+const ADMIN = `fl_${'c'.repeat(43)}`;
+const hw = () => crypto.createHash('sha256').update(crypto.randomBytes(8)).digest('base64');
+
+type Variant = { name: string; broker?: () => Promise<TestBroker>; env: (b?: TestBroker) => Record<string, string> };
+const variants: Variant[] = [{ name: 'embedded aedes', env: () => ({}) }];
+if (mosquittoInstalled()) {
+  variants.push({
+    name: 'Mosquitto with dynamic security',
+    broker: () => startMosquitto({ dynsec: { username: 'ctl', password: 'ctl-secret' } }),
+    env: (b) => ({ MQTT_URL: b!.url, MQTT_USERNAME: 'ctl', MQTT_PASSWORD: 'ctl-secret', MQTT_DYNSEC: 'true' }),
+  });
+}
+
+describe.each(variants)('MQTT client ids are bound to the gateway ($name)', (variant) => {
+  let db: TestDatabase;
+  let broker: TestBroker | undefined;
+  let ctl: ControllerProcess;
+  let dir: string;
+  let mqttUrl: string;
+  let code: string;
+  const clients: MqttClient[] = [];
+  const api = restClient(() => ctl.url, ADMIN);
+  const enroll = async () =>
+    (await api<{ gatewayId: string; credential: string }>('POST', '/api/v1/enroll', { activationCode: code, hardwareId: hw() }, null)).body;
+  const connect = async (username: string, password: string, clientId: string) => {
+    const c = await mqtt.connectAsync(mqttUrl, {
+      username,
+      password,
+      clientId,
+      reconnectPeriod: 0,
+      keepalive: 30,
+      will: { topic: topics.presence(username), payload: Buffer.from('{"online":false}'), qos: 1, retain: true },
+    });
+    clients.push(c);
+    return c;
+  };
+  /** Connects as the gateway's agent, says hello, and resolves with its first lease's seq. */
+  const agent = async (gw: { gatewayId: string; credential: string }) => {
+    const c = await connect(gw.gatewayId, gw.credential, agentClientId(gw.gatewayId));
+    await c.subscribeAsync(topics.lease(gw.gatewayId), { qos: 1 });
+    const lease = new Promise<number>((resolve) =>
+      c.on('message', (t, p) => t === topics.lease(gw.gatewayId) && resolve((JSON.parse(p.toString()) as { seq: number }).seq)),
+    );
+    await c.publishAsync(topics.presence(gw.gatewayId), '{"online":true}', { qos: 1, retain: true });
+    await c.publishAsync(topics.up(gw.gatewayId, 'hello'), JSON.stringify({ agentVersion: 'test' }), { qos: 1 });
+    await lease;
+    await waitFor('gateway online', async () => (await api<{ online: boolean }>('GET', `/api/v1/gateways/${gw.gatewayId}`)).body.online);
+    return c;
+  };
+  const offlineRows = async (gatewayId: string) =>
+    (await api<{ items: unknown[] }>('GET', `/api/v1/audit?gatewayId=${gatewayId}&action=gateway.offline`)).body.items.length;
+  const reclaimedRows = async (gatewayId: string) =>
+    (await api<{ items: { action: string }[] }>('GET', `/api/v1/audit?gatewayId=${gatewayId}`)).body.items.filter((i) => i.action.includes('reclaim')).length;
+
+  beforeAll(async () => {
+    dir = await fs.mkdtemp(path.join(os.tmpdir(), 'floatlease-clientid-'));
+    const vendor = await createTestVendor(dir);
+    db = await createTestDatabase();
+    broker = variant.broker ? await variant.broker() : undefined;
+    ctl = await startControllerProcess({ DATABASE_URL: db.url, ADMIN_TOKEN: ADMIN, TRUSTED_ISSUERS: vendor.publicJwkFile, ...variant.env(broker) });
+    mqttUrl = broker?.url ?? ctl.mqttUrl;
+    const poolId = (await api<{ id: string }>('POST', '/api/v1/pools', { name: 'p1', reclaim: 'on-disconnect' })).body.id;
+    expect((await api('PUT', `/api/v1/pools/${poolId}/license`, { license: await vendor.license({ tags: 500, connections: 50 }) })).status).toBe(200);
+    code = (await api<{ code: string }>('POST', `/api/v1/pools/${poolId}/activation-codes`, { seats: 10 })).body.code;
+  }, 60_000);
+  afterAll(async () => {
+    await Promise.all(clients.map((c) => c.endAsync(true).catch(() => undefined)));
+    await ctl?.stop('SIGKILL');
+    await broker?.dispose();
+    await db?.drop();
+    await fs.rm(dir, { recursive: true, force: true });
+  });
+
+  it("a gateway cannot connect with another gateway's client id; the victim stays connected and online", async () => {
+    const a = await enroll();
+    const b = await enroll();
+    const cb = await agent(b);
+    let bClosed = 0;
+    cb.on('close', () => bClosed++);
+    await expect(connect(a.gatewayId, a.credential, agentClientId(b.gatewayId))).rejects.toThrow();
+    // Nor any id but its own.
+    await expect(connect(a.gatewayId, a.credential, `agent-${a.gatewayId}-x`)).rejects.toThrow();
+    await expect(connect(a.gatewayId, a.credential, 'anything')).rejects.toThrow();
+    // B's session is untouched: it still round-trips with the controller.
+    await cb.publishAsync(topics.up(b.gatewayId, 'hello'), JSON.stringify({ agentVersion: 'test' }), { qos: 1 });
+    expect(bClosed).toBe(0);
+    expect(cb.connected).toBe(true);
+    expect(await offlineRows(b.gatewayId)).toBe(0);
+    expect((await api<{ online: boolean }>('GET', `/api/v1/gateways/${b.gatewayId}`)).body.online).toBe(true);
+    // A's own id still works.
+    await agent(a);
+  });
+
+  it('a second connection of the same gateway replaces the first without a presence flap or a reclaim', async () => {
+    const g = await enroll();
+    const first = await agent(g);
+    const firstClosed = new Promise<void>((resolve) => first.once('close', () => resolve()));
+    const second = await agent(g);
+    await firstClosed;
+    // A round trip on the new session after the old one closed: any will it fired was handled by now.
+    await second.publishAsync(topics.up(g.gatewayId, 'hello'), JSON.stringify({ agentVersion: 'test' }), { qos: 1 });
+    await waitFor('gateway online', async () => (await api<{ online: boolean }>('GET', `/api/v1/gateways/${g.gatewayId}`)).body.online);
+    expect(await offlineRows(g.gatewayId)).toBe(0);
+    expect(await reclaimedRows(g.gatewayId)).toBe(0);
+  });
+});
