@@ -26,7 +26,7 @@ export function buildApiRouter(config: Pick<Config, 'rateLimits' | 'oidc'>, db: 
     failureLimiter({ perMinute: config.rateLimits.enrollFailuresPerMinute, failedStatuses: [400, 404, 409, 410], what: 'enrollments' }),
   );
   registerGatewayRoutes(routes, s.gateways);
-  registerAgentRoutes(routes, s.leases, s.gateways, () => s.publishedKeys.jwks());
+  registerAgentRoutes(routes, s.leases, s.gateways, () => s.publishedKeys.jwks(), () => s.keySet.document());
   registerAuditRoutes(routes, db);
   registerTokenRoutes(routes, s.tokens);
   registerSigningKeyRoutes(routes, db, s.keys, s.publishedKeys);

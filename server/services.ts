@@ -14,7 +14,9 @@ import type { Logger } from './logger.js';
 import { noCredentialSink, type CredentialSink } from './mqtt/dynsec-provisioner.js';
 import { PoolService } from './pools/pool-service.js';
 import { trustedIssuerVerifier } from './pools/trusted-issuers.js';
+import { KeySetVoucher } from './signing/key-set-voucher.js';
 import { LeaseSigner } from './signing/lease-signer.js';
+import { PublishedSigningKey } from './signing/published-signing-key.js';
 import { SigningKeyStore } from './signing/signing-key-store.js';
 
 export interface Services {
@@ -27,6 +29,7 @@ export interface Services {
   readonly pusher: LeasePusher;
   readonly keys: SigningKeyStore;
   readonly publishedKeys: PublishedKeys;
+  readonly keySet: KeySetVoucher;
   readonly events: EventBus;
 }
 
@@ -42,7 +45,7 @@ export async function createServices(
   const publishedKeys = new PublishedKeys(db);
   await publishedKeys.record(keys.keys());
   const events = new EventBus();
-  const leases = new LeaseService(db, new LeaseSigner(keys), {
+  const leases = new LeaseService(db, new LeaseSigner(new PublishedSigningKey(keys, (kid) => publishedKeys.isRecorded(kid))), {
     issuer: config.leaseIssuer,
     audience: LEASE_AUDIENCE,
     events,
@@ -61,6 +64,7 @@ export async function createServices(
     pusher,
     keys,
     publishedKeys,
+    keySet: new KeySetVoucher(keys, () => publishedKeys.jwks()),
     events,
   };
 }
