@@ -8,6 +8,7 @@ import { systemClock, type Clock } from './lease/clock.js';
 import { LeaseHolder, type HeldLease } from './lease/lease-holder.js';
 import { LeasePipeline } from './lease/lease-pipeline.js';
 import { LeaseVerifier } from './lease/lease-verifier.js';
+import { TimeFloor } from './lease/time-floor.js';
 import type { AgentView } from './local/agent-view.js';
 import type { Logger } from './logger.js';
 import { trustAnchorSchema, type AgentCredential, type FileStateStore, type StoredLease, type TrustAnchor } from './state/file-state-store.js';
@@ -15,7 +16,10 @@ import type { TransportFactory } from './transport/agent-transport.js';
 import { noUsageSource, type UsageSource } from './usage/usage-source.js';
 import { sleep } from './util/timers.js';
 
-export type AgentStateStore = Pick<FileStateStore, 'loadCredential' | 'saveCredential' | 'loadLease' | 'saveLease' | 'clearLease' | 'loadTrust' | 'saveTrust'>;
+export type AgentStateStore = Pick<
+  FileStateStore,
+  'prepare' | 'loadCredential' | 'saveCredential' | 'loadLease' | 'saveLease' | 'clearLease' | 'loadTrust' | 'saveTrust' | 'loadGuard' | 'saveGuard'
+>;
 
 export interface AgentOptions {
   readonly activationCode: string | undefined;
@@ -28,6 +32,14 @@ export interface AgentOptions {
   readonly usageIntervalMs?: number;
   readonly renewalBackoff?: BackoffOptions;
   readonly enrollBackoff?: BackoffOptions;
+  /** How often the time floor is saved (default 5 s): a restart loses at most this plus the downtime. */
+  readonly guardSaveIntervalMs?: number;
+  /**
+   * Re-enroll with the activation code when no pinned key vouches for the controller's key set (all
+   * retired). Only safe when the controller's identity is authenticated (https), since whoever
+   * answers enrollment chooses the keys; set for https controller URLs.
+   */
+  readonly reenrollOnUnvouchedKeys?: boolean;
 }
 
 export interface AgentDeps {
@@ -60,6 +72,7 @@ export class Agent {
   private credentialCheck: Promise<void> | undefined;
   private lastEnrollAt = Number.NEGATIVE_INFINITY;
   private stopping: Promise<void> | undefined;
+  private guardTimer: NodeJS.Timeout | undefined;
   private markReady!: () => void;
   /** Settles once the agent knows what to enforce: a lease, or the trial allowance after a first try. */
   readonly ready: Promise<void> = new Promise((resolve) => (this.markReady = resolve));
@@ -73,9 +86,24 @@ export class Agent {
   /** Loads the state folder, then enrolls (if needed) and connects in the background. */
   async start(): Promise<void> {
     const { store, logger } = this.deps;
-    const [credential, trust, state] = await Promise.all([store.loadCredential(), store.loadTrust(), store.loadLease()]);
-    this.holder = new LeaseHolder({ clock: this.clock, lastAcceptedSeq: state.lastSeq });
-    if (credential && trust && this.adopt(credential, trust) && state.lease) await this.restore(state.lease);
+    await store.prepare().catch((err: unknown) => logger.warn({ err: (err as Error).message }, 'could not prepare the state folder'));
+    const [credential, trust, state, guard] = await Promise.all([store.loadCredential(), store.loadTrust(), store.loadLease(), store.loadGuard()]);
+    this.holder = new LeaseHolder({
+      clock: this.clock,
+      lastAcceptedSeq: Math.max(state.lastSeq, guard?.highSeq ?? 0),
+      floor: new TimeFloor(this.clock, guard?.floorMs ?? 0),
+      clockSkewSec: this.deps.options.clockSkewSec,
+    });
+    const behind = this.holder.floor.wallBehindMs();
+    if (behind > 0) logger.warn({ behindSec: Math.round(behind / 1000) }, 'the wall clock is behind time the agent has already seen; leases are judged by the later time');
+    if (credential && trust && this.adopt(credential, trust) && state.lease) {
+      // Without the guard the stored lease cannot be dated: it waits for the controller.
+      if (guard) await this.restore(state.lease);
+      else logger.warn({ seq: state.lease.seq }, 'guard.json is missing; the stored lease is not enforced until the controller confirms a lease');
+    }
+    await this.saveGuard();
+    this.guardTimer = setInterval(() => void this.saveGuard(), this.deps.options.guardSaveIntervalMs ?? 5_000);
+    this.guardTimer.unref();
     void this.run(credential, trust).catch((err: unknown) => {
       logger.error({ err }, 'the agent cannot reach a working state; restart it');
       this.markReady();
@@ -118,10 +146,19 @@ export class Agent {
     return this.stopping;
   }
 
+  /** Persists the seq high-water mark and the time floor (guard.json), apart from the lease. */
+  private async saveGuard(): Promise<void> {
+    const guard = { highSeq: this.holder.lastAcceptedSeq(), floorMs: Math.floor(this.holder.floor.nowMs()) };
+    await this.deps.store.saveGuard(guard).catch((err: unknown) => this.deps.logger.warn({ err: (err as Error).message }, 'could not save the time floor'));
+  }
+
   private async run(credential: AgentCredential | undefined, trust: TrustAnchor | undefined): Promise<void> {
-    if (!credential) {
+    if (!credential || (!this.pipeline && this.deps.options.activationCode)) {
+      // Keys are pinned at enrollment: missing or unusable pinned keys are taken again the same way.
+      if (credential) this.deps.logger.warn('the pinned signing keys are missing or unusable; enrolling again with the activation code');
       if (!(await this.enroll())) return this.markReady();
     } else if (!this.pipeline) {
+      this.deps.logger.warn('the pinned signing keys are missing and there is no activation code: trusting the controller\'s current JWKS');
       // Enrolled, but the pinned keys are missing or unusable: take the controller's current set.
       const jwks = await this.retry('fetch the signing keys', async () => trustAnchorSchema.shape.jwks.parse(await this.deps.controller.jwks()));
       if (!jwks) return;
@@ -174,7 +211,8 @@ export class Agent {
         audience: trust.audience,
         ...(trust.issuer ? { issuer: trust.issuer } : {}),
         clockSkewSec: options.clockSkewSec,
-        clock: this.clock,
+        // Judged on the time floor too: a clock set back cannot revive a recorded, expired lease.
+        clock: { now: () => this.holder.floor.judgedNowMs() },
       });
     } catch (err) {
       logger.warn({ err: (err as Error).message }, 'the pinned signing keys are unusable');
@@ -186,11 +224,13 @@ export class Agent {
       holder: this.holder,
       store,
       trust,
-      fetchJwks: () => controller.jwks(),
+      fetchKeySet: () => controller.keySet(),
+      onKeysOrphaned: () => void this.keysOrphaned(),
       logger,
       clock: this.clock,
       onAccepted: () => {
         this.link?.leaseAccepted();
+        void this.saveGuard();
         this.markReady();
       },
     });
@@ -227,6 +267,27 @@ export class Agent {
     this.link.start();
   }
 
+  /** No pinned key vouches for the controller's keys: they were all retired while this agent was away. */
+  private async keysOrphaned(): Promise<void> {
+    const { logger, options } = this.deps;
+    if (this.stopping || this.credentialCheck) return;
+    if (!options.reenrollOnUnvouchedKeys || !options.activationCode) {
+      logger.error(
+        'no pinned signing key vouches for the key set served at the controller address: either all pinned keys were retired, or this is not the controller. Leases signed with other keys are refused. To re-enroll, use an https controller URL (re-enrollment is automatic then) or delete trust.json and restart with the activation code',
+      );
+      return;
+    }
+    const wait = REENROLL_INTERVAL_MS - (this.clock.monotonicMs() - this.lastEnrollAt);
+    if (wait > 0) return;
+    this.credentialCheck = (async () => {
+      logger.warn('all pinned signing keys were retired; enrolling again with the activation code');
+      const link = this.link;
+      this.link = undefined;
+      await link?.close();
+      if (await this.enroll()) this.connect();
+    })().finally(() => (this.credentialCheck = undefined));
+  }
+
   /** A refused login may be an outage; only the controller's HTTP API answering 401 means the credential is dead. */
   private checkCredential(): Promise<void> {
     this.credentialCheck ??= this.verifyCredential().finally(() => (this.credentialCheck = undefined));
@@ -253,11 +314,13 @@ export class Agent {
   private async shutdown(): Promise<void> {
     const { logger, options, store } = this.deps;
     this.abort.abort();
+    clearInterval(this.guardTimer);
+    await this.saveGuard();
     const link = this.link;
     if (link) {
       const via = await link.release(options.releaseTimeoutMs ?? 2_000);
       if (via) logger.info({ transport: via, seq: this.holder.lastAccepted()?.claims.seq }, 'released the lease');
-      else logger.warn('the release was not acknowledged; the controller frees the points when the lease expires');
+      else logger.warn({ waitedMs: options.releaseTimeoutMs ?? 2_000 }, 'the controller did not confirm the release in time; it frees the points when the lease expires');
       // Forgotten either way: the points may already be back in the pool, so this lease must not be reused.
       const seq = this.holder.lastAcceptedSeq();
       this.holder.clear();

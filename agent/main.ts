@@ -59,6 +59,9 @@ async function main(): Promise<void> {
       hardwareId,
       clockSkewSec: config.clockSkewSec,
       failoverAfterMs: config.failoverAfterMs,
+      guardSaveIntervalMs: config.guardSaveSec * 1000,
+      // Re-enrollment chooses the pinned keys: automatic only when TLS authenticates the controller.
+      reenrollOnUnvouchedKeys: config.controllerUrl.startsWith('https:'),
     },
     store: new FileStateStore({ dir: config.stateDir, logger }),
     controller: new ControllerApi({ baseUrl: config.controllerUrl }),

@@ -70,8 +70,8 @@ export class LeaseHolder {
 
   private startCountdown(claims: LeaseClaims): number {
     this.floor.raise(claims.iat * 1000);
-    const ttlMs = claims.ttl * 1000;
-    const remaining = Math.max(0, Math.min(ttlMs, claims.exp * 1000 - this.floor.judgedNowMs() + this.skewMs, claims.exp * 1000 - this.floor.nowMs()));
+    const expMs = endMs(claims);
+    const remaining = Math.max(0, Math.min(claims.ttl * 1000, expMs - this.floor.judgedNowMs() + this.skewMs, expMs - this.floor.nowMs()));
     this.monotonicDeadlineMs = this.options.clock.monotonicMs() + remaining;
     return remaining;
   }
@@ -99,7 +99,7 @@ export class LeaseHolder {
   msLeft(): number {
     if (!this.held) return 0;
     const { clock } = this.options;
-    const byWall = this.held.claims.exp * 1000 + this.skewMs - clock.now();
+    const byWall = endMs(this.held.claims) + this.skewMs - clock.now();
     const byMonotonic = this.monotonicDeadlineMs - clock.monotonicMs();
     return Math.max(0, Math.min(byWall, byMonotonic));
   }
@@ -136,6 +136,11 @@ export class LeaseHolder {
     if (seq <= this.lastSeq) throw new RangeError(`lease seq ${seq} is not after ${this.lastSeq}; verify before accepting`);
     this.lastSeq = seq;
   }
+}
+
+/** `exp`, or `iat + ttl` if sooner: a lease never lives longer than the lifetime it states. */
+function endMs(c: LeaseClaims): number {
+  return Math.min(c.exp, c.iat + c.ttl) * 1000;
 }
 
 function isEmptyGrant(claims: LeaseClaims): boolean {

@@ -40,6 +40,8 @@ export const trustAnchorSchema = z.object({
   jwks: z.object({ keys: z.array(z.record(z.string(), z.unknown())) }),
   issuer: z.string().min(1).optional(),
   audience: z.string().min(1),
+  /** `iat` of the vouched key set pinned last; an older set is never adopted again. */
+  keySetIat: z.int().nonnegative().optional(),
 });
 export type TrustAnchor = z.infer<typeof trustAnchorSchema>;
 

@@ -104,13 +104,23 @@ describe('Agent lifecycle', () => {
 
   it('boots from disk: the stored lease is enforced before the controller answers', async () => {
     const { agent, store } = setup({ enrolled: true });
-    const g = await signer.grant({ points: { tags: 77, connections: 3 } });
+    const g = await signer.grant({ points: { tags: 77, connections: 3 } }, Date.now() - 10_000);
     store.state = { lastSeq: g.seq, lease: { jws: g.lease, seq: g.seq, receivedAt: Date.now() - 10_000 } };
+    store.guard = { highSeq: g.seq, floorMs: Date.now() - 1_000 };
     await agent.start();
     expect(agent.effectiveLimits()).toEqual({ tags: 77, connections: 3, plugins: ['OPC UA'] });
     expect(agent.status()).toMatchObject({ licenseType: 'FLOATING', controllerReachable: false, transport: undefined, seq: g.seq });
     expect(agent.status().secondsLeft).toBeLessThanOrEqual(290);
     await agent.ready;
+  });
+
+  it('a stored lease without guard.json (time floor, seq mark) is not enforced until the controller answers', async () => {
+    const { agent, store } = setup({ enrolled: true });
+    const g = await signer.grant({ points: { tags: 77, connections: 3 } });
+    store.state = { lastSeq: g.seq, lease: { jws: g.lease, seq: g.seq, receivedAt: Date.now() } };
+    await agent.start();
+    expect(agent.effectiveLimits()).toBe(TRIAL_ALLOWANCE);
+    expect(store.guard).toEqual({ highSeq: g.seq, floorMs: expect.any(Number) });
   });
 
   it('a stored lease that has expired is not enforced, nor is an older seq taken later', async () => {
