@@ -11,7 +11,7 @@ import { LeaseVerifier } from './lease/lease-verifier.js';
 import { TimeFloor } from './lease/time-floor.js';
 import type { AgentView } from './local/agent-view.js';
 import type { Logger } from './logger.js';
-import { trustAnchorSchema, type AgentCredential, type FileStateStore, type StoredLease, type TrustAnchor } from './state/file-state-store.js';
+import { trustAnchorSchema, type AgentCredential, type FileStateStore, type LeaseGuard, type StoredLease, type TrustAnchor } from './state/file-state-store.js';
 import type { TransportFactory } from './transport/agent-transport.js';
 import { noUsageSource, type UsageSource } from './usage/usage-source.js';
 import { sleep } from './util/timers.js';
@@ -50,6 +50,8 @@ export interface AgentDeps {
   readonly logger: Logger;
   readonly usage?: UsageSource;
   readonly clock?: Clock;
+  /** This boot's id (Linux: /proc/sys/kernel/random/boot_id): the monotonic clock is comparable within one boot. */
+  readonly bootId?: string;
 }
 
 const BACKOFF: BackoffOptions = { baseMs: 1_000, maxMs: 60_000 };
@@ -91,15 +93,17 @@ export class Agent {
     this.holder = new LeaseHolder({
       clock: this.clock,
       lastAcceptedSeq: Math.max(state.lastSeq, guard?.highSeq ?? 0),
-      floor: new TimeFloor(this.clock, guard?.floorMs ?? 0),
+      floor: new TimeFloor(this.clock, this.floorAtBoot(guard)),
       clockSkewSec: this.deps.options.clockSkewSec,
     });
-    const behind = this.holder.floor.wallBehindMs();
-    if (behind > 0) logger.warn({ behindSec: Math.round(behind / 1000) }, 'the wall clock is behind time the agent has already seen; leases are judged by the later time');
+    const behindMs = this.holder.floor.wallBehindMs();
+    if (behindMs > 0) logger.warn({ behindSec: Math.round(behindMs / 1000) }, 'the wall clock is behind time the agent has already seen; leases are judged by the later time');
     if (credential && trust && this.adopt(credential, trust) && state.lease) {
-      // Without the guard the stored lease cannot be dated: it waits for the controller.
-      if (guard) await this.restore(state.lease);
-      else logger.warn({ seq: state.lease.seq }, 'guard.json is missing; the stored lease is not enforced until the controller confirms a lease');
+      // The stored lease is enforced only when it can be dated: with the guard, and a wall clock that
+      // was not set back across the restart (beyond the skew). Otherwise it waits for the controller.
+      if (!guard) logger.warn({ seq: state.lease.seq }, 'guard.json is missing; the stored lease is not enforced until the controller confirms a lease');
+      else if (behindMs > this.deps.options.clockSkewSec * 1000) logger.warn({ seq: state.lease.seq, behindSec: Math.round(behindMs / 1000) }, 'the clock was set back across the restart; the stored lease is not enforced until the controller confirms a lease');
+      else await this.restore(state.lease);
     }
     await this.saveGuard();
     this.guardTimer = setInterval(() => void this.saveGuard(), this.deps.options.guardSaveIntervalMs ?? 5_000);
@@ -146,9 +150,25 @@ export class Agent {
     return this.stopping;
   }
 
+  /**
+   * The saved floor, plus the time the agent was down when that is known: same boot, so the
+   * monotonic clock (which nobody can set) ran on. After a reboot, the downtime is lost (README).
+   */
+  private floorAtBoot(guard: LeaseGuard | undefined): number {
+    if (!guard) return 0;
+    const mono = this.clock.monotonicMs();
+    const sameBoot = this.deps.bootId !== undefined && guard.bootId === this.deps.bootId && guard.monoMs !== undefined && mono >= guard.monoMs;
+    return guard.floorMs + (sameBoot ? Math.floor(mono - guard.monoMs!) : 0);
+  }
+
   /** Persists the seq high-water mark and the time floor (guard.json), apart from the lease. */
   private async saveGuard(): Promise<void> {
-    const guard = { highSeq: this.holder.lastAcceptedSeq(), floorMs: Math.floor(this.holder.floor.nowMs()) };
+    const guard: LeaseGuard = {
+      highSeq: this.holder.lastAcceptedSeq(),
+      floorMs: Math.floor(this.holder.floor.nowMs()),
+      monoMs: this.clock.monotonicMs(),
+      ...(this.deps.bootId ? { bootId: this.deps.bootId } : {}),
+    };
     await this.deps.store.saveGuard(guard).catch((err: unknown) => this.deps.logger.warn({ err: (err as Error).message }, 'could not save the time floor'));
   }
 

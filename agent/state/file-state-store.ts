@@ -32,7 +32,13 @@ export interface LeaseState {
  * What must outlive the lease file: the seq high-water mark and the time floor (a lower bound of
  * true time, see TimeFloor). Deleting lease.json therefore neither resets the seq nor the floor.
  */
-export const leaseGuardSchema = z.object({ highSeq: z.int().nonnegative(), floorMs: z.int().nonnegative() });
+export const leaseGuardSchema = z.object({
+  highSeq: z.int().nonnegative(),
+  floorMs: z.int().nonnegative(),
+  /** The monotonic clock when the floor was saved and the boot it belongs to: within one boot, a restart's downtime counts too. */
+  monoMs: z.number().nonnegative().optional(),
+  bootId: z.string().max(100).optional(),
+});
 export type LeaseGuard = z.infer<typeof leaseGuardSchema>;
 
 /** What leases are verified against: the pinned JWKS and the issuer/audience learnt at enrollment. */

@@ -120,7 +120,7 @@ describe('Agent lifecycle', () => {
     store.state = { lastSeq: g.seq, lease: { jws: g.lease, seq: g.seq, receivedAt: Date.now() } };
     await agent.start();
     expect(agent.effectiveLimits()).toBe(TRIAL_ALLOWANCE);
-    expect(store.guard).toEqual({ highSeq: g.seq, floorMs: expect.any(Number) });
+    expect(store.guard).toMatchObject({ highSeq: g.seq, floorMs: expect.any(Number) });
   });
 
   it('a stored lease that has expired is not enforced, nor is an older seq taken later', async () => {
@@ -165,6 +165,20 @@ describe('Agent lifecycle', () => {
     expect(store.state.lease).toBeUndefined();
     expect(store.state.lastSeq).toBeGreaterThan(0);
     expect(agent.effectiveLimits()).toBe(TRIAL_ALLOWANCE);
+  });
+
+  it('a release the broker acknowledged but the controller never confirmed is said so in the log (issue 16)', async () => {
+    const { agent, controller, log, transports } = setup({ enrolled: true, releaseTimeoutMs: 600 });
+    await agent.start();
+    const [mqtt] = await transports();
+    mqtt!.connect();
+    await agent.ready;
+    controller.reachable = false;
+    await agent.stop();
+    expect(mqtt!.calls).toContain('release');
+    expect(controller.released).toBe(0);
+    expect(log.lines.find((l) => l.msg === 'released the lease')).toBeUndefined();
+    expect(log.lines.find((l) => (l.msg as string).includes('did not confirm the release'))).toMatchObject({ level: 40 });
   });
 
   it('on stop without a live transport, releases over HTTP', async () => {
