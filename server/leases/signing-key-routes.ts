@@ -9,7 +9,8 @@ import type { PublishedKeys } from './published-keys.js';
 const keyView = z.object({ kid: z.string(), createdAt: z.string(), retiredAt: z.string().nullable(), signing: z.boolean() });
 
 /**
- * Lease-signing keys. Rotating makes new leases use a new key; the old one stays in the JWKS until
+ * Lease-signing keys. Rotating makes new leases use a new key once it is published (JWKS and the
+ * key set the old keys vouch for, see PublishedSigningKey); the old one stays in the JWKS until
  * the last lease it signed has expired. With several replicas, rotate by updating the shared key
  * Secret instead: this endpoint writes to this replica's SIGNING_KEY_DIR.
  */

@@ -1,4 +1,5 @@
 import crypto from 'node:crypto';
+import { existsSync } from 'node:fs';
 import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -19,7 +20,8 @@ import { createTestVendor } from '../helpers/vendor.js';
 
 const ADMIN = `fl_${'t'.repeat(43)}`;
 const SKEW = 5;
-const LIBFAKETIME = '/usr/lib/x86_64-linux-gnu/faketime/libfaketime.so.1';
+// From the faketime package (.ci/run installs it).
+const LIBFAKETIME = ['x86_64', 'aarch64'].map((a) => `/usr/lib/${a}-linux-gnu/faketime/libfaketime.so.1`).find((f) => existsSync(f)) ?? 'libfaketime.so.1';
 
 /**
  * Issue 16: a gateway owner with root (clock, restarts, recorded leases, a proxy in front of the
@@ -38,7 +40,7 @@ describe('the agent cannot be made to enforce a lease past exp + skew (issue 16)
   const api = restClient(ctlUrl, ADMIN);
 
   const controllerUp = async () => {
-    if (!ctl || ctl.child.exitCode !== null || ctl.child.signalCode !== null) ctl = await startControllerProcess(ctlEnv);
+    if (!ctl || ctl.child.exitCode !== null || ctl.child.signalCode !== null) ctl = await startControllerProcess(ctlEnv, { readyTimeoutMs: 120_000 });
     return ctl;
   };
   const controllerDown = async () => {
