@@ -339,7 +339,7 @@ export class Agent {
     const link = this.link;
     if (link) {
       const via = await link.release(options.releaseTimeoutMs ?? 2_000);
-      if (via) logger.info({ transport: via, seq: this.holder.lastAccepted()?.claims.seq }, 'released the lease');
+      if (via) logger.info({ transport: via, seq: this.holder.lastAccepted()?.claims.seq, confirmed: true }, 'released the lease');
       else logger.warn({ waitedMs: options.releaseTimeoutMs ?? 2_000 }, 'the controller did not confirm the release in time; it frees the points when the lease expires');
       // Forgotten either way: the points may already be back in the pool, so this lease must not be reused.
       const seq = this.holder.lastAcceptedSeq();

@@ -128,7 +128,7 @@ export class ControllerLink {
    * Releases and waits, up to `timeoutMs`, for the controller itself to confirm: Socket.IO's reply
    * comes from the controller, but an MQTT publish is only acknowledged by the broker, so over MQTT
    * the release is also sent over HTTP, retried until the controller answers or time is up.
-   * Returns the route the controller confirmed by, or undefined (the caller logs that).
+   * Returns the route the release went by once the controller confirmed it, or undefined (the caller logs that).
    */
   async release(timeoutMs: number): Promise<string | undefined> {
     this.scheduler.stop();
@@ -146,9 +146,11 @@ export class ControllerLink {
     };
     if (t?.name === 'ws' && (await attempt('ws', () => t.release('shutdown')))) return 'ws';
     // Best effort: the controller may get it sooner through the broker; it does not count as confirmed.
+    const sentOn = t && t.name !== 'ws' ? t.name : 'http';
     if (t && t.name !== 'ws') void attempt(t.name, () => t.release('shutdown'));
     for (let pause = 100; left() > 0; pause = Math.min(pause * 2, 1_000)) {
-      if (await attempt('http', () => this.o.controller.release(this.o.identity.credential))) return 'http';
+      // Reported as the route it was sent on; the HTTP answer is the controller's confirmation.
+      if (await attempt('http', () => this.o.controller.release(this.o.identity.credential))) return sentOn;
       if (left() > 0) await sleep(Math.min(pause, left()));
     }
     return undefined;
