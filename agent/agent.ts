@@ -9,15 +9,19 @@ import { systemClock, type Clock } from './lease/clock.js';
 import { LeaseHolder, type HeldLease } from './lease/lease-holder.js';
 import { LeasePipeline } from './lease/lease-pipeline.js';
 import { LeaseVerifier } from './lease/lease-verifier.js';
+import { TimeFloor } from './lease/time-floor.js';
 import type { AgentView } from './local/agent-view.js';
 import type { Logger } from './logger.js';
-import { trustAnchorSchema, type AgentCredential, type FileStateStore, type StoredLease, type TrustAnchor } from './state/file-state-store.js';
+import { trustAnchorSchema, type AgentCredential, type FileStateStore, type LeaseGuard, type StoredLease, type TrustAnchor } from './state/file-state-store.js';
 import type { TransportFactory } from './transport/agent-transport.js';
 import { noUsageSource, type UsageSource } from './usage/usage-source.js';
 import { sleep } from './util/timers.js';
 import { AGENT_VERSION } from './version.js';
 
-export type AgentStateStore = Pick<FileStateStore, 'loadCredential' | 'saveCredential' | 'loadLease' | 'saveLease' | 'clearLease' | 'loadTrust' | 'saveTrust'>;
+export type AgentStateStore = Pick<
+  FileStateStore,
+  'prepare' | 'loadCredential' | 'saveCredential' | 'loadLease' | 'saveLease' | 'clearLease' | 'loadTrust' | 'saveTrust' | 'loadGuard' | 'saveGuard'
+>;
 
 export interface AgentOptions {
   readonly activationCode: string | undefined;
@@ -30,6 +34,14 @@ export interface AgentOptions {
   readonly usageIntervalMs?: number;
   readonly renewalBackoff?: BackoffOptions;
   readonly enrollBackoff?: BackoffOptions;
+  /** How often the time floor is saved (default 5 s): a restart loses at most this plus the downtime. */
+  readonly guardSaveIntervalMs?: number;
+  /**
+   * Re-enroll with the activation code when no pinned key vouches for the controller's key set (all
+   * retired). Only safe when the controller's identity is authenticated (https), since whoever
+   * answers enrollment chooses the keys; set for https controller URLs.
+   */
+  readonly reenrollOnUnvouchedKeys?: boolean;
 }
 
 export interface AgentDeps {
@@ -40,6 +52,8 @@ export interface AgentDeps {
   readonly logger: Logger;
   readonly usage?: UsageSource;
   readonly clock?: Clock;
+  /** This boot's id (Linux: /proc/sys/kernel/random/boot_id): the monotonic clock is comparable within one boot. */
+  readonly bootId?: string;
 }
 
 const BACKOFF: BackoffOptions = { baseMs: 1_000, maxMs: 60_000 };
@@ -68,6 +82,7 @@ export class Agent {
   /** The code to (re-)enroll with: the configured one, or the last one entered on the device. */
   private activationCode: string | undefined;
   private stopping: Promise<void> | undefined;
+  private guardTimer: NodeJS.Timeout | undefined;
   private markReady!: () => void;
   /** Settles once the agent knows what to enforce: a lease, or the trial allowance after a first try. */
   readonly ready: Promise<void> = new Promise((resolve) => (this.markReady = resolve));
@@ -82,9 +97,26 @@ export class Agent {
   /** Loads the state folder, then enrolls (if needed) and connects in the background. */
   async start(): Promise<void> {
     const { store, logger } = this.deps;
-    const [credential, trust, state] = await Promise.all([store.loadCredential(), store.loadTrust(), store.loadLease()]);
-    this.holder = new LeaseHolder({ clock: this.clock, lastAcceptedSeq: state.lastSeq });
-    if (credential && trust && this.adopt(credential, trust) && state.lease) await this.restore(state.lease);
+    await store.prepare().catch((err: unknown) => logger.warn({ err: (err as Error).message }, 'could not prepare the state folder'));
+    const [credential, trust, state, guard] = await Promise.all([store.loadCredential(), store.loadTrust(), store.loadLease(), store.loadGuard()]);
+    this.holder = new LeaseHolder({
+      clock: this.clock,
+      lastAcceptedSeq: Math.max(state.lastSeq, guard?.highSeq ?? 0),
+      floor: new TimeFloor(this.clock, this.floorAtBoot(guard)),
+      clockSkewSec: this.deps.options.clockSkewSec,
+    });
+    const behindMs = this.holder.floor.wallBehindMs();
+    if (behindMs > 0) logger.warn({ behindSec: Math.round(behindMs / 1000) }, 'the wall clock is behind time the agent has already seen; leases are judged by the later time');
+    if (credential && trust && this.adopt(credential, trust) && state.lease) {
+      // The stored lease is enforced only when it can be dated: with the guard, and a wall clock that
+      // was not set back across the restart (beyond the skew). Otherwise it waits for the controller.
+      if (!guard) logger.warn({ seq: state.lease.seq }, 'guard.json is missing; the stored lease is not enforced until the controller confirms a lease');
+      else if (behindMs > this.deps.options.clockSkewSec * 1000) logger.warn({ seq: state.lease.seq, behindSec: Math.round(behindMs / 1000) }, 'the clock was set back across the restart; the stored lease is not enforced until the controller confirms a lease');
+      else await this.restore(state.lease);
+    }
+    await this.saveGuard();
+    this.guardTimer = setInterval(() => void this.saveGuard(), this.deps.options.guardSaveIntervalMs ?? 5_000);
+    this.guardTimer.unref();
     void this.run(credential, trust).catch((err: unknown) => {
       logger.error({ err }, 'the agent cannot reach a working state; restart it');
       this.markReady();
@@ -161,10 +193,35 @@ export class Agent {
     return { ok: true, gatewayId: r.gatewayId, poolId: r.poolId, name: r.name, reenrolled: r.reenrolled };
   }
 
+  /**
+   * The saved floor, plus the time the agent was down when that is known: same boot, so the
+   * monotonic clock (which nobody can set) ran on. After a reboot, the downtime is lost (README).
+   */
+  private floorAtBoot(guard: LeaseGuard | undefined): number {
+    if (!guard) return 0;
+    const mono = this.clock.monotonicMs();
+    const sameBoot = this.deps.bootId !== undefined && guard.bootId === this.deps.bootId && guard.monoMs !== undefined && mono >= guard.monoMs;
+    return guard.floorMs + (sameBoot ? Math.floor(mono - guard.monoMs!) : 0);
+  }
+
+  /** Persists the seq high-water mark and the time floor (guard.json), apart from the lease. */
+  private async saveGuard(): Promise<void> {
+    const guard: LeaseGuard = {
+      highSeq: this.holder.lastAcceptedSeq(),
+      floorMs: Math.floor(this.holder.floor.nowMs()),
+      monoMs: this.clock.monotonicMs(),
+      ...(this.deps.bootId ? { bootId: this.deps.bootId } : {}),
+    };
+    await this.deps.store.saveGuard(guard).catch((err: unknown) => this.deps.logger.warn({ err: (err as Error).message }, 'could not save the time floor'));
+  }
+
   private async run(credential: AgentCredential | undefined, trust: TrustAnchor | undefined): Promise<void> {
-    if (!credential) {
+    if (!credential || (!this.pipeline && this.deps.options.activationCode)) {
+      // Keys are pinned at enrollment: missing or unusable pinned keys are taken again the same way.
+      if (credential) this.deps.logger.warn('the pinned signing keys are missing or unusable; enrolling again with the activation code');
       if (!(await this.enroll())) return this.markReady();
     } else if (!this.pipeline) {
+      this.deps.logger.warn('the pinned signing keys are missing and there is no activation code: trusting the controller\'s current JWKS');
       // Enrolled, but the pinned keys are missing or unusable: take the controller's current set.
       const jwks = await this.retry('fetch the signing keys', async () => trustAnchorSchema.shape.jwks.parse(await this.deps.controller.jwks()));
       if (!jwks) return;
@@ -217,7 +274,8 @@ export class Agent {
         audience: trust.audience,
         ...(trust.issuer ? { issuer: trust.issuer } : {}),
         clockSkewSec: options.clockSkewSec,
-        clock: this.clock,
+        // Judged on the time floor too: a clock set back cannot revive a recorded, expired lease.
+        clock: { now: () => this.holder.floor.judgedNowMs() },
       });
     } catch (err) {
       logger.warn({ err: (err as Error).message }, 'the pinned signing keys are unusable');
@@ -229,11 +287,13 @@ export class Agent {
       holder: this.holder,
       store,
       trust,
-      fetchJwks: () => controller.jwks(),
+      fetchKeySet: () => controller.keySet(),
+      onKeysOrphaned: () => void this.keysOrphaned(),
       logger,
       clock: this.clock,
       onAccepted: () => {
         this.link?.leaseAccepted();
+        void this.saveGuard();
         this.markReady();
       },
     });
@@ -270,6 +330,27 @@ export class Agent {
     this.link.start();
   }
 
+  /** No pinned key vouches for the controller's keys: they were all retired while this agent was away. */
+  private async keysOrphaned(): Promise<void> {
+    const { logger, options } = this.deps;
+    if (this.stopping || this.credentialCheck) return;
+    if (!options.reenrollOnUnvouchedKeys || !options.activationCode) {
+      logger.error(
+        'no pinned signing key vouches for the key set served at the controller address: either all pinned keys were retired, or this is not the controller. Leases signed with other keys are refused. To re-enroll, use an https controller URL (re-enrollment is automatic then) or delete trust.json and restart with the activation code',
+      );
+      return;
+    }
+    const wait = REENROLL_INTERVAL_MS - (this.clock.monotonicMs() - this.lastEnrollAt);
+    if (wait > 0) return;
+    this.credentialCheck = (async () => {
+      logger.warn('all pinned signing keys were retired; enrolling again with the activation code');
+      const link = this.link;
+      this.link = undefined;
+      await link?.close();
+      if (await this.enroll()) this.connect();
+    })().finally(() => (this.credentialCheck = undefined));
+  }
+
   /** A refused login may be an outage; only the controller's HTTP API answering 401 means the credential is dead. */
   private checkCredential(): Promise<void> {
     this.credentialCheck ??= this.verifyCredential().finally(() => (this.credentialCheck = undefined));
@@ -296,11 +377,13 @@ export class Agent {
   private async shutdown(): Promise<void> {
     const { logger, options, store } = this.deps;
     this.abort.abort();
+    clearInterval(this.guardTimer);
+    await this.saveGuard();
     const link = this.link;
     if (link) {
       const via = await link.release(options.releaseTimeoutMs ?? 2_000);
-      if (via) logger.info({ transport: via, seq: this.holder.lastAccepted()?.claims.seq }, 'released the lease');
-      else logger.warn('the release was not acknowledged; the controller frees the points when the lease expires');
+      if (via) logger.info({ transport: via, seq: this.holder.lastAccepted()?.claims.seq, confirmed: true }, 'released the lease');
+      else logger.warn({ waitedMs: options.releaseTimeoutMs ?? 2_000 }, 'the controller did not confirm the release in time; it frees the points when the lease expires');
       // Forgotten either way: the points may already be back in the pool, so this lease must not be reused.
       const seq = this.holder.lastAcceptedSeq();
       this.holder.clear();

@@ -52,6 +52,7 @@ export const agentConfigSchema = z.object({
   FLOATLEASE_HARDWARE_ID: optionalText(500),
   FLOATLEASE_GATEWAY_NAME: optionalText(100),
   FLOATLEASE_CLOCK_SKEW_SEC: wholeNumber(30, 0, 3600, 'whole seconds 0-3600'),
+  FLOATLEASE_GUARD_SAVE_SEC: wholeNumber(5, 1, 3600, 'whole seconds 1-3600'),
   FLOATLEASE_HTTP_HOST: z.string().trim().min(1, 'expected a host or IP address').default('127.0.0.1'),
   FLOATLEASE_HTTP_PORT: wholeNumber(8086, 0, 65535, 'a port number 0-65535'),
   FLOATLEASE_MQTT_KEEPALIVE_SEC: wholeNumber(30, 1, 3600, 'whole seconds 1-3600'),
@@ -106,6 +107,7 @@ const FLAGS: Record<Variable, { flag: string; description: string }> = {
   FLOATLEASE_HARDWARE_ID: { flag: '--hardware-id <id>', description: 'hardware identifier override' },
   FLOATLEASE_GATEWAY_NAME: { flag: '--gateway-name <name>', description: 'name to enroll under' },
   FLOATLEASE_CLOCK_SKEW_SEC: { flag: '--clock-skew-sec <sec>', description: 'tolerated clock skew for nbf/exp' },
+  FLOATLEASE_GUARD_SAVE_SEC: { flag: '--guard-save-sec <sec>', description: 'how often the time floor is saved (a restart loses at most this plus the downtime)' },
   FLOATLEASE_HTTP_HOST: { flag: '--http-host <host>', description: 'local API address' },
   FLOATLEASE_HTTP_PORT: { flag: '--http-port <port>', description: 'local API port (0 = any free port)' },
   FLOATLEASE_MQTT_KEEPALIVE_SEC: { flag: '--mqtt-keepalive-sec <sec>', description: 'MQTT keepalive' },
@@ -139,6 +141,7 @@ export interface AgentConfig {
   readonly hardwareIdOverride: string | undefined;
   readonly gatewayName: string | undefined;
   readonly clockSkewSec: number;
+  readonly guardSaveSec: number;
   readonly http: { readonly host: string; readonly port: number };
   readonly mqttKeepaliveSec: number;
   readonly failoverAfterMs: number;
@@ -224,6 +227,7 @@ export function loadAgentConfig(argv: readonly string[] = process.argv.slice(2),
     hardwareIdOverride: c.FLOATLEASE_HARDWARE_ID,
     gatewayName: c.FLOATLEASE_GATEWAY_NAME,
     clockSkewSec: c.FLOATLEASE_CLOCK_SKEW_SEC,
+    guardSaveSec: c.FLOATLEASE_GUARD_SAVE_SEC,
     http: { host: c.FLOATLEASE_HTTP_HOST, port: c.FLOATLEASE_HTTP_PORT },
     mqttKeepaliveSec: c.FLOATLEASE_MQTT_KEEPALIVE_SEC,
     failoverAfterMs: c.FLOATLEASE_FAILOVER_AFTER_SEC * 1000,

@@ -8,7 +8,7 @@ import type { Logger } from './logger.js';
 import { ControllerProblem, type AgentTransport, type TransportFactory, type TransportHandlers, type TransportIdentity } from './transport/agent-transport.js';
 import { TransportSelector } from './transport/transport-selector.js';
 import type { UsageSource } from './usage/usage-source.js';
-import { withTimeout } from './util/timers.js';
+import { sleep, withTimeout } from './util/timers.js';
 import { AGENT_VERSION } from './version.js';
 
 export interface ControllerLinkOptions {
@@ -124,23 +124,34 @@ export class ControllerLink {
     }
   }
 
-  /** Over the live transport, else HTTP, within `timeoutMs` in all; returns the route that was acknowledged. */
+  /**
+   * Releases and waits, up to `timeoutMs`, for the controller itself to confirm: Socket.IO's reply
+   * comes from the controller, but an MQTT publish is only acknowledged by the broker, so over MQTT
+   * the release is also sent over HTTP, retried until the controller answers or time is up.
+   * Returns the route the release went by once the controller confirmed it, or undefined (the caller logs that).
+   */
   async release(timeoutMs: number): Promise<string | undefined> {
     this.scheduler.stop();
     const deadline = Date.now() + timeoutMs;
     const t = this.selector.active();
-    const routes: { via: string; send: () => Promise<void> }[] = [];
-    if (t) routes.push({ via: t.name, send: () => t.release('shutdown') });
-    routes.push({ via: 'http', send: () => this.o.controller.release(this.o.identity.credential) });
-    for (const { via, send } of routes) {
-      const left = deadline - Date.now();
-      if (left <= 0) break;
+    const left = () => deadline - Date.now();
+    const attempt = async (via: string, send: () => Promise<void>): Promise<boolean> => {
       try {
-        await withTimeout(send(), left, () => new Error(`no acknowledgement within ${left} ms`));
-        return via;
+        await withTimeout(send(), Math.max(1, left()), () => new Error(`no answer within ${left()} ms`));
+        return true;
       } catch (err) {
         this.o.logger.debug({ via, err: (err as Error).message }, 'release attempt failed');
+        return false;
       }
+    };
+    if (t?.name === 'ws' && (await attempt('ws', () => t.release('shutdown')))) return 'ws';
+    // Best effort: the controller may get it sooner through the broker; it does not count as confirmed.
+    const sentOn = t && t.name !== 'ws' ? t.name : 'http';
+    if (t && t.name !== 'ws') void attempt(t.name, () => t.release('shutdown'));
+    for (let pause = 100; left() > 0; pause = Math.min(pause * 2, 1_000)) {
+      // Reported as the route it was sent on; the HTTP answer is the controller's confirmation.
+      if (await attempt('http', () => this.o.controller.release(this.o.identity.credential))) return sentOn;
+      if (left() > 0) await sleep(Math.min(pause, left()));
     }
     return undefined;
   }

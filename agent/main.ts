@@ -1,3 +1,4 @@
+import { readFile } from 'node:fs/promises';
 import { Agent } from './agent.js';
 import { AgentConfigError, HelpShown, loadAgentConfig, type AgentConfig } from './config.js';
 import { ControllerApi } from './controller/controller-api.js';
@@ -60,12 +61,16 @@ async function main(): Promise<void> {
       hardwareId,
       clockSkewSec: config.clockSkewSec,
       failoverAfterMs: config.failoverAfterMs,
+      guardSaveIntervalMs: config.guardSaveSec * 1000,
+      // Re-enrollment chooses the pinned keys: automatic only when TLS authenticates the controller.
+      reenrollOnUnvouchedKeys: config.controllerUrl.startsWith('https:'),
     },
     store: new FileStateStore({ dir: config.stateDir, logger }),
     controller: new ControllerApi({ baseUrl: config.controllerUrl }),
     transports: transportFactory(config, logger),
     usage: { current: () => enforcement?.usage.current() },
     logger,
+    bootId: await readBootId(),
   });
   const view = () => agent.status();
   const metrics = new AgentMetrics(view);
@@ -125,3 +130,12 @@ async function main(): Promise<void> {
 }
 
 void main();
+
+/** Linux's id of this boot; undefined elsewhere (the time floor then loses every downtime). */
+async function readBootId(): Promise<string | undefined> {
+  try {
+    return (await readFile('/proc/sys/kernel/random/boot_id', 'utf8')).trim() || undefined;
+  } catch {
+    return undefined;
+  }
+}

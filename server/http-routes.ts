@@ -45,7 +45,7 @@ export function buildApiRouter(
   );
   registerBulkAllocationRoutes(routes, s.bulkAllocations);
   registerGatewayRoutes(routes, s.gateways);
-  registerAgentRoutes(routes, s.leases, s.gateways, () => s.publishedKeys.jwks());
+  registerAgentRoutes(routes, s.leases, s.gateways, () => s.publishedKeys.jwks(), () => s.keySet.document());
   registerAuditRoutes(routes, db);
   registerTokenRoutes(routes, s.tokens);
   registerSigningKeyRoutes(routes, db, s.keys, s.publishedKeys);

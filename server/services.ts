@@ -15,8 +15,10 @@ import type { Logger } from './logger.js';
 import { noCredentialSink, type CredentialSink } from './mqtt/dynsec-provisioner.js';
 import { PoolService } from './pools/pool-service.js';
 import { trustedIssuerVerifier } from './pools/trusted-issuers.js';
+import { KeySetVoucher } from './signing/key-set-voucher.js';
 import { LeaseSigner } from './signing/lease-signer.js';
 import { DbKeyVault } from './signing/db-key-vault.js';
+import { PublishedSigningKey } from './signing/published-signing-key.js';
 import { SigningKeyStore } from './signing/signing-key-store.js';
 
 export interface Services {
@@ -30,6 +32,7 @@ export interface Services {
   readonly pusher: LeasePusher;
   readonly keys: SigningKeyStore;
   readonly publishedKeys: PublishedKeys;
+  readonly keySet: KeySetVoucher;
   readonly events: EventBus;
 }
 
@@ -50,7 +53,11 @@ export async function createServices(
   const publishedKeys = new PublishedKeys(db);
   await publishedKeys.record(keys.keys());
   const events = new EventBus();
-  const leases = new LeaseService(db, new LeaseSigner(keys), {
+  const leases = new LeaseService(db, new LeaseSigner(
+      // A shared vault keeps its keys in signing_keys, the table the JWKS and the vouched key set are
+      // read from: a key another replica rotated in is published by the time this one loads it.
+      new PublishedSigningKey(keys, (kid) => config.signingKeyKek !== undefined || publishedKeys.isRecorded(kid)),
+    ), {
     issuer: config.leaseIssuer,
     audience: LEASE_AUDIENCE,
     events,
@@ -70,6 +77,7 @@ export async function createServices(
     pusher,
     keys,
     publishedKeys,
+    keySet: new KeySetVoucher(keys, () => publishedKeys.jwks()),
     events,
   };
 }

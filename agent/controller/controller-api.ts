@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { z } from 'zod';
 import { problemNames, type ProblemName } from '../../shared/protocol/problem.js';
+import { KEY_SET_PATH } from '../../shared/protocol/key-set.js';
 import { enrollResponse, leaseGrant, type EnrollResponse, type LeaseGrant } from '../../shared/protocol/rest.js';
 
 /** The controller answered with an error (problem+json when it could). */
@@ -41,6 +42,8 @@ export interface EnrollRequest {
 export interface ControllerClient {
   enroll(body: EnrollRequest): Promise<EnrollResponse>;
   jwks(): Promise<unknown>;
+  /** The vouched key set (KEY_SET_PATH); checked by the caller against the pinned keys. */
+  keySet(): Promise<unknown>;
   lease(credential: string, renewal: boolean): Promise<LeaseGrant>;
   ack(credential: string, jti: string): Promise<void>;
   release(credential: string): Promise<void>;
@@ -62,6 +65,10 @@ export class ControllerApi implements ControllerClient {
 
   async jwks(): Promise<unknown> {
     return this.call('GET', '/.well-known/jwks.json');
+  }
+
+  async keySet(): Promise<unknown> {
+    return this.call('GET', KEY_SET_PATH);
   }
 
   async lease(credential: string, renewal: boolean): Promise<LeaseGrant> {

@@ -1,11 +1,12 @@
 import type { LeaseClaims } from '../../shared/protocol/lease-claims.js';
 import { TRIAL_ALLOWANCE, type Limits } from '../../shared/protocol/limits.js';
 import type { Clock } from './clock.js';
+import { TimeFloor } from './time-floor.js';
 
 export interface HeldLease {
   readonly jws: string;
   readonly claims: LeaseClaims;
-  /** Wall-clock ms when the lease was accepted (persisted, see `restore`). */
+  /** Wall-clock ms when the lease was accepted (informational only: the wall clock is not trusted). */
   readonly receivedAt: number;
 }
 
@@ -15,44 +16,64 @@ export interface LeaseHolderOptions {
   readonly clock: Clock;
   /** The highest seq ever accepted (from the state file), so an old lease is not taken after a restart. */
   readonly lastAcceptedSeq?: number;
+  /** The lower bound of true time leases are judged by (default: one starting at 0, i.e. the wall clock). */
+  readonly floor?: TimeFloor;
+  /** Tolerated wall-clock disagreement with the controller, in seconds (default 0). */
+  readonly clockSkewSec?: number;
 }
 
 /**
- * The lease the agent enforces. Its lifetime runs out on whichever clock ends it first: the wall
- * clock (exp) or the monotonic clock (ttl from acceptance), so setting the clock back never extends it.
+ * The lease the agent enforces. Its lifetime runs out on whichever clock ends it first: the monotonic
+ * clock, counting down `exp` minus the time floor (a lower bound of true time: the highest signed
+ * `iat` seen, or the bound saved before a restart, plus monotonic time since), or the wall clock
+ * (`exp` + skew). Neither setting the clock back, nor a restart, nor a replayed lease extends it.
  */
 export class LeaseHolder {
   private held: HeldLease | undefined;
   private monotonicDeadlineMs = 0;
+  private renewAtMono = 0;
   private lastSeq: number;
+  readonly floor: TimeFloor;
+  private readonly skewMs: number;
 
   constructor(private readonly options: LeaseHolderOptions) {
     this.lastSeq = options.lastAcceptedSeq ?? 0;
+    this.floor = options.floor ?? new TimeFloor(options.clock);
+    this.skewMs = (options.clockSkewSec ?? 0) * 1000;
   }
 
   /** Takes a lease the verifier accepted. */
   accept(jws: string, claims: LeaseClaims): HeldLease {
     this.takeSeq(claims.seq);
     this.held = { jws, claims, receivedAt: this.options.clock.now() };
-    this.monotonicDeadlineMs = this.options.clock.monotonicMs() + claims.ttl * 1000;
+    const remaining = this.startCountdown(claims);
+    // A third of the lifetime after receipt, on the monotonic clock; sooner only when the lease
+    // arrived with less than its lifetime left, and even then not before half of what remains.
+    const ttlMs = claims.ttl * 1000;
+    this.renewAtMono = this.options.clock.monotonicMs() + Math.max(Math.min(ttlMs / 3, remaining / 2), remaining - (ttlMs * 2) / 3);
     return this.held;
   }
 
   /**
    * Takes a lease read back from disk after a restart, when the monotonic clock has started over.
-   * Choice: remaining = min(exp - now, receivedAt + ttl - now), capped to [0, ttl]. A wall clock set
-   * back across the restart can therefore stretch the lease by at most one ttl, never indefinitely.
+   * remaining = exp - max(time floor restored from disk, iat, wall clock), capped to ttl: a restart
+   * loses at most the downtime (and the save interval of the floor), whatever the wall clock says.
    * Returns whether any lifetime remains.
    */
   restore(lease: HeldLease): boolean {
-    const { clock } = this.options;
-    const ttlMs = lease.claims.ttl * 1000;
-    const now = clock.now();
-    const remaining = Math.min(lease.claims.exp * 1000 - now, lease.receivedAt + ttlMs - now);
     this.lastSeq = Math.max(this.lastSeq, lease.claims.seq);
     this.held = lease;
-    this.monotonicDeadlineMs = clock.monotonicMs() + Math.max(0, Math.min(ttlMs, remaining));
+    const remaining = this.startCountdown(lease.claims);
+    this.renewAtMono = this.options.clock.monotonicMs() + Math.max(0, remaining - (lease.claims.ttl * 1000 * 2) / 3);
     return this.msLeft() > 0;
+  }
+
+  private startCountdown(claims: LeaseClaims): number {
+    this.floor.raise(claims.iat * 1000);
+    const expMs = endMs(claims);
+    const remaining = Math.max(0, Math.min(claims.ttl * 1000, expMs - this.floor.judgedNowMs() + this.skewMs, expMs - this.floor.nowMs()));
+    this.monotonicDeadlineMs = this.options.clock.monotonicMs() + remaining;
+    return remaining;
   }
 
   /** Drops the lease (released, or revoked by the controller); the seq high-water mark stays. */
@@ -78,7 +99,7 @@ export class LeaseHolder {
   msLeft(): number {
     if (!this.held) return 0;
     const { clock } = this.options;
-    const byWall = this.held.claims.exp * 1000 - clock.now();
+    const byWall = endMs(this.held.claims) + this.skewMs - clock.now();
     const byMonotonic = this.monotonicDeadlineMs - clock.monotonicMs();
     return Math.max(0, Math.min(byWall, byMonotonic));
   }
@@ -105,16 +126,21 @@ export class LeaseHolder {
     return { tags: points.tags, connections: points.connections, plugins: [...plugins] };
   }
 
-  /** Renew once a third of the lifetime has passed, i.e. when two thirds remain; 0 means now. */
+  /** Renew once a third of the lifetime has passed since receipt (monotonic clock); 0 means now. */
   renewDueInMs(): number {
-    if (!this.held) return 0;
-    return Math.max(0, Math.ceil(this.msLeft() - (this.held.claims.ttl * 1000 * 2) / 3));
+    if (!this.held || this.msLeft() <= 0) return 0;
+    return Math.max(0, Math.ceil(this.renewAtMono - this.options.clock.monotonicMs()));
   }
 
   private takeSeq(seq: number): void {
     if (seq <= this.lastSeq) throw new RangeError(`lease seq ${seq} is not after ${this.lastSeq}; verify before accepting`);
     this.lastSeq = seq;
   }
+}
+
+/** `exp`, or `iat + ttl` if sooner: a lease never lives longer than the lifetime it states. */
+function endMs(c: LeaseClaims): number {
+  return Math.min(c.exp, c.iat + c.ttl) * 1000;
 }
 
 function isEmptyGrant(claims: LeaseClaims): boolean {

@@ -4,20 +4,23 @@ import { trustAnchorSchema, type FileStateStore, type TrustAnchor } from '../sta
 import type { Clock } from './clock.js';
 import type { HeldLease, LeaseHolder } from './lease-holder.js';
 import type { LeaseRefusalReason, LeaseVerdict, LeaseVerifier } from './lease-verifier.js';
+import { verifyKeySet } from './pinned-keys.js';
 
 export type LeaseOutcome =
   | { readonly accepted: true; readonly lease: HeldLease }
   | { readonly accepted: false; readonly reason: LeaseRefusalReason | 'duplicate' };
 
 export interface LeasePipelineOptions {
-  readonly verifier: Pick<LeaseVerifier, 'verify' | 'replaceJwks'>;
+  readonly verifier: Pick<LeaseVerifier, 'verify' | 'replaceJwks' | 'pinned'>;
   readonly holder: LeaseHolder;
   readonly store: Pick<FileStateStore, 'saveLease' | 'saveTrust'>;
   readonly trust: TrustAnchor;
-  /** The controller's current JWKS (GET /.well-known/jwks.json). */
-  readonly fetchJwks: () => Promise<unknown>;
+  /** The controller's vouched key set (GET /.well-known/floatlease-keyset.json). */
+  readonly fetchKeySet: () => Promise<unknown>;
+  /** No pinned key signed the key set: the controller retired them all (or someone else answered). */
+  readonly onKeysOrphaned?: () => void;
   readonly logger: Logger;
-  readonly clock: Pick<Clock, 'monotonicMs'>;
+  readonly clock: Pick<Clock, 'monotonicMs' | 'now'>;
   /** At most one JWKS refetch per interval, so a stream of unknown kids cannot hammer the controller. */
   readonly jwksRefreshIntervalMs?: number;
   /** Told about every accepted lease (renewal scheduling, status). */
@@ -25,8 +28,8 @@ export interface LeasePipelineOptions {
 }
 
 /**
- * The one way into the lease holder, whatever the transport: verify (refetching the JWKS once on
- * an unknown key, for rotation), accept, persist, then acknowledge over the transport the lease
+ * The one way into the lease holder, whatever the transport: verify (on an unknown key, fetching the
+ * controller's key set and adopting it only if a pinned key signed it), accept, persist, then acknowledge over the transport the lease
  * came by. Leases are handled one at a time so seq checks cannot race. Refusals are logged, not acked.
  */
 export class LeasePipeline {
@@ -72,6 +75,14 @@ export class LeasePipeline {
       logger.debug({ source, seq: grant.seq }, 'ignored a stale retained lease');
       return { accepted: false, reason: verdict.reason };
     }
+    if (!verdict.ok && (verdict.reason === 'expired' || verdict.reason === 'not-yet-valid')) {
+      // Every renewal would be refused the same way: say why; the scheduler backs off.
+      // From the grant's unsigned fields: for the log line only.
+      const offsetSec = Math.round(this.o.clock.now() / 1000 - (grant.expiresAt - grant.ttl));
+      const hint = "this device's clock disagrees with the controller's by more than the allowed skew (set it, e.g. with NTP); retrying with backoff";
+      logger.warn({ source, seq: grant.seq, reason: verdict.reason, detail: verdict.message, agentClockAheadSec: offsetSec, hint }, 'refused a lease');
+      return { accepted: false, reason: verdict.reason };
+    }
     if (!verdict.ok) {
       logger.warn({ source, seq: grant.seq, reason: verdict.reason, detail: verdict.message }, 'refused a lease');
       return { accepted: false, reason: verdict.reason };
@@ -98,15 +109,22 @@ export class LeasePipeline {
   }
 
   private async fetchAndPin(): Promise<boolean> {
+    const { logger, verifier } = this.o;
     try {
-      const jwks = trustAnchorSchema.shape.jwks.parse(await this.o.fetchJwks());
-      this.o.verifier.replaceJwks(jwks);
-      this.trust = { ...this.trust, jwks };
+      const verdict = await verifyKeySet(await this.o.fetchKeySet(), await verifier.pinned(), this.trust.keySetIat ?? 0);
+      if (!verdict.ok) {
+        logger.warn({ reason: verdict.reason, detail: verdict.message }, 'refused a key set no pinned key vouches for; keeping the pinned keys');
+        if (verdict.reason === 'not-vouched') this.o.onKeysOrphaned?.();
+        return false;
+      }
+      const jwks = trustAnchorSchema.shape.jwks.parse(verdict.jwks);
+      verifier.replaceJwks(jwks);
+      this.trust = { ...this.trust, jwks, keySetIat: verdict.iat };
       await this.o.store.saveTrust(this.trust);
-      this.o.logger.info({ keys: jwks.keys.length }, 'refreshed the pinned signing keys');
+      logger.info({ keys: jwks.keys.length, vouchedBy: verdict.vouchedBy }, 'adopted the signing keys a pinned key vouched for');
       return true;
     } catch (err) {
-      this.o.logger.warn({ err: (err as Error).message }, 'could not refresh the signing keys');
+      logger.warn({ err: (err as Error).message }, 'could not refresh the signing keys');
       return false;
     }
   }

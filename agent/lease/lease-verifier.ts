@@ -64,6 +64,11 @@ export class LeaseVerifier {
     this.keys = keys;
   }
 
+  /** The keys leases are checked against now (a key set must be signed by one of them to replace them). */
+  pinned(): Promise<PinnedKeys> {
+    return this.keys;
+  }
+
   /** Never throws for a bad lease: every refusal comes back with its reason. */
   async verify(jws: string, lastAcceptedSeq: number): Promise<LeaseVerdict> {
     if (typeof jws !== 'string' || jws.length > MAX_LEASE_CHARS || !COMPACT_JWS.test(jws)) {

@@ -1,3 +1,4 @@
+import { performance } from 'node:perf_hooks';
 import { backoffDelayMs, type BackoffOptions } from '../../shared/backoff.js';
 import type { LeaseHolder } from './lease-holder.js';
 
@@ -9,6 +10,13 @@ export interface RenewalSchedulerOptions {
   readonly random?: () => number;
   /** Never wait less than this between attempts. */
   readonly minDelayMs?: number;
+  /**
+   * Never start two requests closer than this (monotonic), whatever asks for them: pushes, transports
+   * coming up, a lease that arrives with little lifetime left. Default 1 s.
+   */
+  readonly minGapMs?: number;
+  /** Monotonic milliseconds (default performance.now); the wall clock is never used for timing. */
+  readonly monotonicMs?: () => number;
   /** After every attempt: whether it brought a fresher lease, and when the next one is due. */
   readonly onAttempt?: (result: { renewed: boolean; error: unknown; attempt: number; nextInMs: number }) => void;
 }
@@ -25,8 +33,12 @@ export class RenewalScheduler {
   private again = false;
   private attempt = 0;
   private stopped = true;
+  private lastStartMono = Number.NEGATIVE_INFINITY;
+  private readonly mono: () => number;
 
-  constructor(private readonly o: RenewalSchedulerOptions) {}
+  constructor(private readonly o: RenewalSchedulerOptions) {
+    this.mono = o.monotonicMs ?? (() => performance.now());
+  }
 
   /** Starts the loop; the first request goes out after `initialDelayMs` (default: when the held lease is due). */
   start(initialDelayMs?: number): void {
@@ -49,7 +61,7 @@ export class RenewalScheduler {
 
   /** Milliseconds until the next attempt (undefined while one runs or when stopped). */
   nextInMs(): number | undefined {
-    return this.dueAt === undefined ? undefined : Math.max(0, this.dueAt - Date.now());
+    return this.dueAt === undefined ? undefined : Math.max(0, this.dueAt - this.mono());
   }
 
   stop(): void {
@@ -59,9 +71,10 @@ export class RenewalScheduler {
     this.dueAt = undefined;
   }
 
-  private schedule(ms: number): void {
+  private schedule(requestedMs: number): void {
     clearTimeout(this.timer);
-    this.dueAt = Date.now() + ms;
+    const ms = Math.max(requestedMs, this.lastStartMono + (this.o.minGapMs ?? 1_000) - this.mono());
+    this.dueAt = this.mono() + ms;
     this.timer = setTimeout(() => void this.run(), ms);
     this.timer.unref?.();
   }
@@ -72,6 +85,7 @@ export class RenewalScheduler {
     if (this.stopped || this.running) return;
     this.running = true;
     this.again = false;
+    this.lastStartMono = this.mono();
     const before = this.o.holder.lastAcceptedSeq();
     let error: unknown;
     try {

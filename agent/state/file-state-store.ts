@@ -1,4 +1,5 @@
-import { chmod, mkdir, readFile, stat } from 'node:fs/promises';
+import { constants } from 'node:fs';
+import { chmod, lstat, mkdir, open, readdir } from 'node:fs/promises';
 import path from 'node:path';
 import { z } from 'zod';
 import { writeFileAtomic } from '../../shared/fs/write-file-atomic.js';
@@ -27,11 +28,26 @@ export interface LeaseState {
   readonly lease: StoredLease | undefined;
 }
 
+/**
+ * What must outlive the lease file: the seq high-water mark and the time floor (a lower bound of
+ * true time, see TimeFloor). Deleting lease.json therefore neither resets the seq nor the floor.
+ */
+export const leaseGuardSchema = z.object({
+  highSeq: z.int().nonnegative(),
+  floorMs: z.int().nonnegative(),
+  /** The monotonic clock when the floor was saved and the boot it belongs to: within one boot, a restart's downtime counts too. */
+  monoMs: z.number().nonnegative().optional(),
+  bootId: z.string().max(100).optional(),
+});
+export type LeaseGuard = z.infer<typeof leaseGuardSchema>;
+
 /** What leases are verified against: the pinned JWKS and the issuer/audience learnt at enrollment. */
 export const trustAnchorSchema = z.object({
   jwks: z.object({ keys: z.array(z.record(z.string(), z.unknown())) }),
   issuer: z.string().min(1).optional(),
   audience: z.string().min(1),
+  /** `iat` of the vouched key set pinned last; an older set is never adopted again. */
+  keySetIat: z.int().nonnegative().optional(),
 });
 export type TrustAnchor = z.infer<typeof trustAnchorSchema>;
 
@@ -39,14 +55,18 @@ const credentialFileSchema = z.object({ version: z.literal(1), credential: agent
 const leaseFileSchema = z.object({ version: z.literal(1), lastSeq: z.int().nonnegative(), lease: storedLeaseSchema.nullable() });
 
 const trustFileSchema = z.object({ version: z.literal(1), trust: trustAnchorSchema });
+const guardFileSchema = z.object({ version: z.literal(1), guard: leaseGuardSchema });
 
 const CREDENTIAL_FILE = 'credential.json';
 const TRUST_FILE = 'trust.json';
 const LEASE_FILE = 'lease.json';
+const GUARD_FILE = 'guard.json';
 
 /**
  * The agent's durable state: its credential, its pinned keys and its last good lease, one small JSON file each,
  * written atomically with mode 0600 in a 0700 folder. A damaged file is reported and treated as absent.
+ * Symbolic links are never followed (files are opened with O_NOFOLLOW, permissions fixed after lstat),
+ * so a link planted in the folder cannot make the agent read or chmod a file elsewhere.
  * The stored lease is only data: it is verified again and handed to `LeaseHolder.restore` on boot.
  */
 export class FileStateStore {
@@ -69,6 +89,22 @@ export class FileStateStore {
     await this.write(TRUST_FILE, { version: 1, trust: trustAnchorSchema.parse(trust) });
   }
 
+  /** Creates the folder if needed and tightens the folder's and its files' permissions (call at boot). */
+  async prepare(): Promise<void> {
+    const { dir } = this.options;
+    await mkdir(dir, { recursive: true, mode: 0o700 });
+    await this.tightenMode(dir, 0o700);
+    for (const name of await readdir(dir)) await this.tightenMode(path.join(dir, name));
+  }
+
+  async loadGuard(): Promise<LeaseGuard | undefined> {
+    return (await this.read(GUARD_FILE, guardFileSchema))?.guard;
+  }
+
+  async saveGuard(guard: LeaseGuard): Promise<void> {
+    await this.write(GUARD_FILE, { version: 1, guard: leaseGuardSchema.parse(guard) });
+  }
+
   async loadLease(): Promise<LeaseState> {
     const doc = await this.read(LEASE_FILE, leaseFileSchema);
     if (!doc) return { lastSeq: 0, lease: undefined };
@@ -89,13 +125,21 @@ export class FileStateStore {
     const file = path.join(this.options.dir, name);
     let text: string;
     try {
-      text = await readFile(file, 'utf8');
+      // O_NOFOLLOW: a symbolic link in place of a state file is refused (ELOOP), never read through.
+      const fh = await open(file, constants.O_RDONLY | constants.O_NOFOLLOW);
+      try {
+        const st = await fh.stat();
+        if (!st.isFile()) throw Object.assign(new Error('not a regular file'), { code: 'ENOTFILE' });
+        if ((st.mode & 0o077) !== 0) await fh.chmod(0o600);
+        text = await fh.readFile('utf8');
+      } finally {
+        await fh.close();
+      }
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-      this.options.logger.warn({ file, code: (err as NodeJS.ErrnoException).code }, 'state file unreadable; ignoring it');
+      this.options.logger.warn({ file, code: (err as NodeJS.ErrnoException).code }, 'state file unreadable (or a link); ignoring it');
       return undefined;
     }
-    await this.tightenMode(file);
     let json: unknown;
     try {
       json = JSON.parse(text);
@@ -119,9 +163,14 @@ export class FileStateStore {
     await writeFileAtomic(path.join(this.options.dir, name), `${JSON.stringify(doc)}\n`, 0o600);
   }
 
+  /** lstat, so a link is reported and left alone rather than followed to a file outside the folder. */
   private async tightenMode(target: string, mode = 0o600): Promise<void> {
     try {
-      const st = await stat(target);
+      const st = await lstat(target);
+      if (st.isSymbolicLink()) {
+        this.options.logger.warn({ target }, 'a symbolic link in the state folder; not following it');
+        return;
+      }
       if ((st.mode & 0o077) !== 0) await chmod(target, mode);
     } catch (err) {
       this.options.logger.warn({ target, code: (err as NodeJS.ErrnoException).code }, 'cannot restrict permissions');

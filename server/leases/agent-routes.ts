@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { KEY_SET_PATH, keySetDocumentSchema, type KeySetDocument } from '../../shared/protocol/key-set.js';
 import { leaseAckBody, leaseGrant, usageReportBody } from '../../shared/protocol/rest.js';
 import type { Actor } from '../auth/actor.js';
 import { AppError } from '../errors/app-error.js';
@@ -7,7 +8,13 @@ import type { RouteRegistry } from '../http/route-registry.js';
 import type { LeaseService } from './lease-service.js';
 
 /** The agent's HTTP pull fallback; MQTT and Socket.IO carry the same operations. */
-export function registerAgentRoutes(routes: RouteRegistry, leases: LeaseService, gateways: GatewayService, jwks: () => Promise<{ keys: Record<string, unknown>[] }>): void {
+export function registerAgentRoutes(
+  routes: RouteRegistry,
+  leases: LeaseService,
+  gateways: GatewayService,
+  jwks: () => Promise<{ keys: Record<string, unknown>[] }>,
+  keySet: () => Promise<KeySetDocument>,
+): void {
   const tag = 'agent';
   // The registry only calls these handlers for an authenticated gateway; this narrows the type.
   const gatewayOf = (actor: Actor): string => {
@@ -24,6 +31,18 @@ export function registerAgentRoutes(routes: RouteRegistry, leases: LeaseService,
     handler: async ({ res }) => {
       res.setHeader('Cache-Control', 'public, max-age=60');
       return { body: await jwks() };
+    },
+  });
+  routes.add({
+    method: 'get',
+    path: KEY_SET_PATH,
+    summary: 'The JWKS signed by every key the controller holds: agents adopt a new key only from a set a pinned key signed',
+    tag,
+    auth: 'public',
+    responses: { 200: { description: 'Key set (JWS, general JSON serialization)', schema: keySetDocumentSchema } },
+    handler: async ({ res }) => {
+      res.setHeader('Cache-Control', 'no-cache');
+      return { body: await keySet() };
     },
   });
   routes.add({

@@ -10,6 +10,7 @@ import { leaseStore } from './lease-store.js';
  */
 export class PublishedKeys {
   private cache: { at: number; jwks: { keys: Record<string, unknown>[] } } | undefined;
+  private readonly recorded = new Set<string>();
 
   constructor(
     private readonly db: Db,
@@ -24,6 +25,12 @@ export class PublishedKeys {
         .onConflictDoUpdate({ target: signingKeys.kid, set: { retiredAt: k.retiredAt ? new Date(k.retiredAt) : null } });
     }
     this.cache = undefined;
+    for (const k of keys) this.recorded.add(k.kid);
+  }
+
+  /** Whether this replica has written the key to the published set (a new key signs only after that). */
+  isRecorded(kid: string): boolean {
+    return this.recorded.has(kid);
   }
 
   async jwks(): Promise<{ keys: Record<string, unknown>[] }> {

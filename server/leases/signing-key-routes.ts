@@ -9,9 +9,10 @@ import type { PublishedKeys } from './published-keys.js';
 const keyView = z.object({ kid: z.string(), createdAt: z.string(), retiredAt: z.string().nullable(), signing: z.boolean() });
 
 /**
- * Lease-signing keys. Rotating makes new leases use a new key; the old one stays in the JWKS until
- * the last lease it signed has expired. With SIGNING_KEY_KEK (required for several replicas) the keys
- * live in the database and every replica signs with the new key within SIGNING_KEY_REFRESH_MS;
+ * Lease-signing keys. Rotating makes new leases use a new key once it is published (JWKS and the
+ * key set the old keys vouch for, see PublishedSigningKey); the old one stays in the JWKS until
+ * the last lease it signed has expired. With SIGNING_KEY_KEK (required for several replicas) the
+ * keys live in the database and every replica signs with the new key within SIGNING_KEY_REFRESH_MS;
  * without it this endpoint writes to this replica's SIGNING_KEY_DIR only.
  */
 export function registerSigningKeyRoutes(routes: RouteRegistry, db: Db, keys: SigningKeyStore, published: PublishedKeys): void {

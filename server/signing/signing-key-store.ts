@@ -110,6 +110,12 @@ export class SigningKeyStore {
     return { kid: entry.kid, privateKey: entry.privateKey };
   }
 
+  /** A key the store still holds, retired or not: retired keys still vouch for their successors. */
+  signingKey(kid: string): SigningKey | undefined {
+    const entry = this.entries.find((e) => e.kid === kid);
+    return entry ? { kid: entry.kid, privateKey: entry.privateKey } : undefined;
+  }
+
   keys(): SigningKeyInfo[] {
     return this.entries.map(({ kid, publicJwk, createdAt, retiredAt }) => ({ kid, publicJwk, createdAt, retiredAt }));
   }

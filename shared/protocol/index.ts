@@ -4,3 +4,4 @@ export * from './agent-messages.js';
 export * from './mqtt-topics.js';
 export * from './socket-events.js';
 export * from './uuid.js';
+export * from './key-set.js';

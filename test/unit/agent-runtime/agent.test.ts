@@ -104,13 +104,23 @@ describe('Agent lifecycle', () => {
 
   it('boots from disk: the stored lease is enforced before the controller answers', async () => {
     const { agent, store } = setup({ enrolled: true });
-    const g = await signer.grant({ points: { tags: 77, connections: 3 } });
+    const g = await signer.grant({ points: { tags: 77, connections: 3 } }, Date.now() - 10_000);
     store.state = { lastSeq: g.seq, lease: { jws: g.lease, seq: g.seq, receivedAt: Date.now() - 10_000 } };
+    store.guard = { highSeq: g.seq, floorMs: Date.now() - 1_000 };
     await agent.start();
     expect(agent.effectiveLimits()).toEqual({ tags: 77, connections: 3, plugins: ['OPC UA'] });
     expect(agent.status()).toMatchObject({ licenseType: 'FLOATING', controllerReachable: false, transport: undefined, seq: g.seq });
     expect(agent.status().secondsLeft).toBeLessThanOrEqual(290);
     await agent.ready;
+  });
+
+  it('a stored lease without guard.json (time floor, seq mark) is not enforced until the controller answers', async () => {
+    const { agent, store } = setup({ enrolled: true });
+    const g = await signer.grant({ points: { tags: 77, connections: 3 } });
+    store.state = { lastSeq: g.seq, lease: { jws: g.lease, seq: g.seq, receivedAt: Date.now() } };
+    await agent.start();
+    expect(agent.effectiveLimits()).toBe(TRIAL_ALLOWANCE);
+    expect(store.guard).toMatchObject({ highSeq: g.seq, floorMs: expect.any(Number) });
   });
 
   it('a stored lease that has expired is not enforced, nor is an older seq taken later', async () => {
@@ -155,6 +165,20 @@ describe('Agent lifecycle', () => {
     expect(store.state.lease).toBeUndefined();
     expect(store.state.lastSeq).toBeGreaterThan(0);
     expect(agent.effectiveLimits()).toBe(TRIAL_ALLOWANCE);
+  });
+
+  it('a release the broker acknowledged but the controller never confirmed is said so in the log (issue 16)', async () => {
+    const { agent, controller, log, transports } = setup({ enrolled: true, releaseTimeoutMs: 600 });
+    await agent.start();
+    const [mqtt] = await transports();
+    mqtt!.connect();
+    await agent.ready;
+    controller.reachable = false;
+    await agent.stop();
+    expect(mqtt!.calls).toContain('release');
+    expect(controller.released).toBe(0);
+    expect(log.lines.find((l) => l.msg === 'released the lease')).toBeUndefined();
+    expect(log.lines.find((l) => (l.msg as string).includes('did not confirm the release'))).toMatchObject({ level: 40 });
   });
 
   it('on stop without a live transport, releases over HTTP', async () => {

@@ -14,6 +14,7 @@ describe('agent configuration', () => {
       hardwareIdOverride: undefined,
       gatewayName: undefined,
       clockSkewSec: 30,
+      guardSaveSec: 5,
       http: { host: '127.0.0.1', port: 8086 },
       mqttKeepaliveSec: 30,
       failoverAfterMs: 5_000,

@@ -6,11 +6,13 @@ import type { AgentStateStore } from '../../../agent/agent.js';
 import type { ControllerClient, EnrollRequest } from '../../../agent/controller/controller-api.js';
 import type { Clock } from '../../../agent/lease/clock.js';
 import type { Logger } from '../../../agent/logger.js';
-import type { AgentCredential, LeaseState, StoredLease, TrustAnchor } from '../../../agent/state/file-state-store.js';
+import type { AgentCredential, LeaseGuard, LeaseState, StoredLease, TrustAnchor } from '../../../agent/state/file-state-store.js';
 import type { AgentTransport, TransportHandlers } from '../../../agent/transport/agent-transport.js';
 import type { HelloMessage, LeaseMessage } from '../../../shared/protocol/agent-messages.js';
 import { LEASE_AUDIENCE, type LeaseClaims } from '../../../shared/protocol/lease-claims.js';
 import type { EnrollResponse, LeaseGrant } from '../../../shared/protocol/rest.js';
+import type { KeySetDocument } from '../../../shared/protocol/key-set.js';
+import { KeySetVoucher } from '../../../server/signing/key-set-voucher.js';
 import { LeaseSigner } from '../../../server/signing/lease-signer.js';
 import { SigningKeyStore } from '../../../server/signing/signing-key-store.js';
 import { GATEWAY_ID, HARDWARE_ID, POOL_ID, recordingLogger, tempDir } from '../signing/lease-fixtures.js';
@@ -66,6 +68,11 @@ export class TestSigner {
     return this.keys.publicJwks() as unknown as { keys: Record<string, unknown>[] };
   }
 
+  /** The key set as the controller serves it: signed by every key this signer holds. */
+  keySet(): Promise<KeySetDocument> {
+    return new KeySetVoucher(this.keys, async () => this.jwks()).document();
+  }
+
   trust(): TrustAnchor {
     return { jwks: this.jwks(), issuer: 'floatlease-test', audience: LEASE_AUDIENCE };
   }
@@ -104,7 +111,16 @@ export class MemoryStore implements AgentStateStore {
   credential: AgentCredential | undefined;
   trust: TrustAnchor | undefined;
   state: LeaseState = { lastSeq: 0, lease: undefined };
+  guard: LeaseGuard | undefined;
   saves = 0;
+
+  async prepare() {}
+  async loadGuard() {
+    return this.guard;
+  }
+  async saveGuard(g: LeaseGuard) {
+    this.guard = g;
+  }
 
   async loadCredential() {
     return this.credential;
@@ -153,6 +169,9 @@ export class FakeController implements ControllerClient {
   }
   async jwks() {
     return this.signer.jwks();
+  }
+  async keySet() {
+    return this.signer.keySet();
   }
   async lease(): Promise<LeaseGrant> {
     const g = this.reachable ? await (this.leaseAnswer ?? (() => this.signer.grant()))() : undefined;

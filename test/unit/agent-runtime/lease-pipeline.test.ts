@@ -3,6 +3,7 @@ import { systemClock } from '../../../agent/lease/clock.js';
 import { LeaseHolder } from '../../../agent/lease/lease-holder.js';
 import { LeasePipeline } from '../../../agent/lease/lease-pipeline.js';
 import { LeaseVerifier } from '../../../agent/lease/lease-verifier.js';
+import { decodeProtectedHeader } from 'jose';
 import { LEASE_AUDIENCE } from '../../../shared/protocol/lease-claims.js';
 import { captureLogger, GATEWAY_ID, HARDWARE_ID, MemoryStore, TestSigner } from './fakes.js';
 
@@ -17,11 +18,11 @@ afterAll(async () => {
   await stranger.dispose();
 });
 
-function setup(fetchJwks: () => Promise<unknown> = async () => signer.jwks()) {
+function setup(fetchKeySet: () => Promise<unknown> = async () => signer.keySet(), pinnedFrom: TestSigner = signer) {
   const clock = systemClock();
   const holder = new LeaseHolder({ clock });
   const store = new MemoryStore();
-  const trust = signer.trust();
+  const trust = pinnedFrom.trust();
   const verifier = new LeaseVerifier({ jwks: trust.jwks, gatewayId: GATEWAY_ID, hardwareId: HARDWARE_ID, audience: LEASE_AUDIENCE, clock });
   const log = captureLogger();
   let fetches = 0;
@@ -30,7 +31,7 @@ function setup(fetchJwks: () => Promise<unknown> = async () => signer.jwks()) {
     holder,
     store,
     trust,
-    fetchJwks: () => (fetches++, fetchJwks()),
+    fetchKeySet: () => (fetches++, fetchKeySet()),
     logger: log.logger,
     clock,
   });
@@ -51,7 +52,7 @@ describe('LeasePipeline', () => {
   });
 
   it('refuses forged, replayed, foreign and expired leases: logged with the reason, never acknowledged, limits unchanged', async () => {
-    const { holder, acks, log, deliver } = setup(async () => signer.jwks());
+    const { holder, acks, log, deliver } = setup();
     const good = await signer.grant();
     await deliver(good);
     const limits = holder.effectiveLimits();
@@ -75,12 +76,15 @@ describe('LeasePipeline', () => {
     expect(refusals.every((l) => l.level === 40 && typeof l.detail === 'string')).toBe(true);
   });
 
-  it('on an unknown key refetches the JWKS once (rotation), pins it and accepts', async () => {
-    const rotated = await TestSigner.create();
+  it('on an unknown key fetches the key set once (rotation), adopts it because a pinned key signed it, and accepts', async () => {
+    const own = await TestSigner.create();
     try {
-      rotated.seq = 100;
-      const { holder, store, acks, deliver, fetches } = setup(async () => ({ keys: [...signer.jwks().keys, ...rotated.jwks().keys] }));
-      const g = await rotated.grant();
+      const { holder, store, acks, deliver, fetches } = setup(async () => own.keySet(), own);
+      const pinnedKid = String(own.jwks().keys[0]!.kid);
+      await own.keys.rotate();
+      own.seq = 100;
+      const g = await own.grant();
+      expect(decodeProtectedHeader(g.lease).kid).not.toBe(pinnedKid);
       expect((await deliver(g)).accepted).toBe(true);
       expect(fetches()).toBe(1);
       expect(holder.lastAcceptedSeq()).toBe(g.seq);
@@ -90,7 +94,7 @@ describe('LeasePipeline', () => {
       expect(await deliver(await stranger.grant({ seq: 200 }))).toEqual({ accepted: false, reason: 'unknown-key' });
       expect(fetches()).toBe(1);
     } finally {
-      await rotated.dispose();
+      await own.dispose();
     }
   });
 

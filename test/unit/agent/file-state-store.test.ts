@@ -103,4 +103,44 @@ describe('FileStateStore', () => {
     await expect(store.saveLease({ ...lease, seq: 0 })).rejects.toThrow();
     await expect(store.saveCredential({ gatewayId: 'nope', secret: 's' })).rejects.toThrow();
   });
+
+  describe('issue 16: the state folder as a root owner could leave it', () => {
+    it('the seq high-water mark and the time floor survive the loss of lease.json', async () => {
+      const dir = await stateDir();
+      const store = new FileStateStore({ dir, logger: recordingLogger() });
+      await store.saveLease(lease);
+      await store.saveGuard({ highSeq: 12, floorMs: 1_795_000_001_000 });
+      await fs.rm(path.join(dir, 'lease.json'));
+      const reborn = new FileStateStore({ dir, logger: recordingLogger() });
+      expect(await reborn.loadLease()).toEqual({ lastSeq: 0, lease: undefined });
+      expect(await reborn.loadGuard()).toEqual({ highSeq: 12, floorMs: 1_795_000_001_000 });
+    });
+
+    it("never follows a symbolic link: neither reads through it nor changes the target's mode", async () => {
+      const dir = await stateDir();
+      const logger = recordingLogger();
+      const store = new FileStateStore({ dir, logger });
+      await store.saveCredential(credential);
+      const outside = path.join(path.dirname(dir), 'outside.json');
+      await fs.writeFile(outside, JSON.stringify({ version: 1, credential }), { mode: 0o644 });
+      await fs.chmod(outside, 0o644);
+      await fs.rm(path.join(dir, 'credential.json'));
+      await fs.symlink(outside, path.join(dir, 'credential.json'));
+      await store.prepare();
+      expect(await store.loadCredential()).toBeUndefined();
+      expect(await mode(outside)).toBe(0o644);
+      expect(logger.lines.length).toBeGreaterThan(0);
+    });
+
+    it('tightens a 0755 folder and 0644 files at boot, before any write', async () => {
+      const dir = await stateDir();
+      const store = new FileStateStore({ dir, logger: recordingLogger() });
+      await store.saveCredential(credential);
+      await fs.chmod(dir, 0o755);
+      await fs.chmod(path.join(dir, 'credential.json'), 0o644);
+      await new FileStateStore({ dir, logger: recordingLogger() }).prepare();
+      expect(await mode(dir)).toBe(0o700);
+      expect(await mode(path.join(dir, 'credential.json'))).toBe(0o600);
+    });
+  });
 });

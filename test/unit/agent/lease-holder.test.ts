@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { LeaseHolder } from '../../../agent/lease/lease-holder.js';
+import { TimeFloor } from '../../../agent/lease/time-floor.js';
 import { TRIAL_ALLOWANCE } from '../../../shared/protocol/limits.js';
 import { leaseClaims } from '../signing/lease-fixtures.js';
 import { FakeClock } from './fake-clock.js';
@@ -124,12 +125,60 @@ describe('LeaseHolder', () => {
       expect(holder.effectiveLimits()).toBe(TRIAL_ALLOWANCE);
     });
 
-    it('the ttl from receivedAt bounds a lease whose exp lies further out', () => {
+    it('iat + ttl bounds a lease whose exp lies further out', () => {
       const clock = new FakeClock();
       const claims = leaseClaims(clock.nowSec(), { exp: clock.nowSec() + 3600, ttl: 300 });
       const holder = new LeaseHolder({ clock: new FakeClock(clock.now() + 100_000, 5) });
       holder.restore({ jws: 'j', claims, receivedAt: clock.now() });
       expect(holder.secondsLeft()).toBe(200);
+    });
+  });
+
+  describe('time floor: the highest signed iat plus monotonic time since (issue 16)', () => {
+    it('restart with the clock set back to the acceptance time: only what was left at the last save remains', () => {
+      const clock = new FakeClock();
+      const claims = leaseClaims(clock.nowSec(), { ttl: 60, exp: clock.nowSec() + 60 });
+      const first = new LeaseHolder({ clock });
+      first.accept('j', claims);
+      clock.advance(40_000);
+      const saved = first.floor.nowMs();
+      // SIGKILL, clock set back to the acceptance time, restart: the wall clock says 60 s are left.
+      const booted = new FakeClock(claims.iat * 1000, 5);
+      const holder = new LeaseHolder({ clock: booted, floor: new TimeFloor(booted, saved) });
+      expect(holder.restore({ jws: 'j', claims, receivedAt: claims.iat * 1000 })).toBe(true);
+      expect(holder.secondsLeft()).toBe(20);
+      booted.advance(20_000);
+      expect(holder.licenseType()).toBe('TRIAL');
+    });
+
+    it('a genuine lease replayed after its expiry with the clock set back to its iat is dead on arrival', () => {
+      const clock = new FakeClock();
+      const holder = new LeaseHolder({ clock, clockSkewSec: 30 });
+      const recorded = leaseClaims(clock.nowSec(), { ttl: 60, exp: clock.nowSec() + 60, seq: 2 });
+      holder.accept('j1', leaseClaims(clock.nowSec(), { ttl: 60, exp: clock.nowSec() + 60, seq: 1 }));
+      clock.advance(200_000);
+      clock.setWall(recorded.iat * 1000);
+      holder.accept('j2', recorded);
+      expect(holder.msLeft()).toBe(0);
+      expect(holder.effectiveLimits()).toBe(TRIAL_ALLOWANCE);
+    });
+
+    it('table: renewal is due a third of the lifetime after receipt (monotonic), whatever the wall clock', () => {
+      const rows = [
+        { wallOffsetMs: 0, ttl: 60, dueMs: 20_000 },
+        { wallOffsetMs: 25_000, ttl: 60, dueMs: 20_000 },
+        { wallOffsetMs: -25_000, ttl: 60, dueMs: 20_000 },
+        { wallOffsetMs: 25_000, ttl: 15, dueMs: 5_000 },
+      ];
+      for (const { wallOffsetMs, ttl, dueMs } of rows) {
+        const clock = new FakeClock();
+        const iat = clock.nowSec();
+        clock.setWall(clock.now() + wallOffsetMs);
+        const holder = new LeaseHolder({ clock, clockSkewSec: 30 });
+        holder.accept('j', leaseClaims(iat, { ttl, exp: iat + ttl }));
+        expect(holder.renewDueInMs(), JSON.stringify({ wallOffsetMs, ttl })).toBe(dueMs);
+        expect(holder.licenseType()).toBe('FLOATING');
+      }
     });
   });
 });
