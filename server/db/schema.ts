@@ -25,6 +25,8 @@ export const pools = pgTable('pools', {
   description: text('description').notNull().default(''),
   leaseTtlSeconds: integer('lease_ttl_seconds').notNull().default(300),
   reclaim: text('reclaim', { enum: ['on-expiry', 'on-disconnect'] }).notNull().default('on-expiry'),
+  /** on-disconnect: how long after the controller lost the agent its points return (leases carry it). */
+  disconnectGraceSeconds: integer('disconnect_grace_seconds').notNull().default(60),
   overdraftFactor: real('overdraft_factor').notNull().default(1),
   alarmRaiseRatio: real('alarm_raise_ratio').notNull().default(0.8),
   alarmClearRatio: real('alarm_clear_ratio').notNull().default(0.75),

@@ -18,6 +18,8 @@ export interface GrantTarget {
   readonly poolName: string;
   readonly poolPlugins: readonly string[];
   readonly leaseTtlSeconds: number;
+  /** The pool's on-disconnect grace, which its leases carry; undefined for on-expiry pools. */
+  readonly disconnectGraceSec: number | undefined;
   readonly licenseExpiresAt: Date | null;
   readonly hardwareId: string;
   readonly leaseSeq: number;
@@ -64,6 +66,7 @@ interface TargetRow {
   pool_name: string;
   pool_plugins: string[];
   lease_ttl_seconds: number;
+  disconnect_grace_sec: number | null;
   license_expires_ms: number | null;
   hardware_id: string;
   lease_seq: string;
@@ -79,6 +82,7 @@ export const leaseBatchStore = {
   async lockForGrant(tx: TransactionSql, ids: readonly string[]): Promise<GrantTarget[]> {
     const rows = await tx<TargetRow[]>`
       select g.id, g.pool_id, p.name as pool_name, p.plugins as pool_plugins, p.lease_ttl_seconds,
+        case when p.reclaim = 'on-disconnect' then p.disconnect_grace_seconds end as disconnect_grace_sec,
         (extract(epoch from p.license_expires_at) * 1000)::float8 as license_expires_ms,
         g.hardware_id, g.lease_seq, g.alloc_tags, g.alloc_connections, g.alloc_plugins, g.online, g.revoked_at is not null as revoked
       from "gateways" g join "pools" p on p.id = g.pool_id
@@ -91,6 +95,7 @@ export const leaseBatchStore = {
       poolName: r.pool_name,
       poolPlugins: r.pool_plugins,
       leaseTtlSeconds: r.lease_ttl_seconds,
+      disconnectGraceSec: r.disconnect_grace_sec ?? undefined,
       licenseExpiresAt: r.license_expires_ms === null ? null : new Date(r.license_expires_ms),
       hardwareId: r.hardware_id,
       leaseSeq: Number(r.lease_seq),

@@ -35,5 +35,6 @@ export function leaseClaimsFor(t: GrantTarget, iat: number, who: { issuer: strin
     plugins: t.allocPlugins.filter((p) => t.poolPlugins.includes(p)),
     licenseExpiresAt,
     ttl: exp - iat,
+    ...(t.disconnectGraceSec !== undefined ? { disconnectGraceSec: t.disconnectGraceSec } : {}),
   };
 }

@@ -35,6 +35,7 @@ export function poolView(p: PoolRow, t: PoolTotals, license: PoolLicenseRow | un
     description: p.description,
     leaseTtlSeconds: p.leaseTtlSeconds,
     reclaim: p.reclaim,
+    disconnectGraceSeconds: p.disconnectGraceSeconds,
     overdraftFactor: p.overdraftFactor,
     alarmRaiseRatio: p.alarmRaiseRatio,
     alarmClearRatio: p.alarmClearRatio,
@@ -60,6 +61,7 @@ function settingsSnapshot(p: PoolRow) {
     description: p.description,
     leaseTtlSeconds: p.leaseTtlSeconds,
     reclaim: p.reclaim,
+    disconnectGraceSeconds: p.disconnectGraceSeconds,
     overdraftFactor: p.overdraftFactor,
     alarmRaiseRatio: p.alarmRaiseRatio,
     alarmClearRatio: p.alarmClearRatio,
@@ -106,7 +108,8 @@ export class PoolService {
       ]);
       return after;
     });
-    if (patch.leaseTtlSeconds !== undefined) this.notifier.poolChanged(id);
+    // Leases carry the TTL and the disconnect rule: agents get fresh ones at once.
+    if (patch.leaseTtlSeconds !== undefined || patch.reclaim !== undefined || patch.disconnectGraceSeconds !== undefined) this.notifier.poolChanged(id);
     return this.get(row.id);
   }
 

@@ -22,6 +22,7 @@ const poolSettings = z.strictObject({
   description: z.string().max(1000, 'at most 1000 characters').optional(),
   leaseTtlSeconds: z.int('expected whole seconds').min(15, 'at least 15 seconds').max(86_400, 'at most 86400 seconds').optional(),
   reclaim: z.enum(reclaimModes).optional(),
+  disconnectGraceSeconds: z.int('expected whole seconds').min(5, 'at least 5 seconds').max(86_400, 'at most 86400 seconds').optional(),
   overdraftFactor: z.number().min(1, 'at least 1 (no overdraft)').max(2, 'at most 2').optional(),
   alarmRaiseRatio: z.number().gt(0).max(1).optional(),
   alarmClearRatio: z.number().gt(0).max(1).optional(),
@@ -54,6 +55,8 @@ export const poolView = z.object({
   description: z.string(),
   leaseTtlSeconds: z.int(),
   reclaim: z.enum(reclaimModes),
+  /** reclaim on-disconnect: seconds after the controller lost the agent that its points return. */
+  disconnectGraceSeconds: z.int(),
   overdraftFactor: z.number(),
   alarmRaiseRatio: z.number(),
   alarmClearRatio: z.number(),

@@ -1,0 +1,1 @@
+ALTER TABLE "pools" ADD COLUMN "disconnect_grace_seconds" integer DEFAULT 60 NOT NULL;
