@@ -8,6 +8,7 @@ import { systemClock, type Clock } from './lease/clock.js';
 import { LeaseHolder, type HeldLease } from './lease/lease-holder.js';
 import { LeasePipeline } from './lease/lease-pipeline.js';
 import { LeaseVerifier } from './lease/lease-verifier.js';
+import { ReachabilityGrace } from './lease/reachability-grace.js';
 import type { AgentView } from './local/agent-view.js';
 import type { Logger } from './logger.js';
 import { trustAnchorSchema, type AgentCredential, type FileStateStore, type StoredLease, type TrustAnchor } from './state/file-state-store.js';
@@ -52,6 +53,7 @@ const REENROLL_INTERVAL_MS = 30_000;
 export class Agent {
   private holder: LeaseHolder;
   private readonly clock: Clock;
+  private readonly grace: ReachabilityGrace;
   private readonly usage: UsageSource;
   private readonly abort = new AbortController();
   private credential: AgentCredential | undefined;
@@ -67,14 +69,21 @@ export class Agent {
   constructor(private readonly deps: AgentDeps) {
     this.clock = deps.clock ?? systemClock();
     this.usage = deps.usage ?? noUsageSource;
-    this.holder = new LeaseHolder({ clock: this.clock });
+    this.grace = new ReachabilityGrace({
+      clock: this.clock,
+      graceSec: () => this.holder.current()?.claims.disconnectGraceSec,
+      onRefreshDue: () => this.link?.requestNow(),
+      onCutOff: (sinceContactMs) =>
+        deps.logger.warn({ sinceContactMs, graceSec: this.holder.current()?.claims.disconnectGraceSec }, 'cut off from the controller longer than the pool allows; enforcing the trial allowance until it answers'),
+    });
+    this.holder = new LeaseHolder({ clock: this.clock, usable: (c) => this.grace.allows(c) });
   }
 
   /** Loads the state folder, then enrolls (if needed) and connects in the background. */
   async start(): Promise<void> {
     const { store, logger } = this.deps;
     const [credential, trust, state] = await Promise.all([store.loadCredential(), store.loadTrust(), store.loadLease()]);
-    this.holder = new LeaseHolder({ clock: this.clock, lastAcceptedSeq: state.lastSeq });
+    this.holder = new LeaseHolder({ clock: this.clock, lastAcceptedSeq: state.lastSeq, usable: (c) => this.grace.allows(c) });
     if (credential && trust && this.adopt(credential, trust) && state.lease) await this.restore(state.lease);
     void this.run(credential, trust).catch((err: unknown) => {
       logger.error({ err }, 'the agent cannot reach a working state; restart it');
@@ -190,6 +199,7 @@ export class Agent {
       logger,
       clock: this.clock,
       onAccepted: () => {
+        this.grace.leaseChanged();
         this.link?.leaseAccepted();
         this.markReady();
       },
@@ -202,6 +212,7 @@ export class Agent {
     const verdict = await this.pipeline!.verifyStored(stored.jws, stored.seq);
     if (!verdict.ok) return logger.info({ seq: stored.seq, reason: verdict.reason }, 'the stored lease is no longer valid');
     if (this.holder.restore({ jws: stored.jws, claims: verdict.claims, receivedAt: stored.receivedAt })) {
+      this.grace.restored(stored.receivedAt);
       logger.info({ seq: stored.seq, secondsLeft: this.holder.secondsLeft(), points: verdict.claims.points }, 'enforcing the stored lease until the controller answers');
       this.markReady();
     }
@@ -217,6 +228,8 @@ export class Agent {
       controller,
       transports,
       usage: this.usage,
+      grace: this.grace,
+      clock: this.clock,
       logger,
       failoverAfterMs: options.failoverAfterMs,
       usageIntervalMs: options.usageIntervalMs,
@@ -264,6 +277,7 @@ export class Agent {
       await store.clearLease(seq).catch((err: unknown) => logger.warn({ err: (err as Error).message }, 'could not clear the stored lease'));
       await link.close();
     }
+    this.grace.close();
     this.markReady();
   }
 

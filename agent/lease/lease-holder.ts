@@ -15,6 +15,8 @@ export interface LeaseHolderOptions {
   readonly clock: Clock;
   /** The highest seq ever accepted (from the state file), so an old lease is not taken after a restart. */
   readonly lastAcceptedSeq?: number;
+  /** Whether a valid lease may be enforced now (reclaim on-disconnect: see reachability-grace.ts). */
+  readonly usable?: (claims: LeaseClaims) => boolean;
 }
 
 /**
@@ -93,13 +95,13 @@ export class LeaseHolder {
    * license and the gateway returns to its free default.
    */
   licenseType(): LicenseType {
-    const lease = this.current();
+    const lease = this.enforced();
     return lease && !isEmptyGrant(lease.claims) ? 'FLOATING' : 'TRIAL';
   }
 
   /** The valid lease's points and plugins; without one (or with an empty one), the trial allowance (F1). */
   effectiveLimits(): Limits {
-    const lease = this.current();
+    const lease = this.enforced();
     if (!lease || isEmptyGrant(lease.claims)) return TRIAL_ALLOWANCE;
     const { points, plugins } = lease.claims;
     return { tags: points.tags, connections: points.connections, plugins: [...plugins] };
@@ -109,6 +111,11 @@ export class LeaseHolder {
   renewDueInMs(): number {
     if (!this.held) return 0;
     return Math.max(0, Math.ceil(this.msLeft() - (this.held.claims.ttl * 1000 * 2) / 3));
+  }
+
+  private enforced(): HeldLease | undefined {
+    const lease = this.current();
+    return lease && (this.options.usable?.(lease.claims) ?? true) ? lease : undefined;
   }
 
   private takeSeq(seq: number): void {
