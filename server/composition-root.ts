@@ -29,6 +29,7 @@ import { ControllerMetrics } from './metrics/controller-metrics.js';
 import { httpMetrics, metricsRoutes } from './metrics/metrics-routes.js';
 import { poolSnapshotSource } from './metrics/pool-snapshot.js';
 import { startSweeper } from './leases/sweeper.js';
+import { markAllOfflineAtStart } from './leases/presence-reconciler.js';
 
 export interface RunningController {
   readonly url: string;
@@ -87,6 +88,8 @@ export async function startController(config: Config, logger: Logger): Promise<R
     );
     const services = await createServices(config, database.db, logger, metrics.leaseObserver(), credentials);
     if (!brokerAt) {
+      const reset = await markAllOfflineAtStart(database.db.$client, Date.now());
+      if (reset.length) logger.info({ gateways: reset.length }, 'embedded broker: gateways shown online before the start are offline until they say hello');
       // Started once the services exist: the broker checks agents' credentials through them.
       const broker = await startEmbeddedBroker({
         host: config.mqtt.embeddedHost,
@@ -101,7 +104,7 @@ export async function startController(config: Config, logger: Logger): Promise<R
     const bootstrapToken = await services.tokens.bootstrapAdmin(config.adminToken);
     if (bootstrapToken) printBootstrapToken(bootstrapToken);
     stack.push('lease-pusher', () => services.pusher.idle());
-    const sweeper = startSweeper({ intervalMs: config.sweepIntervalMs, leaseHistoryDays: config.leaseHistoryDays }, database.db, services, logger.child({ component: 'sweeper' }));
+    const sweeper = startSweeper({ intervalMs: config.sweepIntervalMs, leaseHistoryDays: config.leaseHistoryDays, reclaimSkewMarginSec: config.reclaimSkewMarginSec }, database.db, services, logger.child({ component: 'sweeper' }));
     stack.push('sweeper', () => sweeper.stop());
 
     const api = buildApiRouter(config, database.db, services);
@@ -123,6 +126,7 @@ export async function startController(config: Config, logger: Logger): Promise<R
     const agentHandler = new AgentHandler(services.leases, services.gateways, {
       // Two connections stay free for the API and authentication; the lease service's batches take up to six.
       maxInFlight: Math.max(2, config.database.poolMax - 8),
+      logger: logger.child({ component: 'agent-handler' }),
     });
     const bridge = new MqttAgentBridge(brokerLink, database.db, agentHandler, logger.child({ component: 'mqtt-agents' }), {
       sharedSubscriptions: config.mqtt.sharedSubscriptions ?? config.mqtt.url !== undefined,

@@ -129,6 +129,8 @@ export const leases = pgTable(
     plugins: text('plugins').array().notNull(),
     issuedAt: ts('issued_at').notNull(),
     expiresAt: ts('expires_at').notNull(),
+    /** The lease's disconnectGraceSec claim (reclaim on-disconnect); null: it returns at expires_at. */
+    disconnectGraceSeconds: integer('disconnect_grace_seconds'),
     state: text('state', { enum: leaseStates }).notNull().default('issued'),
     acknowledgedAt: ts('acknowledged_at'),
     endedAt: ts('ended_at'),

@@ -42,6 +42,8 @@ export interface NewLease {
   readonly plugins: readonly string[];
   readonly iat: number;
   readonly exp: number;
+  /** The disconnectGraceSec claim, if the lease carries one. */
+  readonly disconnectGraceSec?: number;
   readonly auditActor: string;
   readonly auditAction: string;
   readonly auditAfter: unknown;
@@ -122,6 +124,7 @@ export const leaseBatchStore = {
         plugins: l.plugins,
         iat: l.iat,
         exp: l.exp,
+        grace: l.disconnectGraceSec ?? null,
         actor: l.auditActor,
         action: l.auditAction,
         after: l.auditAfter,
@@ -130,10 +133,10 @@ export const leaseBatchStore = {
     await tx`
       with v as (
         select * from json_to_recordset(${rows}::json) as v(id uuid, gw uuid, pool uuid, seq bigint, kid text, tags int, conns int,
-          plugins text[], iat bigint, exp bigint, actor text, action text, after jsonb)
+          plugins text[], iat bigint, exp bigint, grace int, actor text, action text, after jsonb)
       ), ins as (
-        insert into "leases" (id, gateway_id, pool_id, seq, kid, tags, connections, plugins, issued_at, expires_at)
-        select id, gw, pool, seq, kid, tags, conns, plugins, to_timestamp(iat), to_timestamp(exp) from v
+        insert into "leases" (id, gateway_id, pool_id, seq, kid, tags, connections, plugins, issued_at, expires_at, disconnect_grace_seconds)
+        select id, gw, pool, seq, kid, tags, conns, plugins, to_timestamp(iat), to_timestamp(exp), grace from v
       ), upd as (
         update "gateways" g set lease_seq = v.seq, last_seen_at = to_timestamp(${seenAtMs}::float8 / 1000) from v where g.id = v.gw
       )
@@ -187,19 +190,24 @@ export const leaseBatchStore = {
   },
 
   /**
-   * Marks gateways online over their transport and writes a `gateway.online` audit row for each
-   * one that changed, in one statement (atomic on its own: no BEGIN/COMMIT round trips). Rows
-   * already so are left alone (no lock, no write). Returns the gateways that changed, locked in
-   * id order.
+   * Marks gateways online over their transport, in one statement (atomic on its own: no
+   * BEGIN/COMMIT round trips). Rows already so are left alone (no lock, no write); a `seen` request
+   * (any message but hello) changes only a gateway shown offline. A `gateway.online` audit row is
+   * written for each gateway that was offline, once: a transport change is no presence change.
+   * Returns the gateways that changed, locked in id order.
    */
-  async markOnline(sql: Sql, requests: readonly { gatewayId: string; transport: string | null }[], nowMs: number): Promise<{ id: string; poolId: string; name: string; transport: string | null }[]> {
-    const req = JSON.stringify(requests.map((r) => ({ gw: r.gatewayId, transport: r.transport })));
+  async markOnline(
+    sql: Sql,
+    requests: readonly { gatewayId: string; transport: string | null; seen: boolean }[],
+    nowMs: number,
+  ): Promise<{ id: string; poolId: string; name: string; transport: string | null }[]> {
+    const req = JSON.stringify(requests.map((r) => ({ gw: r.gatewayId, transport: r.transport, seen: r.seen })));
     const rows = await sql<{ id: string; pool_id: string; name: string; transport: string | null }[]>`
       with req as (
-        select * from json_to_recordset(${req}::json) as v(gw uuid, transport text)
+        select * from json_to_recordset(${req}::json) as v(gw uuid, transport text, seen boolean)
       ), locked as (
-        select g.id from "gateways" g join req on g.id = req.gw
-        where not (g.online and g.transport is not distinct from req.transport)
+        select g.id, g.online as was_online from "gateways" g join req on g.id = req.gw
+        where not g.online or (not req.seen and g.transport is distinct from req.transport)
         order by g.id
         for update of g
       ), changed as (
@@ -207,10 +215,10 @@ export const leaseBatchStore = {
           presence_changed_at = to_timestamp(${nowMs}::float8 / 1000), last_seen_at = to_timestamp(${nowMs}::float8 / 1000)
         from req join locked on locked.id = req.gw
         where g.id = req.gw
-        returning g.id, g.pool_id, g.name, g.transport
+        returning g.id, g.pool_id, g.name, g.transport, locked.was_online
       ), audited as (
         insert into "audit_events" (actor, action, pool_id, gateway_id, subject, before, after)
-        select 'system:presence', 'gateway.online', pool_id, id, name, null, jsonb_build_object('transport', transport) from changed
+        select 'system:presence', 'gateway.online', pool_id, id, name, null, jsonb_build_object('transport', transport) from changed where not was_online
       )
       select id, pool_id, name, transport from changed`;
     return rows.map((r) => ({ id: r.id, poolId: r.pool_id, name: r.name, transport: r.transport }));

@@ -6,13 +6,13 @@ import type { Db, Tx } from '../db/database.js';
 import { notFound } from '../errors/app-error.js';
 import { gatewayStore } from '../gateways/gateway-store.js';
 import type { EventBus } from '../events/event-bus.js';
-import { poolStore } from '../pools/pool-store.js';
 import type { Sql, TransactionSql } from 'postgres';
 import { ConcurrencyLimit } from './concurrency-limit.js';
 import { BatchQueue, failed, succeeded, type Outcome } from '../db/batch-queue.js';
 import { grantRefusal, leaseClaimsFor } from './lease-claims-builder.js';
 import { leaseBatchStore, type AckRequest, type NewLease } from './lease-batch-store.js';
 import { leaseStore, type EndedLease } from './lease-store.js';
+import { reclaimDisconnected } from './disconnect-reclaim.js';
 import { isUuid } from '../../shared/protocol/uuid.js';
 
 export interface LeaseSigner {
@@ -61,6 +61,8 @@ interface PresenceRequest {
   readonly gatewayId: string;
   readonly online: boolean;
   readonly transport: string | null;
+  /** Any other message from the agent: online if it was not; an online gateway keeps its transport. */
+  readonly seen?: boolean;
 }
 
 
@@ -160,6 +162,7 @@ export class LeaseService {
             plugins: c.plugins,
             iat: c.iat,
             exp: c.exp,
+            ...(c.disconnectGraceSec !== undefined ? { disconnectGraceSec: c.disconnectGraceSec } : {}),
             auditActor: req.reason === 'push' ? 'system:push' : actorLabel({ kind: 'gateway', gatewayId: c.sub, poolId: c.pool }),
             auditAction: req.reason === 'renewal' ? 'lease.renewed' : 'lease.granted',
             auditAfter: { seq: c.seq, points: c.points, plugins: c.plugins, exp: c.exp, reason: req.reason },
@@ -232,12 +235,37 @@ export class LeaseService {
   }
 
   /**
-   * Presence from the transports; a pool with `reclaim: on-disconnect` takes the points back at
-   * once. Calls for one gateway apply in the order made; "online" calls are applied in batches.
+   * Presence from the transports (connect, hello, last will, disconnect). Going offline returns
+   * nothing by itself: see disconnect-reclaim.ts. Calls for one gateway apply in the order made;
+   * "online" calls are applied in batches.
    */
   setPresence(gatewayId: string, online: boolean, transport: string | null): Promise<void> {
     if (!isUuid(gatewayId)) return Promise.resolve(); // names no gateway
     return this.presence.submit({ gatewayId, online, transport });
+  }
+
+  /**
+   * Any message from an agent over a live transport (renew, ack, usage) shows it is online: a
+   * gateway shown offline becomes online over that transport; an online one keeps its transport,
+   * so a late message from the transport it left cannot take presence away from the live one.
+   */
+  seen(gatewayId: string, transport: string): Promise<void> {
+    if (!isUuid(gatewayId)) return Promise.resolve();
+    return this.presence.submit({ gatewayId, online: true, transport, seen: true });
+  }
+
+  /**
+   * reclaim on-disconnect: ends the leases of gateways lost for longer than their lease's grace
+   * plus `marginSec` (see disconnect-reclaim.ts). Returns how many ended.
+   */
+  async reclaimDisconnected(marginSec: number, batch = 1000): Promise<number> {
+    let total = 0;
+    for (;;) {
+      const ended = await this.rawStatement('sweep', (sql) => reclaimDisconnected(sql, this.now(), marginSec, batch));
+      total += ended.length;
+      if (ended.length) this.opts.observer?.ended?.('reclaimed', ended);
+      if (ended.length < batch) return total;
+    }
   }
 
   private async presenceBatch(requests: readonly PresenceRequest[]): Promise<Outcome<void>[]> {
@@ -245,7 +273,7 @@ export class LeaseService {
     const online = requests.filter((r) => r.online);
     if (online.length) {
       try {
-        const changed = await this.rawStatement('presence', (sql) => leaseBatchStore.markOnline(sql, online, this.now()));
+        const changed = await this.rawStatement('presence', (sql) => leaseBatchStore.markOnline(sql, online.map((r) => ({ ...r, seen: r.seen === true })), this.now()));
         for (const r of changed) this.opts.events?.emit('gateway.presence', { gatewayId: r.id, poolId: r.poolId, online: true, transport: r.transport });
         for (const r of online) outcomes.set(r.gatewayId, succeeded(undefined));
       } catch (err) {
@@ -268,23 +296,19 @@ export class LeaseService {
 
   private async setOffline(gatewayId: string, transport: string | null): Promise<void> {
     let changed: { poolId: string } | undefined;
-    const ended = await this.tx('presence', async (tx) => {
+    await this.tx('presence', async (tx) => {
       const g = await gatewayStore.lock(tx, gatewayId);
-      if (!g) return [];
+      if (!g) return;
       // An agent that failed over: a late "offline" from the transport it left says nothing.
-      if (g.online && transport !== null && g.transport !== null && g.transport !== transport) return [];
+      if (g.online && transport !== null && g.transport !== null && g.transport !== transport) return;
       if (g.online) {
         changed = { poolId: g.poolId };
         const at = new Date(this.now());
         await gatewayStore.update(tx, gatewayId, { online: false, presenceChangedAt: at, lastSeenAt: at });
         await auditStore.append(tx, [{ actor: 'system:presence', action: 'gateway.offline', poolId: g.poolId, gatewayId, subject: g.name, after: { transport } }]);
       }
-      const pool = await poolStore.get(tx, g.poolId);
-      if (pool?.reclaim !== 'on-disconnect') return [];
-      return this.endLeases(tx, gatewayId, g.poolId, 'reclaimed', 'system:reclaim');
     });
     if (changed) this.opts.events?.emit('gateway.presence', { gatewayId, poolId: changed.poolId, online: false, transport });
-    if (ended.length) this.opts.observer?.ended?.('reclaimed', ended);
   }
 
   /** Deletes ended leases older than `days` (one batch); returns how many. See leaseStore.pruneEnded. */
@@ -330,7 +354,7 @@ export class LeaseService {
   }
 
   /** One statement, atomic on its own: no BEGIN and COMMIT round trips. */
-  private async rawStatement<T>(operation: 'presence', fn: (sql: Sql) => Promise<T>): Promise<T> {
+  private async rawStatement<T>(operation: 'presence' | 'sweep', fn: (sql: Sql) => Promise<T>): Promise<T> {
     const started = performance.now();
     try {
       return await fn(this.db.$client);
