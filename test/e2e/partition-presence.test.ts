@@ -38,7 +38,7 @@ describe('partitions and presence, embedded broker', () => {
   const proxies: TcpProxy[] = [];
   const api = restClient(() => ctl.url, ADMIN);
   const gateway = async (id: string) => (await api<GatewayJson>('GET', `/api/v1/gateways/${id}`)).body;
-  const reclaims = async (gatewayId: string) => (await api<unknown[]>('GET', `/api/v1/audit?gatewayId=${gatewayId}&action=lease.reclaimed`)).body.length;
+  const reclaims = async (gatewayId: string) => (await api<{ items: unknown[] }>('GET', `/api/v1/audit?gatewayId=${gatewayId}&action=lease.reclaimed`)).body.items.length;
 
   /** An agent whose every route to the controller (MQTT and HTTP) runs through proxies the test can cut. */
   async function agentBehindProxies(code: string, allocation: { tags: number; connections: number }) {
@@ -55,7 +55,9 @@ describe('partitions and presence, embedded broker', () => {
       FLOATLEASE_HARDWARE_ID: crypto.randomUUID(),
     });
     agents.push(a);
-    const { gatewayId } = await a.ready();
+    const { gatewayId } = await a.ready(60_000).catch((err: unknown) => {
+      throw new Error(`${String(err)}; agent logs: ${a.logs.slice(-8).map((l) => JSON.stringify(l)).join('\n')}`);
+    });
     await api('PUT', `/api/v1/gateways/${gatewayId}/allocation`, allocation);
     await waitFor('limits applied', async () => (await a.license()).totalTagCount === allocation.tags);
     await waitFor('lease acknowledged', async () => (await gateway(gatewayId)).lease?.state === 'acknowledged');
@@ -154,7 +156,7 @@ describe('partitions and presence, embedded broker', () => {
     expect((await gateway(doomedId)).online).toBe(false);
     await waitFor('the live agent is back online', async () => (await gateway(aliveId)).online, { timeoutMs: 20_000, intervalMs: 200 });
     expect((await gateway(doomedId)).online).toBe(false);
-    const offline = (await api<{ after: Record<string, unknown> }[]>('GET', `/api/v1/audit?gatewayId=${doomedId}&action=gateway.offline`)).body;
+    const offline = (await api<{ items: { after: Record<string, unknown> }[] }>('GET', `/api/v1/audit?gatewayId=${doomedId}&action=gateway.offline`)).body.items;
     expect(offline.map((e) => e.after)).toEqual([{ transport: 'mqtt', reason: 'controller-start' }]);
   }, 90_000);
 });
@@ -212,7 +214,7 @@ describe.skipIf(!mosquittoInstalled())('a Mosquitto outage shorter than the grac
   it('returns nothing: no lease reclaimed, every agent FLOATING throughout, back on MQTT after', async () => {
     const ids: string[] = [];
     for (const a of agents) {
-      const { gatewayId } = await a.ready();
+      const { gatewayId } = await a.ready(60_000);
       ids.push(gatewayId);
       await api('PUT', `/api/v1/gateways/${gatewayId}/allocation`, { tags: 40, connections: 4 });
       await waitFor('limits applied', async () => (await a.license()).totalTagCount === 40);
@@ -236,7 +238,7 @@ describe.skipIf(!mosquittoInstalled())('a Mosquitto outage shorter than the grac
       await new Promise((r) => setTimeout(r, 200));
     }
     for (const id of ids) {
-      expect((await api<unknown[]>('GET', `/api/v1/audit?gatewayId=${id}&action=lease.reclaimed`)).body).toEqual([]);
+      expect((await api<{ items: unknown[] }>('GET', `/api/v1/audit?gatewayId=${id}&action=lease.reclaimed`)).body.items).toEqual([]);
       expect(['issued', 'acknowledged']).toContain((await gateway(id)).lease?.state);
     }
   }, 120_000);
