@@ -58,8 +58,9 @@ export function planPoolGrants(limit: Points, poolHeld: Points, mode: GrantMode,
       continue;
     }
     const d = decideGrant(c.allocation, c.held, free, mode);
-    // A grant below what it holds frees nothing until the agent acknowledges it.
-    for (const k of POINT_KINDS) free[k] -= Math.max(0, d.points[k] - c.held[k]);
+    // A grant below what it holds frees nothing until the agent acknowledges it; what it still
+    // waits for stays owed to it, so those behind cannot overtake it (all-or-nothing included).
+    for (const k of POINT_KINDS) free[k] -= Math.max(0, d.points[k] - c.held[k]) + d.pending[k];
     out.set(c.gatewayId, d);
   }
   return out;

@@ -152,8 +152,8 @@ export const poolStore = {
     const free = { tags: limit.tags - Number(first.held_tags), connections: limit.connections - Number(first.held_connections) };
     const out: string[] = [];
     for (const r of rows) {
-      if (free.tags <= 0 && free.connections <= 0) break;
-      out.push(r.id);
+      // Worth a push only if a kind it waits for still has free points after those ahead of it.
+      if ((r.pend_tags > 0 && free.tags > 0) || (r.pend_connections > 0 && free.connections > 0)) out.push(r.id);
       free.tags -= r.pend_tags;
       free.connections -= r.pend_connections;
     }
