@@ -36,6 +36,10 @@ export const pools = pgTable('pools', {
   licenseId: uuid('license_id'),
   licenseExpiresAt: ts('license_expires_at'),
   overCommitted: boolean('over_committed').notNull().default(false),
+  /** Optional cap on sum(allocations) / limit per kind (F2 oversubscription); null = no cap. */
+  maxOversubscription: real('max_oversubscription'),
+  /** partial: a grant gives what is free; all-or-nothing: the allocation or nothing beyond what is held. */
+  grantMode: text('grant_mode', { enum: ['partial', 'all-or-nothing'] }).notNull().default('partial'),
   createdAt: createdAt(),
   updatedAt: ts('updated_at').notNull().defaultNow(),
 });
@@ -105,6 +109,12 @@ export const gateways = pgTable(
     usageConnections: integer('usage_connections'),
     usageReportedAt: ts('usage_reported_at'),
     agentVersion: text('agent_version'),
+    /** Reserved (F2, FlexNet RESERVE): holds at least its allocation, online or not. */
+    reserved: boolean('reserved').notNull().default(false),
+    /** Pending gateways are served highest priority first, then by pendingSince. */
+    priority: integer('priority').notNull().default(0),
+    /** Since when a grant left this gateway short of its allocation; null = not waiting. */
+    pendingSince: ts('pending_since'),
     /** Decommissioned: credential dead, allocation 0; the row stays until its leases have ended. */
     revokedAt: ts('revoked_at'),
   },

@@ -1,4 +1,5 @@
 import type { GatewayView } from '../../shared/protocol/rest.js';
+import { pendingPoints } from '../leases/lease-accounting.js';
 import type { GatewayLeaseInfo, GatewayRow } from './gateway-store.js';
 
 export function gatewayView(g: GatewayRow, info: GatewayLeaseInfo, now = Date.now()): GatewayView {
@@ -14,10 +15,10 @@ export function gatewayView(g: GatewayRow, info: GatewayLeaseInfo, now = Date.no
     presenceChangedAt: g.presenceChangedAt?.toISOString() ?? null,
     enrolledAt: g.enrolledAt.toISOString(),
     allocation: { tags: g.allocTags, connections: g.allocConnections, plugins: g.allocPlugins },
-    held: {
-      tags: Math.max(g.allocTags, info.liveMax.tags),
-      connections: Math.max(g.allocConnections, info.liveMax.connections),
-    },
+    reserved: g.reserved,
+    priority: g.priority,
+    held: info.held,
+    pending: pendingPoints({ ...g, revoked: g.revokedAt !== null }, info.held),
     usage:
       g.usageReportedAt && g.usageTags !== null && g.usageConnections !== null
         ? { tags: g.usageTags, connections: g.usageConnections, reportedAt: g.usageReportedAt.toISOString() }

@@ -9,8 +9,8 @@ import type { EventBus } from '../events/event-bus.js';
 import type { Sql, TransactionSql } from 'postgres';
 import { ConcurrencyLimit } from './concurrency-limit.js';
 import { BatchQueue, failed, succeeded, type Outcome } from '../db/batch-queue.js';
-import { grantRefusal, leaseClaimsFor } from './lease-claims-builder.js';
-import { leaseBatchStore, type AckRequest, type NewLease } from './lease-batch-store.js';
+import { runGrantBatch, type GrantReason, type GrantRequest } from './grant-batch.js';
+import { leaseBatchStore, type AckRequest } from './lease-batch-store.js';
 import { leaseStore, type EndedLease } from './lease-store.js';
 import { reclaimDisconnected } from './disconnect-reclaim.js';
 import { isUuid } from '../../shared/protocol/uuid.js';
@@ -20,7 +20,7 @@ export interface LeaseSigner {
   signWithKid(claims: LeaseClaims): Promise<{ jws: string; kid: string }>;
 }
 
-export type GrantReason = 'grant' | 'renewal' | 'push';
+export type { GrantReason } from './grant-batch.js';
 
 /** Hooks for metrics; every method is optional to implement. */
 export interface LeaseObserver {
@@ -49,13 +49,6 @@ export interface LeaseServiceOptions {
   batch?: { maxBatch?: number; lanes?: number };
 }
 
-interface GrantRequest {
-  readonly gatewayId: string;
-  readonly reason: GrantReason;
-  /** A push skips offline gateways instead of burning a seq on a lease nobody receives. */
-  readonly onlyOnline: boolean;
-  readonly started: number;
-}
 
 interface PresenceRequest {
   readonly gatewayId: string;
@@ -65,8 +58,6 @@ interface PresenceRequest {
   readonly seen?: boolean;
 }
 
-
-const toSec = (ms: number) => Math.floor(ms / 1000);
 
 /**
  * Issues, renews, acknowledges and releases leases. Transports (MQTT, Socket.IO, HTTP pull) call
@@ -79,6 +70,7 @@ export class LeaseService {
   private readonly presence: BatchQueue<PresenceRequest, void>;
   /** Offline transactions (with their reclaims) that run at once. */
   private readonly offlineLimit = new ConcurrencyLimit(2);
+  private freedListener: (poolId: string) => void = () => {};
 
   constructor(
     private readonly db: Db,
@@ -115,6 +107,15 @@ export class LeaseService {
     return this.acks.submit({ gatewayId, jti });
   }
 
+  /** Called after a commit that returned points to a pool (the lease pusher serves who waits). */
+  onPointsFreed(listener: (poolId: string) => void): void {
+    this.freedListener = listener;
+  }
+
+  private pointsFreed(ended: readonly { poolId: string }[]): void {
+    for (const poolId of new Set(ended.map((e) => e.poolId))) this.freedListener(poolId);
+  }
+
   /** Settles waiting grants and acknowledgements (shutdown, tests). */
   async idle(): Promise<void> {
     await Promise.all([this.grants.idle(), this.acks.idle(), this.presence.idle()]);
@@ -127,53 +128,10 @@ export class LeaseService {
       outcomes.set(r.gatewayId, failed(notFound('gateway', r.gatewayId)));
       return false;
     });
-    const issued: { reason: GrantReason; started: number }[] = [];
+    let issued: GrantRequest[] = [];
     if (valid.length) {
-      await this.rawTx('grant', async (tx) => {
-        const targets = new Map((await leaseBatchStore.lockForGrant(tx, valid.map((r) => r.gatewayId))).map((t) => [t.id, t]));
-        const nowMs = this.now();
-        const iat = toSec(nowMs);
-        const pending: { req: GrantRequest; claims: LeaseClaims }[] = [];
-        for (const req of valid) {
-          const t = targets.get(req.gatewayId);
-          const refusal = t ? grantRefusal(t, nowMs) : notFound('gateway', req.gatewayId);
-          if (refusal) outcomes.set(req.gatewayId, failed(refusal));
-          else if (req.onlyOnline && !t!.online) outcomes.set(req.gatewayId, succeeded(undefined));
-          else pending.push({ req, claims: leaseClaimsFor(t!, iat, this.opts) });
-        }
-        // A lease that cannot be signed (claims the signer refuses) fails alone, not its batch.
-        const settled = await Promise.allSettled(pending.map((p) => this.signer.signWithKid(p.claims)));
-        const signed: { req: GrantRequest; claims: LeaseClaims; jws: string; kid: string }[] = [];
-        settled.forEach((r, k) => {
-          const p = pending[k]!;
-          if (r.status === 'fulfilled') signed.push({ ...p, ...r.value });
-          else outcomes.set(p.req.gatewayId, failed(r.reason));
-        });
-        await leaseBatchStore.insertGranted(
-          tx,
-          signed.map(({ req, claims: c, kid }): NewLease => ({
-            id: c.jti,
-            gatewayId: c.sub,
-            poolId: c.pool,
-            seq: c.seq,
-            kid,
-            tags: c.points.tags,
-            connections: c.points.connections,
-            plugins: c.plugins,
-            iat: c.iat,
-            exp: c.exp,
-            ...(c.disconnectGraceSec !== undefined ? { disconnectGraceSec: c.disconnectGraceSec } : {}),
-            auditActor: req.reason === 'push' ? 'system:push' : actorLabel({ kind: 'gateway', gatewayId: c.sub, poolId: c.pool }),
-            auditAction: req.reason === 'renewal' ? 'lease.renewed' : 'lease.granted',
-            auditAfter: { seq: c.seq, points: c.points, plugins: c.plugins, exp: c.exp, reason: req.reason },
-          })),
-          nowMs,
-        );
-        for (const { req, claims: c, jws } of signed) {
-          outcomes.set(req.gatewayId, succeeded({ lease: jws, jti: c.jti, seq: c.seq, expiresAt: c.exp, ttl: c.ttl }));
-          issued.push(req);
-        }
-      });
+      const deps = { issuer: this.opts.issuer, audience: this.opts.audience, nowMs: this.now(), sign: (c: LeaseClaims) => this.signer.signWithKid(c) };
+      issued = await this.rawTx('grant', (tx) => runGrantBatch(tx, valid, deps, outcomes));
     }
     // Only after the commit: a lease counts as issued once it is durable.
     const done = performance.now();
@@ -214,6 +172,8 @@ export class LeaseService {
       return { existing, result, found };
     });
     if (result.superseded.length) this.opts.observer?.ended?.('superseded', result.superseded);
+    // A larger lease that stopped counting returned points.
+    this.pointsFreed(result.superseded.filter((s) => { const by = found.get(s.by)!; return s.tags > by.tags || s.connections > by.connections; }));
     return requests.map((r) => {
       if (!existing.has(r.gatewayId)) return failed(notFound('gateway', r.gatewayId));
       const f = found.get(r.jti);
@@ -231,6 +191,7 @@ export class LeaseService {
       return this.endLeases(tx, g.id, g.poolId, 'released', actorLabel(actor));
     });
     if (ended.length) this.opts.observer?.ended?.('released', ended);
+    this.pointsFreed(ended);
     return { released: ended.length };
   }
 
@@ -264,6 +225,7 @@ export class LeaseService {
       const ended = await this.rawStatement('sweep', (sql) => reclaimDisconnected(sql, this.now(), marginSec, batch));
       total += ended.length;
       if (ended.length) this.opts.observer?.ended?.('reclaimed', ended);
+      this.pointsFreed(ended);
       if (ended.length < batch) return total;
     }
   }
@@ -280,7 +242,7 @@ export class LeaseService {
         for (const r of online) outcomes.set(r.gatewayId, failed(err));
       }
     }
-    // Going offline may reclaim leases: one transaction per gateway, a few at a time.
+    // Going offline: one transaction per gateway, a few at a time.
     await Promise.all(
       requests
         .filter((r) => !r.online)
@@ -339,6 +301,7 @@ export class LeaseService {
       });
       total += ended.length;
       if (ended.length) this.opts.observer?.ended?.('expired', ended);
+      this.pointsFreed(ended);
       if (ended.length < batch) return total;
     }
   }

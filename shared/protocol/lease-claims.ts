@@ -28,8 +28,11 @@ export const leaseClaimsSchema = z
     plugins: z.array(z.string().min(1)),
     licenseExpiresAt: epochSeconds,
     ttl: z.int().positive(),
-    /** reclaim on-disconnect: the agent enforces the trial allowance after this long without reaching the controller. */
-    disconnectGraceSec: z.number().int().positive().optional(),
+    /**
+     * Pools with `reclaim: on-disconnect` (F2): after this long unable to reach the controller
+     * (monotonic clock) the agent stops using the lease's points. Absent: the lease holds until exp.
+     */
+    disconnectGraceSec: z.int().positive().optional(),
   })
   .refine((c) => c.exp > c.nbf, { message: 'exp must be after nbf', path: ['exp'] });
 export type LeaseClaims = z.infer<typeof leaseClaimsSchema>;
