@@ -20,9 +20,9 @@ interface GatewayJson {
   lease: { seq: number; state: string; expiresAt: string } | null;
 }
 
-async function setupPool(api: ReturnType<typeof restClient>, vendor: TestVendor, settings: Record<string, unknown>) {
+async function setupPool(api: ReturnType<typeof restClient>, vendor: TestVendor, settings: Record<string, unknown>, tags = 500) {
   const poolId = (await api<{ id: string }>('POST', '/api/v1/pools', { name: `p-${crypto.randomUUID().slice(0, 8)}`, ...settings })).body.id;
-  expect((await api('PUT', `/api/v1/pools/${poolId}/license`, { license: await vendor.license({ tags: 500, connections: 50 }) })).status).toBe(200);
+  expect((await api('PUT', `/api/v1/pools/${poolId}/license`, { license: await vendor.license({ tags, connections: 50 }) })).status).toBe(200);
   const code = (await api<{ code: string }>('POST', `/api/v1/pools/${poolId}/activation-codes`, { seats: 10 })).body.code;
   return { poolId, code };
 }
@@ -41,7 +41,7 @@ describe('partitions and presence, embedded broker', () => {
   const reclaims = async (gatewayId: string) => (await api<{ items: unknown[] }>('GET', `/api/v1/audit?gatewayId=${gatewayId}&action=lease.reclaimed`)).body.items.length;
 
   /** An agent whose every route to the controller (MQTT and HTTP) runs through proxies the test can cut. */
-  async function agentBehindProxies(code: string, allocation: { tags: number; connections: number }) {
+  async function agentBehindProxies(code: string, allocation: { tags: number; connections: number }, granted = allocation.tags) {
     const mqtt = await startTcpProxy({ host: '127.0.0.1', port: Number(new URL(ctl.mqttUrl).port) });
     const http = await startTcpProxy({ host: '127.0.0.1', port: Number(ctlEnv.PORT) });
     proxies.push(mqtt, http);
@@ -59,7 +59,7 @@ describe('partitions and presence, embedded broker', () => {
       throw new Error(`${String(err)}; agent logs: ${a.logs.slice(-8).map((l) => JSON.stringify(l)).join('\n')}`);
     });
     await api('PUT', `/api/v1/gateways/${gatewayId}/allocation`, allocation);
-    await waitFor('limits applied', async () => (await a.license()).totalTagCount === allocation.tags);
+    await waitFor('limits applied', async () => (await a.license()).totalTagCount === granted);
     await waitFor('lease acknowledged', async () => (await gateway(gatewayId)).lease?.state === 'acknowledged');
     const cut = { blackhole: () => [mqtt, http].forEach((p) => p.blackhole()), heal: () => [mqtt, http].forEach((p) => p.heal()) };
     return { a, gatewayId, cut };
@@ -89,40 +89,52 @@ describe('partitions and presence, embedded broker', () => {
     await fs.rm(dir, { recursive: true, force: true });
   });
 
-  it('a partitioned agent of an on-disconnect pool is on trial before the controller frees its points (both sides measured)', async () => {
-    const { code } = await setupPool(api, vendor, { reclaim: 'on-disconnect', disconnectGraceSeconds: 8, leaseTtlSeconds: 60 });
+  it('a partitioned agent of an on-disconnect pool is on trial before its points are granted to anyone else (both sides measured)', async () => {
+    const { code } = await setupPool(api, vendor, { reclaim: 'on-disconnect', disconnectGraceSeconds: 8, leaseTtlSeconds: 60 }, 100);
     const { a, gatewayId, cut } = await agentBehindProxies(code, { tags: 80, connections: 8 });
+    // A second gateway entitled to 80 gets the 20 that are free and waits for the rest.
+    const { a: other } = await agentBehindProxies(code, { tags: 80, connections: 8 }, 20);
     const exp = Date.parse((await gateway(gatewayId)).lease!.expiresAt);
     const cutAt = Date.now();
     cut.blackhole();
     let agentTrialAt: number | undefined;
     let reclaimedAt: number | undefined;
-    const samples: { at: number; leaseState: string | undefined; licenseType: unknown }[] = [];
+    let otherGotThemAt: number | undefined;
+    const samples: { at: number; leaseState: string | undefined; otherTags: unknown; licenseType: unknown }[] = [];
     await waitFor(
-      'the lease reclaimed',
+      'the points granted to the other gateway',
       async () => {
-        // Controller first, then the agent: an agent sampled after a reclaim was seen must be on trial.
+        // Controller and the other agent first, then the partitioned agent: sampled after its points
+        // were seen freed or enforced elsewhere, it must already be on trial.
         const leaseState = (await gateway(gatewayId)).lease?.state;
+        const otherTags = (await other.license()).totalTagCount;
         const licenseType = (await a.license()).licenseType;
         const at = Date.now();
-        samples.push({ at: at - cutAt, leaseState, licenseType });
+        samples.push({ at: at - cutAt, leaseState, otherTags, licenseType });
         if (licenseType === 'TRIAL') agentTrialAt ??= at;
         if (leaseState === 'reclaimed') reclaimedAt ??= at;
-        if (reclaimedAt !== undefined) expect(licenseType, JSON.stringify(samples.slice(-5))).toBe('TRIAL');
-        return reclaimedAt !== undefined;
+        if (otherTags === 80) otherGotThemAt ??= at;
+        if (reclaimedAt !== undefined || otherGotThemAt !== undefined) expect(licenseType, JSON.stringify(samples.slice(-5))).toBe('TRIAL');
+        // Never both enforcing: 80 + 80 in a 100-tag pool (what was seen: 160 for 21.7 s).
+        if (licenseType === 'FLOATING') expect(otherTags).toBe(20);
+        return otherGotThemAt !== undefined;
       },
       { timeoutMs: 40_000, intervalMs: 100 },
     );
     expect(agentTrialAt).toBeDefined();
+    expect(reclaimedAt).toBeDefined();
     expect(agentTrialAt!).toBeLessThan(reclaimedAt!);
+    expect(reclaimedAt!).toBeLessThanOrEqual(otherGotThemAt!);
     // Returned on the disconnect rule, well before the lease's own expiry.
     expect(reclaimedAt!).toBeLessThan(exp);
     // While the agent was still FLOATING, the controller counted the lease as live.
     for (const s of samples) if (s.licenseType === 'FLOATING') expect(s.leaseState).toBe('acknowledged');
     expect(a.logs.some((l) => String(l.msg).startsWith('cut off from the controller'))).toBe(true);
-    console.info(`partition: agent on trial ${agentTrialAt! - cutAt} ms after the cut, points freed ${reclaimedAt! - cutAt} ms after (lease exp ${exp - cutAt} ms)`);
+    console.info(`partition: agent on trial ${agentTrialAt! - cutAt} ms after the cut, points freed ${reclaimedAt! - cutAt} ms, enforced by the other gateway ${otherGotThemAt! - cutAt} ms (lease exp ${exp - cutAt} ms)`);
     cut.heal();
-    await waitFor('back online and FLOATING', async () => (await gateway(gatewayId)).online && (await a.license()).licenseType === 'FLOATING', { timeoutMs: 20_000 });
+    // Back, it waits for the points the other gateway now holds: 20 are free.
+    await waitFor('back online', async () => (await gateway(gatewayId)).online, { timeoutMs: 20_000 });
+    await waitFor('the returning agent gets what is free', async () => (await a.license()).totalTagCount === 20, { timeoutMs: 20_000 });
   }, 90_000);
 
   it('a partition shorter than the grace returns nothing and the agent stays FLOATING', async () => {
