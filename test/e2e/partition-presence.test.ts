@@ -79,7 +79,7 @@ describe('partitions and presence, embedded broker', () => {
       PORT: String(await freePort()),
       MQTT_EMBEDDED_PORT: String(await freePort()),
     };
-    ctl = await startControllerProcess(ctlEnv);
+    ctl = await startControllerProcess(ctlEnv, { readyTimeoutMs: 90_000 });
   }, 90_000);
   afterAll(async () => {
     await Promise.all(agents.map((a) => a.stop('SIGKILL')));
@@ -163,7 +163,7 @@ describe('partitions and presence, embedded broker', () => {
     expect((await gateway(doomedId)).online).toBe(true);
     await ctl.stop('SIGKILL');
     await doomed.stop('SIGKILL');
-    ctl = await startControllerProcess(ctlEnv);
+    ctl = await startControllerProcess(ctlEnv, { readyTimeoutMs: 90_000 });
     // Nobody can be connected to an embedded broker that just started: no stale "online".
     expect((await gateway(doomedId)).online).toBe(false);
     await waitFor('the live agent is back online', async () => (await gateway(aliveId)).online, { timeoutMs: 20_000, intervalMs: 200 });
@@ -198,7 +198,7 @@ describe.skipIf(!mosquittoInstalled())('a Mosquitto outage shorter than the grac
       MQTT_DYNSEC: 'true',
       SWEEP_INTERVAL_MS: '250',
       RECLAIM_SKEW_MARGIN_SEC: '2',
-    });
+    }, { readyTimeoutMs: 90_000 });
     const { code } = await setupPool(api, vendor, { reclaim: 'on-disconnect', disconnectGraceSeconds: 30, leaseTtlSeconds: 120 });
     for (let i = 0; i < 2; i++) {
       agents.push(
