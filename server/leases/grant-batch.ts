@@ -24,6 +24,8 @@ export interface GrantBatchDeps {
   readonly audience: string;
   readonly nowMs: number;
   sign(claims: LeaseClaims): Promise<{ jws: string; kid: string }>;
+  /** The per-pool policy; tests replace it with a broken one to show the invariant checker catches it. */
+  readonly plan?: typeof planPoolGrants;
 }
 
 const toSec = (ms: number) => Math.floor(ms / 1000);
@@ -78,7 +80,7 @@ export async function runGrantBatch(
     ];
     const t0 = mine[0]!.t;
     const limit = poolLimit(t0.capacity, t0.overdraftFactor);
-    for (const [id, d] of planPoolGrants(limit, p.held, pool.grantMode, contenders)) decisions.set(id, d);
+    for (const [id, d] of (deps.plan ?? planPoolGrants)(limit, p.held, pool.grantMode, contenders)) decisions.set(id, d);
   }
   const iat = toSec(nowMs);
   const pending = toGrant.map(({ req, t }) => {
