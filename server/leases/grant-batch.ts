@@ -79,7 +79,9 @@ export async function runGrantBatch(
       })),
     ];
     const t0 = mine[0]!.t;
-    const limit = poolLimit(t0.capacity, t0.overdraftFactor);
+    // An over-committed pool grants nothing new until the sweeper's review finds it fits again
+    // (F2): with no limit, every grant keeps at most what its gateway holds.
+    const limit = t0.overCommitted ? { tags: 0, connections: 0 } : poolLimit(t0.capacity, t0.overdraftFactor);
     for (const [id, d] of (deps.plan ?? planPoolGrants)(limit, p.held, pool.grantMode, contenders)) decisions.set(id, d);
   }
   const iat = toSec(nowMs);
