@@ -18,6 +18,11 @@ interface Accepted {
  */
 export class AgentModel {
   private readonly enforced = new Map<string, Accepted>();
+  /**
+   * Bumped when an agent stops (release, cut off): a grant asked before the stop and answered after
+   * it reaches no running agent (the real one exited), so the model does not take it up.
+   */
+  private readonly stops = new Map<string, number>();
   private readonly poolOf: Map<string, string>;
   readonly violations: string[] = [];
   checks = 0;
@@ -26,7 +31,13 @@ export class AgentModel {
     this.poolOf = new Map(fleet.gateways.map((g) => [g.id, g.pool.id]));
   }
 
-  accept(gatewayId: string, lease: { jti: string; seq: number; points: Points; exp: number }): void {
+  /** Call before asking for a lease; pass the result to accept. */
+  generation(gatewayId: string): number {
+    return this.stops.get(gatewayId) ?? 0;
+  }
+
+  accept(gatewayId: string, lease: { jti: string; seq: number; points: Points; exp: number }, generation = this.generation(gatewayId)): void {
+    if (generation !== this.generation(gatewayId)) return;
     const cur = this.enforced.get(gatewayId);
     if (cur && cur.seq > lease.seq) return;
     this.enforced.set(gatewayId, { jti: lease.jti, seq: lease.seq, points: lease.points, expMs: lease.exp * 1000 });
@@ -34,6 +45,7 @@ export class AgentModel {
 
   /** The agent stopped using its lease (before releasing it, or cut off under on-disconnect). */
   drop(gatewayId: string, jtis?: readonly string[]): void {
+    if (!jtis) this.stops.set(gatewayId, this.generation(gatewayId) + 1);
     const cur = this.enforced.get(gatewayId);
     if (cur && (!jtis || jtis.includes(cur.jti))) this.enforced.delete(gatewayId);
   }

@@ -63,11 +63,12 @@ async function execute(ctx: MixContext, op: Op, issued: Map<string, string[]>, a
       await s.gateways.setAllocation(gatewayId(op.gw), { tags: op.tags, connections: op.connections, force: op.force, reserved: op.reserved }, admin);
       return 'ok';
     case 'grant': {
+      const generation = agents?.generation(gatewayId(op.gw));
       const g = await s.leases.grant(gatewayId(op.gw), op.renewal ? 'renewal' : 'grant');
       issued.get(gatewayId(op.gw))!.push(g.jti);
       // The agent receives the lease and enforces it.
       const c = decodeJwt(g.lease) as { points: { tags: number; connections: number }; exp: number };
-      agents?.accept(gatewayId(op.gw), { jti: g.jti, seq: g.seq, points: c.points, exp: c.exp });
+      agents?.accept(gatewayId(op.gw), { jti: g.jti, seq: g.seq, points: c.points, exp: c.exp }, generation);
       return g.pending && (g.pending.tags > 0 || g.pending.connections > 0) ? 'partial' : 'ok';
     }
     case 'ack': {
