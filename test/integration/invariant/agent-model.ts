@@ -24,6 +24,8 @@ export class AgentModel {
    */
   private readonly stops = new Map<string, number>();
   private readonly poolOf: Map<string, string>;
+  /** When a pool's limit last changed (license, overdraft): an older snapshot cannot judge it. */
+  private readonly limitChangedAt = new Map<string, number>();
   readonly violations: string[] = [];
   checks = 0;
 
@@ -50,6 +52,10 @@ export class AgentModel {
     if (cur && (!jtis || jtis.includes(cur.jti))) this.enforced.delete(gatewayId);
   }
 
+  limitChanged(poolId: string, atMs: number): void {
+    this.limitChangedAt.set(poolId, atMs);
+  }
+
   /** Sum per pool of what agents enforce at `nowMs`, against the limits of the latest snapshot. */
   check(nowMs: number, snap: Snapshot | undefined): void {
     if (!snap) return;
@@ -65,6 +71,8 @@ export class AgentModel {
     for (const [pool, s] of sums) {
       const r = snap.pools.get(pool);
       if (!r || r.overCommitted) continue;
+      // The snapshot predates a license or overdraft change: its limit may be the old, smaller one.
+      if ((this.limitChangedAt.get(pool) ?? 0) >= snap.at.getTime()) continue;
       for (const k of KINDS) if (s[k] > r.limit[k]) this.violations.push(`${new Date(nowMs).toISOString()}: agents of pool ${pool} enforce ${s[k]} ${k} > limit ${r.limit[k]}`);
     }
   }

@@ -94,11 +94,20 @@ async function execute(ctx: MixContext, op: Op, issued: Map<string, string[]>, a
       return (await reviewOverCommitment(replica.db)).length > 0 ? 'cleared' : 'none';
     case 'license': {
       const doc = await ctx.license({ tags: op.tags, connections: op.connections });
-      await s.pools.uploadLicense(ctx.fleet.pools[op.pool]!.id, doc, op.variant === 'smaller-forced', admin);
+      const poolId = ctx.fleet.pools[op.pool]!.id;
+      try {
+        await s.pools.uploadLicense(poolId, doc, op.variant === 'smaller-forced', admin);
+      } finally {
+        agents?.limitChanged(poolId, Date.now());
+      }
       return 'ok';
     }
     case 'overdraft':
-      await s.pools.update(ctx.fleet.pools[op.pool]!.id, { overdraftFactor: op.factor }, admin);
+      try {
+        await s.pools.update(ctx.fleet.pools[op.pool]!.id, { overdraftFactor: op.factor }, admin);
+      } finally {
+        agents?.limitChanged(ctx.fleet.pools[op.pool]!.id, Date.now());
+      }
       return 'ok';
     case 'age': {
       // Time passing for this gateway's leases, one row per statement: a multi-row update here
