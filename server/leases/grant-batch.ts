@@ -24,6 +24,8 @@ export interface GrantBatchDeps {
   readonly audience: string;
   readonly nowMs: number;
   sign(claims: LeaseClaims): Promise<{ jws: string; kid: string }>;
+  /** The per-pool policy; tests replace it with a broken one to show the invariant checker catches it. */
+  readonly plan?: typeof planPoolGrants;
 }
 
 const toSec = (ms: number) => Math.floor(ms / 1000);
@@ -77,8 +79,10 @@ export async function runGrantBatch(
       })),
     ];
     const t0 = mine[0]!.t;
-    const limit = poolLimit(t0.capacity, t0.overdraftFactor);
-    for (const [id, d] of planPoolGrants(limit, p.held, pool.grantMode, contenders)) decisions.set(id, d);
+    // An over-committed pool grants nothing new until the sweeper's review finds it fits again
+    // (F2): with no limit, every grant keeps at most what its gateway holds.
+    const limit = t0.overCommitted ? { tags: 0, connections: 0 } : poolLimit(t0.capacity, t0.overdraftFactor);
+    for (const [id, d] of (deps.plan ?? planPoolGrants)(limit, p.held, pool.grantMode, contenders)) decisions.set(id, d);
   }
   const iat = toSec(nowMs);
   const pending = toGrant.map(({ req, t }) => {

@@ -34,6 +34,8 @@ export interface GrantTarget {
   readonly pendingSinceMs: number | null;
   readonly capacity: Points;
   readonly overdraftFactor: number;
+  /** A forced smaller license left it above its limit: it grants nothing new until it fits again. */
+  readonly overCommitted: boolean;
 }
 
 /** One lease to persist, with its audit row. */
@@ -90,6 +92,7 @@ interface TargetRow {
   capacity_tags: number;
   capacity_connections: number;
   overdraft_factor: number;
+  over_committed: boolean;
 }
 
 /** The grant engine judges liveness at its own clock, bound once per statement. */
@@ -161,7 +164,7 @@ export const leaseBatchStore = {
       select g.id, g.pool_id, p.name as pool_name, p.plugins as pool_plugins, p.lease_ttl_seconds,
         case when p.reclaim = 'on-disconnect' then p.disconnect_grace_seconds end as disconnect_grace_sec,
         (extract(epoch from p.license_expires_at) * 1000)::float8 as license_expires_ms,
-        p.capacity_tags, p.capacity_connections, p.overdraft_factor,
+        p.capacity_tags, p.capacity_connections, p.overdraft_factor, p.over_committed,
         g.hardware_id, g.lease_seq, g.alloc_tags, g.alloc_connections, g.alloc_plugins, g.online, g.revoked_at is not null as revoked,
         g.priority, (extract(epoch from g.pending_since) * 1000)::float8 as pending_since_ms
       from "gateways" g join "pools" p on p.id = g.pool_id
@@ -187,6 +190,7 @@ export const leaseBatchStore = {
       pendingSinceMs: r.pending_since_ms,
       capacity: { tags: r.capacity_tags, connections: r.capacity_connections },
       overdraftFactor: r.overdraft_factor,
+      overCommitted: r.over_committed,
     }));
   },
 

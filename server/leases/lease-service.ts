@@ -9,7 +9,7 @@ import type { EventBus } from '../events/event-bus.js';
 import type { Sql, TransactionSql } from 'postgres';
 import { ConcurrencyLimit } from './concurrency-limit.js';
 import { BatchQueue, failed, succeeded, type Outcome } from '../db/batch-queue.js';
-import { runGrantBatch, type GrantReason, type GrantRequest } from './grant-batch.js';
+import { runGrantBatch, type GrantBatchDeps, type GrantReason, type GrantRequest } from './grant-batch.js';
 import { leaseBatchStore, type AckRequest } from './lease-batch-store.js';
 import { leaseStore, type EndedLease } from './lease-store.js';
 import { reclaimDisconnected } from './disconnect-reclaim.js';
@@ -45,6 +45,8 @@ export interface LeaseServiceOptions {
   events?: EventBus;
   now?: () => number;
   observer?: LeaseObserver;
+  /** Tests only: a replacement grant policy (the invariant tests show a broken one is caught). */
+  grantPolicy?: GrantBatchDeps['plan'];
   /** Grants and acknowledgements are batched: at most `maxBatch` per transaction, `lanes` transactions at once. */
   batch?: { maxBatch?: number; lanes?: number };
 }
@@ -130,7 +132,7 @@ export class LeaseService {
     });
     let issued: GrantRequest[] = [];
     if (valid.length) {
-      const deps = { issuer: this.opts.issuer, audience: this.opts.audience, nowMs: this.now(), sign: (c: LeaseClaims) => this.signer.signWithKid(c) };
+      const deps = { issuer: this.opts.issuer, audience: this.opts.audience, nowMs: this.now(), sign: (c: LeaseClaims) => this.signer.signWithKid(c), ...(this.opts.grantPolicy ? { plan: this.opts.grantPolicy } : {}) };
       issued = await this.rawTx('grant', (tx) => runGrantBatch(tx, valid, deps, outcomes));
     }
     // Only after the commit: a lease counts as issued once it is durable.
