@@ -10,6 +10,7 @@ import { LeaseHolder, type HeldLease } from './lease/lease-holder.js';
 import { LeasePipeline } from './lease/lease-pipeline.js';
 import { LeaseVerifier } from './lease/lease-verifier.js';
 import { TimeFloor } from './lease/time-floor.js';
+import { ReachabilityGrace } from './lease/reachability-grace.js';
 import type { AgentView } from './local/agent-view.js';
 import type { Logger } from './logger.js';
 import { trustAnchorSchema, type AgentCredential, type FileStateStore, type LeaseGuard, type StoredLease, type TrustAnchor } from './state/file-state-store.js';
@@ -72,6 +73,7 @@ export type ActivationResult =
 export class Agent {
   private holder: LeaseHolder;
   private readonly clock: Clock;
+  private readonly grace: ReachabilityGrace;
   private readonly usage: UsageSource;
   private readonly abort = new AbortController();
   private credential: AgentCredential | undefined;
@@ -90,8 +92,15 @@ export class Agent {
   constructor(private readonly deps: AgentDeps) {
     this.clock = deps.clock ?? systemClock();
     this.usage = deps.usage ?? noUsageSource;
-    this.holder = new LeaseHolder({ clock: this.clock });
     this.activationCode = deps.options.activationCode;
+    this.grace = new ReachabilityGrace({
+      clock: this.clock,
+      graceSec: () => this.holder.current()?.claims.disconnectGraceSec,
+      onRefreshDue: () => this.link?.requestNow(),
+      onCutOff: (sinceContactMs) =>
+        deps.logger.warn({ sinceContactMs, graceSec: this.holder.current()?.claims.disconnectGraceSec }, 'cut off from the controller longer than the pool allows; enforcing the trial allowance until it answers'),
+    });
+    this.holder = new LeaseHolder({ clock: this.clock, usable: (c) => this.grace.allows(c) });
   }
 
   /** Loads the state folder, then enrolls (if needed) and connects in the background. */
@@ -104,6 +113,7 @@ export class Agent {
       lastAcceptedSeq: Math.max(state.lastSeq, guard?.highSeq ?? 0),
       floor: new TimeFloor(this.clock, this.floorAtBoot(guard)),
       clockSkewSec: this.deps.options.clockSkewSec,
+      usable: (c) => this.grace.allows(c),
     });
     const behindMs = this.holder.floor.wallBehindMs();
     if (behindMs > 0) logger.warn({ behindSec: Math.round(behindMs / 1000) }, 'the wall clock is behind time the agent has already seen; leases are judged by the later time');
@@ -292,6 +302,7 @@ export class Agent {
       logger,
       clock: this.clock,
       onAccepted: () => {
+        this.grace.leaseChanged();
         this.link?.leaseAccepted();
         void this.saveGuard();
         this.markReady();
@@ -305,6 +316,7 @@ export class Agent {
     const verdict = await this.pipeline!.verifyStored(stored.jws, stored.seq);
     if (!verdict.ok) return logger.info({ seq: stored.seq, reason: verdict.reason }, 'the stored lease is no longer valid');
     if (this.holder.restore({ jws: stored.jws, claims: verdict.claims, receivedAt: stored.receivedAt })) {
+      this.grace.restored(stored.receivedAt);
       logger.info({ seq: stored.seq, secondsLeft: this.holder.secondsLeft(), points: verdict.claims.points }, 'enforcing the stored lease until the controller answers');
       this.markReady();
     }
@@ -320,6 +332,8 @@ export class Agent {
       controller,
       transports,
       usage: this.usage,
+      grace: this.grace,
+      clock: this.clock,
       logger,
       failoverAfterMs: options.failoverAfterMs,
       usageIntervalMs: options.usageIntervalMs,
@@ -390,6 +404,7 @@ export class Agent {
       await store.clearLease(seq).catch((err: unknown) => logger.warn({ err: (err as Error).message }, 'could not clear the stored lease'));
       await link.close();
     }
+    this.grace.close();
     this.markReady();
   }
 

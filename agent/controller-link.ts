@@ -2,7 +2,9 @@ import type { BackoffOptions } from '../shared/backoff.js';
 import type { AgentErrorMessage, HelloMessage, LeaseMessage } from '../shared/protocol/agent-messages.js';
 import type { ControllerClient } from './controller/controller-api.js';
 import type { LeaseHolder } from './lease/lease-holder.js';
+import type { Clock } from './lease/clock.js';
 import type { LeasePipeline } from './lease/lease-pipeline.js';
+import type { ReachabilityGrace } from './lease/reachability-grace.js';
 import { RenewalScheduler } from './lease/renewal-scheduler.js';
 import type { Logger } from './logger.js';
 import { ControllerProblem, type AgentTransport, type TransportFactory, type TransportHandlers, type TransportIdentity } from './transport/agent-transport.js';
@@ -19,6 +21,9 @@ export interface ControllerLinkOptions {
   readonly transports: TransportFactory;
   readonly usage: UsageSource;
   readonly logger: Logger;
+  /** Told when the controller answered a lease request (reclaim on-disconnect). */
+  readonly grace?: Pick<ReachabilityGrace, 'contact'>;
+  readonly clock?: Pick<Clock, 'monotonicMs'>;
   readonly failoverAfterMs: number;
   readonly usageIntervalMs?: number;
   readonly renewalBackoff?: BackoffOptions;
@@ -102,6 +107,11 @@ export class ControllerLink {
     this.scheduler.leaseAccepted();
   }
 
+  /** Ask for a fresh lease now (e.g. half the disconnect grace passed without contact). */
+  requestNow(): void {
+    this.scheduler.requestNow();
+  }
+
   reachable(): boolean {
     return this.isReachable;
   }
@@ -168,10 +178,12 @@ export class ControllerLink {
     const { holder, pipeline, controller, identity } = this.o;
     const t = this.selector.active();
     const lastSeq = holder.lastAcceptedSeq();
+    const sentAt = this.o.clock?.monotonicMs() ?? performance.now();
     try {
       if (t && this.helloDue === t) {
         await t.hello(this.helloMessage(), lastSeq);
-        this.helloDue = undefined;
+        // Only this transport's hello is done: a switch while it ran made the new one due (ghost offline).
+        if (this.helloDue === t) this.helloDue = undefined;
       } else if (t) {
         await t.renew(lastSeq);
       } else {
@@ -180,6 +192,7 @@ export class ControllerLink {
         await pipeline.deliver(grant, 'http', (jti) => controller.ack(identity.credential, jti));
       }
       this.isReachable = true;
+      this.o.grace?.contact(sentAt);
     } catch (err) {
       // A problem is still an answer: the controller is there, it just would not grant.
       this.isReachable = err instanceof ControllerProblem;

@@ -36,6 +36,7 @@ import { ReplicaMembership } from './replicas/replica-membership.js';
 import { attachPostgresAdapter } from './replicas/socket-adapter.js';
 import { AGENT_NAMESPACE } from '../shared/protocol/socket-events.js';
 import { CONSOLE_NAMESPACE } from '../shared/protocol/console-events.js';
+import { markAllOfflineAtStart } from './leases/presence-reconciler.js';
 
 export interface RunningController {
   readonly url: string;
@@ -106,6 +107,8 @@ export async function startController(config: Config, logger: Logger, onFatal: (
     const services = await createServices(config, database.db, logger, metrics.leaseObserver(), credentials);
     const loginFailures = new FailureCounter({ perMinute: config.rateLimits.authFailuresPerMinute, prefix: 'agent-login' });
     if (!brokerAt) {
+      const reset = await markAllOfflineAtStart(database.db.$client, Date.now());
+      if (reset.length) logger.info({ gateways: reset.length }, 'embedded broker: gateways shown online before the start are offline until they say hello');
       // Started once the services exist: the broker checks agents' credentials through them.
       const broker = await startEmbeddedBroker({
         host: config.mqtt.embeddedHost,
@@ -124,7 +127,7 @@ export async function startController(config: Config, logger: Logger, onFatal: (
     const bootstrapToken = await services.tokens.bootstrapAdmin(config.adminToken);
     if (bootstrapToken) printBootstrapToken(bootstrapToken);
     stack.push('lease-pusher', () => services.pusher.idle());
-    const sweeper = startSweeper({ intervalMs: config.sweepIntervalMs, leaseHistoryDays: config.leaseHistoryDays }, database.db, services, logger.child({ component: 'sweeper' }));
+    const sweeper = startSweeper({ intervalMs: config.sweepIntervalMs, leaseHistoryDays: config.leaseHistoryDays, reclaimSkewMarginSec: config.reclaimSkewMarginSec }, database.db, services, logger.child({ component: 'sweeper' }));
     stack.push('sweeper', () => sweeper.stop());
 
     const api = buildApiRouter(config, database.db, services, {
@@ -150,6 +153,7 @@ export async function startController(config: Config, logger: Logger, onFatal: (
     const agentHandler = new AgentHandler(services.leases, services.gateways, {
       // Two connections stay free for the API and authentication; the lease service's batches take up to six.
       maxInFlight: Math.max(2, config.database.poolMax - 8),
+      logger: logger.child({ component: 'agent-handler' }),
     });
     const malformed = new MalformedInput(logger.child({ component: 'agent-input' }), metrics.registry);
     const bridge = new MqttAgentBridge(brokerLink, database.db, agentHandler, logger.child({ component: 'mqtt-agents' }), {

@@ -82,6 +82,12 @@ export const configSchema = z.object({
     .optional()
     .refine((v) => v === undefined || v === '' || /^fl_[A-Za-z0-9_-]{20,}$/.test(v), 'expected fl_ followed by at least 20 URL-safe characters'),
   SWEEP_INTERVAL_MS: positiveInt(5_000, 'a positive number of milliseconds'),
+  RECLAIM_SKEW_MARGIN_SEC: z.coerce
+    .number({ error: 'expected whole seconds 0-3600' })
+    .int('expected whole seconds 0-3600')
+    .min(0, 'expected whole seconds 0-3600')
+    .max(3600, 'expected whole seconds 0-3600')
+    .default(5),
   LEASE_HISTORY_DAYS: z.coerce
     .number({ error: 'expected a whole number of days, 0 to keep ended leases forever' })
     .int('expected a whole number of days, 0 to keep ended leases forever')
@@ -170,6 +176,11 @@ export interface Config {
   readonly leaseIssuer: string;
   readonly adminToken: string | undefined;
   readonly sweepIntervalMs: number;
+  /**
+   * reclaim on-disconnect: points return this long after the lease's grace has run out since the
+   * controller lost the agent, for the agent's timers and clock rate (it stops at the grace).
+   */
+  readonly reclaimSkewMarginSec: number;
   /** Ended leases older than this are deleted (each gateway keeps its latest); 0 keeps them all. */
   readonly leaseHistoryDays: number;
   readonly rateLimits: { readonly enrollFailuresPerMinute: number; readonly authFailuresPerMinute: number };
@@ -251,6 +262,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     leaseIssuer: c.LEASE_ISSUER,
     adminToken: c.ADMIN_TOKEN || undefined,
     sweepIntervalMs: c.SWEEP_INTERVAL_MS,
+    reclaimSkewMarginSec: c.RECLAIM_SKEW_MARGIN_SEC,
     leaseHistoryDays: c.LEASE_HISTORY_DAYS,
     rateLimits: { enrollFailuresPerMinute: c.ENROLL_FAILURES_PER_MINUTE, authFailuresPerMinute: c.AUTH_FAILURES_PER_MINUTE },
     trustProxy: c.TRUST_PROXY,

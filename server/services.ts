@@ -65,6 +65,7 @@ export async function createServices(
   });
   const pusher = new LeasePusher(db, leases, logger.child({ component: 'lease-pusher' }), observer);
   const notifier = notifierWithEvents(pusher, events);
+  leases.onPointsFreed((poolId) => notifier.pointsFreed(poolId));
   const identity = { issuer: config.leaseIssuer, audience: LEASE_AUDIENCE, jwks: () => publishedKeys.jwks() };
   return {
     tokens: new TokenService(db),

@@ -20,6 +20,8 @@ export interface LeaseHolderOptions {
   readonly floor?: TimeFloor;
   /** Tolerated wall-clock disagreement with the controller, in seconds (default 0). */
   readonly clockSkewSec?: number;
+  /** Whether a valid lease may be enforced now (reclaim on-disconnect: see reachability-grace.ts). */
+  readonly usable?: (claims: LeaseClaims) => boolean;
 }
 
 /**
@@ -114,13 +116,13 @@ export class LeaseHolder {
    * license and the gateway returns to its free default.
    */
   licenseType(): LicenseType {
-    const lease = this.current();
+    const lease = this.enforced();
     return lease && !isEmptyGrant(lease.claims) ? 'FLOATING' : 'TRIAL';
   }
 
   /** The valid lease's points and plugins; without one (or with an empty one), the trial allowance (F1). */
   effectiveLimits(): Limits {
-    const lease = this.current();
+    const lease = this.enforced();
     if (!lease || isEmptyGrant(lease.claims)) return TRIAL_ALLOWANCE;
     const { points, plugins } = lease.claims;
     return { tags: points.tags, connections: points.connections, plugins: [...plugins] };
@@ -130,6 +132,11 @@ export class LeaseHolder {
   renewDueInMs(): number {
     if (!this.held || this.msLeft() <= 0) return 0;
     return Math.max(0, Math.ceil(this.renewAtMono - this.options.clock.monotonicMs()));
+  }
+
+  private enforced(): HeldLease | undefined {
+    const lease = this.current();
+    return lease && (this.options.usable?.(lease.claims) ?? true) ? lease : undefined;
   }
 
   private takeSeq(seq: number): void {

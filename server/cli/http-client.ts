@@ -112,6 +112,7 @@ const FLAG_OF_FIELD: Readonly<Record<string, string>> = {
   description: '--description',
   leaseTtlSeconds: '--ttl',
   reclaim: '--reclaim',
+  disconnectGraceSeconds: '--disconnect-grace',
   overdraftFactor: '--overdraft',
   alarmRaiseRatio: '--alarm-raise',
   alarmClearRatio: '--alarm-clear',

@@ -28,6 +28,8 @@ export const pools = pgTable('pools', {
   description: text('description').notNull().default(''),
   leaseTtlSeconds: integer('lease_ttl_seconds').notNull().default(300),
   reclaim: text('reclaim', { enum: ['on-expiry', 'on-disconnect'] }).notNull().default('on-expiry'),
+  /** on-disconnect: how long after the controller lost the agent its points return (leases carry it). */
+  disconnectGraceSeconds: integer('disconnect_grace_seconds').notNull().default(60),
   overdraftFactor: real('overdraft_factor').notNull().default(1),
   alarmRaiseRatio: real('alarm_raise_ratio').notNull().default(0.8),
   alarmClearRatio: real('alarm_clear_ratio').notNull().default(0.75),
@@ -37,6 +39,10 @@ export const pools = pgTable('pools', {
   licenseId: uuid('license_id'),
   licenseExpiresAt: ts('license_expires_at'),
   overCommitted: boolean('over_committed').notNull().default(false),
+  /** Optional cap on sum(allocations) / limit per kind (F2 oversubscription); null = no cap. */
+  maxOversubscription: real('max_oversubscription'),
+  /** partial: a grant gives what is free; all-or-nothing: the allocation or nothing beyond what is held. */
+  grantMode: text('grant_mode', { enum: ['partial', 'all-or-nothing'] }).notNull().default('partial'),
   createdAt: createdAt(),
   updatedAt: ts('updated_at').notNull().defaultNow(),
 });
@@ -106,6 +112,12 @@ export const gateways = pgTable(
     usageConnections: integer('usage_connections'),
     usageReportedAt: ts('usage_reported_at'),
     agentVersion: text('agent_version'),
+    /** Reserved (F2, FlexNet RESERVE): holds at least its allocation, online or not. */
+    reserved: boolean('reserved').notNull().default(false),
+    /** Pending gateways are served highest priority first, then by pendingSince. */
+    priority: integer('priority').notNull().default(0),
+    /** Since when a grant left this gateway short of its allocation; null = not waiting. */
+    pendingSince: ts('pending_since'),
     /** Decommissioned: credential dead, allocation 0; the row stays until its leases have ended. */
     revokedAt: ts('revoked_at'),
   },
@@ -130,6 +142,8 @@ export const leases = pgTable(
     plugins: text('plugins').array().notNull(),
     issuedAt: ts('issued_at').notNull(),
     expiresAt: ts('expires_at').notNull(),
+    /** The lease's disconnectGraceSec claim (reclaim on-disconnect); null: it returns at expires_at. */
+    disconnectGraceSeconds: integer('disconnect_grace_seconds'),
     state: text('state', { enum: leaseStates }).notNull().default('issued'),
     acknowledgedAt: ts('acknowledged_at'),
     endedAt: ts('ended_at'),

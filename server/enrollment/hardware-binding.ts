@@ -34,7 +34,7 @@ export async function bindingFor(tx: Tx, code: ActivationCodeRow, hardwareId: st
   const g = await gatewayStore.lock(tx, found.id);
   if (!g || g.revokedAt || g.poolId !== found.poolId) return { kind: 'none' };
   const info = await gatewayStore.leaseInfo(tx, g.id);
-  const live = info.liveMax.tags > 0 || info.liveMax.connections > 0;
+  const live = info.held.tags > 0 || info.held.connections > 0;
   if (!live) return { kind: 'move', gateway: g, fromPoolId: g.poolId };
   if (g.allocTags !== 0 || g.allocConnections !== 0 || g.allocPlugins.length) {
     await gatewayStore.update(tx, g.id, { allocTags: 0, allocConnections: 0, allocPlugins: [], allocUpdatedAt: new Date() });

@@ -12,6 +12,7 @@ const statusByName: Record<ProblemName, number> = {
   'license-invalid': 400,
   'license-expired': 409,
   'pool-over-committed': 409,
+  'oversubscription-cap': 409,
   'activation-code-unknown': 404,
   'activation-code-revoked': 410,
   'activation-code-expired': 410,

@@ -39,5 +39,9 @@ export function notifierWithEvents(inner: ChangeNotifier, bus: EventBus): Change
       inner.poolChanged(poolId);
       bus.emit('pool.changed', { poolId });
     },
+    pointsFreed(poolId) {
+      inner.pointsFreed(poolId);
+      bus.emit('pool.changed', { poolId });
+    },
   };
 }

@@ -5,7 +5,7 @@ import type { Db } from '../db/database.js';
 import { gateways } from '../db/schema.js';
 import { AppError } from '../errors/app-error.js';
 import type { ChangeNotifier } from '../leases/change-notifier.js';
-import { POINT_KINDS, poolLimit, raiseShortfalls } from '../pools/capacity-policy.js';
+import { POINT_KINDS, oversubscriptionExcess, poolLimit, raiseShortfalls } from '../pools/capacity-policy.js';
 import { poolStore, type PoolRow } from '../pools/pool-store.js';
 import { gatewayStore, type GatewayRow } from './gateway-store.js';
 
@@ -58,7 +58,12 @@ export class BulkAllocationService {
       const byId = new Map<string, GatewayRow>(rows.map((r) => [r.id, r]));
       const info = await gatewayStore.leaseInfoMany(tx, ids);
       const held = new Map<string, Totals>();
-      for (const id of poolIds) held.set(id, { ...(await poolStore.totals(tx, id)).held });
+      const allocated = new Map<string, Totals>();
+      for (const id of poolIds) {
+        const totals = await poolStore.totals(tx, id);
+        held.set(id, { ...totals.held });
+        allocated.set(id, { ...totals.allocated });
+      }
 
       const plan = req.items.map((item) => {
         const g = byId.get(item.gatewayId.toLowerCase())!;
@@ -85,24 +90,38 @@ export class BulkAllocationService {
             inUse: usage,
           });
         }
-        const liveMax = info.get(g.id)?.liveMax ?? { tags: 0, connections: 0 };
-        const gatewayHeld = { tags: Math.max(g.allocTags, liveMax.tags), connections: Math.max(g.allocConnections, liveMax.connections) };
+        // F2: an allocation is an entitlement. A raise is refused only by the pool's oversubscription
+        // cap; a reserved gateway must also fit the free points, since it holds its allocation at once.
+        const limit = poolLimit({ tags: pool.capacityTags, connections: pool.capacityConnections }, pool.overdraftFactor);
+        const poolAllocated = allocated.get(pool.id)!;
+        const allocatedAfter = { tags: poolAllocated.tags - g.allocTags + requested.tags, connections: poolAllocated.connections - g.allocConnections + requested.connections };
+        const gatewayHeld = info.get(g.id)?.held ?? { tags: 0, connections: 0 };
         const poolHeld = held.get(pool.id)!;
         if (raises(g, requested)) {
-          if (pool.licenseExpiresAt === null) throw new AppError('insufficient-points', `${who}: pool ${pool.name} has no license; upload one first`, { gatewayId: g.id });
-          if (pool.licenseExpiresAt.getTime() <= now) throw new AppError('license-expired', `${who}: pool ${pool.name}'s license expired; no new points are granted`, { gatewayId: g.id });
-          if (pool.overCommitted) throw new AppError('pool-over-committed', `${who}: pool ${pool.name} is over-committed; no new points are granted`, { gatewayId: g.id });
-          const limit = poolLimit({ tags: pool.capacityTags, connections: pool.capacityConnections }, pool.overdraftFactor);
-          const short = raiseShortfalls({ poolHeld, gatewayHeld, gatewayLeaseMax: liveMax, requested, limit });
-          if (short.length) {
+          const excess = oversubscriptionExcess(allocatedAfter, limit, pool.maxOversubscription);
+          if (excess.length) {
             throw new AppError(
-              'insufficient-points',
-              `${who}: pool ${pool.name} lacks the points: ${short.map((s) => `${s.kind} requested ${s.requested}, at most ${s.available} available (${s.free} free, short by ${s.requested - s.available})`).join('; ')}; nothing was changed`,
-              { gatewayId: g.id, gatewayName: g.name, requested, shortfalls: short },
+              'oversubscription-cap',
+              `${who}: pool ${pool.name} allows allocations up to ${pool.maxOversubscription} × its limit: ${excess.map((e) => `${e.kind} would be ${e.allocated} allocated > ${e.most}`).join('; ')}; nothing was changed`,
+              { gatewayId: g.id, gatewayName: g.name, requested, excess },
             );
           }
+          if (g.reserved) {
+            if (pool.licenseExpiresAt === null) throw new AppError('insufficient-points', `${who}: pool ${pool.name} has no license; upload one first`, { gatewayId: g.id });
+            if (pool.licenseExpiresAt.getTime() <= now) throw new AppError('license-expired', `${who}: pool ${pool.name}'s license expired; no new points are granted`, { gatewayId: g.id });
+            if (pool.overCommitted) throw new AppError('pool-over-committed', `${who}: pool ${pool.name} is over-committed; no new points are granted`, { gatewayId: g.id });
+            const short = raiseShortfalls({ poolHeld, gatewayHeld, gatewayLeaseMax: gatewayHeld, requested, limit });
+            if (short.length) {
+              throw new AppError(
+                'insufficient-points',
+                `${who}: pool ${pool.name} lacks the points to reserve: ${short.map((s) => `${s.kind} requested ${s.requested}, at most ${s.available} available (${s.free} free, short by ${s.requested - s.available})`).join('; ')}; nothing was changed`,
+                { gatewayId: g.id, gatewayName: g.name, requested, shortfalls: short },
+              );
+            }
+            for (const k of POINT_KINDS) poolHeld[k] += Math.max(0, requested[k] - gatewayHeld[k]);
+          }
         }
-        for (const k of POINT_KINDS) poolHeld[k] += Math.max(requested[k], liveMax[k]) - gatewayHeld[k];
+        allocated.set(pool.id, allocatedAfter);
         audit.push({
           actor: actorLabel(actor),
           action: below.length ? 'allocation.changed.forced' : 'allocation.changed',

@@ -6,7 +6,8 @@ import type { EventBus } from '../events/event-bus.js';
 import type { Logger } from '../logger.js';
 import { AppError, notFound } from '../errors/app-error.js';
 import type { ChangeNotifier } from '../leases/change-notifier.js';
-import { POINT_KINDS, poolLimit, raiseShortfalls } from '../pools/capacity-policy.js';
+import { POINT_KINDS, oversubscriptionExcess, poolLimit, raiseShortfalls } from '../pools/capacity-policy.js';
+import { decideGrant } from '../leases/grant-policy.js';
 import { noCredentialSink, type CredentialSink } from '../mqtt/dynsec-provisioner.js';
 import { poolStore } from '../pools/pool-store.js';
 import { BINDING_RESET, gatewayStore, type GatewayListFilter } from './gateway-store.js';
@@ -17,6 +18,8 @@ export interface AllocationRequest {
   connections: number;
   plugins?: string[] | undefined;
   force?: boolean | undefined;
+  reserved?: boolean | undefined;
+  priority?: number | undefined;
 }
 
 export class GatewayService {
@@ -41,10 +44,12 @@ export class GatewayService {
   }
 
   /**
-   * Sets a gateway's allocation. The pool row is locked first, so concurrent changes in one pool
-   * serialise and the held total is computed on committed data: no count-then-insert race.
+   * Sets a gateway's allocation (an entitlement, F2). The pool row is locked first, so concurrent
+   * changes and grants in one pool serialise: no count-then-insert race. Raising is refused only
+   * by the oversubscription cap (or, for a reserved gateway, the free points it must hold at once).
    */
   async setAllocation(id: string, req: AllocationRequest, actor: Actor, opts: { release?: boolean } = {}): Promise<GatewayView> {
+    let outcome: NonNullable<GatewayView['allocationOutcome']> | undefined;
     await this.db.transaction(async (tx) => {
       const peek = await gatewayStore.get(tx, id);
       if (!peek) throw notFound('gateway', id);
@@ -76,31 +81,52 @@ export class GatewayService {
           { requested, inUse: usage, code: 13008 },
         );
       }
+      const reserved = req.reserved ?? g.reserved;
+      const totals = await poolStore.totals(tx, pool.id);
+      const info = await gatewayStore.leaseInfo(tx, id);
+      const limit = poolLimit({ tags: pool.capacityTags, connections: pool.capacityConnections }, pool.overdraftFactor);
       const raising = requested.tags > g.allocTags || requested.connections > g.allocConnections;
       if (raising) {
+        const allocatedAfter = { tags: totals.allocated.tags - g.allocTags + requested.tags, connections: totals.allocated.connections - g.allocConnections + requested.connections };
+        const excess = oversubscriptionExcess(allocatedAfter, limit, pool.maxOversubscription);
+        if (excess.length) {
+          throw new AppError(
+            'oversubscription-cap',
+            `pool ${pool.name} allows allocations up to ${pool.maxOversubscription} × its limit: ${excess.map((e) => `${e.kind} would be ${e.allocated} allocated > ${e.most}`).join('; ')}`,
+            { requested, excess, maxOversubscription: pool.maxOversubscription },
+          );
+        }
+      }
+      // A reserved gateway holds its allocation at once, online or not: that part is a reservation
+      // and must fit the free points like before floating (F2).
+      if (reserved && (raising || !g.reserved)) {
         if (pool.licenseExpiresAt === null) throw new AppError('insufficient-points', `pool ${pool.name} has no license; upload one first`, { requested, free: { tags: 0, connections: 0 } });
         if (pool.licenseExpiresAt.getTime() <= Date.now()) throw new AppError('license-expired', `pool ${pool.name}'s license expired at ${pool.licenseExpiresAt.toISOString()}; no new points are granted`);
         if (pool.overCommitted) throw new AppError('pool-over-committed', `pool ${pool.name} is over-committed; no new points are granted until it fits its license again`);
-        const totals = await poolStore.totals(tx, pool.id);
-        const info = await gatewayStore.leaseInfo(tx, id);
-        const gatewayHeld = { tags: Math.max(g.allocTags, info.liveMax.tags), connections: Math.max(g.allocConnections, info.liveMax.connections) };
-        const limit = poolLimit({ tags: pool.capacityTags, connections: pool.capacityConnections }, pool.overdraftFactor);
-        const short = raiseShortfalls({ poolHeld: totals.held, gatewayHeld, gatewayLeaseMax: info.liveMax, requested, limit });
+        const short = raiseShortfalls({ poolHeld: totals.held, gatewayHeld: info.held, gatewayLeaseMax: info.held, requested, limit });
         if (short.length) {
           // Per kind, the most this gateway could have now (free points plus what it holds), for every kind.
-          const free = Object.fromEntries(POINT_KINDS.map((k) => [k, Math.max(0, limit[k] - totals.held[k]) + gatewayHeld[k]]));
+          const free = Object.fromEntries(POINT_KINDS.map((k) => [k, Math.max(0, limit[k] - totals.held[k]) + info.held[k]]));
           throw new AppError(
             'insufficient-points',
-            `pool ${pool.name} lacks the points: ${short.map((s) => `${s.kind} requested ${s.requested}, at most ${s.available} available (${s.free} free)`).join('; ')}`,
+            `pool ${pool.name} lacks the points to reserve: ${short.map((s) => `${s.kind} requested ${s.requested}, at most ${s.available} available (${s.free} free)`).join('; ')}`,
             { requested, free, shortfalls: short },
           );
         }
       }
+      // What the push that follows is expected to grant: behind everyone already waiting.
+      const othersPending = { tags: totals.pending.tags - (g.online ? Math.max(0, g.allocTags - info.held.tags) : 0), connections: totals.pending.connections - (g.online ? Math.max(0, g.allocConnections - info.held.connections) : 0) };
+      const free = { tags: limit.tags - totals.held.tags - othersPending.tags, connections: limit.connections - totals.held.connections - othersPending.connections };
+      outcome = g.online && !g.revokedAt
+        ? (({ points, pending }) => ({ granted: points, pending }))(decideGrant(requested, reserved ? requested : info.held, free, pool.grantMode))
+        : { granted: reserved ? requested : { tags: 0, connections: 0 }, pending: { tags: 0, connections: 0 } };
       const after = await gatewayStore.update(tx, id, {
         allocTags: requested.tags,
         allocConnections: requested.connections,
         allocPlugins: plugins,
         allocUpdatedAt: new Date(),
+        reserved,
+        priority: req.priority ?? g.priority,
       });
       await auditStore.append(tx, [
         {
@@ -110,13 +136,13 @@ export class GatewayService {
           poolId: pool.id,
           gatewayId: id,
           subject: g.name,
-          before: { tags: g.allocTags, connections: g.allocConnections, plugins: g.allocPlugins, ...(opts.release ? { inUse: usage } : {}) },
-          after: { tags: after.allocTags, connections: after.allocConnections, plugins: after.allocPlugins },
+          before: { tags: g.allocTags, connections: g.allocConnections, plugins: g.allocPlugins, reserved: g.reserved, priority: g.priority, ...(opts.release ? { inUse: usage } : {}) },
+          after: { tags: after.allocTags, connections: after.allocConnections, plugins: after.allocPlugins, reserved: after.reserved, priority: after.priority },
         },
       ]);
     });
     this.notifier.gatewayChanged(id);
-    return this.get(id);
+    return { ...(await this.get(id)), ...(outcome ? { allocationOutcome: outcome } : {}) };
   }
 
   /** Decommissions a gateway: its credential stops working and its allocation drops to 0. */

@@ -1,17 +1,20 @@
 import { and, eq, isNull, sql, type SQL } from 'drizzle-orm';
 import type { DbOrTx } from '../db/database.js';
 import { gateways, leases } from '../db/schema.js';
+import { heldByGatewaySql, liveLeaseSql, type Points } from '../leases/lease-accounting.js';
 
 export type GatewayRow = typeof gateways.$inferSelect;
 
 /** The credential hash an administrator's binding reset leaves: no credential matches it. */
 export const BINDING_RESET = 'binding-reset';
 
-/** The gateway's newest lease and the largest points among its live leases. */
+/** The gateway's newest lease and what it holds (lease-accounting's rule). */
 export interface GatewayLeaseInfo {
   latest: typeof leases.$inferSelect | undefined;
-  liveMax: { tags: number; connections: number };
+  held: Points;
 }
+
+const HELD = sql.raw(heldByGatewaySql());
 
 export interface GatewayListFilter {
   poolId?: string | undefined;
@@ -89,20 +92,12 @@ export const gatewayStore = {
     const [row] = await q
       .select({ id: leases.id })
       .from(leases)
-      .where(and(eq(leases.gatewayId, gatewayId), isNull(leases.endedAt), sql`${leases.expiresAt} > now()`))
+      .where(and(eq(leases.gatewayId, gatewayId), sql.raw(liveLeaseSql('leases'))))
       .limit(1);
     return row !== undefined;
   },
   async leaseInfo(q: DbOrTx, gatewayId: string): Promise<GatewayLeaseInfo> {
-    const [latest] = await q.select().from(leases).where(eq(leases.gatewayId, gatewayId)).orderBy(sql`${leases.seq} desc`).limit(1);
-    const [max] = await q
-      .select({
-        tags: sql<number>`coalesce(max(${leases.tags}), 0)::int`,
-        connections: sql<number>`coalesce(max(${leases.connections}), 0)::int`,
-      })
-      .from(leases)
-      .where(and(eq(leases.gatewayId, gatewayId), isNull(leases.endedAt), sql`${leases.expiresAt} > now()`));
-    return { latest, liveMax: { tags: max?.tags ?? 0, connections: max?.connections ?? 0 } };
+    return (await gatewayStore.leaseInfoMany(q, [gatewayId])).get(gatewayId)!;
   },
   async list(q: DbOrTx, f: GatewayListFilter): Promise<{ total: number; rows: GatewayRow[] }> {
     const where: SQL[] = [];
@@ -121,7 +116,7 @@ export const gatewayStore = {
     ]);
     return { total: count?.n ?? 0, rows };
   },
-  /** Latest lease and live maximum for many gateways in one round trip. */
+  /** Latest lease and held points for many gateways in two round trips. */
   async leaseInfoMany(q: DbOrTx, ids: readonly string[]): Promise<Map<string, GatewayLeaseInfo>> {
     const out = new Map<string, GatewayLeaseInfo>();
     if (ids.length === 0) return out;
@@ -131,18 +126,11 @@ export const gatewayStore = {
       .select()
       .from(leases)
       .where(sql`(${leases.gatewayId}, ${leases.seq}) in (select g.id, g.lease_seq from ${gateways} g where g.id in (${idList}))`);
-    const maxes = await q
-      .select({
-        gatewayId: leases.gatewayId,
-        tags: sql<number>`max(${leases.tags})::int`,
-        connections: sql<number>`max(${leases.connections})::int`,
-      })
-      .from(leases)
-      .where(and(sql`${leases.gatewayId} in (${idList})`, isNull(leases.endedAt), sql`${leases.expiresAt} > now()`))
-      .groupBy(leases.gatewayId);
-    for (const id of ids) out.set(id, { latest: undefined, liveMax: { tags: 0, connections: 0 } });
+    const held = (await q.execute(sql`
+      select gateway_id, held_tags, held_connections from (${HELD}) x where x.gateway_id in (${idList})`)) as unknown as { gateway_id: string; held_tags: number; held_connections: number }[];
+    for (const id of ids) out.set(id, { latest: undefined, held: { tags: 0, connections: 0 } });
     for (const l of latest) out.get(l.gatewayId)!.latest = l;
-    for (const m of maxes) out.get(m.gatewayId)!.liveMax = { tags: m.tags, connections: m.connections };
+    for (const h of held) out.get(h.gateway_id)!.held = { tags: h.held_tags, connections: h.held_connections };
     return out;
   },
 };

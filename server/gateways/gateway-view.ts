@@ -1,5 +1,6 @@
 import type { GatewayView } from '../../shared/protocol/rest.js';
 import { hasRole, type Actor } from '../auth/actor.js';
+import { pendingPoints } from '../leases/lease-accounting.js';
 import type { GatewayLeaseInfo, GatewayRow } from './gateway-store.js';
 
 export function gatewayView(g: GatewayRow, info: GatewayLeaseInfo, now = Date.now()): GatewayView {
@@ -16,10 +17,10 @@ export function gatewayView(g: GatewayRow, info: GatewayLeaseInfo, now = Date.no
     enrolledAt: g.enrolledAt.toISOString(),
     decommissionedAt: g.revokedAt?.toISOString() ?? null,
     allocation: { tags: g.allocTags, connections: g.allocConnections, plugins: g.allocPlugins },
-    held: {
-      tags: Math.max(g.allocTags, info.liveMax.tags),
-      connections: Math.max(g.allocConnections, info.liveMax.connections),
-    },
+    reserved: g.reserved,
+    priority: g.priority,
+    held: info.held,
+    pending: pendingPoints({ ...g, revoked: g.revokedAt !== null }, info.held),
     usage:
       g.usageReportedAt && g.usageTags !== null && g.usageConnections !== null
         ? { tags: g.usageTags, connections: g.usageConnections, reportedAt: g.usageReportedAt.toISOString() }

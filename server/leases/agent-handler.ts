@@ -3,6 +3,7 @@ import type { Actor } from '../auth/actor.js';
 import type { GatewayService } from '../gateways/gateway-service.js';
 import { ConcurrencyLimit } from './concurrency-limit.js';
 import type { LeaseService } from './lease-service.js';
+import type { Logger } from '../logger.js';
 
 export type Transport = 'mqtt' | 'ws' | 'http';
 
@@ -23,28 +24,45 @@ export class AgentHandler {
   constructor(
     private readonly leases: LeaseService,
     private readonly gateways: GatewayService,
-    opts: { maxInFlight?: number } = {},
+    opts: { maxInFlight?: number; logger?: Pick<Logger, 'warn'> } = {},
   ) {
     this.inFlight = new ConcurrencyLimit(opts.maxInFlight ?? 8);
+    this.logger = opts.logger;
   }
+
+  private readonly logger: Pick<Logger, 'warn'> | undefined;
 
   hello(gatewayId: string, m: UpstreamPayload<'hello'>, transport: Transport): Promise<LeaseMessage> {
     return this.leases
       .setPresence(gatewayId, true, transport)
-      .then(() => (m.usage ? this.usage(gatewayId, m.usage) : undefined))
+      .then(() => (m.usage ? this.inFlight.run(() => this.gateways.reportUsage(gatewayId, m.usage!)) : undefined))
       .then(() => this.leases.grant(gatewayId, 'grant'));
   }
 
-  renew(gatewayId: string): Promise<LeaseMessage> {
+  renew(gatewayId: string, transport: Transport): Promise<LeaseMessage> {
+    this.seen(gatewayId, transport);
     return this.leases.grant(gatewayId, 'renewal');
   }
 
-  ack(gatewayId: string, m: UpstreamPayload<'ack'>): Promise<{ acknowledged: boolean }> {
+  ack(gatewayId: string, m: UpstreamPayload<'ack'>, transport: Transport): Promise<{ acknowledged: boolean }> {
+    this.seen(gatewayId, transport);
     return this.leases.acknowledge(gatewayId, m.jti);
   }
 
-  usage(gatewayId: string, m: UpstreamPayload<'usage'>): Promise<void> {
+  usage(gatewayId: string, m: UpstreamPayload<'usage'>, transport: Transport): Promise<void> {
+    this.seen(gatewayId, transport);
     return this.inFlight.run(() => this.gateways.reportUsage(gatewayId, m));
+  }
+
+  /**
+   * Any message over a live transport shows the agent is there (ghost offline: a gateway renewing
+   * over MQTT stayed offline when its hello got lost in a transport switch). HTTP pull is no live
+   * transport: nothing would ever mark it offline again. Submitted before the message's own work,
+   * so presence calls for one gateway keep the order the messages came in.
+   */
+  private seen(gatewayId: string, transport: Transport): void {
+    if (transport === 'http') return;
+    this.leases.seen(gatewayId, transport).catch((err: unknown) => this.logger?.warn({ err, gatewayId, transport }, 'could not mark a gateway online'));
   }
 
   /** A clean stop: the points return at once and the gateway shows offline without waiting for a will. */

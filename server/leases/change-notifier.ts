@@ -5,9 +5,12 @@
 export interface ChangeNotifier {
   gatewayChanged(gatewayId: string): void;
   poolChanged(poolId: string): void;
+  /** Points of the pool returned (release, expiry, reclaim, a smaller lease acknowledged): serve who waits. */
+  pointsFreed(poolId: string): void;
 }
 
 export const noopNotifier: ChangeNotifier = {
   gatewayChanged: () => {},
   poolChanged: () => {},
+  pointsFreed: () => {},
 };

@@ -1,6 +1,7 @@
 import crypto from 'node:crypto';
 import type { LeaseClaims } from '../../shared/protocol/lease-claims.js';
 import { AppError } from '../errors/app-error.js';
+import type { Points } from './lease-accounting.js';
 import type { GrantTarget } from './lease-batch-store.js';
 
 const toSec = (ms: number) => Math.floor(ms / 1000);
@@ -15,8 +16,8 @@ export function grantRefusal(t: GrantTarget, nowMs: number): AppError | undefine
   return undefined;
 }
 
-/** The claims of a fresh lease for the gateway's current allocation; the target must have a license. */
-export function leaseClaimsFor(t: GrantTarget, iat: number, who: { issuer: string; audience: string }): LeaseClaims {
+/** The claims of a fresh lease granting `points` (decided by the grant policy); the target must have a license. */
+export function leaseClaimsFor(t: GrantTarget, iat: number, who: { issuer: string; audience: string }, points: Points): LeaseClaims {
   const licenseExpiresAt = toSec(t.licenseExpiresAt!.getTime());
   // A lease never outlives the pool license that backs it.
   const exp = Math.min(iat + t.leaseTtlSeconds, licenseExpiresAt);
@@ -31,11 +32,12 @@ export function leaseClaimsFor(t: GrantTarget, iat: number, who: { issuer: strin
     seq: t.leaseSeq + 1,
     pool: t.poolId,
     hwid: t.hardwareId,
-    points: { tags: t.allocTags, connections: t.allocConnections },
+    points: { tags: points.tags, connections: points.connections },
     plugins: t.allocPlugins.filter((p) => t.poolPlugins.includes(p)),
     licenseExpiresAt,
     ...(t.licenseIssuedAt ? { licenseIssuedAt: toSec(t.licenseIssuedAt.getTime()) } : {}),
     ...(t.licenseCustomer ? { customer: t.licenseCustomer } : {}),
     ttl: exp - iat,
+    ...(t.disconnectGraceSec !== undefined ? { disconnectGraceSec: t.disconnectGraceSec } : {}),
   };
 }

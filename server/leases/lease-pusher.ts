@@ -2,6 +2,7 @@ import type { LeaseGrant } from '../../shared/protocol/rest.js';
 import type { Db } from '../db/database.js';
 import { AppError } from '../errors/app-error.js';
 import { gatewayStore } from '../gateways/gateway-store.js';
+import { poolStore } from '../pools/pool-store.js';
 import type { Logger } from '../logger.js';
 import type { ChangeNotifier } from './change-notifier.js';
 import type { LeaseObserver, LeaseService } from './lease-service.js';
@@ -51,6 +52,16 @@ export class LeasePusher implements ChangeNotifier {
       .catch((err: unknown) => this.logger.warn({ err, poolId }, 'could not list gateways to push to'));
   }
 
+  /** Pending gateways (F2) get a pushed lease, in serving order, as far as the free points reach. */
+  pointsFreed(poolId: string): void {
+    this.running += 1;
+    poolStore
+      .servableWaiting(this.db, poolId)
+      .then((ids) => ids.forEach((id) => this.gatewayChanged(id)))
+      .catch((err: unknown) => this.logger.warn({ err, poolId }, 'could not list waiting gateways to push to'))
+      .finally(() => this.settle());
+  }
+
   /** Resolves once nothing is queued or in flight (tests, shutdown). */
   idle(): Promise<void> {
     if (this.pending.size === 0 && this.running === 0) return Promise.resolve();
@@ -62,15 +73,17 @@ export class LeasePusher implements ChangeNotifier {
       const id = this.pending.values().next().value as string;
       this.pending.delete(id);
       this.running += 1;
-      void this.push(id).finally(() => {
-        this.running -= 1;
-        this.pump();
-        if (this.running === 0 && this.pending.size === 0) {
-          const waiters = this.idleWaiters;
-          this.idleWaiters = [];
-          waiters.forEach((w) => w());
-        }
-      });
+      void this.push(id).finally(() => this.settle());
+    }
+  }
+
+  private settle(): void {
+    this.running -= 1;
+    this.pump();
+    if (this.running === 0 && this.pending.size === 0) {
+      const waiters = this.idleWaiters;
+      this.idleWaiters = [];
+      waiters.forEach((w) => w());
     }
   }
 

@@ -6,13 +6,13 @@ import type { Db, Tx } from '../db/database.js';
 import { notFound } from '../errors/app-error.js';
 import { gatewayStore } from '../gateways/gateway-store.js';
 import type { EventBus } from '../events/event-bus.js';
-import { poolStore } from '../pools/pool-store.js';
 import type { Sql, TransactionSql } from 'postgres';
 import { ConcurrencyLimit } from './concurrency-limit.js';
 import { BatchQueue, failed, succeeded, type Outcome } from '../db/batch-queue.js';
-import { grantRefusal, leaseClaimsFor } from './lease-claims-builder.js';
-import { leaseBatchStore, type AckRequest, type NewLease } from './lease-batch-store.js';
+import { runGrantBatch, type GrantBatchDeps, type GrantReason, type GrantRequest } from './grant-batch.js';
+import { leaseBatchStore, type AckRequest } from './lease-batch-store.js';
 import { leaseStore, type EndedLease } from './lease-store.js';
+import { reclaimDisconnected } from './disconnect-reclaim.js';
 import { isUuid } from '../../shared/protocol/uuid.js';
 
 export interface LeaseSigner {
@@ -20,7 +20,7 @@ export interface LeaseSigner {
   signWithKid(claims: LeaseClaims): Promise<{ jws: string; kid: string }>;
 }
 
-export type GrantReason = 'grant' | 'renewal' | 'push';
+export type { GrantReason } from './grant-batch.js';
 
 /** Hooks for metrics; every method is optional to implement. */
 export interface LeaseObserver {
@@ -45,26 +45,21 @@ export interface LeaseServiceOptions {
   events?: EventBus;
   now?: () => number;
   observer?: LeaseObserver;
+  /** Tests only: a replacement grant policy (the invariant tests show a broken one is caught). */
+  grantPolicy?: GrantBatchDeps['plan'];
   /** Grants and acknowledgements are batched: at most `maxBatch` per transaction, `lanes` transactions at once. */
   batch?: { maxBatch?: number; lanes?: number };
 }
 
-interface GrantRequest {
-  readonly gatewayId: string;
-  readonly reason: GrantReason;
-  /** A push skips offline gateways instead of burning a seq on a lease nobody receives. */
-  readonly onlyOnline: boolean;
-  readonly started: number;
-}
 
 interface PresenceRequest {
   readonly gatewayId: string;
   readonly online: boolean;
   readonly transport: string | null;
+  /** Any other message from the agent: online if it was not; an online gateway keeps its transport. */
+  readonly seen?: boolean;
 }
 
-
-const toSec = (ms: number) => Math.floor(ms / 1000);
 
 /**
  * Issues, renews, acknowledges and releases leases. Transports (MQTT, Socket.IO, HTTP pull) call
@@ -77,6 +72,7 @@ export class LeaseService {
   private readonly presence: BatchQueue<PresenceRequest, void>;
   /** Offline transactions (with their reclaims) that run at once. */
   private readonly offlineLimit = new ConcurrencyLimit(2);
+  private freedListener: (poolId: string) => void = () => {};
 
   constructor(
     private readonly db: Db,
@@ -113,6 +109,15 @@ export class LeaseService {
     return this.acks.submit({ gatewayId, jti });
   }
 
+  /** Called after a commit that returned points to a pool (the lease pusher serves who waits). */
+  onPointsFreed(listener: (poolId: string) => void): void {
+    this.freedListener = listener;
+  }
+
+  private pointsFreed(ended: readonly { poolId: string }[]): void {
+    for (const poolId of new Set(ended.map((e) => e.poolId))) this.freedListener(poolId);
+  }
+
   /** Settles waiting grants and acknowledgements (shutdown, tests). */
   async idle(): Promise<void> {
     await Promise.all([this.grants.idle(), this.acks.idle(), this.presence.idle()]);
@@ -125,52 +130,10 @@ export class LeaseService {
       outcomes.set(r.gatewayId, failed(notFound('gateway', r.gatewayId)));
       return false;
     });
-    const issued: { reason: GrantReason; started: number }[] = [];
+    let issued: GrantRequest[] = [];
     if (valid.length) {
-      await this.rawTx('grant', async (tx) => {
-        const targets = new Map((await leaseBatchStore.lockForGrant(tx, valid.map((r) => r.gatewayId))).map((t) => [t.id, t]));
-        const nowMs = this.now();
-        const iat = toSec(nowMs);
-        const pending: { req: GrantRequest; claims: LeaseClaims }[] = [];
-        for (const req of valid) {
-          const t = targets.get(req.gatewayId);
-          const refusal = t ? grantRefusal(t, nowMs) : notFound('gateway', req.gatewayId);
-          if (refusal) outcomes.set(req.gatewayId, failed(refusal));
-          else if (req.onlyOnline && !t!.online) outcomes.set(req.gatewayId, succeeded(undefined));
-          else pending.push({ req, claims: leaseClaimsFor(t!, iat, this.opts) });
-        }
-        // A lease that cannot be signed (claims the signer refuses) fails alone, not its batch.
-        const settled = await Promise.allSettled(pending.map((p) => this.signer.signWithKid(p.claims)));
-        const signed: { req: GrantRequest; claims: LeaseClaims; jws: string; kid: string }[] = [];
-        settled.forEach((r, k) => {
-          const p = pending[k]!;
-          if (r.status === 'fulfilled') signed.push({ ...p, ...r.value });
-          else outcomes.set(p.req.gatewayId, failed(r.reason));
-        });
-        await leaseBatchStore.insertGranted(
-          tx,
-          signed.map(({ req, claims: c, kid }): NewLease => ({
-            id: c.jti,
-            gatewayId: c.sub,
-            poolId: c.pool,
-            seq: c.seq,
-            kid,
-            tags: c.points.tags,
-            connections: c.points.connections,
-            plugins: c.plugins,
-            iat: c.iat,
-            exp: c.exp,
-            auditActor: req.reason === 'push' ? 'system:push' : actorLabel({ kind: 'gateway', gatewayId: c.sub, poolId: c.pool }),
-            auditAction: req.reason === 'renewal' ? 'lease.renewed' : 'lease.granted',
-            auditAfter: { seq: c.seq, points: c.points, plugins: c.plugins, exp: c.exp, reason: req.reason },
-          })),
-          nowMs,
-        );
-        for (const { req, claims: c, jws } of signed) {
-          outcomes.set(req.gatewayId, succeeded({ lease: jws, jti: c.jti, seq: c.seq, expiresAt: c.exp, ttl: c.ttl }));
-          issued.push(req);
-        }
-      });
+      const deps = { issuer: this.opts.issuer, audience: this.opts.audience, nowMs: this.now(), sign: (c: LeaseClaims) => this.signer.signWithKid(c), ...(this.opts.grantPolicy ? { plan: this.opts.grantPolicy } : {}) };
+      issued = await this.rawTx('grant', (tx) => runGrantBatch(tx, valid, deps, outcomes));
     }
     // Only after the commit: a lease counts as issued once it is durable.
     const done = performance.now();
@@ -211,6 +174,8 @@ export class LeaseService {
       return { existing, result, found };
     });
     if (result.superseded.length) this.opts.observer?.ended?.('superseded', result.superseded);
+    // A larger lease that stopped counting returned points.
+    this.pointsFreed(result.superseded.filter((s) => { const by = found.get(s.by)!; return s.tags > by.tags || s.connections > by.connections; }));
     return requests.map((r) => {
       if (!existing.has(r.gatewayId)) return failed(notFound('gateway', r.gatewayId));
       const f = found.get(r.jti);
@@ -228,12 +193,14 @@ export class LeaseService {
       return this.endLeases(tx, g.id, g.poolId, 'released', actorLabel(actor));
     });
     if (ended.length) this.opts.observer?.ended?.('released', ended);
+    this.pointsFreed(ended);
     return { released: ended.length };
   }
 
   /**
-   * Presence from the transports; a pool with `reclaim: on-disconnect` takes the points back at
-   * once. Calls for one gateway apply in the order made; "online" calls are applied in batches.
+   * Presence from the transports (connect, hello, last will, disconnect). Going offline returns
+   * nothing by itself: see disconnect-reclaim.ts. Calls for one gateway apply in the order made;
+   * "online" calls are applied in batches.
    */
   setPresence(gatewayId: string, online: boolean, transport: string | null): Promise<void> {
     if (!isUuid(gatewayId)) return Promise.resolve(); // names no gateway
@@ -249,19 +216,44 @@ export class LeaseService {
     return this.offlineLimit.run(() => this.setOffline(gatewayId, transport, stillGone));
   }
 
+  /**
+   * Any message from an agent over a live transport (renew, ack, usage) shows it is online: a
+   * gateway shown offline becomes online over that transport; an online one keeps its transport,
+   * so a late message from the transport it left cannot take presence away from the live one.
+   */
+  seen(gatewayId: string, transport: string): Promise<void> {
+    if (!isUuid(gatewayId)) return Promise.resolve();
+    return this.presence.submit({ gatewayId, online: true, transport, seen: true });
+  }
+
+  /**
+   * reclaim on-disconnect: ends the leases of gateways lost for longer than their lease's grace
+   * plus `marginSec` (see disconnect-reclaim.ts). Returns how many ended.
+   */
+  async reclaimDisconnected(marginSec: number, batch = 1000): Promise<number> {
+    let total = 0;
+    for (;;) {
+      const ended = await this.rawStatement('sweep', (sql) => reclaimDisconnected(sql, this.now(), marginSec, batch));
+      total += ended.length;
+      if (ended.length) this.opts.observer?.ended?.('reclaimed', ended);
+      this.pointsFreed(ended);
+      if (ended.length < batch) return total;
+    }
+  }
+
   private async presenceBatch(requests: readonly PresenceRequest[]): Promise<Outcome<void>[]> {
     const outcomes = new Map<string, Outcome<void>>();
     const online = requests.filter((r) => r.online);
     if (online.length) {
       try {
-        const changed = await this.rawStatement('presence', (sql) => leaseBatchStore.markOnline(sql, online, this.now()));
+        const changed = await this.rawStatement('presence', (sql) => leaseBatchStore.markOnline(sql, online.map((r) => ({ ...r, seen: r.seen === true })), this.now()));
         for (const r of changed) this.opts.events?.emit('gateway.presence', { gatewayId: r.id, poolId: r.poolId, online: true, transport: r.transport });
         for (const r of online) outcomes.set(r.gatewayId, succeeded(undefined));
       } catch (err) {
         for (const r of online) outcomes.set(r.gatewayId, failed(err));
       }
     }
-    // Going offline may reclaim leases: one transaction per gateway, a few at a time.
+    // Going offline: one transaction per gateway, a few at a time.
     await Promise.all(
       requests
         .filter((r) => !r.online)
@@ -277,24 +269,20 @@ export class LeaseService {
 
   private async setOffline(gatewayId: string, transport: string | null, stillGone?: (tx: Tx) => Promise<boolean>): Promise<void> {
     let changed: { poolId: string } | undefined;
-    const ended = await this.tx('presence', async (tx) => {
+    await this.tx('presence', async (tx) => {
       const g = await gatewayStore.lock(tx, gatewayId);
-      if (!g) return [];
-      if (stillGone && !(await stillGone(tx))) return [];
+      if (!g) return;
+      if (stillGone && !(await stillGone(tx))) return;
       // An agent that failed over: a late "offline" from the transport it left says nothing.
-      if (g.online && transport !== null && g.transport !== null && g.transport !== transport) return [];
+      if (g.online && transport !== null && g.transport !== null && g.transport !== transport) return;
       if (g.online) {
         changed = { poolId: g.poolId };
         const at = new Date(this.now());
         await gatewayStore.update(tx, gatewayId, { online: false, presenceChangedAt: at, lastSeenAt: at });
         await auditStore.append(tx, [{ actor: 'system:presence', action: 'gateway.offline', poolId: g.poolId, gatewayId, subject: g.name, after: { transport } }]);
       }
-      const pool = await poolStore.get(tx, g.poolId);
-      if (pool?.reclaim !== 'on-disconnect') return [];
-      return this.endLeases(tx, gatewayId, g.poolId, 'reclaimed', 'system:reclaim');
     });
     if (changed) this.opts.events?.emit('gateway.presence', { gatewayId, poolId: changed.poolId, online: false, transport });
-    if (ended.length) this.opts.observer?.ended?.('reclaimed', ended);
   }
 
   /** Deletes ended leases older than `days` (one batch); returns how many. See leaseStore.pruneEnded. */
@@ -325,6 +313,7 @@ export class LeaseService {
       });
       total += ended.length;
       if (ended.length) this.opts.observer?.ended?.('expired', ended);
+      this.pointsFreed(ended);
       if (ended.length < batch) return total;
     }
   }
@@ -340,7 +329,7 @@ export class LeaseService {
   }
 
   /** One statement, atomic on its own: no BEGIN and COMMIT round trips. */
-  private async rawStatement<T>(operation: 'presence', fn: (sql: Sql) => Promise<T>): Promise<T> {
+  private async rawStatement<T>(operation: 'presence' | 'sweep', fn: (sql: Sql) => Promise<T>): Promise<T> {
     const started = performance.now();
     try {
       return await fn(this.db.$client);

@@ -1,9 +1,11 @@
 import { and, eq, inArray, sql } from 'drizzle-orm';
 import type { DbOrTx } from '../db/database.js';
 import { leases } from '../db/schema.js';
+import { liveLeaseSql, notEndedSql } from './lease-accounting.js';
 
-/** Live (issued or acknowledged): ended_at is null, which the partial live indexes match. */
-const LIVE = sql`${leases.endedAt} is null`;
+/** Not ended (issued or acknowledged), which the partial live indexes match. */
+const NOT_ENDED = sql.raw(notEndedSql('"leases"'));
+const LIVE = sql.raw(liveLeaseSql('"leases"'));
 
 export interface EndedLease {
   id: string;
@@ -19,7 +21,7 @@ export const leaseStore = {
     return q
       .update(leases)
       .set({ state, endedAt: sql`now()` })
-      .where(and(eq(leases.gatewayId, gatewayId), LIVE))
+      .where(and(eq(leases.gatewayId, gatewayId), NOT_ENDED))
       .returning(endedColumns);
   },
   /**
@@ -30,7 +32,7 @@ export const leaseStore = {
     const due = q
       .select({ id: leases.id })
       .from(leases)
-      .where(and(LIVE, sql`${leases.expiresAt} <= now()`))
+      .where(and(NOT_ENDED, sql`${leases.expiresAt} <= now()`))
       .limit(batch)
       .for('update', { skipLocked: true });
     return q
@@ -60,7 +62,7 @@ export const leaseStore = {
     const rows = await q
       .selectDistinct({ kid: leases.kid })
       .from(leases)
-      .where(and(LIVE, sql`${leases.expiresAt} > now()`));
+      .where(LIVE);
     return rows.map((r) => r.kid);
   },
 };

@@ -4,25 +4,26 @@ import { reviewOverCommitment } from '../pools/pool-service.js';
 import type { Services } from '../services.js';
 
 /**
- * Ends expired leases, clears over-commitment that resolved and deletes ended leases past the
+ * Ends expired leases and those of gateways lost past their disconnect grace, clears over-commitment that resolved and deletes ended leases past the
  * history retention (one batch per tick: at 2,000 every 5 s it keeps up with far more renewals than
  * 10,000 agents make). Several replicas may run it at once: expiry and pruning use SKIP LOCKED and
  * pool reviews lock their pool row.
  */
 export function startSweeper(
-  opts: { intervalMs: number; leaseHistoryDays: number },
+  opts: { intervalMs: number; leaseHistoryDays: number; reclaimSkewMarginSec: number },
   db: Db,
   s: Pick<Services, 'leases'>,
   logger: Logger,
 ): { stop(): Promise<void> } {
-  const { intervalMs, leaseHistoryDays } = opts;
+  const { intervalMs, leaseHistoryDays, reclaimSkewMarginSec } = opts;
   let running: Promise<void> | undefined;
   const tick = async () => {
     try {
       const expired = await s.leases.sweep();
+      const reclaimed = await s.leases.reclaimDisconnected(reclaimSkewMarginSec);
       const cleared = await reviewOverCommitment(db);
       const pruned = leaseHistoryDays > 0 ? await s.leases.pruneHistory(leaseHistoryDays) : 0;
-      if (expired || cleared.length || pruned) logger.debug({ expired, cleared, pruned }, 'sweep');
+      if (expired || reclaimed || cleared.length || pruned) logger.debug({ expired, reclaimed, cleared, pruned }, 'sweep');
     } catch (err) {
       logger.warn({ err }, 'sweep failed; retrying next interval');
     }

@@ -57,8 +57,27 @@ export class ControllerMetrics {
     const limitOf = (p: PoolRow) => poolLimit({ tags: p.capacityTags, connections: p.capacityConnections }, p.overdraftFactor);
     poolGauge('floatlease_pool_capacity_points', 'Points granted by the pool license', (p, _t, k) => (k === 'tags' ? p.capacityTags : p.capacityConnections));
     poolGauge('floatlease_pool_limit_points', 'Most points the pool may hold (capacity times overdraft factor)', (p, _t, k) => limitOf(p)[k]);
-    poolGauge('floatlease_pool_allocated_points', 'Points allocated to gateways', (_p, t, k) => t.allocated[k]);
-    poolGauge('floatlease_pool_held_points', 'Points gateways may be using: max(allocation, live leases) summed', (_p, t, k) => t.held[k]);
+    poolGauge('floatlease_pool_allocated_points', 'Points allocated to gateways (entitlements; may exceed the limit)', (_p, t, k) => t.allocated[k]);
+    poolGauge('floatlease_pool_held_points', 'Points gateways may be using: live leases (reserved gateways: at least their allocation) summed', (_p, t, k) => t.held[k]);
+    new Gauge({
+      name: 'floatlease_pool_points',
+      help: 'Points per pool and kind by state: held (live leases, reserved allocations), allocated (entitled), pending (online gateways waiting), in_use (reported)',
+      labelNames: ['pool', 'kind', 'state'] as const,
+      registers: [r],
+      async collect() {
+        const { pools, totals } = await snapshot();
+        this.reset();
+        for (const p of pools) {
+          const t = totals.get(p.id) ?? emptyTotals;
+          for (const kind of POINT_KINDS) {
+            this.set({ pool: p.name, kind, state: 'held' }, t.held[kind]);
+            this.set({ pool: p.name, kind, state: 'allocated' }, t.allocated[kind]);
+            this.set({ pool: p.name, kind, state: 'pending' }, t.pending[kind]);
+            this.set({ pool: p.name, kind, state: 'in_use' }, t.inUse[kind]);
+          }
+        }
+      },
+    });
     poolGauge('floatlease_pool_in_use_points', 'Points in use as reported by the agents', (_p, t, k) => t.inUse[k]);
     poolGauge('floatlease_pool_utilization_ratio', 'Held points over the limit', (p, t, k) => {
       const l = limitOf(p)[k];
@@ -183,6 +202,7 @@ export class ControllerMetrics {
 const emptyTotals: PoolTotals = {
   allocated: { tags: 0, connections: 0 },
   held: { tags: 0, connections: 0 },
+  pending: { tags: 0, connections: 0 },
   inUse: { tags: 0, connections: 0 },
   gateways: 0,
   online: 0,

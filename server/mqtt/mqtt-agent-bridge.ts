@@ -49,7 +49,10 @@ export class MqttAgentBridge implements LeaseDelivery {
   }
 
   start(): void {
-    const filters = [topics.allUp, topics.allPresence].map((f) => (this.opts.sharedSubscriptions ? shared(f) : f));
+    // Presence is never shared: a shared subscription gets no retained messages, and the retained
+    // presence (wills that fired while this controller was away) is how it learns who is there.
+    // Every replica handling every presence message is harmless: each change applies once.
+    const filters = [this.opts.sharedSubscriptions ? shared(topics.allUp) : topics.allUp, topics.allPresence];
     this.link.subscribe(filters, (err) => this.logger.warn({ err: err.message }, 'mqtt subscribe failed; will retry on reconnect'));
     this.link.onMessage((topic, payload) => {
       void this.onMessage(topic, payload);
@@ -127,13 +130,13 @@ export class MqttAgentBridge implements LeaseDelivery {
         return;
       }
       case 'renew':
-        await this.deliver(gatewayId, await this.handler.renew(gatewayId));
+        await this.deliver(gatewayId, await this.handler.renew(gatewayId, 'mqtt'));
         return;
       case 'ack':
-        await this.handler.ack(gatewayId, upstreamSchemas.ack.parse(data));
+        await this.handler.ack(gatewayId, upstreamSchemas.ack.parse(data), 'mqtt');
         return;
       case 'usage':
-        await this.handler.usage(gatewayId, upstreamSchemas.usage.parse(data));
+        await this.handler.usage(gatewayId, upstreamSchemas.usage.parse(data), 'mqtt');
         return;
       case 'release': {
         const g = await gatewayStore.get(this.db, gatewayId);

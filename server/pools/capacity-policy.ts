@@ -11,10 +11,20 @@ export function poolLimit(capacity: Totals, overdraftFactor: number): Totals {
   };
 }
 
+/**
+ * Kinds where the pool's allocations after a change would exceed `cap` times its limit (F2's
+ * maxOversubscription); none when there is no cap.
+ */
+export function oversubscriptionExcess(allocatedAfter: Totals, limit: Totals, cap: number | null): { kind: PointKind; allocated: number; most: number }[] {
+  if (cap === null) return [];
+  return POINT_KINDS.map((kind) => ({ kind, allocated: allocatedAfter[kind], most: Math.floor(limit[kind] * cap + 1e-9) })).filter((e) => e.allocated > e.most);
+}
+
+/** Raising a reserved gateway's allocation: it holds the new allocation at once, so it must fit. */
 export interface RaiseCheck {
   /** Held by the whole pool now. */
   poolHeld: Totals;
-  /** Held by this gateway now: max(allocation, live leases). */
+  /** Held by this gateway now (lease-accounting). */
   gatewayHeld: Totals;
   /** The largest live lease of this gateway (0 when none). */
   gatewayLeaseMax: Totals;

@@ -4,7 +4,7 @@ import { actorLabel, type Actor } from '../auth/actor.js';
 import type { Db } from '../db/database.js';
 import { AppError, notFound } from '../errors/app-error.js';
 import type { ChangeNotifier } from '../leases/change-notifier.js';
-import { licenseShortfalls, poolLimit, utilization } from './capacity-policy.js';
+import { licenseShortfalls, oversubscriptionExcess, poolLimit, utilization } from './capacity-policy.js';
 import type { PoolLicenseVerifier } from './pool-license-verifier.js';
 import { emptyTotals, poolStore, type PoolLicenseRow, type PoolRow, type PoolTotals } from './pool-store.js';
 
@@ -35,9 +35,12 @@ export function poolView(p: PoolRow, t: PoolTotals, license: PoolLicenseRow | un
     description: p.description,
     leaseTtlSeconds: p.leaseTtlSeconds,
     reclaim: p.reclaim,
+    disconnectGraceSeconds: p.disconnectGraceSeconds,
     overdraftFactor: p.overdraftFactor,
     alarmRaiseRatio: p.alarmRaiseRatio,
     alarmClearRatio: p.alarmClearRatio,
+    maxOversubscription: p.maxOversubscription,
+    grantMode: p.grantMode,
     capacity,
     limit,
     plugins: p.plugins,
@@ -46,6 +49,7 @@ export function poolView(p: PoolRow, t: PoolTotals, license: PoolLicenseRow | un
     overCommitted: p.overCommitted,
     allocated: t.allocated,
     held: t.held,
+    pending: t.pending,
     inUse: t.inUse,
     free: { tags: Math.max(0, limit.tags - t.held.tags), connections: Math.max(0, limit.connections - t.held.connections) },
     utilization: utilization(t.held, limit),
@@ -60,9 +64,12 @@ function settingsSnapshot(p: PoolRow) {
     description: p.description,
     leaseTtlSeconds: p.leaseTtlSeconds,
     reclaim: p.reclaim,
+    disconnectGraceSeconds: p.disconnectGraceSeconds,
     overdraftFactor: p.overdraftFactor,
     alarmRaiseRatio: p.alarmRaiseRatio,
     alarmClearRatio: p.alarmClearRatio,
+    maxOversubscription: p.maxOversubscription,
+    grantMode: p.grantMode,
   };
 }
 
@@ -98,6 +105,15 @@ export class PoolService {
         const short = licenseShortfalls(held, poolLimit({ tags: before.capacityTags, connections: before.capacityConnections }, patch.overdraftFactor));
         if (short.length) throw new AppError('license-shortfall', shortfallMessage(short), { shortfalls: short });
       }
+      if (patch.maxOversubscription !== undefined && patch.maxOversubscription !== null) {
+        // A cap below what is already allocated would leave the pool breaking its own setting.
+        const allocated = (await poolStore.totals(tx, id)).allocated;
+        const limit = poolLimit({ tags: before.capacityTags, connections: before.capacityConnections }, patch.overdraftFactor ?? before.overdraftFactor);
+        const excess = oversubscriptionExcess(allocated, limit, patch.maxOversubscription);
+        if (excess.length) {
+          throw new AppError('oversubscription-cap', `the pool's allocations already exceed ${patch.maxOversubscription} × its limit: ${excess.map((e) => `${e.kind} ${e.allocated} allocated > ${e.most}`).join(', ')}`, { excess });
+        }
+      }
       const after = await poolStore.update(tx, id, patch).catch((err: unknown) => {
         throw uniqueName(err, patch.name ?? '');
       });
@@ -106,7 +122,8 @@ export class PoolService {
       ]);
       return after;
     });
-    if (patch.leaseTtlSeconds !== undefined) this.notifier.poolChanged(id);
+    // Leases carry the TTL, the grant mode's outcome and the disconnect rule: push fresh ones at once.
+    if (patch.leaseTtlSeconds !== undefined || patch.grantMode !== undefined || patch.reclaim !== undefined || patch.disconnectGraceSeconds !== undefined) this.notifier.poolChanged(id);
     return this.get(row.id);
   }
 

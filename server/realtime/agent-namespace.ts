@@ -127,9 +127,9 @@ export class AgentNamespaceGateway implements LeaseDelivery {
       this.onPresence?.(gatewayId, true);
     });
     socket.on('hello', (m, ack) => this.answer(socket, 'hello', helloMessage, m, ack, (v) => this.handler.hello(gatewayId, v, 'ws')));
-    socket.on('renew', (m, ack) => this.answer(socket, 'renew', renewMessage, m, ack, () => this.handler.renew(gatewayId)));
-    socket.on('ack', (m, ack) => this.answer(socket, 'ack', ackMessage, m, ack, (v) => this.handler.ack(gatewayId, v)));
-    socket.on('usage', (m, ack) => this.answer(socket, 'usage', usageMessage, m, ack, async (v) => (await this.handler.usage(gatewayId, v), null)));
+    socket.on('renew', (m, ack) => this.answer(socket, 'renew', renewMessage, m, ack, () => this.handler.renew(gatewayId, 'ws')));
+    socket.on('ack', (m, ack) => this.answer(socket, 'ack', ackMessage, m, ack, (v) => this.handler.ack(gatewayId, v, 'ws')));
+    socket.on('usage', (m, ack) => this.answer(socket, 'usage', usageMessage, m, ack, async (v) => (await this.handler.usage(gatewayId, v, 'ws'), null)));
     socket.on('release', (m, ack) => this.answer(socket, 'release', releaseMessage, m, ack, () => this.handler.release(gatewayId, poolId, 'ws')));
     socket.on('disconnect', () => {
       if (this.closing) return;

@@ -31,6 +31,11 @@ export const leaseClaimsSchema = z
     licenseIssuedAt: epochSeconds.optional(),
     customer: z.string().max(200).optional(),
     ttl: z.int().positive(),
+    /**
+     * Pools with `reclaim: on-disconnect` (F2): after this long unable to reach the controller
+     * (monotonic clock) the agent stops using the lease's points. Absent: the lease holds until exp.
+     */
+    disconnectGraceSec: z.int().positive().optional(),
   })
   .refine((c) => c.exp > c.nbf, { message: 'exp must be after nbf', path: ['exp'] });
 export type LeaseClaims = z.infer<typeof leaseClaimsSchema>;

@@ -13,6 +13,7 @@ export const problemNames = [
   'license-invalid',
   'license-expired',
   'pool-over-committed',
+  'oversubscription-cap',
   'activation-code-unknown',
   'activation-code-revoked',
   'activation-code-expired',

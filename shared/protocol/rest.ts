@@ -17,14 +17,20 @@ export const idParams = z.strictObject({ id: z.uuid('expected a UUID') });
 
 // ---- pools ----
 export const reclaimModes = ['on-expiry', 'on-disconnect'] as const;
+export const grantModes = ['partial', 'all-or-nothing'] as const;
 
 const poolSettings = z.strictObject({
   description: z.string().max(1000, 'at most 1000 characters').optional(),
   leaseTtlSeconds: z.int('expected whole seconds').min(15, 'at least 15 seconds').max(86_400, 'at most 86400 seconds').optional(),
   reclaim: z.enum(reclaimModes).optional(),
+  disconnectGraceSeconds: z.int('expected whole seconds').min(5, 'at least 5 seconds').max(86_400, 'at most 86400 seconds').optional(),
   overdraftFactor: z.number().min(1, 'at least 1 (no overdraft)').max(2, 'at most 2').optional(),
   alarmRaiseRatio: z.number().gt(0).max(1).optional(),
   alarmClearRatio: z.number().gt(0).max(1).optional(),
+  /** Cap on sum(allocations) / limit per kind (F2); null removes the cap. 1 = every allocation can always be served. */
+  maxOversubscription: z.number().min(1, 'at least 1 (no oversubscription)').max(1000, 'at most 1000').nullable().optional(),
+  /** partial (default): a grant gives what is free; all-or-nothing: the whole allocation or nothing beyond what is held. */
+  grantMode: z.enum(grantModes).optional(),
 });
 
 export const poolCreateBody = poolSettings.extend({ name });
@@ -54,9 +60,13 @@ export const poolView = z.object({
   description: z.string(),
   leaseTtlSeconds: z.int(),
   reclaim: z.enum(reclaimModes),
+  /** reclaim on-disconnect: seconds after the controller lost the agent that its points return. */
+  disconnectGraceSeconds: z.int(),
   overdraftFactor: z.number(),
   alarmRaiseRatio: z.number(),
   alarmClearRatio: z.number(),
+  maxOversubscription: z.number().nullable(),
+  grantMode: z.enum(grantModes),
   capacity: pointsSchema,
   /** Capacity times the overdraft factor: the most that may ever be held. */
   limit: pointsSchema,
@@ -64,8 +74,13 @@ export const poolView = z.object({
   license: poolLicenseView.nullable(),
   licenseExpired: z.boolean(),
   overCommitted: z.boolean(),
+  /** Sum of allocations (entitlements, F2): may exceed the limit up to maxOversubscription. */
   allocated: pointsSchema,
+  /** Sum of held points: live leases, plus allocations of reserved gateways. Never above the limit. */
   held: pointsSchema,
+  /** What online gateways' allocations ask beyond what they hold: served as points free up. */
+  pending: pointsSchema,
+  /** Usage the agents report. */
   inUse: pointsSchema,
   free: pointsSchema,
   utilization: z.object({ tags: z.number(), connections: z.number() }),
@@ -130,6 +145,10 @@ export const allocationBody = z.strictObject({
   connections: points,
   plugins: pluginList.optional(),
   force: z.boolean().optional(),
+  /** Reserved: holds its allocation even offline; raising it needs free points (F2). */
+  reserved: z.boolean().optional(),
+  /** Pending gateways are served highest priority first (default 0), then in arrival order. */
+  priority: z.int().min(-1000).max(1000).optional(),
 });
 
 export const gatewayView = z.object({
@@ -145,7 +164,17 @@ export const gatewayView = z.object({
   /** When the gateway was decommissioned (its credential no longer works); null while it is in service. */
   decommissionedAt: z.string().nullable().optional(),
   allocation: z.object({ tags: z.int(), connections: z.int(), plugins: z.array(z.string()) }),
+  reserved: z.boolean(),
+  priority: z.int(),
+  /** What it holds: the largest live lease (at least the allocation when reserved). */
   held: pointsSchema,
+  /** What its allocation asks beyond what it holds while online: waits for free points. */
+  pending: pointsSchema,
+  /**
+   * Only in the answer to an allocation change: what the lease pushed next is expected to grant at
+   * once and what waits (computed under the pool lock; the push decides, in queue order).
+   */
+  allocationOutcome: z.object({ granted: pointsSchema, pending: pointsSchema }).optional(),
   usage: z.object({ tags: z.int(), connections: z.int(), reportedAt: z.string() }).nullable(),
   lease: z
     .object({
@@ -235,7 +264,15 @@ export const tokenView = z.object({
 export const tokenCreated = tokenView.extend({ token: z.string() });
 
 // ---- agent (pull fallback over HTTP; the push transports carry the same payloads) ----
-export const leaseGrant = z.object({ lease: z.string(), jti: z.uuid(), seq: z.int(), expiresAt: z.int(), ttl: z.int() });
+export const leaseGrant = z.object({
+  lease: z.string(),
+  jti: z.uuid(),
+  seq: z.int(),
+  expiresAt: z.int(),
+  ttl: z.int(),
+  /** Points of the allocation this lease could not grant yet (F2): they wait and are pushed as points free up. */
+  pending: pointsSchema.optional(),
+});
 export type LeaseGrant = z.infer<typeof leaseGrant>;
 export const leaseAckBody = z.strictObject({ jti: z.uuid() });
 export const usageReportBody = z.strictObject({ tags: points, connections: points });

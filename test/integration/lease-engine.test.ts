@@ -107,9 +107,11 @@ describe('leases', () => {
     const refused = await lease(gw.credential, true);
     expect(refused.status).toBe(409);
     expect(refused.body).toMatchObject({ name: 'license-expired' });
-    const raise = await h.api('PUT', `/api/v1/gateways/${gw.gatewayId}/allocation`, { tags: 10, connections: 1 });
-    expect(raise.status).toBe(409);
-    expect(raise.body).toMatchObject({ name: 'license-expired' });
+    // An allocation is an entitlement (F2): raising it is fine; reserving points is not.
+    expect((await h.api('PUT', `/api/v1/gateways/${gw.gatewayId}/allocation`, { tags: 10, connections: 1 })).status).toBe(200);
+    const reserve = await h.api('PUT', `/api/v1/gateways/${gw.gatewayId}/allocation`, { tags: 20, connections: 1, reserved: true });
+    expect(reserve.status).toBe(409);
+    expect(reserve.body).toMatchObject({ name: 'license-expired' });
   });
 
   it('signing-key rotation: new leases use the new key; the old key stays published while its leases live', async () => {

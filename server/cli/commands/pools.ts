@@ -13,6 +13,7 @@ interface SettingsFlags {
   description?: string;
   ttl?: number;
   reclaim?: (typeof reclaimModes)[number];
+  disconnectGrace?: number;
   overdraft?: number;
   alarmRaise?: number;
   alarmClear?: number;
@@ -24,6 +25,7 @@ function settingsOptions(cmd: Command, nameRequired: boolean): Command {
     .option('--description <text>', 'free text')
     .option('--ttl <seconds>', 'lease lifetime in seconds (15-86400; default 300)', intArg(15, 86_400))
     .addOption(new Option('--reclaim <mode>', 'when an offline gateway’s points return (default on-expiry)').choices(reclaimModes))
+    .option('--disconnect-grace <seconds>', 'reclaim on-disconnect: seconds after the controller lost an agent that its points return (5-86400; default 60)', intArg(5, 86_400))
     .option('--overdraft <factor>', 'overdraft factor, 1 (none, default) to 2', numberArg(1, 2))
     .option('--alarm-raise <ratio>', 'utilization that raises the alarm, e.g. 80% or 0.8', ratioArg)
     .option('--alarm-clear <ratio>', 'utilization that clears it again, e.g. 75%', ratioArg);
@@ -35,6 +37,7 @@ function settingsBody(f: SettingsFlags): PoolSettings {
   if (f.description !== undefined) body.description = f.description;
   if (f.ttl !== undefined) body.leaseTtlSeconds = f.ttl;
   if (f.reclaim !== undefined) body.reclaim = f.reclaim;
+  if (f.disconnectGrace !== undefined) body.disconnectGraceSeconds = f.disconnectGrace;
   if (f.overdraft !== undefined) body.overdraftFactor = f.overdraft;
   if (f.alarmRaise !== undefined) body.alarmRaiseRatio = f.alarmRaise;
   if (f.alarmClear !== undefined) body.alarmClearRatio = f.alarmClear;
@@ -76,7 +79,7 @@ export function registerPoolCommands(program: Command, ctxOf: ContextOf): void {
   settingsOptions(pools.command('update').description('change pool settings (flags left out stay as they are)').argument('<pool>', 'pool id or name'), false).action(
     async (ref: string, flags: SettingsFlags, cmd: Command) => {
       const body = settingsBody(flags);
-      if (Object.keys(body).length === 0) throw usageError('nothing to change: give at least one of --name, --description, --ttl, --reclaim, --overdraft, --alarm-raise, --alarm-clear');
+      if (Object.keys(body).length === 0) throw usageError('nothing to change: give at least one of --name, --description, --ttl, --reclaim, --disconnect-grace, --overdraft, --alarm-raise, --alarm-clear');
       const ctx = ctxOf(cmd);
       const api = ctx.api();
       const res = await api.send('PATCH', `/api/v1/pools/${await resolvePoolId(api, ref)}`, poolView, body);

@@ -35,7 +35,7 @@ export function poolDetail(p: PoolView): string {
     ['Description', p.description || '-'],
     ['State', poolState(p)],
     ['Lease TTL', duration(p.leaseTtlSeconds)],
-    ['Reclaim', p.reclaim],
+    ['Reclaim', p.reclaim === 'on-disconnect' ? `on-disconnect (after ${duration(p.disconnectGraceSeconds)})` : p.reclaim],
     ['Overdraft', p.overdraftFactor > 1 ? `x${p.overdraftFactor} (may hold up to ${percent(p.overdraftFactor)} of capacity)` : 'none'],
     ['Alarm', `raise at ${percent(p.alarmRaiseRatio)}, clear at ${percent(p.alarmClearRatio)}`],
     ['License', lic ? `${lic.licenseRef} for ${lic.customer} by ${lic.issuer}` : 'none (upload one: floatlease pools license POOL FILE)'],

@@ -39,15 +39,18 @@ async function refusedUnchanged(attempt: () => Promise<void>): Promise<void> {
 }
 
 describe('allocations', () => {
-  it('raising beyond the free points gets 409 insufficient-points with the requested and free figures', async () => {
+  it('reserving beyond the free points gets 409 insufficient-points with the requested and free figures', async () => {
     const poolId = await h.pool({ tags: 100, connections: 10 });
     const code = await h.code(poolId);
     const a = await h.enroll(code);
     const b = await h.enroll(code);
-    expect((await allocate(a.gatewayId, { tags: 80, connections: 4 })).status).toBe(200);
+    expect((await allocate(a.gatewayId, { tags: 80, connections: 4, reserved: true })).status).toBe(200);
+    // Not reserved, the same allocation is an entitlement and is accepted (F2 oversubscription).
+    expect((await allocate(b.gatewayId, { tags: 30, connections: 2 })).status).toBe(200);
+    expect((await allocate(b.gatewayId, { tags: 0, connections: 0 })).status).toBe(200);
 
     await refusedUnchanged(async () => {
-      const r = await allocate(b.gatewayId, { tags: 30, connections: 2 });
+      const r = await allocate(b.gatewayId, { tags: 30, connections: 2, reserved: true });
       expect(r.status).toBe(409);
       expect(r.contentType).toMatch(/^application\/problem\+json/);
       expect(r.body.name).toBe('insufficient-points');
@@ -56,9 +59,9 @@ describe('allocations', () => {
       expect(r.body.detail).toMatch(/tags requested 30, at most 20 available/);
     });
     // Exactly what is free fits.
-    expect((await allocate(b.gatewayId, { tags: 20, connections: 6 })).status).toBe(200);
+    expect((await allocate(b.gatewayId, { tags: 20, connections: 6, reserved: true })).status).toBe(200);
     expect(await pool(poolId)).toMatchObject({ allocated: { tags: 100, connections: 10 }, free: { tags: 0, connections: 0 } });
-    const more = await allocate(b.gatewayId, { tags: 20, connections: 7 });
+    const more = await allocate(b.gatewayId, { tags: 20, connections: 7, reserved: true });
     expect(more.status).toBe(409);
     expect(more.body.requested).toEqual({ tags: 20, connections: 7 });
     expect(more.body.free).toEqual({ tags: 20, connections: 6 });

@@ -58,7 +58,7 @@ async function ok<T>(status: number, p: Promise<{ status: number; body: T }>): P
 
 /** A scripted sequence of administrative changes (and one agent action) across two pools. */
 async function script(): Promise<void> {
-  const settings = { description: '', leaseTtlSeconds: 300, reclaim: 'on-expiry', overdraftFactor: 1, alarmRaiseRatio: 0.8, alarmClearRatio: 0.75 };
+  const settings = { description: '', leaseTtlSeconds: 300, reclaim: 'on-expiry', disconnectGraceSeconds: 60, grantMode: 'partial', maxOversubscription: null, overdraftFactor: 1, alarmRaiseRatio: 0.8, alarmClearRatio: 0.75 };
   marks.t0 = await mark();
   ids.poolA = (await ok(201, h.api<{ id: string }>('POST', '/api/v1/pools', { name: 'audit-a' }))).id;
   steps.push({ action: 'pool.created', actor: ADMIN, poolId: ids.poolA, gatewayId: null, before: null, after: { name: 'audit-a', ...settings } });

@@ -3,7 +3,7 @@ import type { Points } from './invariant-checker.js';
 
 export interface PoolSpec {
   capacity: Points;
-  settings?: { leaseTtlSeconds?: number; reclaim?: 'on-expiry' | 'on-disconnect'; overdraftFactor?: number };
+  settings?: { leaseTtlSeconds?: number; reclaim?: 'on-expiry' | 'on-disconnect'; overdraftFactor?: number; grantMode?: 'partial' | 'all-or-nothing'; maxOversubscription?: number };
   gateways: number;
 }
 
@@ -32,9 +32,12 @@ export async function buildFleet(h: Harness, specs: readonly PoolSpec[]): Promis
   return { pools, gateways: pools.flatMap((pool) => pool.gateways.map((id) => ({ id, pool }))) };
 }
 
-/** Three pools, 20 gateways: one plain, one `reclaim: on-disconnect`, one with overdraft and the shortest TTL. */
+/**
+ * Three pools, 20 gateways: one plain (partial grants), one `reclaim: on-disconnect` granting
+ * all-or-nothing, one with overdraft, the shortest TTL and an oversubscription cap of 2.
+ */
 export const STANDARD_POOLS: readonly PoolSpec[] = [
   { capacity: { tags: 1000, connections: 100 }, gateways: 8 },
-  { capacity: { tags: 600, connections: 60 }, settings: { reclaim: 'on-disconnect' }, gateways: 6 },
-  { capacity: { tags: 400, connections: 40 }, settings: { overdraftFactor: 1.25, leaseTtlSeconds: 15 }, gateways: 6 },
+  { capacity: { tags: 600, connections: 60 }, settings: { reclaim: 'on-disconnect', grantMode: 'all-or-nothing' }, gateways: 6 },
+  { capacity: { tags: 400, connections: 40 }, settings: { overdraftFactor: 1.25, leaseTtlSeconds: 15, maxOversubscription: 2 }, gateways: 6 },
 ];

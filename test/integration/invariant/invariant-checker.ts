@@ -2,10 +2,11 @@ import type { Sql } from 'postgres';
 
 /**
  * An independent reading of F2's invariant, written from the specification rather than from
- * pool-store's SQL: raw rows are read in one REPEATABLE READ snapshot and the arithmetic is done
- * here. A gateway may be using max(allocation, points of every lease issued to it that has not
- * expired, been released (or reclaimed, for `reclaim: on-disconnect` pools), or been superseded by
- * a newer lease the agent acknowledged). Expiry is judged by the clock, not by the sweeper's state.
+ * the server's lease-accounting SQL: raw rows are read in one REPEATABLE READ snapshot and the
+ * arithmetic is done here. Points float (F2 as rewritten by issue 14): a gateway may be using the
+ * points of every lease issued to it that has not expired, been released (or reclaimed), or been
+ * superseded by a newer lease the agent acknowledged; a reserved gateway (not decommissioned) at
+ * least its allocation. Expiry is judged by the clock, not by the sweeper's state.
  */
 
 export const KINDS = ['tags', 'connections'] as const;
@@ -43,6 +44,8 @@ interface GatewayRow {
   pool_id: string;
   alloc_tags: number;
   alloc_connections: number;
+  reserved: boolean;
+  revoked: boolean;
 }
 interface LeaseRow {
   id: string;
@@ -72,7 +75,7 @@ export async function takeSnapshot(sql: Sql): Promise<Snapshot> {
     // within it, so "now" is not earlier than the data (a BEGIN-time now() could be).
     const [{ at }] = (await tx`select clock_timestamp() as at`) as unknown as [{ at: Date }];
     const pools = (await tx`select id, capacity_tags, capacity_connections, overdraft_factor, over_committed from pools`) as unknown as PoolRow[];
-    const gateways = (await tx`select id, pool_id, alloc_tags, alloc_connections from gateways`) as unknown as GatewayRow[];
+    const gateways = (await tx`select id, pool_id, alloc_tags, alloc_connections, reserved, revoked_at is not null as revoked from gateways`) as unknown as GatewayRow[];
     // Every lease not yet past its expiry, whatever the server thinks its state is.
     const leases = (await tx`
       select id, gateway_id, pool_id, seq, tags, connections, state, expires_at
@@ -122,8 +125,9 @@ function evaluate(at: Date, pools: PoolRow[], gateways: GatewayRow[], leases: Le
   for (const g of gateways) {
     const r = readings.get(g.pool_id)!;
     const m = leaseMax.get(g.id) ?? { tags: 0, connections: 0 };
-    r.held.tags += Math.max(g.alloc_tags, m.tags);
-    r.held.connections += Math.max(g.alloc_connections, m.connections);
+    const floor = g.reserved && !g.revoked;
+    r.held.tags += Math.max(floor ? g.alloc_tags : 0, m.tags);
+    r.held.connections += Math.max(floor ? g.alloc_connections : 0, m.connections);
     r.gateways += 1;
     r.liveLeases += liveCount.get(g.id) ?? 0;
   }

@@ -18,10 +18,12 @@ export interface MixContext {
   sql: Sql;
   fleet: Fleet;
   license(points: { tags: number; connections: number }): Promise<string>;
+  /** Pools with `reclaim: on-disconnect` (the agent model drops a lease when its agent is cut off). */
+  reclaimOnDisconnect?: ReadonlySet<string>;
 }
 
 export type Op =
-  | { kind: 'set'; variant: 'raise' | 'lower' | 'random'; gw: number; tags: number; connections: number; force: boolean; replica: number }
+  | { kind: 'set'; variant: 'raise' | 'lower' | 'random'; gw: number; tags: number; connections: number; force: boolean; reserved: boolean; replica: number }
   | { kind: 'grant'; gw: number; renewal: boolean; replica: number }
   | { kind: 'ack'; gw: number; back: number; foreign: boolean; replica: number }
   | { kind: 'release'; gw: number; replica: number }
@@ -39,7 +41,8 @@ const WEIGHTS = { raise: 18, lower: 10, random: 8, grant: 20, ack: 16, release: 
 
 /** Refusals that are correct answers for an operation; anything else is a failure. */
 export const EXPECTED: Record<Op['kind'], readonly ProblemName[]> = {
-  set: ['insufficient-points', 'pool-over-committed', 'below-usage'],
+  // insufficient-points, pool-over-committed, license-expired: reserving only (F2).
+  set: ['insufficient-points', 'pool-over-committed', 'below-usage', 'oversubscription-cap', 'license-expired'],
   grant: [],
   ack: ['not-found'],
   release: [],
@@ -61,11 +64,11 @@ export function nextOp(rng: Rng, fleet: Fleet, replicas: number): Op {
   const kind = rng.weighted(WEIGHTS);
   switch (kind) {
     case 'raise':
-      return { kind: 'set', variant: 'raise', gw, tags: rng.int(share('tags') / 2, share('tags') * 2), connections: rng.int(share('connections') / 2, share('connections') * 2), force: false, replica };
+      return { kind: 'set', variant: 'raise', gw, tags: rng.int(share('tags') / 2, share('tags') * 2), connections: rng.int(share('connections') / 2, share('connections') * 2), force: false, reserved: rng.chance(0.15), replica };
     case 'lower':
-      return { kind: 'set', variant: 'lower', gw, tags: rng.int(0, share('tags') / 3), connections: rng.int(0, share('connections') / 3), force: rng.chance(0.5), replica };
+      return { kind: 'set', variant: 'lower', gw, tags: rng.int(0, share('tags') / 3), connections: rng.int(0, share('connections') / 3), force: rng.chance(0.5), reserved: rng.chance(0.15), replica };
     case 'random':
-      return { kind: 'set', variant: 'random', gw, tags: rng.int(0, share('tags') * 1.5), connections: rng.int(0, share('connections') * 1.5), force: rng.chance(0.3), replica };
+      return { kind: 'set', variant: 'random', gw, tags: rng.int(0, share('tags') * 1.5), connections: rng.int(0, share('connections') * 1.5), force: rng.chance(0.3), reserved: rng.chance(0.15), replica };
     case 'grant':
       return { kind: 'grant', gw, renewal: rng.chance(0.7), replica };
     case 'ack':

@@ -45,6 +45,11 @@ export class InvariantSampler {
     return snap;
   }
 
+  /** The latest snapshot taken (the agent model reads the limits and over-commitment from it). */
+  latest(): Snapshot | undefined {
+    return this.result.last;
+  }
+
   async stop(): Promise<SamplerResult> {
     this.running = false;
     await this.loop;

@@ -8,6 +8,7 @@ const headlines: Record<string, string> = {
   'license-invalid': 'This license cannot be used',
   'license-expired': "The pool's license has expired",
   'pool-over-committed': 'The pool is over-committed',
+  'oversubscription-cap': "That would exceed the pool's oversubscription cap",
   'validation-failed': 'Please check the values',
   'not-found': 'It no longer exists',
   forbidden: 'Your token’s role does not allow this',

@@ -1,0 +1,110 @@
+import postgres, { type Sql } from 'postgres';
+import { decodeJwt } from 'jose';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { GrantDecision } from '../../../server/leases/grant-policy.js';
+import { LeaseService } from '../../../server/leases/lease-service.js';
+import { LeaseSigner } from '../../../server/signing/lease-signer.js';
+import { LEASE_AUDIENCE } from '../../../shared/protocol/lease-claims.js';
+import { startHarness, type Harness } from '../../helpers/api-harness.js';
+import { AgentModel } from './agent-model.js';
+import { buildFleet, STANDARD_POOLS } from './fleet.js';
+import { takeSnapshot, violations } from './invariant-checker.js';
+import { formatOutcomes, runMix } from './mix-runner.js';
+import { admin, nextOp, type Op } from './operations.js';
+import { seededRng, seedsToRun } from './prng.js';
+import { InvariantSampler } from './sampler.js';
+
+/**
+ * Issue 14: the invariant on F2's floating definition. Oversubscribed pools (raises are not
+ * refused), offline/online churn, partial and all-or-nothing grants, pending queues, reserved
+ * gateways; ≥ 16 workers, 5,000 operations; an independent checker samples the database, and an
+ * agent-side model sums what the simulated agents enforce.
+ */
+const OPS = 5000;
+const WORKERS = 16;
+
+let h: Harness;
+let checkerSql: Sql;
+beforeAll(async () => {
+  h = await startHarness();
+  checkerSql = postgres(h.db.url, { max: 1, onnotice: () => {} });
+});
+afterAll(async () => {
+  await checkerSql?.end();
+  await h?.close();
+});
+
+describe('F2 invariant with floating points', () => {
+  for (const seed of seedsToRun([14014])) {
+    it(`holds in every snapshot and on the agents' side: seed ${seed}`, { timeout: 600_000 }, async () => {
+      const fleet = await buildFleet(h, STANDARD_POOLS);
+      const rng = seededRng(seed);
+      const ops: Op[] = Array.from({ length: OPS }, () => nextOp(rng, fleet, 1));
+      const sampler = new InvariantSampler(checkerSql);
+      const agents = new AgentModel(fleet);
+      let running = true;
+      const agentChecks = (async () => {
+        while (running) {
+          agents.check(Date.now(), sampler.latest());
+          await new Promise((r) => setTimeout(r, 2));
+        }
+      })();
+      const started = performance.now();
+      sampler.start();
+      const reclaimOnDisconnect = new Set(fleet.pools.filter((_, i) => STANDARD_POOLS[i]!.settings?.reclaim === 'on-disconnect').map((p) => p.id));
+      const stats = await runMix(
+        { replicas: [{ services: h.services, db: h.db.database.db }], sql: h.db.database.sql, fleet, license: (p) => h.license({ ...p, plugins: [] }), reclaimOnDisconnect },
+        ops,
+        WORKERS,
+        { agents },
+      );
+      running = false;
+      await agentChecks;
+      const result = await sampler.stop();
+      const seconds = (performance.now() - started) / 1000;
+      console.log(
+        `[floating] seed ${seed}: ${stats.ops} ops in ${seconds.toFixed(1)} s, ${WORKERS} workers; ${result.snapshots} snapshots, ` +
+          `${agents.checks} agent-side checks; ${formatOutcomes(stats)}`,
+      );
+      const replay = `replay with INVARIANT_SEEDS=${seed}`;
+      expect(stats.unexpected, replay).toEqual([]);
+      expect(result.violations, replay).toEqual([]);
+      expect(agents.violations, replay).toEqual([]);
+      expect(stats.ops).toBe(OPS);
+      expect(result.snapshots).toBeGreaterThanOrEqual(20);
+      expect(agents.checks).toBeGreaterThanOrEqual(20);
+      // The mix was meaningful: oversubscribing raises went through, grants were partial (pending),
+      // reserving was refused at times, leases were superseded, presence churned.
+      for (const k of ['set/raise:ok', 'grant:partial', 'grant:ok', 'ack:ok', 'presence:offline', 'presence:online', 'release:ok']) {
+        expect(stats.outcomes.get(k) ?? 0, `${k} (${replay})`).toBeGreaterThan(0);
+      }
+      const pools = await Promise.all(fleet.pools.map((p) => h.services.pools.get(p.id)));
+      expect(pools.some((p) => p.allocated.tags > p.limit.tags), 'some pool was oversubscribed').toBe(true);
+    });
+  }
+
+  it('a deliberately broken grant (no free-points check) is caught by the checker and the agent model', async () => {
+    const fleet = await buildFleet(h, [{ capacity: { tags: 100, connections: 10 }, gateways: 3 }]);
+    const broken = new LeaseService(h.db.database.db, new LeaseSigner(h.services.keys), {
+      issuer: 'floatlease-test',
+      audience: LEASE_AUDIENCE,
+      // Every contender gets its whole allocation, whatever is free.
+      grantPolicy: (_limit, _held, _mode, contenders) =>
+        new Map(contenders.filter((c) => c.granting).map((c): [string, GrantDecision] => [c.gatewayId, { points: c.allocation, pending: { tags: 0, connections: 0 } }])),
+    });
+    const agents = new AgentModel(fleet);
+    for (const id of fleet.pools[0]!.gateways) {
+      await h.services.gateways.setAllocation(id, { tags: 60, connections: 1 }, admin);
+      const g = await broken.grant(id, 'grant');
+      const c = decodeJwt(g.lease) as { points: { tags: number; connections: number }; exp: number };
+      agents.accept(id, { jti: g.jti, seq: g.seq, points: c.points, exp: c.exp });
+    }
+    const snap = await takeSnapshot(checkerSql);
+    expect(violations(undefined, snap).join('\n')).toMatch(/holds 180 tags > limit 100/);
+    agents.check(Date.now(), snap);
+    expect(agents.violations.join('\n')).toMatch(/enforce 180 tags > limit 100/);
+    // The real policy on the same state refuses to add anything.
+    const fine = await h.services.leases.grant(fleet.pools[0]!.gateways[0]!, 'renewal');
+    expect(fine.pending).toEqual({ tags: 0, connections: 0 }); // it keeps the 60 it holds
+  });
+});
