@@ -34,6 +34,7 @@ export function gatewayDetail(g: GatewayView, poolName?: string): string {
     ['Enrolled', date(g.enrolledAt)],
     ['Allocation', `tags ${g.allocation.tags}, connections ${g.allocation.connections}, plugins ${list(g.allocation.plugins)}`],
     ['Held', `tags ${g.held.tags}, connections ${g.held.connections}${held ? ' (more than allocated until the agent acknowledges or its lease expires)' : ''}`],
+    ['Pending', `tags ${g.pending.tags}, connections ${g.pending.connections}${g.reserved ? ' (reserved)' : ''}${g.priority ? `, priority ${g.priority}` : ''}`],
     ['Tags used', usage(g.usage?.tags, g.allocation.tags)],
     ['Connections used', usage(g.usage?.connections, g.allocation.connections)],
     ['Usage reported', g.usage ? ago(g.usage.reportedAt) : 'never'],

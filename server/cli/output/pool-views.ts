@@ -51,6 +51,7 @@ export function poolDetail(p: PoolView): string {
     { header: 'LIMIT', value: (k) => String(p.limit[k]), align: 'right' },
     { header: 'ALLOCATED', value: (k) => String(p.allocated[k]), align: 'right' },
     { header: 'HELD', value: (k) => String(p.held[k]), align: 'right' },
+    { header: 'PENDING', value: (k) => String(p.pending[k]), align: 'right' },
     { header: 'IN USE', value: (k) => String(p.inUse[k]), align: 'right' },
     { header: 'FREE', value: (k) => String(p.free[k]), align: 'right' },
     { header: 'UTILIZATION', value: (k) => percent(p.utilization[k]), align: 'right' },

@@ -35,7 +35,8 @@ async function poolWithRacers(capacity: { tags: number; connections: number }, b
 }
 
 const allocate = (gatewayId: string, points: { tags: number; connections: number }): Promise<ApiResponse<Problem>> =>
-  h.api<Problem>('PUT', `/api/v1/gateways/${gatewayId}/allocation`, points);
+  // Reserved: the allocation is held at once, so raises race for free points (F2 since issue 14).
+  h.api<Problem>('PUT', `/api/v1/gateways/${gatewayId}/allocation`, { ...points, reserved: true });
 
 async function heldOf(poolId: string) {
   const snap = await takeSnapshot(checkerSql);
