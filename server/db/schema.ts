@@ -124,6 +124,8 @@ export const gateways = pgTable(
   (t) => [
     uniqueIndex('gateways_code_hardware_uq').on(t.activationCodeId, t.hardwareId),
     index('gateways_pool_idx').on(t.poolId),
+    // One gateway per hardware identifier (enrollment looks it up in every enrollment's transaction).
+    index('gateways_live_hardware_idx').on(t.hardwareId).where(sql`revoked_at is null`),
   ],
 );
 

@@ -1,0 +1,1 @@
+CREATE INDEX "gateways_live_hardware_idx" ON "gateways" USING btree ("hardware_id") WHERE revoked_at is null;
