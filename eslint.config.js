@@ -25,6 +25,24 @@ export default tseslint.config(
     rules: { 'no-restricted-imports': ['error', { patterns: ['**/agent/**'] }] },
   },
   {
+    // Layers (ARCHITECTURE.md): a route calls services, never a store or the database driver.
+    files: ['server/*/**/*-routes.ts'],
+    // Known exceptions, to be moved behind services (issue 22): listed so that no new one slips in.
+    ignores: ['server/audit/audit-routes.ts', 'server/leases/signing-key-routes.ts', 'server/insights/attention-routes.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            { group: ['**/agent/**'], message: 'The server never imports the agent.' },
+            { group: ['**/*-store.js'], allowTypeImports: true, message: 'Routes call services; services call stores (ARCHITECTURE.md).' },
+            { group: ['drizzle-orm', 'postgres'], message: 'Routes call services; services call stores (ARCHITECTURE.md).' },
+          ],
+        },
+      ],
+    },
+  },
+  {
     files: ['shared/**/*.ts'],
     rules: { 'no-restricted-imports': ['error', { patterns: ['**/server/**', '**/agent/**'] }] },
   },
