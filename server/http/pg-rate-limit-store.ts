@@ -34,20 +34,20 @@ export class PgRateLimitStore implements Store {
   }
 
   async get(key: string): Promise<ClientRateLimitInfo | undefined> {
-    const [row] = await this.sql<{ hits: number; reset_at: Date }[]>`
+    const [row] = await this.sql<{ hits: number; reset_at: Date | string }[]>`
       select hits, reset_at from rate_limit_hits where key = ${this.prefix + key} and reset_at > now()`;
-    return row ? { totalHits: row.hits, resetTime: row.reset_at } : undefined;
+    return row ? { totalHits: row.hits, resetTime: new Date(row.reset_at) } : undefined;
   }
 
   async increment(key: string): Promise<IncrementResponse> {
     const window = this.windowMs / 1000;
-    const [row] = await this.sql<{ hits: number; reset_at: Date }[]>`
+    const [row] = await this.sql<{ hits: number; reset_at: Date | string }[]>`
       insert into rate_limit_hits as r (key, hits, reset_at) values (${this.prefix + key}, 1, now() + make_interval(secs => ${window}))
       on conflict (key) do update set
         hits = case when r.reset_at <= now() then 1 else r.hits + 1 end,
         reset_at = case when r.reset_at <= now() then now() + make_interval(secs => ${window}) else r.reset_at end
       returning hits, reset_at`;
-    return { totalHits: row!.hits, resetTime: row!.reset_at };
+    return { totalHits: row!.hits, resetTime: new Date(row!.reset_at) };
   }
 
   async decrement(key: string): Promise<void> {
