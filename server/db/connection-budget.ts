@@ -43,7 +43,7 @@ export const LANES: ConnectionLanes = Object.freeze({
   offline: 2,
   gatewayAuth: 1,
   agentSockets: 1,
-  adminWrites: 1,
+  adminWrites: 2,
 });
 
 /** Connections kept free of every lane. */
