@@ -5,6 +5,10 @@
  * the storm has been answered. Prints the agents' grant latency p50/p99 and the storm's own figures.
  *
  *   node --import tsx test/bench/allocation-storm.ts --raises 1000 --agents 20
+ *
+ * Measured 2026-12-01, 2 cores busy with a CI run, --raises 300 --agents 10 --targets 10: grants during
+ * the storm p50 234 ms, p99 620 ms (n=1184); without the administrative-writes lane p50 24.7 s,
+ * p99 24.8 s (n=11: every grant waited out the whole storm).
  */
 import { parseArgs } from 'node:util';
 import { startBenchController } from './bench-controller.js';
