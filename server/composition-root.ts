@@ -37,6 +37,7 @@ import { attachPostgresAdapter } from './replicas/socket-adapter.js';
 import { AGENT_NAMESPACE } from '../shared/protocol/socket-events.js';
 import { CONSOLE_NAMESPACE } from '../shared/protocol/console-events.js';
 import { markAllOfflineAtStart } from './leases/presence-reconciler.js';
+import { connectionBudget } from './db/connection-budget.js';
 
 export interface RunningController {
   readonly url: string;
@@ -72,7 +73,8 @@ export async function startController(config: Config, logger: Logger, onFatal: (
       databaseUrl = pg.url;
     }
     await migrateDatabase(databaseUrl);
-    const database = openDatabase(databaseUrl, config.database.poolMax);
+    const budget = connectionBudget(config.database.poolMax);
+    const database = openDatabase(databaseUrl, budget.poolMax);
     stack.push('database', () => database.close());
 
     let brokerAt: { link: BrokerLink; url: string } | undefined;
@@ -104,7 +106,7 @@ export async function startController(config: Config, logger: Logger, onFatal: (
       poolSnapshotSource(database.db, (s) => metrics.dbDuration.observe({ operation: 'metrics-snapshot' }, s)),
       { wsConnected: () => ws.gateway?.connectedCount() ?? 0 },
     );
-    const services = await createServices(config, database.db, logger, metrics.leaseObserver(), credentials);
+    const services = await createServices({ ...config, budget }, database.db, logger, metrics.leaseObserver(), credentials);
     const loginFailures = new FailureCounter({ perMinute: config.rateLimits.authFailuresPerMinute, prefix: 'agent-login' });
     if (!brokerAt) {
       const reset = await markAllOfflineAtStart(database.db.$client, Date.now());
@@ -132,6 +134,7 @@ export async function startController(config: Config, logger: Logger, onFatal: (
 
     const api = buildApiRouter(config, database.db, services, {
       sharedRateLimits: config.database.url !== undefined,
+      budget,
       agentSetup: () => ({ controllerUrl: config.http.publicUrl ?? null, mqttUrl }),
     });
     const app = createApp({
@@ -149,10 +152,9 @@ export async function startController(config: Config, logger: Logger, onFatal: (
       ],
     });
     const server = http.createServer(app);
-    // Agents' messages leave two pool connections free for pushes, the API and MQTT authentication.
+    // Agents' messages take their lane of the connection budget; the rest stays free for the other lanes.
     const agentHandler = new AgentHandler(services.leases, services.gateways, {
-      // Two connections stay free for the API and authentication; the lease service's batches take up to six.
-      maxInFlight: Math.max(2, config.database.poolMax - 8),
+      maxInFlight: budget.lanes.agentMessages,
       logger: logger.child({ component: 'agent-handler' }),
     });
     const malformed = new MalformedInput(logger.child({ component: 'agent-input' }), metrics.registry);
@@ -174,7 +176,7 @@ export async function startController(config: Config, logger: Logger, onFatal: (
         await adapter.close();
       });
     }
-    const socketStore = new AgentSocketStore(database.db, config.replicas.id);
+    const socketStore = new AgentSocketStore(database.db, config.replicas.id, budget.lanes.agentSockets);
     const agentsWs = new AgentNamespaceGateway(io, database.db, services.gatewayAuth, agentHandler, logger.child({ component: 'ws-agents' }), socketStore);
     ws.gateway = agentsWs;
     agentsWs.loginFailures = loginFailures;

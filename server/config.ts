@@ -2,6 +2,7 @@ import crypto from 'node:crypto';
 import os from 'node:os';
 import path from 'node:path';
 import { z } from 'zod';
+import { DEFAULT_POOL_MAX, MIN_POOL_MAX } from './db/connection-budget.js';
 
 const logLevels = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 
@@ -47,7 +48,10 @@ export const configSchema = z.object({
   LOG_LEVEL: z.enum(logLevels, { error: `expected one of ${logLevels.join(', ')}` }).default('info'),
   LOG_FORMAT: z.enum(['auto', 'json', 'pretty'], { error: 'expected auto, json or pretty' }).default('auto'),
   DATABASE_URL: optionalUrl(['postgres:', 'postgresql:'], 'postgres://user:pass@host:5432/db'),
-  DATABASE_POOL_MAX: positiveInt(10, 'a positive whole number of connections'),
+  // The lanes of the connection budget must fit (server/db/connection-budget.ts), checked here at startup.
+  DATABASE_POOL_MAX: positiveInt(DEFAULT_POOL_MAX, 'a positive whole number of connections').refine((n) => n >= MIN_POOL_MAX, {
+    error: `expected at least ${MIN_POOL_MAX} connections: every lane of the connection budget needs its share`,
+  }),
   EMBEDDED_PG_PORT: port(0),
   MQTT_URL: optionalUrl(['mqtt:', 'mqtts:', 'tcp:', 'ssl:', 'ws:', 'wss:'], 'mqtt://broker:1883'),
   MQTT_USERNAME: z.string().optional(),

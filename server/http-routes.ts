@@ -19,6 +19,8 @@ import { registerPoolRoutes } from './pools/pool-routes.js';
 import { registerAgentSetupRoutes, type AgentSetup } from './console/agent-setup-routes.js';
 import { registerAttentionRoutes } from './insights/attention-routes.js';
 import type { Services } from './services.js';
+import { LANES, type ConnectionBudget } from './db/connection-budget.js';
+import { ConcurrencyLimit } from './leases/concurrency-limit.js';
 
 export const API_VERSION = '1.0.0';
 
@@ -32,6 +34,8 @@ export function buildApiRouter(
     sharedRateLimits?: boolean;
     /** What the console's agent command needs: the URLs agents reach. */
     agentSetup?: () => AgentSetup;
+    /** The connection budget; its adminWrites lane bounds users' writes in flight (default lanes otherwise). */
+    budget?: ConnectionBudget;
   } = {},
 ): { router: Router; registry: RouteRegistry } {
   const store = (prefix: string) => (opts.sharedRateLimits ? { store: new PgRateLimitStore(db, prefix) } : {});
@@ -70,7 +74,8 @@ export function buildApiRouter(
   // Failed authentications count per address; a valid credential is never refused.
   const authLimit = authFailureLimiter({ perMinute: config.rateLimits.authFailuresPerMinute, ...store('auth:') });
   router.use(authLimit.before);
-  router.use(routes.router(createActorResolver(s.gatewayAuth, s.tokens, config.oidc)));
+  const adminWrites = new ConcurrencyLimit((opts.budget?.lanes ?? LANES).adminWrites);
+  router.use(routes.router(createActorResolver(s.gatewayAuth, s.tokens, config.oidc), { adminWrites }));
   router.use(authLimit.after);
   return { router, registry: routes };
 }

@@ -20,6 +20,7 @@ import { LeaseSigner } from './signing/lease-signer.js';
 import { DbKeyVault } from './signing/db-key-vault.js';
 import { PublishedSigningKey } from './signing/published-signing-key.js';
 import { SigningKeyStore } from './signing/signing-key-store.js';
+import { LANES, type ConnectionBudget } from './db/connection-budget.js';
 
 export interface Services {
   readonly tokens: TokenService;
@@ -38,7 +39,10 @@ export interface Services {
 
 /** Stores are stateless modules over the db; services get only what they use. */
 export async function createServices(
-  config: Pick<Config, 'dataDir' | 'signingKeyDir' | 'trustedIssuerFiles' | 'leaseIssuer'> & Partial<Pick<Config, 'signingKeyKek' | 'signingKeyRefreshMs'>>,
+  config: Pick<Config, 'dataDir' | 'signingKeyDir' | 'trustedIssuerFiles' | 'leaseIssuer'> & Partial<Pick<Config, 'signingKeyKek' | 'signingKeyRefreshMs'>> & {
+    /** Each lane's share of the database pool; the default lanes otherwise. */
+    readonly budget?: ConnectionBudget;
+  },
   db: Db,
   logger: Logger,
   observer?: LeaseObserver,
@@ -62,6 +66,7 @@ export async function createServices(
     audience: LEASE_AUDIENCE,
     events,
     ...(observer ? { observer } : {}),
+    ...(config.budget ? { lanes: config.budget.lanes } : {}),
   });
   const pusher = new LeasePusher(db, leases, logger.child({ component: 'lease-pusher' }), observer);
   const notifier = notifierWithEvents(pusher, events);
@@ -69,7 +74,7 @@ export async function createServices(
   const identity = { issuer: config.leaseIssuer, audience: LEASE_AUDIENCE, jwks: () => publishedKeys.jwks() };
   return {
     tokens: new TokenService(db),
-    gatewayAuth: new GatewayAuthenticator(db),
+    gatewayAuth: new GatewayAuthenticator(db, { lanes: (config.budget?.lanes ?? LANES).gatewayAuth }),
     pools: new PoolService(db, trustedIssuerVerifier(config.trustedIssuerFiles, path.join(config.dataDir, 'trusted-issuers')), notifier),
     gateways: new GatewayService(db, notifier, credentials, events, logger.child({ component: 'gateways' })),
     bulkAllocations: new BulkAllocationService(db, notifier),

@@ -3,6 +3,7 @@ import type { Db } from '../db/database.js';
 import type { Actor } from './actor.js';
 import { gatewayIdOfCredential, hashSecret, hashesEqual } from './secrets.js';
 import { isUuid } from '../../shared/protocol/uuid.js';
+import { LANES } from '../db/connection-budget.js';
 
 interface CredentialRow {
   readonly id: string;
@@ -28,7 +29,7 @@ export class GatewayAuthenticator {
         const byId = new Map(found.map((r) => [r.id, { id: r.id, poolId: r.pool_id, credentialHash: r.credential_hash, revoked: r.revoked }]));
         return ids.map((id) => succeeded(byId.get(id)));
       },
-      { maxBatch: opts.maxBatch ?? 256, lanes: opts.lanes ?? 1, key: (id) => id },
+      { maxBatch: opts.maxBatch ?? 256, lanes: opts.lanes ?? LANES.gatewayAuth, key: (id) => id },
     );
   }
 

@@ -5,6 +5,7 @@ import type { Actor } from '../auth/actor.js';
 import { hasRole } from '../auth/actor.js';
 import { AppError } from '../errors/app-error.js';
 import { validationError } from './problem-handler.js';
+import type { ConcurrencyLimit } from '../leases/concurrency-limit.js';
 
 export type HttpMethod = 'get' | 'post' | 'put' | 'patch' | 'delete';
 export type RouteAuth = { readonly role: Role } | 'gateway' | 'public';
@@ -63,8 +64,14 @@ export class RouteRegistry {
     return this.specs;
   }
 
-  router(resolveActor: ActorResolver): Router {
+  /**
+   * `adminWrites` bounds the users' writes (every route with a role that is not a GET) that run at
+   * once: each holds a database connection, often queued on the pool row lock that lease grants
+   * take too, so a burst past the lane waits here in memory instead of in front of the pool.
+   */
+  router(resolveActor: ActorResolver, opts: { adminWrites?: ConcurrencyLimit } = {}): Router {
     const router = Router();
+    const adminWrites = opts.adminWrites;
     for (const spec of this.specs) {
       const handle: RequestHandler = async (req, res, next) => {
         try {
@@ -92,7 +99,8 @@ export class RouteRegistry {
             req,
             res,
           };
-          const result = await spec.handler(input);
+          const laned = adminWrites && typeof spec.auth === 'object' && spec.method !== 'get';
+          const result = laned ? await adminWrites.run(() => spec.handler(input)) : await spec.handler(input);
           if (res.headersSent) return;
           const status = result?.status ?? (result?.body === undefined ? 204 : 200);
           if (result?.body === undefined) res.status(status).end();

@@ -4,6 +4,7 @@ import type { GatewayService } from '../gateways/gateway-service.js';
 import { ConcurrencyLimit } from './concurrency-limit.js';
 import type { LeaseService } from './lease-service.js';
 import type { Logger } from '../logger.js';
+import { LANES } from '../db/connection-budget.js';
 
 export type Transport = 'mqtt' | 'ws' | 'http';
 
@@ -26,7 +27,7 @@ export class AgentHandler {
     private readonly gateways: GatewayService,
     opts: { maxInFlight?: number; logger?: Pick<Logger, 'warn'> } = {},
   ) {
-    this.inFlight = new ConcurrencyLimit(opts.maxInFlight ?? 8);
+    this.inFlight = new ConcurrencyLimit(opts.maxInFlight ?? LANES.agentMessages);
     this.logger = opts.logger;
   }
 

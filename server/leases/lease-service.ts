@@ -14,6 +14,7 @@ import { leaseBatchStore, type AckRequest } from './lease-batch-store.js';
 import { leaseStore, type EndedLease } from './lease-store.js';
 import { reclaimDisconnected } from './disconnect-reclaim.js';
 import { isUuid } from '../../shared/protocol/uuid.js';
+import { LANES, type ConnectionLanes } from '../db/connection-budget.js';
 
 export interface LeaseSigner {
   /** Signs the claims with the current key; returns the compact JWS and the key id used. */
@@ -47,8 +48,10 @@ export interface LeaseServiceOptions {
   observer?: LeaseObserver;
   /** Tests only: a replacement grant policy (the invariant tests show a broken one is caught). */
   grantPolicy?: GrantBatchDeps['plan'];
-  /** Grants and acknowledgements are batched: at most `maxBatch` per transaction, `lanes` transactions at once. */
+  /** Grants and acknowledgements are batched: at most `maxBatch` per transaction, `lanes` transactions at once (tests). */
   batch?: { maxBatch?: number; lanes?: number };
+  /** This service's lanes of the connection budget (server/db/connection-budget.ts). */
+  lanes?: Pick<ConnectionLanes, 'leaseGrants' | 'leaseAcks' | 'presence' | 'offline'>;
 }
 
 
@@ -71,7 +74,7 @@ export class LeaseService {
   private readonly acks: BatchQueue<AckRequest, { acknowledged: boolean }>;
   private readonly presence: BatchQueue<PresenceRequest, void>;
   /** Offline transactions (with their reclaims) that run at once. */
-  private readonly offlineLimit = new ConcurrencyLimit(2);
+  private readonly offlineLimit: ConcurrencyLimit;
   private freedListener: (poolId: string) => void = () => {};
 
   constructor(
@@ -80,10 +83,12 @@ export class LeaseService {
     private readonly opts: LeaseServiceOptions,
   ) {
     this.now = opts.now ?? Date.now;
-    const batching = { maxBatch: opts.batch?.maxBatch ?? 128, lanes: opts.batch?.lanes ?? 2 };
-    this.grants = new BatchQueue((b) => this.grantBatch(b), { ...batching, key: (r) => r.gatewayId });
-    this.acks = new BatchQueue((b) => this.ackBatch(b), { ...batching, key: (r) => r.gatewayId });
-    this.presence = new BatchQueue((b) => this.presenceBatch(b), { ...batching, lanes: 1, key: (r) => r.gatewayId });
+    const lanes = opts.lanes ?? LANES;
+    const maxBatch = opts.batch?.maxBatch ?? 128;
+    this.grants = new BatchQueue((b) => this.grantBatch(b), { maxBatch, lanes: opts.batch?.lanes ?? lanes.leaseGrants, key: (r) => r.gatewayId });
+    this.acks = new BatchQueue((b) => this.ackBatch(b), { maxBatch, lanes: opts.batch?.lanes ?? lanes.leaseAcks, key: (r) => r.gatewayId });
+    this.presence = new BatchQueue((b) => this.presenceBatch(b), { maxBatch, lanes: lanes.presence, key: (r) => r.gatewayId });
+    this.offlineLimit = new ConcurrencyLimit(lanes.offline);
   }
 
   /**

@@ -3,6 +3,7 @@ import type { Sql } from 'postgres';
 import type { Db, Tx } from '../db/database.js';
 import { BatchQueue, succeeded, type Outcome } from '../db/batch-queue.js';
 import { agentSockets } from '../db/schema.js';
+import { LANES } from '../db/connection-budget.js';
 
 interface SocketChange {
   readonly gatewayId: string;
@@ -20,8 +21,9 @@ export class AgentSocketStore {
   constructor(
     private readonly db: Db,
     readonly replicaId: string,
+    lanes: number = LANES.agentSockets,
   ) {
-    this.changes = new BatchQueue((b) => this.apply(b), { maxBatch: 256, lanes: 1, key: (r) => r.gatewayId });
+    this.changes = new BatchQueue((b) => this.apply(b), { maxBatch: 256, lanes, key: (r) => r.gatewayId });
   }
 
   /** Records that this replica holds a socket of the gateway (before its presence goes online). */

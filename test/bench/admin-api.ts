@@ -6,7 +6,7 @@ export class AdminApiError extends Error {}
 export class AdminApi {
   constructor(
     readonly baseUrl: string,
-    private readonly token: string,
+    readonly token: string,
   ) {}
 
   async call<T>(method: string, path: string, body?: unknown): Promise<T> {

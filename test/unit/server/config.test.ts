@@ -48,6 +48,8 @@ describe('loadConfig', () => {
     ['LOG_LEVEL', 'loud', /LOG_LEVEL .*one of fatal, error/],
     ['MQTT_URL', 'http://x', /MQTT_URL .*mqtt:\/\//],
     ['DATABASE_POOL_MAX', '0', /DATABASE_POOL_MAX .*positive/],
+    // Below the connection budget's lanes plus reserve: refused at startup, not starved at run time.
+    ['DATABASE_POOL_MAX', '14', /DATABASE_POOL_MAX .*at least 15 connections/],
     ['LEASE_HISTORY_DAYS', '-1', /LEASE_HISTORY_DAYS .*0 to keep ended leases forever/],
     ['LEASE_HISTORY_DAYS', '1.5', /LEASE_HISTORY_DAYS .*whole number of days/],
   ])('refuses %s=%s naming the variable and the expected form', (name, value, pattern) => {
