@@ -76,7 +76,8 @@ export function licenseFileJws(content: string): string | undefined {
   if (!text.startsWith('{')) return text || undefined;
   try {
     const doc = JSON.parse(text) as { license?: unknown };
-    return typeof doc.license === 'string' ? doc.license.trim() : undefined;
+    const jws = doc.license ?? (doc as { lease?: unknown }).lease;
+    return typeof jws === 'string' ? jws.trim() : undefined;
   } catch {
     return undefined;
   }

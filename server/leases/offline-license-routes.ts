@@ -1,11 +1,11 @@
 import { z } from 'zod';
 import { idParams, leaseGrant } from '../../shared/protocol/rest.js';
 import type { RouteRegistry } from '../http/route-registry.js';
-import type { LeaseService } from './lease-service.js';
+import { DEFAULT_OFFLINE_MAX_SECONDS, type LeaseService } from './lease-service.js';
 
-export const offlineLicenseBody = z.strictObject({ ttlSeconds: z.int().positive().optional() });
+export const offlineLicenseBody = z.strictObject({ ttlSeconds: z.int().min(60).max(DEFAULT_OFFLINE_MAX_SECONDS).optional() });
 /** The file's content is `license` (a compact JWS); the agent takes it as is or this whole JSON. */
-export const offlineLicenseView = leaseGrant.extend({ gatewayId: z.uuid() });
+export const offlineLicenseView = leaseGrant.extend({ gatewayId: z.uuid(), license: z.string() });
 
 const DEFAULT_TTL_SEC = 24 * 3600;
 
@@ -26,7 +26,7 @@ export function registerOfflineLicenseRoutes(routes: RouteRegistry, leases: Leas
     responses: { 200: { description: 'The offline license (its `license` field is the file)', schema: offlineLicenseView } },
     handler: async ({ params, body, actor }) => {
       const grant = await leases.issueOffline(params.id, body.ttlSeconds ?? DEFAULT_TTL_SEC, actor);
-      return { body: { ...grant, gatewayId: params.id } };
+      return { body: { ...grant, license: grant.lease, gatewayId: params.id } };
     },
   });
 }
