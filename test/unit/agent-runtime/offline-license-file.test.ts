@@ -36,7 +36,7 @@ async function offlineAgent() {
   const controller = new FakeController(signer);
   const log = captureLogger();
   const agent = new Agent({
-    options: { hardwareId: HARDWARE_ID, clockSkewSec: 30, failoverAfterMs: 50, renewalBackoff: { baseMs: 20, maxMs: 100 } },
+    options: { activationCode: undefined, gatewayName: undefined, hardwareId: HARDWARE_ID, clockSkewSec: 30, failoverAfterMs: 50, renewalBackoff: { baseMs: 20, maxMs: 100 } },
     store,
     controller,
     logger: log.logger,
