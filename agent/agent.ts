@@ -66,6 +66,23 @@ const REENROLL_INTERVAL_MS = 30_000;
  * enroll when there is no credential, talk to the controller through a ControllerLink, and release
  * on stop. Whatever happens, `effectiveLimits()` is what the gateway may use.
  */
+export type LicenseFileResult =
+  | { readonly ok: true; readonly seq: number; readonly expiresAt: number; readonly points: { tags: number; connections: number }; readonly plugins: readonly string[]; readonly offline: boolean }
+  | { readonly ok: false; readonly status: number; readonly reason: string; readonly detail: string };
+
+/** The lease JWS of a license file: the compact JWS itself, or the controller's JSON answer. */
+export function licenseFileJws(content: string): string | undefined {
+  const text = content.trim();
+  if (!text.startsWith('{')) return text || undefined;
+  try {
+    const doc = JSON.parse(text) as { license?: unknown };
+    const jws = doc.license ?? (doc as { lease?: unknown }).lease;
+    return typeof jws === 'string' ? jws.trim() : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 export type ActivationResult =
   | { readonly ok: true; readonly gatewayId: string; readonly poolId: string; readonly name: string; readonly reenrolled: boolean }
   | { readonly ok: false; readonly status: number; readonly problem: string | undefined; readonly detail: string };
@@ -153,6 +170,7 @@ export class Agent {
       licenseIssuedAt: shown?.claims.licenseIssuedAt,
       licenseExpiresAt: shown?.claims.licenseExpiresAt,
       customer: shown?.claims.customer,
+      offline: shown?.claims.offline === true,
       secondsLeft: h.secondsLeft(),
       hardwareId: this.deps.options.hardwareId,
       controllerReachable: this.link?.reachable() ?? false,
@@ -201,6 +219,29 @@ export class Agent {
     logger.info({ gatewayId: r.gatewayId, poolId: r.poolId, name: r.name, reenrolled: r.reenrolled }, 'activated on the device');
     this.connect();
     return { ok: true, gatewayId: r.gatewayId, poolId: r.poolId, name: r.name, reenrolled: r.reenrolled };
+  }
+
+  /**
+   * Loads an offline license file (POST /api/license/file): a lease the controller issued for this
+   * hardware, checked like any pushed lease, then enforced until exp or until the controller's next
+   * lease supersedes it. Acknowledged to the controller when it is reachable (which ends the older
+   * lease there); otherwise the load is logged here only.
+   */
+  async loadLicenseFile(content: string): Promise<LicenseFileResult> {
+    const { controller, logger } = this.deps;
+    const credential = this.credential;
+    if (!this.pipeline || !credential) return { ok: false, status: 409, reason: 'not-enrolled', detail: 'activate this gateway first: the file is checked against the signing keys pinned at enrollment' };
+    const jws = licenseFileJws(content);
+    if (!jws) return { ok: false, status: 400, reason: 'malformed', detail: 'not a license file (a lease JWS, or JSON with a "license" field)' };
+    const outcome = await this.pipeline.deliverFile(jws, (jti) => controller.ack(credential.secret, jti));
+    if (!outcome.accepted) {
+      logger.warn({ reason: outcome.reason }, 'refused an offline license file');
+      const status = outcome.reason === 'malformed' ? 400 : outcome.reason === 'duplicate' || outcome.reason === 'replayed' ? 409 : 422;
+      return { ok: false, status, reason: outcome.reason, detail: `the license file was refused: ${outcome.reason}` };
+    }
+    const c = outcome.lease.claims;
+    logger.info({ seq: c.seq, jti: c.jti, exp: c.exp, points: c.points, offline: c.offline === true }, 'loaded an offline license file');
+    return { ok: true, seq: c.seq, expiresAt: c.exp, points: c.points, plugins: c.plugins, offline: c.offline === true };
   }
 
   /**
@@ -394,7 +435,12 @@ export class Agent {
     clearInterval(this.guardTimer);
     await this.saveGuard();
     const link = this.link;
-    if (link) {
+    if (link && this.holder.current()?.claims.offline) {
+      // An offline license is not handed back at a stop: a reboot of a device away from the controller
+      // keeps it; the controller holds its points until exp (or until a later lease is acknowledged).
+      logger.info({ seq: this.holder.lastAcceptedSeq() }, 'kept the offline license across the stop');
+      await link.close();
+    } else if (link) {
       const via = await link.release(options.releaseTimeoutMs ?? 2_000);
       if (via) logger.info({ transport: via, seq: this.holder.lastAccepted()?.claims.seq, confirmed: true }, 'released the lease');
       else logger.warn({ waitedMs: options.releaseTimeoutMs ?? 2_000 }, 'the controller did not confirm the release in time; it frees the points when the lease expires');

@@ -106,7 +106,7 @@ async function main(): Promise<void> {
       host: config.http.host,
       port: config.http.port,
       view,
-      routers: [licensePageRoutes(), decisionRoutes(view), metricsRoutes(metrics.registry), activationRoutes({ localToken: local.token, activate: (code) => agent.activate(code) })],
+      routers: [licensePageRoutes(), decisionRoutes(view), metricsRoutes(metrics.registry), activationRoutes({ localToken: local.token, activate: (code) => agent.activate(code), loadLicenseFile: (file) => agent.loadLicenseFile(file) })],
     });
     if (config.gateway) {
       enforcement = await startEnforcement({

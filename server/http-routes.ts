@@ -14,6 +14,7 @@ import { authFailureLimiter, failureLimiter } from './http/rate-limits.js';
 import { RouteRegistry } from './http/route-registry.js';
 import { registerAgentRoutes } from './leases/agent-routes.js';
 import { registerSigningKeyRoutes } from './leases/signing-key-routes.js';
+import { registerOfflineLicenseRoutes } from './leases/offline-license-routes.js';
 import { buildOpenApiDocument } from './openapi/openapi-document.js';
 import { registerPoolRoutes } from './pools/pool-routes.js';
 import { registerAgentSetupRoutes, type AgentSetup } from './console/agent-setup-routes.js';
@@ -49,6 +50,7 @@ export function buildApiRouter(
   );
   registerBulkAllocationRoutes(routes, s.bulkAllocations);
   registerGatewayRoutes(routes, s.gateways);
+  registerOfflineLicenseRoutes(routes, s.leases);
   registerAgentRoutes(routes, s.leases, s.gateways, () => s.publishedKeys.jwks(), () => s.keySet.document());
   registerAuditRoutes(routes, db);
   registerTokenRoutes(routes, s.tokens);

@@ -36,6 +36,8 @@ export interface LicenseDocument {
   readonly leaseIssuedAt: string;
   readonly leaseExpiresAt: string;
   readonly leaseSecondsLeft: number;
+  /** The lease is an offline license file loaded at the device. */
+  readonly leaseOffline: boolean;
   readonly controllerReachable: boolean;
   readonly transport: string | null;
   readonly gatewayId: string | null;
@@ -73,6 +75,7 @@ export function licenseDocument(v: AgentView): LicenseDocument {
     leaseIssuedAt: neuronDate(v.issuedAt),
     leaseExpiresAt: neuronDate(v.expiresAt),
     leaseSecondsLeft: v.secondsLeft,
+    leaseOffline: v.offline === true,
     controllerReachable: v.controllerReachable,
     transport: v.transport ?? null,
     gatewayId: v.gatewayId ?? null,

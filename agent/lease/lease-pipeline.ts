@@ -1,3 +1,4 @@
+import { decodeJwt } from 'jose';
 import type { LeaseMessage } from '../../shared/protocol/agent-messages.js';
 import type { Logger } from '../logger.js';
 import { trustAnchorSchema, type FileStateStore, type TrustAnchor } from '../state/file-state-store.js';
@@ -45,6 +46,24 @@ export class LeasePipeline {
   /** Checks a lease read back from disk; its own seq is allowed again. */
   verifyStored(jws: string, seq: number): Promise<LeaseVerdict> {
     return this.o.verifier.verify(jws, seq - 1);
+  }
+
+  /**
+   * An offline license file loaded at the device: checked exactly like a pushed lease (pinned keys,
+   * audience, gateway, hardware, time with the floor, seq high-water), then enforced and acknowledged.
+   */
+  async deliverFile(jws: string, ack: (jti: string) => Promise<void>): Promise<LeaseOutcome> {
+    let unverified: ReturnType<typeof decodeJwt>;
+    try {
+      unverified = decodeJwt(jws);
+    } catch {
+      return { accepted: false, reason: 'malformed' };
+    }
+    // Unsigned fields, for the log lines only: process() verifies the lease itself.
+    const num = (v: unknown) => (typeof v === 'number' && Number.isInteger(v) ? v : 0);
+    const exp = num(unverified.exp);
+    const grant: LeaseMessage = { lease: jws, jti: typeof unverified.jti === 'string' ? unverified.jti : '', seq: num(unverified['seq']), expiresAt: exp, ttl: Math.max(1, exp - num(unverified.iat)) };
+    return this.deliver(grant, 'file', ack);
   }
 
   /** `retained`: a broker's retained copy, which is often one the agent has already moved past. */

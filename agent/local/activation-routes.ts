@@ -1,18 +1,22 @@
 import crypto from 'node:crypto';
 import fs from 'node:fs/promises';
 import path from 'node:path';
-import { Router, type Request } from 'express';
+import express, { Router, type Request } from 'express';
 import { z } from 'zod';
-import type { ActivationResult } from '../agent.js';
+import type { ActivationResult, LicenseFileResult } from '../agent.js';
 
 const activationBody = z.strictObject({ activationCode: z.string().trim().min(4).max(200) });
 
 /**
  * The device-side flows of NeuronEX's Administration > License on the agent: activate with a code
- * (enroll, or re-enroll after a lost license). Only the holder of the local credential may do it:
+ * (enroll, or re-enroll after a lost license), or load an offline license file. Only the holder of the local credential may do it:
  * the code binds this hardware to a pool, and the controller audits every enrollment.
  */
-export function activationRoutes(o: { localToken: string; activate: (code: string) => Promise<ActivationResult> }): Router {
+export function activationRoutes(o: {
+  localToken: string;
+  activate: (code: string) => Promise<ActivationResult>;
+  loadLicenseFile?: (content: string) => Promise<LicenseFileResult>;
+}): Router {
   const router = Router();
   const expected = crypto.createHash('sha256').update(o.localToken).digest();
   const authorised = (req: Request) => {
@@ -29,6 +33,21 @@ export function activationRoutes(o: { localToken: string; activate: (code: strin
       else res.status(r.status >= 400 && r.status < 600 ? r.status : 502).json({ error: r.problem ?? 'activation-failed', detail: r.detail });
     }, next);
   });
+  // NeuronEX's "upload a license file": the body is the file as is (any Content-Type but JSON, which
+  // the app already parsed: the controller's JSON answer saved as the file works too).
+  const load = o.loadLicenseFile;
+  if (load) {
+    router.post('/api/license/file', express.text({ type: (req) => !/json/i.test(req.headers['content-type'] ?? ''), limit: '16kb' }), (req, res, next) => {
+      if (!authorised(req)) return void res.status(401).json({ error: 'unauthorized', detail: 'the local admin token is required (Authorization: Bearer …)' });
+      const body: unknown = req.body;
+      const content = typeof body === 'string' ? body : body !== null && typeof body === 'object' ? JSON.stringify(body) : '';
+      if (!content.trim()) return void res.status(400).json({ error: 'validation-failed', detail: 'the body must be the license file' });
+      load(content).then((r) => {
+        if (r.ok) res.json({ seq: r.seq, expiresAt: r.expiresAt, points: r.points, plugins: r.plugins, offline: r.offline });
+        else res.status(r.status).json({ error: r.reason, detail: r.detail });
+      }, next);
+    });
+  }
   return router;
 }
 

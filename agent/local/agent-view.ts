@@ -14,6 +14,8 @@ export interface AgentView {
   readonly licenseIssuedAt?: number | undefined;
   readonly licenseExpiresAt?: number | undefined;
   readonly customer?: string | undefined;
+  /** The lease shown is an offline license file (the borrowing class), not a renewing lease. */
+  readonly offline?: boolean;
   readonly secondsLeft: number;
   readonly hardwareId: string;
   readonly controllerReachable: boolean;

@@ -22,7 +22,7 @@ const PAGE = `<!doctype html>
   form { margin-top: 22px; border-top: 1px solid #e7ebef; padding-top: 16px; display: grid; grid-template-columns: 220px 1fr; gap: 10px 16px; align-items: center; }
   form h2 { grid-column: 1 / -1; font-size: 15px; margin: 0; } input { font: inherit; padding: 6px 8px; border: 1px solid #c5ced8; border-radius: 6px; }
   button { grid-column: 2; justify-self: start; font: inherit; font-weight: 600; padding: 6px 14px; border-radius: 6px; border: 0; background: #2f6fdb; color: #fff; cursor: pointer; }
-  #activationResult { grid-column: 1 / -1; margin: 0; } #activationResult.ok { color: #17663a; } #activationResult.err { color: #b42318; }
+  #activationResult, #licenseFileResult { grid-column: 1 / -1; margin: 0; } .ok { color: #17663a; } .err { color: #b42318; }
   .alert { margin-top: 18px; padding: 10px 14px; border-radius: 8px; background: #fde8e7; color: #b42318; display: none; font-weight: 500; }
   .warn { margin-top: 18px; padding: 10px 14px; border-radius: 8px; background: #fff1d6; color: #8a5a00; display: none; }
 </style></head>
@@ -45,9 +45,15 @@ const PAGE = `<!doctype html>
 <form id="activation" autocomplete="off">
   <h2>Activation</h2>
   <label for="activationCode">Activation code</label><input id="activationCode" name="activationCode" placeholder="FLAC-XXXX-XXXX-XXXX-XXXX-XXXX">
-  <label for="localToken">Local admin token</label><input id="localToken" name="localToken" type="password" placeholder="from FLOATLEASE_LOCAL_TOKEN or the state folder's local-token file">
+  <label for="localToken">Local admin token (activation and license file)</label><input id="localToken" name="localToken" type="password" placeholder="from FLOATLEASE_LOCAL_TOKEN or the state folder's local-token file">
   <button id="activate" type="submit">Activation Code</button>
   <p id="activationResult" role="status"></p>
+</form>
+<form id="licenseFileForm" autocomplete="off">
+  <h2>Offline license file</h2>
+  <label for="licenseFile">License file (issued by the controller for this hardware)</label><input id="licenseFile" name="licenseFile" type="file">
+  <button id="loadLicenseFile" type="submit">Upload license</button>
+  <p id="licenseFileResult" role="status"></p>
 </form>
 </main>
 <script>
@@ -67,7 +73,7 @@ async function refresh() {
     $('tagsRow').className = l.overUse.tags ? 'over' : ''; $('connectionsRow').className = l.overUse.connections ? 'over' : '';
     $('overUse').style.display = l.overUsed ? 'block' : 'none';
     $('enabledPlugins').textContent = l.allCommercialPluginsExceptCnc ? 'all except CNC' : l.enabledPlugins.length ? l.enabledPlugins.join(', ') : 'none';
-    $('leaseWindow').textContent = l.leaseIssuedAt ? l.leaseIssuedAt + ' – ' + l.leaseExpiresAt : 'no lease';
+    $('leaseWindow').textContent = l.leaseIssuedAt ? (l.leaseOffline ? 'offline license file, ' : '') + l.leaseIssuedAt + ' – ' + l.leaseExpiresAt : 'no lease';
     $('hardwareToken').textContent = l.hardwareToken;
     $('leaseSecondsLeft').textContent = String(l.leaseSecondsLeft);
     $('controllerReachable').textContent = l.controllerReachable ? 'yes' : 'no';
@@ -84,6 +90,19 @@ $('activation').addEventListener('submit', async (ev) => {
     const r = await fetch('/api/license/activation_code', { method: 'POST', headers: { 'content-type': 'application/json', authorization: 'Bearer ' + $('localToken').value }, body: JSON.stringify({ activationCode: $('activationCode').value }) });
     const b = await r.json();
     if (r.ok) { out.className = 'ok'; out.textContent = (b.reenrolled ? 'Re-activated' : 'Activated') + ' as gateway ' + b.name + ' (' + b.gatewayId + ')'; $('activationCode').value = ''; refresh(); }
+    else { out.className = 'err'; out.textContent = 'Refused (' + r.status + '): ' + (b.detail || b.error); }
+  } catch (e) { out.className = 'err'; out.textContent = 'The agent did not answer'; }
+});
+$('licenseFileForm').addEventListener('submit', async (ev) => {
+  ev.preventDefault();
+  const out = $('licenseFileResult');
+  const file = $('licenseFile').files[0];
+  if (!file) { out.className = 'err'; out.textContent = 'Choose the license file first'; return; }
+  out.className = ''; out.textContent = 'Loading…';
+  try {
+    const r = await fetch('/api/license/file', { method: 'POST', headers: { 'content-type': 'text/plain', authorization: 'Bearer ' + $('localToken').value }, body: await file.text() });
+    const b = await r.json();
+    if (r.ok) { out.className = 'ok'; out.textContent = 'License loaded: ' + b.points.tags + ' tags, ' + b.points.connections + ' connections until ' + new Date(b.expiresAt * 1000).toISOString(); refresh(); }
     else { out.className = 'err'; out.textContent = 'Refused (' + r.status + '): ' + (b.detail || b.error); }
   } catch (e) { out.className = 'err'; out.textContent = 'The agent did not answer'; }
 });

@@ -9,7 +9,7 @@ import { planPoolGrants, type Contender, type GrantDecision } from './grant-poli
 import { grantRefusal, leaseClaimsFor } from './lease-claims-builder.js';
 import { leaseBatchStore, type GrantTarget, type NewLease } from './lease-batch-store.js';
 
-export type GrantReason = 'grant' | 'renewal' | 'push';
+export type GrantReason = 'grant' | 'renewal' | 'push' | 'offline';
 
 export interface GrantRequest {
   readonly gatewayId: string;
@@ -17,6 +17,8 @@ export interface GrantRequest {
   /** A push skips offline gateways instead of burning a seq on a lease nobody receives. */
   readonly onlyOnline: boolean;
   readonly started: number;
+  /** reason 'offline': an offline license file of this lifetime, issued by this actor (audit label). */
+  readonly offline?: { readonly ttlSec: number; readonly actor: string };
 }
 
 export interface GrantBatchDeps {
@@ -87,7 +89,7 @@ export async function runGrantBatch(
   const iat = toSec(nowMs);
   const pending = toGrant.map(({ req, t }) => {
     const d = decisions.get(t.id)!;
-    return { req, d, claims: leaseClaimsFor(t, iat, deps, d.points) };
+    return { req, d, claims: leaseClaimsFor(t, iat, deps, d.points, req.offline?.ttlSec) };
   });
   // A lease that cannot be signed (claims the signer refuses) fails alone, not its batch.
   const settled = await Promise.allSettled(pending.map((p) => deps.sign(p.claims)));
@@ -111,8 +113,8 @@ export async function runGrantBatch(
       iat: c.iat,
       exp: c.exp,
       ...(c.disconnectGraceSec !== undefined ? { disconnectGraceSec: c.disconnectGraceSec } : {}),
-      auditActor: req.reason === 'push' ? 'system:push' : actorLabel({ kind: 'gateway', gatewayId: c.sub, poolId: c.pool }),
-      auditAction: req.reason === 'renewal' ? 'lease.renewed' : 'lease.granted',
+      auditActor: req.offline ? req.offline.actor : req.reason === 'push' ? 'system:push' : actorLabel({ kind: 'gateway', gatewayId: c.sub, poolId: c.pool }),
+      auditAction: req.offline ? 'lease.offline-issued' : req.reason === 'renewal' ? 'lease.renewed' : 'lease.granted',
       auditAfter: { seq: c.seq, points: c.points, plugins: c.plugins, exp: c.exp, reason: req.reason, pending: d.pending },
       pending: d.pending.tags > 0 || d.pending.connections > 0,
     })),

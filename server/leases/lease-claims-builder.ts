@@ -16,11 +16,15 @@ export function grantRefusal(t: GrantTarget, nowMs: number): AppError | undefine
   return undefined;
 }
 
-/** The claims of a fresh lease granting `points` (decided by the grant policy); the target must have a license. */
-export function leaseClaimsFor(t: GrantTarget, iat: number, who: { issuer: string; audience: string }, points: Points): LeaseClaims {
+/**
+ * The claims of a fresh lease granting `points` (decided by the grant policy); the target must have a license.
+ * `offlineTtlSec`: an offline license file, which lives that long and carries no disconnect grace
+ * (the controller never reclaims it early: the device enforces it without reaching anyone).
+ */
+export function leaseClaimsFor(t: GrantTarget, iat: number, who: { issuer: string; audience: string }, points: Points, offlineTtlSec?: number): LeaseClaims {
   const licenseExpiresAt = toSec(t.licenseExpiresAt!.getTime());
   // A lease never outlives the pool license that backs it.
-  const exp = Math.min(iat + t.leaseTtlSeconds, licenseExpiresAt);
+  const exp = Math.min(iat + (offlineTtlSec ?? t.leaseTtlSeconds), licenseExpiresAt);
   return {
     iss: who.issuer,
     sub: t.id,
@@ -38,6 +42,7 @@ export function leaseClaimsFor(t: GrantTarget, iat: number, who: { issuer: strin
     ...(t.licenseIssuedAt ? { licenseIssuedAt: toSec(t.licenseIssuedAt.getTime()) } : {}),
     ...(t.licenseCustomer ? { customer: t.licenseCustomer } : {}),
     ttl: exp - iat,
-    ...(t.disconnectGraceSec !== undefined ? { disconnectGraceSec: t.disconnectGraceSec } : {}),
+    ...(t.disconnectGraceSec !== undefined && offlineTtlSec === undefined ? { disconnectGraceSec: t.disconnectGraceSec } : {}),
+    ...(offlineTtlSec !== undefined ? { offline: true as const } : {}),
   };
 }

@@ -3,7 +3,7 @@ import type { LeaseGrant } from '../../shared/protocol/rest.js';
 import { auditStore, type AuditEntry } from '../audit/audit-store.js';
 import { actorLabel, systemActor, type Actor } from '../auth/actor.js';
 import type { Db, Tx } from '../db/database.js';
-import { notFound } from '../errors/app-error.js';
+import { AppError, notFound } from '../errors/app-error.js';
 import { gatewayStore } from '../gateways/gateway-store.js';
 import type { EventBus } from '../events/event-bus.js';
 import type { Sql, TransactionSql } from 'postgres';
@@ -52,7 +52,11 @@ export interface LeaseServiceOptions {
   batch?: { maxBatch?: number; lanes?: number };
   /** This service's lanes of the connection budget (server/db/connection-budget.ts). */
   lanes?: Pick<ConnectionLanes, 'leaseGrants' | 'leaseAcks' | 'presence' | 'offline'>;
+  /** The longest offline license file an operator may issue (seconds); 7 days by default. */
+  offlineMaxSeconds?: number;
 }
+
+export const DEFAULT_OFFLINE_MAX_SECONDS = 7 * 24 * 3600;
 
 
 interface PresenceRequest {
@@ -98,6 +102,21 @@ export class LeaseService {
    */
   async grant(gatewayId: string, reason: GrantReason): Promise<LeaseGrant> {
     const grant = await this.grants.submit({ gatewayId, reason, onlyOnline: false, started: performance.now() });
+    return grant!;
+  }
+
+  /**
+   * An offline license file for the gateway's hardware (the borrowing lease class): a lease like any
+   * other (same grant policy, so the invariant holds), living `ttlSec` (capped by the pool license),
+   * with no disconnect grace. It is a live lease row, so its points stay held until it expires or the
+   * agent acknowledges a later lease. Audited as lease.offline-issued.
+   */
+  async issueOffline(gatewayId: string, ttlSec: number, actor: Actor): Promise<LeaseGrant> {
+    const max = this.opts.offlineMaxSeconds ?? DEFAULT_OFFLINE_MAX_SECONDS;
+    if (!Number.isInteger(ttlSec) || ttlSec < 60 || ttlSec > max) {
+      throw new AppError('validation-failed', `ttlSeconds must be a whole number from 60 to ${max} (the longest offline license this controller issues)`);
+    }
+    const grant = await this.grants.submit({ gatewayId, reason: 'offline', onlyOnline: false, started: performance.now(), offline: { ttlSec, actor: actorLabel(actor) } });
     return grant!;
   }
 

@@ -36,6 +36,11 @@ export const leaseClaimsSchema = z
      * (monotonic clock) the agent stops using the lease's points. Absent: the lease holds until exp.
      */
     disconnectGraceSec: z.int().positive().optional(),
+    /**
+     * An offline license file (the borrowing lease class): issued by an operator for this hardware
+     * with a longer lifetime, loaded at the device, its points held in the pool until exp.
+     */
+    offline: z.literal(true).optional(),
   })
   .refine((c) => c.exp > c.nbf, { message: 'exp must be after nbf', path: ['exp'] });
 export type LeaseClaims = z.infer<typeof leaseClaimsSchema>;

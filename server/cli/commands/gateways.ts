@@ -1,5 +1,6 @@
 import { Option, type Command } from 'commander';
-import { bulkAllocationResult, gatewayPage, gatewayView, type GatewayView } from '../../../shared/protocol/rest.js';
+import fs from 'node:fs/promises';
+import { bulkAllocationResult, gatewayPage, gatewayView, leaseGrant, type GatewayView } from '../../../shared/protocol/rest.js';
 import { parseAllocationCsv } from '../allocation-csv.js';
 import { readInput } from '../input.js';
 import type { ContextOf } from '../context.js';
@@ -94,6 +95,22 @@ export function registerGatewayCommands(program: Command, ctxOf: ContextOf): voi
       await ctx.confirm(`Decommission gateway ${g.name} (${g.id})? Its credential stops working for good and its seat is freed`, flags.yes);
       const res = await api.send('DELETE', `/api/v1/gateways/${g.id}`, gatewayView);
       ctx.result(res.raw, () => `Decommissioned gateway ${res.data.name} (${res.data.id}); its credential no longer works and its seat is free.`);
+    });
+
+  gateways
+    .command('offline-license')
+    .description("issue an offline license file for a gateway's hardware (held in the pool until it expires); load it on the agent's license page")
+    .argument('<gateway>', 'gateway id or name')
+    .option('--ttl <seconds>', 'lifetime in seconds (default 1 day, at most 7 days, never past the pool license)', intArg(60, 7 * 86_400))
+    .option('-o, --out <file>', 'write the license file here (default: print it)')
+    .action(async (ref: string, flags: { ttl?: number; out?: string }, cmd: Command) => {
+      const ctx = ctxOf(cmd);
+      const api = ctx.api();
+      const id = await resolveGatewayId(api, ref);
+      const res = await api.send('POST', `/api/v1/gateways/${id}/offline-license`, leaseGrant.extend({ license: leaseGrant.shape.lease }), flags.ttl !== undefined ? { ttlSeconds: flags.ttl } : {});
+      if (flags.out) await fs.writeFile(flags.out, res.data.license + '\n', { mode: 0o600 });
+      const until = new Date(res.data.expiresAt * 1000).toISOString();
+      ctx.result(res.raw, () => (flags.out ? `Wrote the offline license for gateway ${ref} (seq ${res.data.seq}, valid until ${until}) to ${flags.out}.` : res.data.license));
     });
 
   gateways

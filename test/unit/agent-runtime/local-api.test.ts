@@ -63,6 +63,7 @@ describe('local API', () => {
       leaseIssuedAt: '2026-11-28 09:05:07',
       leaseExpiresAt: '2026-11-28 09:10:07',
       leaseSecondsLeft: 299,
+      leaseOffline: false,
       controllerReachable: true,
       transport: 'mqtt',
       gatewayId: GATEWAY_ID,

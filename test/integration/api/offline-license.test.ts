@@ -1,0 +1,77 @@
+import { decodeJwt } from 'jose';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startHarness, type Harness } from '../../helpers/api-harness.js';
+import type { ProblemBody } from './route-fixtures.js';
+
+let h: Harness;
+beforeAll(async () => {
+  h = await startHarness();
+});
+afterAll(async () => {
+  await h?.close();
+});
+
+interface Points {
+  tags: number;
+  connections: number;
+}
+interface OfflineBody extends ProblemBody {
+  license: string;
+  jti: string;
+  seq: number;
+  expiresAt: number;
+  gatewayId: string;
+}
+const pool = async (id: string) => (await h.api<{ held: Points; free: Points }>('GET', `/api/v1/pools/${id}`)).body;
+const issue = (gatewayId: string, body: Record<string, unknown>, token?: string) =>
+  h.api<OfflineBody>('POST', `/api/v1/gateways/${gatewayId}/offline-license`, body, token);
+
+describe('offline license files (issue 17, finding 9)', () => {
+  it('issues a lease for the hardware with the longer lifetime, held in the pool until it expires, audited', async () => {
+    const poolId = await h.pool({ tags: 100, connections: 10 });
+    const hardwareId = 'q'.repeat(42) + 'A=';
+    const gw = await h.enroll(await h.code(poolId), hardwareId);
+    expect((await h.api('PUT', `/api/v1/gateways/${gw.gatewayId}/allocation`, { tags: 40, connections: 3 })).status).toBe(200);
+    expect((await pool(poolId)).held).toEqual({ tags: 0, connections: 0 });
+
+    const operator = await h.token('operator');
+    const before = Math.floor(Date.now() / 1000);
+    const r = await issue(gw.gatewayId, { ttlSeconds: 3 * 24 * 3600 }, operator);
+    expect(r.status).toBe(200);
+    const claims = decodeJwt(r.body.license);
+    expect(claims).toMatchObject({ sub: gw.gatewayId, hwid: hardwareId, pool: poolId, offline: true, points: { tags: 40, connections: 3 }, jti: r.body.jti, seq: r.body.seq });
+    expect(claims.exp! - claims.iat!).toBe(3 * 24 * 3600);
+    expect(claims.exp).toBeGreaterThanOrEqual(before + 3 * 24 * 3600);
+    expect(claims).not.toHaveProperty('disconnectGraceSec');
+
+    // A live lease row: the pool counts its points although the gateway is offline and not reserved.
+    expect((await pool(poolId)).held).toEqual({ tags: 40, connections: 3 });
+    const rows = await h.db.database.db.$client<{ exp: number; ended_at: Date | null }[]>`select extract(epoch from expires_at)::int as exp, ended_at from leases where id = ${r.body.jti}`;
+    expect(rows[0]!.ended_at).toBeNull();
+    expect(rows[0]!.exp).toBe(claims.exp);
+
+    const audit = await h.api<{ items: { action: string; actor: string; subject: string; after: Record<string, unknown> }[] }>('GET', `/api/v1/audit?gatewayId=${gw.gatewayId}&action=lease.offline-issued`);
+    const row = audit.body.items.find((e) => e.action === 'lease.offline-issued');
+    expect(row).toMatchObject({ subject: r.body.jti, after: { reason: 'offline', exp: claims.exp, points: { tags: 40, connections: 3 } } });
+    expect(row!.actor).toMatch(/^token:/);
+
+    // The agent's next lease supersedes it when acknowledged: the points follow the new lease.
+    const next = await h.api<{ jti: string }>('POST', '/api/v1/agent/lease', {}, gw.credential);
+    expect(next.status).toBe(200);
+    expect((await h.api('POST', '/api/v1/agent/lease/ack', { jti: next.body.jti }, gw.credential)).status).toBe(200);
+    const ended = await h.db.database.db.$client<{ ended_at: Date | null }[]>`select ended_at from leases where id = ${r.body.jti}`;
+    expect(ended[0]!.ended_at).not.toBeNull();
+  });
+
+  it('refuses a lifetime over the maximum, a viewer, and an unknown gateway, issuing nothing', async () => {
+    const poolId = await h.pool({ tags: 100, connections: 10 });
+    const gw = await h.enroll(await h.code(poolId));
+    expect((await h.api('PUT', `/api/v1/gateways/${gw.gatewayId}/allocation`, { tags: 10, connections: 1 })).status).toBe(200);
+    expect((await issue(gw.gatewayId, { ttlSeconds: 8 * 24 * 3600 })).status).toBe(400);
+    expect((await issue(gw.gatewayId, {}, await h.token('viewer'))).status).toBe(403);
+    expect((await issue('00000000-0000-4000-8000-000000000000', {})).status).toBe(404);
+    const count = await h.db.database.db.$client<{ n: number }[]>`select count(*)::int as n from leases where gateway_id = ${gw.gatewayId}`;
+    expect(count[0]!.n).toBe(0);
+    expect((await pool(poolId)).held).toEqual({ tags: 0, connections: 0 });
+  });
+});

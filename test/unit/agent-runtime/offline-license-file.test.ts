@@ -1,0 +1,123 @@
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { Agent } from '../../../agent/agent.js';
+import { startLocalApi, type LocalApi } from '../../../agent/http/local-api.js';
+import { activationRoutes } from '../../../agent/local/activation-routes.js';
+import { TRIAL_ALLOWANCE } from '../../../shared/protocol/limits.js';
+import { captureLogger, CREDENTIAL, FakeController, FakeTransport, GATEWAY_ID, HARDWARE_ID, MemoryStore, TestSigner } from './fakes.js';
+
+/** Issue 17 finding 9: an offline license file loaded at the device is checked like a pushed lease. */
+let signer: TestSigner;
+let stranger: TestSigner;
+beforeAll(async () => {
+  signer = await TestSigner.create();
+  stranger = await TestSigner.create();
+});
+afterAll(async () => {
+  await signer.dispose();
+  await stranger.dispose();
+});
+
+const running: Agent[] = [];
+let api: LocalApi | undefined;
+afterEach(async () => {
+  await api?.close();
+  api = undefined;
+  await Promise.all(running.splice(0).map((a) => a.stop()));
+});
+
+const DAY = 86_400;
+const TOKEN = 'local-token-for-tests';
+
+/** Enrolled, controller unreachable over every transport (they never connect): the offline case. */
+async function offlineAgent() {
+  const store = new MemoryStore();
+  store.credential = { gatewayId: GATEWAY_ID, secret: CREDENTIAL };
+  store.trust = signer.trust();
+  const controller = new FakeController(signer);
+  const log = captureLogger();
+  const agent = new Agent({
+    options: { activationCode: undefined, gatewayName: undefined, hardwareId: HARDWARE_ID, clockSkewSec: 30, failoverAfterMs: 50, renewalBackoff: { baseMs: 20, maxMs: 100 } },
+    store,
+    controller,
+    logger: log.logger,
+    transports: () => [new FakeTransport('mqtt', signer)],
+  });
+  running.push(agent);
+  await agent.start();
+  return { agent, store, controller, log };
+}
+
+const offlineFile = (overrides: Parameters<TestSigner['grant']>[0] = {}, nowMs?: number) =>
+  signer.grant({ ttl: 3 * DAY, offline: true, points: { tags: 300, connections: 20 }, plugins: ['OPC UA'], licenseExpiresAt: Math.floor(Date.now() / 1000) + 30 * DAY, ...overrides }, nowMs);
+
+describe('offline license file', () => {
+  it('a valid file for this hardware is enforced, shown as offline, acknowledged to the controller and kept across a stop', async () => {
+    const { agent, store, controller } = await offlineAgent();
+    expect(agent.effectiveLimits()).toBe(TRIAL_ALLOWANCE);
+    const file = await offlineFile();
+    const r = await agent.loadLicenseFile(JSON.stringify({ license: file.lease, jti: file.jti }));
+    expect(r).toMatchObject({ ok: true, seq: file.seq, expiresAt: file.expiresAt, points: { tags: 300, connections: 20 }, offline: true });
+    expect(agent.effectiveLimits()).toEqual({ tags: 300, connections: 20, plugins: ['OPC UA'] });
+    expect(agent.status()).toMatchObject({ licenseType: 'FLOATING', offline: true, expiresAt: file.expiresAt, seq: file.seq });
+    expect(agent.status().secondsLeft).toBeGreaterThan(2 * DAY);
+    expect(controller.acks).toContain(file.jti);
+    expect(store.state.lease?.seq).toBe(file.seq);
+    await agent.stop();
+    // Not released: the device may reboot away from the controller; the pool holds the points until exp.
+    expect(store.state.lease?.seq).toBe(file.seq);
+  });
+
+  it('refuses a file for other hardware, another gateway, a forged or tampered one, an expired one and a replay; nothing changes', async () => {
+    const { agent } = await offlineAgent();
+    const held = await offlineFile({ points: { tags: 50, connections: 2 } });
+    expect((await agent.loadLicenseFile(held.lease)).ok).toBe(true);
+    const before = agent.effectiveLimits();
+    const tampered = await offlineFile();
+    const [h, p, s] = tampered.lease.split('.');
+    const payload = JSON.parse(Buffer.from(p!, 'base64url').toString()) as Record<string, unknown>;
+    const forgedPayload = Buffer.from(JSON.stringify({ ...payload, points: { tags: 99_999, connections: 999 } })).toString('base64url');
+    const cases: [string, string, number, string][] = [
+      ['other hardware', (await offlineFile({ hwid: 'B'.repeat(42) + 'A=' })).lease, 422, 'wrong-hardware'],
+      ['other gateway', (await offlineFile({ sub: '11111111-1111-4111-8111-111111111111' })).lease, 422, 'wrong-gateway'],
+      ['signed by an unpinned key', (await stranger.grant({ ttl: 3 * DAY, offline: true, seq: 10_000 })).lease, 422, 'unknown-key'],
+      ['tampered points', `${h}.${forgedPayload}.${s}`, 422, 'bad-signature'],
+      ['expired', (await offlineFile({}, Date.now() - 4 * DAY * 1000)).lease, 422, 'expired'],
+      ['replayed (older seq)', (await offlineFile({ seq: held.seq - 1 })).lease, 409, 'replayed'],
+      ['not a lease', 'hello', 400, 'malformed'],
+    ];
+    for (const [what, content, status, reason] of cases) {
+      const r = await agent.loadLicenseFile(content);
+      expect(r, what).toMatchObject({ ok: false, status, reason });
+      expect(agent.effectiveLimits(), what).toEqual(before);
+    }
+    expect(agent.status().seq).toBe(held.seq);
+  });
+
+  it('POST /api/license/file takes the file as the body behind the local token', async () => {
+    const { agent } = await offlineAgent();
+    api = await startLocalApi({
+      host: '127.0.0.1',
+      port: 0,
+      view: () => agent.status(),
+      routers: [activationRoutes({ localToken: TOKEN, activate: () => Promise.reject(new Error('unused')), loadLicenseFile: (c) => agent.loadLicenseFile(c) })],
+    });
+    const file = await offlineFile({ points: { tags: 222, connections: 11 } });
+    const post = (body: string, headers: Record<string, string>) => fetch(`${api!.url}/api/license/file`, { method: 'POST', headers, body });
+    expect((await post(file.lease, { 'content-type': 'text/plain' })).status).toBe(401);
+    expect((await post(file.lease, { 'content-type': 'text/plain', authorization: 'Bearer wrong' })).status).toBe(401);
+    expect(agent.effectiveLimits()).toBe(TRIAL_ALLOWANCE);
+    const other = await post((await offlineFile({ hwid: 'C'.repeat(42) + 'A=' })).lease, { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/octet-stream' });
+    expect(other.status).toBe(422);
+    expect(await other.json()).toMatchObject({ error: 'wrong-hardware' });
+    const ok = await post(file.lease + '\n', { authorization: `Bearer ${TOKEN}` });
+    expect(ok.status).toBe(200);
+    expect(await ok.json()).toMatchObject({ seq: file.seq, points: { tags: 222, connections: 11 }, offline: true });
+    const doc = (await (await fetch(`${api.url}/api/license`)).json()) as Record<string, unknown>;
+    expect(doc).toMatchObject({ totalTagCount: 222, maxConnections: 11, leaseOffline: true, licenseType: 'VIRTUAL' });
+    // The controller's JSON answer saved as the file works too.
+    const again = await offlineFile({ points: { tags: 223, connections: 11 } });
+    const json = await post(JSON.stringify({ license: again.lease }), { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json' });
+    expect(json.status).toBe(200);
+    expect(agent.effectiveLimits().tags).toBe(223);
+  });
+});
