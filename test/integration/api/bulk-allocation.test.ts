@@ -8,10 +8,14 @@ let h: Harness;
 let poolId: string;
 let ids: string[] = [];
 
-/** Issue 20, bulk: 1,000 gateways in one action, one transaction, the pool limit kept, one audit event per gateway. */
+/**
+ * Issue 20, bulk: 1,000 gateways in one action, one transaction, the pool's rules kept, one audit event
+ * per gateway. Allocations are entitlements (F2): what limits them is the pool's oversubscription cap,
+ * here 1.0 (every allocation can always be served).
+ */
 beforeAll(async () => {
   h = await startHarness();
-  poolId = await h.pool({ name: 'bulk-pool', tags: 1500, connections: 1000 });
+  poolId = await h.pool({ name: 'bulk-pool', tags: 1500, connections: 1000, settings: { maxOversubscription: 1 } });
   // 1,000 enrolled gateways, written directly: enrolling each over HTTP is not what is under test.
   const rows = Array.from({ length: 1000 }, (_, n) => ({ poolId, name: `gw-${String(n).padStart(4, '0')}`, hardwareId: randomHardwareId(), credentialHash: 'unused' }));
   const inserted = await h.db.database.db.insert(gateways).values(rows).returning({ id: gateways.id });
@@ -35,15 +39,15 @@ describe('POST /api/v1/gateways/allocations', () => {
     expect(await auditCount('allocation.changed')).toBe(1000);
   });
 
-  it('refuses a plan that does not fit as a whole, naming the gateway and the shortfall, and changes nothing', async () => {
-    // One more tag each would need 2,000 of 1,500: refused at the first gateway that no longer fits.
-    const res = await h.api<{ name: string; detail: string; gatewayId: string; shortfalls: { kind: string }[] }>('POST', '/api/v1/gateways/allocations', {
+  it('refuses a plan that does not fit as a whole, naming the gateway and the excess, and changes nothing', async () => {
+    // One more tag each would allocate 2,000 of a 1,500 cap: refused at the first gateway past it (the 501st).
+    const res = await h.api<{ name: string; detail: string; gatewayId: string; excess: { kind: string }[] }>('POST', '/api/v1/gateways/allocations', {
       mode: 'add',
       items: ids.map((gatewayId) => ({ gatewayId, tags: 1 })),
     });
     expect(res.status).toBe(409);
-    expect(res.body.name).toBe('insufficient-points');
-    expect(res.body.detail).toMatch(/^gw-\d{4} \([0-9a-f-]{36}\): pool bulk-pool lacks the points: tags requested 2, at most 1 available \(0 free, short by 1\); nothing was changed$/);
+    expect(res.body.name).toBe('oversubscription-cap');
+    expect(res.body.detail).toMatch(/^gw-\d{4} \([0-9a-f-]{36}\): pool bulk-pool allows allocations up to 1 × its limit: tags would be 1501 allocated > 1500; nothing was changed$/);
     expect(ids).toContain(res.body.gatewayId);
     expect((await pool()).allocated).toEqual({ tags: 1000, connections: 1000 });
     expect(await auditCount('allocation.changed')).toBe(1000);

@@ -35,8 +35,8 @@ const upload = (poolId: string, license: string, force?: boolean) =>
   h.api<PoolBody & ProblemBody>('PUT', `/api/v1/pools/${poolId}/license`, force === undefined ? { license } : { license, force });
 const history = async (poolId: string) => (await h.api<LicenseBody[]>('GET', `/api/v1/pools/${poolId}/licenses`)).body;
 const pool = async (poolId: string) => (await h.api<PoolBody>('GET', `/api/v1/pools/${poolId}`)).body;
-const allocate = (gatewayId: string, tags: number, connections: number) =>
-  h.api<ProblemBody>('PUT', `/api/v1/gateways/${gatewayId}/allocation`, { tags, connections });
+const allocate = (gatewayId: string, tags: number, connections: number, reserved?: boolean) =>
+  h.api<ProblemBody>('PUT', `/api/v1/gateways/${gatewayId}/allocation`, { tags, connections, ...(reserved === undefined ? {} : { reserved }) });
 const lease = (credential: string, renewal = false) => h.api<{ jti: string } & ProblemBody>('POST', '/api/v1/agent/lease', { renewal }, credential);
 
 async function refusedUnchanged(attempt: () => Promise<void>): Promise<void> {
@@ -94,10 +94,12 @@ describe('pool licenses', () => {
     });
   });
 
+  // Reserved gateways: their allocation is held at once (F2), so license state and free points govern
+  // raising it, as they govern every grant.
   it('an expired pool license stops grants and renewals', async () => {
     const poolId = await h.pool({ tags: 100, connections: 10 });
     const gw = await h.enroll(await h.code(poolId));
-    expect((await allocate(gw.gatewayId, 10, 1)).status).toBe(200);
+    expect((await allocate(gw.gatewayId, 10, 1, true)).status).toBe(200);
     expect((await lease(gw.credential)).status).toBe(200);
     await h.db.database.sql`update pools set license_expires_at = now() - interval '1 second' where id = ${poolId}`;
     for (const renewal of [false, true]) {
@@ -113,8 +115,8 @@ describe('pool licenses', () => {
     const code = await h.code(poolId);
     const a = await h.enroll(code);
     const b = await h.enroll(code);
-    expect((await allocate(a.gatewayId, 60, 4)).status).toBe(200);
-    expect((await allocate(b.gatewayId, 20, 2)).status).toBe(200);
+    expect((await allocate(a.gatewayId, 60, 4, true)).status).toBe(200);
+    expect((await allocate(b.gatewayId, 20, 2, true)).status).toBe(200);
     const big = await lease(a.credential);
     expect((await h.api('POST', '/api/v1/agent/lease/ack', { jti: big.body.jti }, a.credential)).status).toBe(200);
 

@@ -73,6 +73,8 @@ export function inputJsonSchema(schema: z.ZodType): ObjectJsonSchema {
 /** Valid bodies that cannot be derived from the JSON schema alone (patterns). */
 const sampleOverrides: Readonly<Record<string, Record<string, unknown>>> = {
   'POST /api/v1/enroll': { activationCode: 'FLAC-0000-0000-0000-0000-0000', hardwareId: randomHardwareId() },
+  // At least one item; an unknown gateway id is a 404 after validation, which is what the matrix wants.
+  'POST /api/v1/gateways/allocations': { mode: 'set', items: [{ gatewayId: crypto.randomUUID(), tags: 1 }] },
 };
 
 function sampleValue(p: JsonSchemaProp): unknown {
