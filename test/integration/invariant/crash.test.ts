@@ -228,11 +228,11 @@ describe('a transaction that dies midway leaves no partial state', () => {
 
   // Fails today: it documents a driver defect that would end a real controller process. Remove
   // `.fails` once postgres.js guards nextWrite (porsager/postgres#1208, PRs #1168/#1176/#1209).
-  it.fails('a backend killed under an in-flight statement does not raise an uncaught exception', async () => {
+  it.fails('a backend killed under an in-flight statement does not raise an uncaught exception', { timeout: 180_000 }, async () => {
     const { cases } = await stage();
-    // Whether the driver trips depends on which socket event comes first: up to twelve kills, until it does
-    // (five were not always enough on a loaded machine).
-    for (let attempt = 0; attempt < 12 && uncaught.length === 0; attempt++) {
+    // Whether the driver trips depends on which socket event comes first: up to forty kills, until it
+    // does (five were not always enough on a loaded machine; twelve missed 2 runs of 3 after issue 14).
+    for (let attempt = 0; attempt < 40 && uncaught.length === 0; attempt++) {
       const doomed = await replicas.start(2);
       await interruptedBeforeCommit('terminate', () => cases[1]![1](doomed.services));
       await new Promise((r) => setTimeout(r, 100));
