@@ -2,6 +2,17 @@ import type { ClientRateLimitInfo, IncrementResponse, Options, Store } from 'exp
 import type { Sql } from 'postgres';
 import type { Db } from '../db/database.js';
 
+interface Row {
+  hits: number;
+  reset_ms: number | string;
+}
+
+/**
+ * The reset time as a Date, from epoch milliseconds: drizzle's postgres.js client hands timestamps
+ * back as text (it parses the columns it owns itself), and callers call resetTime.getTime().
+ */
+const info = (row: Row): ClientRateLimitInfo => ({ totalHits: Number(row.hits), resetTime: new Date(Number(row.reset_ms)) });
+
 /**
  * express-rate-limit's counters in PostgreSQL (table rate_limit_hits), so every replica counts
  * against one limit instead of each allowing the full limit. A fixed window per key, as its
@@ -34,20 +45,20 @@ export class PgRateLimitStore implements Store {
   }
 
   async get(key: string): Promise<ClientRateLimitInfo | undefined> {
-    const [row] = await this.sql<{ hits: number; reset_at: Date | string }[]>`
-      select hits, reset_at from rate_limit_hits where key = ${this.prefix + key} and reset_at > now()`;
-    return row ? { totalHits: row.hits, resetTime: new Date(row.reset_at) } : undefined;
+    const [row] = await this.sql<Row[]>`
+      select hits, (extract(epoch from reset_at) * 1000)::float8 as reset_ms from rate_limit_hits where key = ${this.prefix + key} and reset_at > now()`;
+    return row ? info(row) : undefined;
   }
 
   async increment(key: string): Promise<IncrementResponse> {
     const window = this.windowMs / 1000;
-    const [row] = await this.sql<{ hits: number; reset_at: Date | string }[]>`
+    const [row] = await this.sql<Row[]>`
       insert into rate_limit_hits as r (key, hits, reset_at) values (${this.prefix + key}, 1, now() + make_interval(secs => ${window}))
       on conflict (key) do update set
         hits = case when r.reset_at <= now() then 1 else r.hits + 1 end,
         reset_at = case when r.reset_at <= now() then now() + make_interval(secs => ${window}) else r.reset_at end
-      returning hits, reset_at`;
-    return { totalHits: row!.hits, resetTime: new Date(row!.reset_at) };
+      returning hits, (extract(epoch from reset_at) * 1000)::float8 as reset_ms`;
+    return info(row!);
   }
 
   async decrement(key: string): Promise<void> {

@@ -40,8 +40,8 @@ describe('failure rate limits shared by replicas (PostgreSQL store)', () => {
       expect(await status(0)).toBe(401);
       expect(await status(1)).toBe(401);
     }
-    // The increment is written after the response: wait until all six are counted.
-    await waitFor('six failures counted', async () => (await new PgRateLimitStore(db.database.db, 'auth:').get('127.0.0.1'))?.totalHits === 6);
+    // Counted on arrival, un-counted on success (FailureCounter keys are "<what>:<address>").
+    await waitFor('six failures counted', async () => (await new PgRateLimitStore(db.database.db, 'auth:').get('authentications:127.0.0.1'))?.totalHits === 6);
     expect(await status(0)).toBe(429);
     expect(await status(1)).toBe(429);
   });
@@ -49,7 +49,13 @@ describe('failure rate limits shared by replicas (PostgreSQL store)', () => {
   it('keeps separate limiters apart and starts a new window after the old one', async () => {
     const store = new PgRateLimitStore(db.database.db, 'other:');
     store.init({ windowMs: 60_000 });
-    expect((await store.increment('k')).totalHits).toBe(1);
+    const first = await store.increment('k');
+    expect(first.totalHits).toBe(1);
+    // A Date about a window ahead (drizzle's client returns timestamps as text: was a string, and
+    // FailureCounter's resetTime.getTime() made every counted request of a controller a 500).
+    expect(first.resetTime).toBeInstanceOf(Date);
+    expect(Math.abs(first.resetTime!.getTime() - Date.now() - 60_000)).toBeLessThan(30_000);
+    expect((await store.get('k'))?.resetTime).toBeInstanceOf(Date);
     await db.database.sql`update rate_limit_hits set reset_at = now() - interval '1 second' where key = 'other:k'`;
     expect(await store.get('k')).toBeUndefined();
     expect((await store.increment('k')).totalHits).toBe(1);

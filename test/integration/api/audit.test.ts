@@ -28,6 +28,8 @@ interface AuditPage {
 }
 
 const ADMIN = 'token:bootstrap-admin';
+/** An allocation's audit row also records whether it is reserved and its priority (F2 since issue 14). */
+const NOT_RESERVED = { reserved: false, priority: 0 };
 
 /** What each scripted step must have written, in order. */
 interface Step {
@@ -74,7 +76,7 @@ async function script(): Promise<void> {
 
   marks.t1 = await mark();
   await ok(200, h.api('PUT', `/api/v1/gateways/${ids.gw1}/allocation`, { tags: 10, connections: 1 }));
-  steps.push({ action: 'allocation.changed', actor: ADMIN, poolId: ids.poolA, gatewayId: ids.gw1, before: { tags: 0, connections: 0, plugins: [] }, after: { tags: 10, connections: 1, plugins: [] } });
+  steps.push({ action: 'allocation.changed', actor: ADMIN, poolId: ids.poolA, gatewayId: ids.gw1, before: { tags: 0, connections: 0, plugins: [], ...NOT_RESERVED }, after: { tags: 10, connections: 1, plugins: [], ...NOT_RESERVED } });
   await ok(200, h.api('POST', '/api/v1/agent/lease', {}, gw1.credential));
   steps.push({ action: 'lease.granted', actor: `gateway:${ids.gw1}`, poolId: ids.poolA, gatewayId: ids.gw1, before: null, after: expect.objectContaining({ points: { tags: 10, connections: 1 }, reason: 'grant' }) });
   const oldName = (await ok(200, h.api<{ name: string }>('GET', `/api/v1/gateways/${ids.gw1}`))).name;
@@ -92,7 +94,7 @@ async function script(): Promise<void> {
 
   marks.t2 = await mark();
   await ok(200, h.api('PUT', `/api/v1/gateways/${ids.gw2}/allocation`, { tags: 5, connections: 1 }));
-  steps.push({ action: 'allocation.changed', actor: ADMIN, poolId: ids.poolB, gatewayId: ids.gw2, before: { tags: 0, connections: 0, plugins: [] }, after: { tags: 5, connections: 1, plugins: [] } });
+  steps.push({ action: 'allocation.changed', actor: ADMIN, poolId: ids.poolB, gatewayId: ids.gw2, before: { tags: 0, connections: 0, plugins: [], ...NOT_RESERVED }, after: { tags: 5, connections: 1, plugins: [], ...NOT_RESERVED } });
   await ok(200, h.api('PATCH', `/api/v1/pools/${ids.poolA}`, { description: 'hall 3' }));
   steps.push({ action: 'pool.updated', actor: ADMIN, poolId: ids.poolA, gatewayId: null, before: { name: 'audit-a', ...settings }, after: { name: 'audit-a', ...settings, description: 'hall 3' } });
   await ok(200, h.api('POST', `/api/v1/activation-codes/${ids.codeA}/revoke`));

@@ -115,7 +115,8 @@ async function stage(): Promise<{ poolId: string; cases: Case[] }> {
     poolId,
     cases: [
       ['grant', (r) => r.leases.grant(b, 'renewal')],
-      ['raise', (r) => r.gateways.setAllocation(c, { tags: 20, connections: 2 }, admin)],
+      // Reserved: held at once, so the raise writes points, not only an entitlement.
+      ['raise', (r) => r.gateways.setAllocation(c, { tags: 20, connections: 2, reserved: true }, admin)],
       ['forced downgrade', (r) => r.pools.uploadLicense(poolId, downgrade, true, admin)],
       ['acknowledge (supersedes the bigger lease)', (r) => r.leases.acknowledge(a, small.jti)],
       ['release', (r) => r.leases.release(b, admin)],
@@ -125,7 +126,7 @@ async function stage(): Promise<{ poolId: string; cases: Case[] }> {
 }
 
 describe('a transaction that dies midway leaves no partial state', () => {
-  it('a grant whose backend is terminated while it holds the gateway row lock: nothing persists, the lock is freed, the next grant succeeds', async () => {
+  it('a grant whose backend is terminated while it holds the pool and gateway row locks: nothing persists, the lock is freed, the next grant succeeds', async () => {
     const s = healthy.services;
     const fleet = await buildFleet(h, [{ capacity: { tags: 100, connections: 10 }, gateways: 2 }]);
     const [gw] = fleet.pools[0]!.gateways as [string];
@@ -144,10 +145,12 @@ describe('a transaction that dies midway leaves no partial state', () => {
     );
     await gated.held();
     expect(await gatewayRowLocked(ctl, gw)).toBe(true);
-    const pid = await backendIdleInTransaction(ctl, '"pools"');
-    // An allocation change queues behind the grant's row lock.
+    // The grant's last statement before signing reads what the pool holds (grant-batch.ts).
+    const pid = await backendIdleInTransaction(ctl, 'with clock as');
+    // An allocation change queues behind the grant: grants and allocation changes serialise on the
+    // pool row (F2 since issue 14), which the grant locked before the gateway row.
     const raise = s.gateways.setAllocation(gw, { tags: 60, connections: 6 }, admin);
-    await backendWaitingOn(ctl, 'select "id", "pool_id"');
+    await backendWaitingOn(ctl, 'for no key update');
     await terminate(ctl, pid);
     await backendGone(ctl, pid);
     gated.open();
@@ -177,16 +180,20 @@ describe('a transaction that dies midway leaves no partial state', () => {
         if (victim !== healthy) await victim.close();
         await op(healthy.services); // the same operation, run again, succeeds
         expect(await poolState(poolId), name).not.toEqual(before);
+        // a 40 (unacknowledged 10 behind it) + b 30 + c 20 reserved = 90 held > the forced limit of 50.
+        if (name === 'forced downgrade') expect((await healthy.services.pools.get(poolId)).overCommitted, name).toBe(true);
         await invariantHolds();
       }
       const pool = await healthy.services.pools.get(poolId);
-      // a: 40 superseded by its acknowledged 10; b: released, allocation 30; c: 20 (its lease expired).
-      expect(pool.held).toEqual({ tags: 60, connections: 6 });
-      expect(pool.overCommitted).toBe(true); // 60 held > the forced limit of 50
+      // Points float (F2): a holds 10 (its 40 superseded by the acknowledged 10); b released its
+      // lease and holds nothing (its allocation of 30 is only an entitlement); c is reserved, so it
+      // holds its allocation of 20 although its lease expired.
+      expect(pool.held).toEqual({ tags: 30, connections: 3 });
+      expect(pool.overCommitted).toBe(true); // until the sweeper's review finds it fits again
     });
   }
 
-  it('statements cancelled at random during a concurrent mix: the invariant holds in every snapshot, and the controller keeps working', { timeout: 60_000 }, async () => {
+  it('statements cancelled at random during a concurrent mix: the invariant holds in every snapshot, and the controller keeps working', { timeout: 300_000 }, async () => {
     const seed = 99;
     const fleet = await buildFleet(h, STANDARD_POOLS);
     const ctx: MixContext = { replicas: [healthy], sql: h.db.database.sql, fleet, license: (p) => replicas.license(p) };
@@ -221,11 +228,11 @@ describe('a transaction that dies midway leaves no partial state', () => {
 
   // Fails today: it documents a driver defect that would end a real controller process. Remove
   // `.fails` once postgres.js guards nextWrite (porsager/postgres#1208, PRs #1168/#1176/#1209).
-  it.fails('a backend killed under an in-flight statement does not raise an uncaught exception', async () => {
+  it.fails('a backend killed under an in-flight statement does not raise an uncaught exception', { timeout: 180_000 }, async () => {
     const { cases } = await stage();
-    // Whether the driver trips depends on which socket event comes first: up to twelve kills, until it does
-    // (five were not always enough on a loaded machine).
-    for (let attempt = 0; attempt < 12 && uncaught.length === 0; attempt++) {
+    // Whether the driver trips depends on which socket event comes first: up to forty kills, until it
+    // does (five were not always enough on a loaded machine; twelve missed 2 runs of 3 after issue 14).
+    for (let attempt = 0; attempt < 40 && uncaught.length === 0; attempt++) {
       const doomed = await replicas.start(2);
       await interruptedBeforeCommit('terminate', () => cases[1]![1](doomed.services));
       await new Promise((r) => setTimeout(r, 100));

@@ -51,7 +51,7 @@ async function expiryRecordedOtherThanOnce(): Promise<{ lease: string; state: st
 
 describe('two controller replicas on one database', () => {
   for (const seed of seedsToRun([31337])) {
-    it(`race a random mix with sweepers on both, and the invariant holds in every snapshot: seed ${seed}`, { timeout: 60_000 }, async () => {
+    it(`race a random mix with sweepers on both, and the invariant holds in every snapshot: seed ${seed}`, { timeout: 300_000 }, async () => {
       const fleet = await buildFleet(h, STANDARD_POOLS);
       const rng = seededRng(seed);
       const ops = Array.from({ length: OPS_PER_SEED }, () => nextOp(rng, fleet, 2));
@@ -99,8 +99,10 @@ describe('two controller replicas on one database', () => {
   it('50 raises spread over both replicas for points that fit 15: exactly 15 succeed', async () => {
     const fleet = await buildFleet(h, [{ capacity: { tags: 1000, connections: 100 }, gateways: 51 }]);
     const [holder, ...racers] = fleet.pools[0]!.gateways;
-    await a.services.gateways.setAllocation(holder!, { tags: 400, connections: 10 }, admin);
-    const results = await Promise.allSettled(racers.map((g, i) => (i % 2 ? a : b).services.gateways.setAllocation(g, { tags: 40, connections: 1 }, admin)));
+    // Reserved: a reserved allocation is held at once, so these raises race for free points (F2
+    // since issue 14); an unreserved one is only an entitlement and never refused for points.
+    await a.services.gateways.setAllocation(holder!, { tags: 400, connections: 10, reserved: true }, admin);
+    const results = await Promise.allSettled(racers.map((g, i) => (i % 2 ? a : b).services.gateways.setAllocation(g, { tags: 40, connections: 1, reserved: true }, admin)));
     expect(results.filter((r) => r.status === 'fulfilled')).toHaveLength(15);
     for (const r of results) if (r.status === 'rejected') expect(r.reason).toMatchObject({ problem: 'insufficient-points' });
     expect((await b.services.pools.get(fleet.pools[0]!.id)).held).toEqual({ tags: 1000, connections: 25 });
