@@ -68,7 +68,7 @@ describe('floatlease vendor (offline)', () => {
     ]);
     expect(printed.code, outcome(printed)).toBe(0);
     expect(printed.stdout.trim()).toMatch(/^[\w-]+\.[\w-]+\.[\w-]+$/);
-    expect(printed.stderr).toMatch(/for ACME Corp: tags 500, connections 20, plugins OPC UA, Modbus TCP, valid until 2099-12-31 00:00Z/);
+    expect(printed.stderr).toMatch(/for ACME Corp: tags 500, connections 20, plugins OPC UA, Modbus TCP, valid until 2099-12-31 00:00:00Z/);
     const payload = JSON.parse(Buffer.from(printed.stdout.trim().split('.')[1] ?? '', 'base64url').toString()) as Record<string, unknown>;
     expect(payload).toMatchObject({ iss: 'floatlease-vendor', customer: 'ACME Corp', points: { tags: 500, connections: 20 }, plugins: ['OPC UA', 'Modbus TCP'] });
     expect(written.code, outcome(written)).toBe(0);
