@@ -24,9 +24,10 @@ describe('console: attention, release and the audit filters', () => {
     const ok = await fx.pool('plant-ok', { tags: 1000, connections: 100 });
     await fx.pool('plant-soon', { tags: 100, connections: 10, expiresInSec: 10 * DAY });
     const over = await fx.pool('plant-over', { tags: 100, connections: 10 });
-    // Over-committed: 80 tags held, then a 50-tag license forced in.
+    // Over-committed: 80 tags held, then a 50-tag license forced in. Reserved, since under F2 only a
+    // reserved allocation is held at once (an offline gateway's plain allocation holds nothing).
     const big = await fx.gateway(over, 'press-big');
-    expect((await fx.api('PUT', `/api/v1/gateways/${big.id}/allocation`, { tags: 80, connections: 2 })).status).toBe(200);
+    expect((await fx.api('PUT', `/api/v1/gateways/${big.id}/allocation`, { tags: 80, connections: 2, reserved: true })).status).toBe(200);
     const small = await fx.vendor.license({ tags: 50, connections: 10 });
     expect((await fx.api('PUT', `/api/v1/pools/${over}/license`, { license: small, force: true })).status).toBe(200);
     // A gateway using 300 tags with none allocated.

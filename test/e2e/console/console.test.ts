@@ -155,17 +155,23 @@ describe('web console in headless Chromium', () => {
     await browser.screenshot('06-gateways');
   });
 
-  it('shows the refusal in plain words when the pool lacks the points', async () => {
+  // F2: allocations are entitlements, so a raise the pool cannot serve at once is pending, not refused;
+  // only the pool's oversubscription cap refuses it. Cap plant-berlin at 1.0 (every allocation servable).
+  it("shows the refusal in plain words when the raise exceeds the pool's oversubscription cap", async () => {
+    const pools = (await api<{ id: string; name: string }[]>('GET', '/api/v1/pools')).body;
+    const berlin = pools.find((p) => p.name === 'plant-berlin');
+    expect(berlin).toBeDefined();
+    expect((await api('PATCH', `/api/v1/pools/${berlin!.id}`, { maxOversubscription: 1 })).status).toBe(200);
     const row = page.locator('tr[data-gateway=press-07]');
     await row.getByRole('button', { name: 'Edit' }).click();
     await page.locator('input[name=tags]').fill('500');
     await page.getByRole('button', { name: 'Save' }).click();
     const alert = page.locator('[role=dialog] [role=alert]');
     await alert.waitFor();
-    expect(await alert.getAttribute('data-problem')).toBe('insufficient-points');
+    expect(await alert.getAttribute('data-problem')).toBe('oversubscription-cap');
     const text = (await alert.textContent()) ?? '';
-    expect(text).toContain('The pool does not have enough free points');
-    expect(text).toContain('tags requested 500');
+    expect(text).toContain("That would exceed the pool's oversubscription cap");
+    expect(text).toContain('tags would be 500 allocated > 100');
     await browser.screenshot('07-allocation-refused');
     await page.getByRole('button', { name: 'Cancel' }).click();
     expect(agent!.latest!.points.tags).toBe(60);
