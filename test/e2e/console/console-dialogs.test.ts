@@ -103,7 +103,8 @@ describe('console dialogs: the agent command and closing without losing input', 
     const field = (name: string) => page.locator(`[data-field=${name}]`).textContent().then((t) => (t ?? '').trim());
     await expect.poll(() => field('seq')).toContain(`#${String(lic.seq)}`);
     expect(await field('licenseType')).toBe(lic.licenseType);
-    expect(await field('startDate')).toBe(lic.startDate);
+    // The pool license's dates (what the lease carries) come with the pools list, which may load later.
+    await expect.poll(() => field('startDate')).toBe(lic.startDate);
     expect(await field('expiredDate')).toBe(lic.expiredDate);
     expect(await field('tags')).toMatch(new RegExp(`/ ${String(lic.totalTagCount)}$`));
     expect(await field('connections')).toMatch(new RegExp(`/ ${String(lic.maxConnections)}$`));

@@ -47,7 +47,7 @@ export function GatewayDetailPage({ id }: { id: string }) {
   }
   const pool = pools.data?.find((p) => p.id === g.poolId);
   const elapsed = gw.receivedAt ? Math.max(0, (now - gw.receivedAt) / 1000) : 0;
-  const lic = licenseFields(g, setup.data?.trial ?? { tags: 30, connections: 30 }, elapsed);
+  const lic = licenseFields(g, setup.data?.trial ?? { tags: 30, connections: 30 }, elapsed, pool?.license);
   const left = g.lease ? Math.max(0, g.lease.secondsLeft - elapsed) : 0;
 
   return (
@@ -70,7 +70,7 @@ export function GatewayDetailPage({ id }: { id: string }) {
           ) : (
             <Badge tone="muted">offline</Badge>
           )}
-          <Badge tone={lic.licenseType === 'FLOATING' ? 'info' : 'warn'}>{lic.licenseType}</Badge>
+          <Badge tone={lic.mode === 'FLOATING' ? 'info' : 'warn'}>{lic.mode}</Badge>
         </div>
       </div>
       <div class="detail-grid">
