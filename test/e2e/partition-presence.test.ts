@@ -100,7 +100,7 @@ describe('partitions and presence, embedded broker', () => {
     let agentTrialAt: number | undefined;
     let reclaimedAt: number | undefined;
     let otherGotThemAt: number | undefined;
-    const samples: { at: number; leaseState: string | undefined; otherTags: unknown; licenseType: unknown }[] = [];
+    const samples: { at: number; leaseState: string | undefined; otherTags: unknown; mode: unknown }[] = [];
     await waitFor(
       'the points granted to the other gateway',
       async () => {
@@ -108,15 +108,15 @@ describe('partitions and presence, embedded broker', () => {
         // were seen freed or enforced elsewhere, it must already be on trial.
         const leaseState = (await gateway(gatewayId)).lease?.state;
         const otherTags = (await other.license()).totalTagCount;
-        const licenseType = (await a.license()).licenseType;
+        const mode = (await a.license()).mode;
         const at = Date.now();
-        samples.push({ at: at - cutAt, leaseState, otherTags, licenseType });
-        if (licenseType === 'TRIAL') agentTrialAt ??= at;
+        samples.push({ at: at - cutAt, leaseState, otherTags, mode });
+        if (mode === 'TRIAL') agentTrialAt ??= at;
         if (leaseState === 'reclaimed') reclaimedAt ??= at;
         if (otherTags === 80) otherGotThemAt ??= at;
-        if (reclaimedAt !== undefined || otherGotThemAt !== undefined) expect(licenseType, JSON.stringify(samples.slice(-5))).toBe('TRIAL');
+        if (reclaimedAt !== undefined || otherGotThemAt !== undefined) expect(mode, JSON.stringify(samples.slice(-5))).toBe('TRIAL');
         // Never both enforcing: 80 + 80 in a 100-tag pool (what was seen: 160 for 21.7 s).
-        if (licenseType === 'FLOATING') expect(otherTags).toBe(20);
+        if (mode === 'FLOATING') expect(otherTags).toBe(20);
         return otherGotThemAt !== undefined;
       },
       { timeoutMs: 40_000, intervalMs: 100 },
@@ -128,7 +128,7 @@ describe('partitions and presence, embedded broker', () => {
     // Returned on the disconnect rule, well before the lease's own expiry.
     expect(reclaimedAt!).toBeLessThan(exp);
     // While the agent was still FLOATING, the controller counted the lease as live.
-    for (const s of samples) if (s.licenseType === 'FLOATING') expect(s.leaseState).toBe('acknowledged');
+    for (const s of samples) if (s.mode === 'FLOATING') expect(s.leaseState).toBe('acknowledged');
     expect(a.logs.some((l) => String(l.msg).startsWith('cut off from the controller'))).toBe(true);
     console.info(`partition: agent on trial ${agentTrialAt! - cutAt} ms after the cut, points freed ${reclaimedAt! - cutAt} ms, enforced by the other gateway ${otherGotThemAt! - cutAt} ms (lease exp ${exp - cutAt} ms)`);
     cut.heal();
@@ -143,13 +143,13 @@ describe('partitions and presence, embedded broker', () => {
     cut.blackhole();
     // Long enough for the broker to miss the keepalive (1.5 × 2 s) and mark the gateway offline.
     await waitFor('offline on the controller', async () => !(await gateway(gatewayId)).online, { timeoutMs: 15_000, intervalMs: 100 });
-    expect((await a.license()).licenseType).toBe('FLOATING');
+    expect((await a.license()).mode).toBe('FLOATING');
     cut.heal();
     await waitFor('online again', async () => (await gateway(gatewayId)).online, { timeoutMs: 20_000, intervalMs: 100 });
     // Past when the offline spell's grace + margin would have ended: still nothing reclaimed.
     const until = Date.now() + 6_000;
     while (Date.now() < until) {
-      expect((await a.license()).licenseType).toBe('FLOATING');
+      expect((await a.license()).mode).toBe('FLOATING');
       await new Promise((r) => setTimeout(r, 300));
     }
     expect(await reclaims(gatewayId)).toBe(0);
@@ -235,7 +235,7 @@ describe.skipIf(!mosquittoInstalled())('a Mosquitto outage shorter than the grac
     await broker.stop();
     const back = Date.now() + 8_000;
     while (Date.now() < back) {
-      for (const a of agents) expect((await a.license()).licenseType).toBe('FLOATING');
+      for (const a of agents) expect((await a.license()).mode).toBe('FLOATING');
       await new Promise((r) => setTimeout(r, 200));
     }
     await broker.restart();
@@ -246,7 +246,7 @@ describe.skipIf(!mosquittoInstalled())('a Mosquitto outage shorter than the grac
     // A few sweeps after the switch back: still nothing reclaimed (what was seen: every lease, twice).
     const settle = Date.now() + 3_000;
     while (Date.now() < settle) {
-      for (const a of agents) expect((await a.license()).licenseType).toBe('FLOATING');
+      for (const a of agents) expect((await a.license()).mode).toBe('FLOATING');
       await new Promise((r) => setTimeout(r, 200));
     }
     for (const id of ids) {

@@ -175,9 +175,15 @@ describe('NeuronEX enforcement end to end (real controller, real agents)', () =>
     page.setDefaultTimeout(10_000);
     await page.goto(blockNew.localUrl);
     await page.locator('body[data-loaded=true]').waitFor();
-    // The page refreshes every second; wait until it shows the current usage (2 connections now).
-    await waitFor('page in step with the API', async () => (await page.locator('#connections').textContent()) === '2 / 10', { timeoutMs: 5_000 });
-    const lic = await blockNew.agent.license();
+    // The page refreshes every second and the agent renews every ttl/3 (5 s): compare the page with an
+    // /api/license read that shows the same lease and the current usage (2 connections now).
+    // The lease window is kept as read here: a renewal during the checks below would change the page.
+    const { lic, leaseWindow } = await waitFor('page in step with the API', async () => {
+      const l = await blockNew.agent.license();
+      const connections = await page.locator('#connections').textContent();
+      const window = await page.locator('#leaseWindow').textContent();
+      return connections === '2 / 10' && window?.includes(String(l.leaseExpiresAt)) ? { lic: l, leaseWindow: window } : undefined;
+    }, { timeoutMs: 10_000, intervalMs: 100 });
     const text = async (id: string) => (await page.locator(`#${id}`).textContent())?.trim();
     expect(lic).toMatchObject({ mode: 'FLOATING', totalTagCount: 100, usedTagCount: 100, maxConnections: 10, usedConnections: 2, enabledPlugins: ['OPC UA'], controllerReachable: true, gatewayId: blockNew.gatewayId });
     expect(await text('licenseType')).toBe('FLOATING');
@@ -190,7 +196,7 @@ describe('NeuronEX enforcement end to end (real controller, real agents)', () =>
     expect(utc(lic.startDate)).toBeLessThanOrEqual(Date.now());
     expect(utc(lic.leaseExpiresAt) - Date.now()).toBeLessThanOrEqual(16_000);
     expect(lic).toMatchObject({ licenseType: 'VIRTUAL', ekuiperOn: true, overUsed: false, customerName: expect.any(String) as unknown });
-    expect(await text('leaseWindow')).toContain(String(lic.leaseExpiresAt));
+    expect(leaseWindow).toBe(`${String(lic.leaseIssuedAt)} – ${String(lic.leaseExpiresAt)}`);
     expect(await page.locator('#overUse').isVisible()).toBe(false);
     expect(await text('tags')).toBe('100 / 100');
     expect(await text('connections')).toBe('2 / 10');
