@@ -166,11 +166,11 @@ describe('partitions and presence, embedded broker', () => {
     ctl = await startControllerProcess(ctlEnv, { readyTimeoutMs: 90_000 });
     // Nobody can be connected to an embedded broker that just started: no stale "online".
     expect((await gateway(doomedId)).online).toBe(false);
-    await waitFor('the live agent is back online', async () => (await gateway(aliveId)).online, { timeoutMs: 20_000, intervalMs: 200 });
+    await waitFor('the live agent is back online', async () => (await gateway(aliveId)).online, { timeoutMs: 60_000, intervalMs: 200 });
     expect((await gateway(doomedId)).online).toBe(false);
     const offline = (await api<{ items: { after: Record<string, unknown> }[] }>('GET', `/api/v1/audit?gatewayId=${doomedId}&action=gateway.offline`)).body.items;
     expect(offline.map((e) => e.after)).toEqual([{ transport: 'mqtt', reason: 'controller-start' }]);
-  }, 90_000);
+  }, 180_000);
 });
 
 // Skipped only where Mosquitto is not installed; .ci/run installs it, so CI always runs this.
