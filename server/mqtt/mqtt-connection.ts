@@ -31,7 +31,9 @@ export function connectMqtt(opts: {
   const persistent = (opts.sessionExpirySec ?? 0) > 0;
   const options: IClientOptions = {
     clientId: opts.clientId,
-    protocolVersion: 5,
+    // MQTT 5 only for a persistent session (replicas, REPLICA_ID): session expiry is a v5 property.
+    // Otherwise 3.1.1, which every broker speaks (aedes does not speak 5).
+    protocolVersion: persistent ? 5 : 4,
     clean: !persistent,
     ...(persistent ? { properties: { sessionExpiryInterval: opts.sessionExpirySec } } : {}),
     keepalive: 30,
@@ -66,7 +68,7 @@ export function connectMqtt(opts: {
      * replica's share of the agents' messages and hands it to the replicas still running.
      */
     async close() {
-      await new Promise<void>((resolve) => client.end(true, { reasonCode: 0, properties: { sessionExpiryInterval: 0 } }, () => resolve()));
+      await new Promise<void>((resolve) => (persistent ? client.end(true, { reasonCode: 0, properties: { sessionExpiryInterval: 0 } }, () => resolve()) : client.end(true, {}, () => resolve())));
     },
   };
 }
