@@ -9,7 +9,7 @@ import { freePort } from '../../helpers/ports.js';
 import { binVersion, cli, json, outcome } from './cli-runner.js';
 
 // Each test spawns several CLI processes (~0.5 s of CPU each); leave room on a busy two-core machine.
-vi.setConfig({ testTimeout: 60_000 });
+vi.setConfig({ testTimeout: 120_000 });
 
 let h: Harness;
 let dir: string;
