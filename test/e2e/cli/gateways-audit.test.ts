@@ -98,7 +98,7 @@ describe('floatlease gateways, allocate, release', () => {
       free: { tags: 20 },
     });
     expect(belowUsage.code, outcome(belowUsage)).toBe(5);
-    expect(belowUsage.stderr).toMatch(/the gateway uses more than requested: tags 12 in use > 10; use force/);
+    expect(belowUsage.stderr).toMatch(/^floatlease: lowering below what the gateway uses \(tags 12 in use > 10\) over-uses its lease: .*Send force: true to lower it anyway\n$/);
     expect(badPlugin.code).toBe(2);
     expect(badPlugin.stderr).toMatch(/not enabled by the pool's license: BACnet/);
     expect(nothing.code).toBe(2);
