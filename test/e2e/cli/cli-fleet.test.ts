@@ -7,7 +7,7 @@ import type { ActivationCodeView, AuditEventView, GatewayPage, GatewayView } fro
 import { ADMIN_TOKEN, startHarness, type Harness } from '../../helpers/api-harness.js';
 import { cli, json, outcome } from './cli-runner.js';
 
-vi.setConfig({ testTimeout: 90_000 });
+vi.setConfig({ testTimeout: 120_000 });
 
 let h: Harness;
 let env: Record<string, string>;
@@ -144,9 +144,11 @@ describe('floatlease CLI for a fleet', () => {
 
       const tooMuch = path.join(dir, 'too-much.csv');
       await fs.writeFile(tooMuch, 'gateway,tags\ncsv-1,10\ncsv-2,1000\n');
+      // F2: only a reserved gateway's raise must fit the free points; csv-2 reserves its 50 tags.
+      expect((await h.api('PUT', `/api/v1/gateways/${b.gatewayId}/allocation`, { tags: 50, connections: 0, reserved: true })).status).toBe(200);
       const refused = await cli(['allocate', '--from-csv', tooMuch, '--add'], env);
       expect(refused.code, outcome(refused)).toBe(5);
-      expect(refused.stderr).toMatch(/csv-2 \([0-9a-f-]{36}\): pool fleet-b lacks the points: tags requested 1050.*short by \d+\); nothing was changed/);
+      expect(refused.stderr).toMatch(/csv-2 \([0-9a-f-]{36}\): pool fleet-b lacks the points to reserve: tags requested 1050.*short by \d+\); nothing was changed/);
       expect(await get(a.gatewayId)).toMatchObject({ tags: 100 });
 
       const bad = path.join(dir, 'bad.csv');

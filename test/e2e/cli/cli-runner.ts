@@ -29,7 +29,7 @@ export function cli(args: readonly string[], env: Record<string, string> = {}, o
     const timer = setTimeout(() => {
       child.kill('SIGKILL');
       reject(new Error(`floatlease ${args.join(' ')} did not exit in time; stderr: ${stderr}`));
-    }, opts.timeoutMs ?? 20_000);
+    }, opts.timeoutMs ?? 40_000);
     child.once('error', reject);
     child.once('close', (code) => {
       clearTimeout(timer);

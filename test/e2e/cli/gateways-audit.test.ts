@@ -8,7 +8,7 @@ import { ADMIN_TOKEN, randomHardwareId, startHarness, type Harness } from '../..
 import { cli, json, outcome } from './cli-runner.js';
 
 // Each test spawns several CLI processes (~0.5 s of CPU each); leave room on a busy two-core machine.
-vi.setConfig({ testTimeout: 60_000 });
+vi.setConfig({ testTimeout: 120_000 });
 
 let h: Harness;
 let dir: string;
@@ -77,6 +77,8 @@ describe('floatlease gateways, allocate, release', () => {
     // The press's agent takes a lease for those points (pull fallback), so they stay held when lowered.
     expect((await h.api('POST', '/api/v1/agent/lease', { renewal: true }, gw.press.credential)).status).toBe(200);
 
+    // F2: only a reserved gateway's raise must fit the free points; mark the lathe reserved (at 0 it holds nothing).
+    expect((await h.api('PUT', `/api/v1/gateways/${gw.lathe.gatewayId}/allocation`, { tags: 0, connections: 0, reserved: true })).status).toBe(200);
     const [tooMany, tooManyJson, belowUsage, badPlugin, nothing, unknownId, unknownName, connectionsOnly] = await Promise.all([
       cli(['allocate', 'lathe', '--tags', '500', '--connections', '1'], env),
       cli(['allocate', gw.lathe.gatewayId, '--tags', '500', '--connections', '1', '--json'], env),
@@ -88,7 +90,7 @@ describe('floatlease gateways, allocate, release', () => {
       cli(['allocate', 'spare', '--connections', '2', '--json'], env),
     ]);
     expect(tooMany.code, outcome(tooMany)).toBe(5);
-    expect(tooMany.stderr).toBe('floatlease: pool site-b lacks the points: tags requested 500, at most 20 available (20 free)\n');
+    expect(tooMany.stderr).toBe('floatlease: pool site-b lacks the points to reserve: tags requested 500, at most 20 available (20 free)\n');
     expect(tooManyJson.code).toBe(5);
     expect(json<{ name: string; requested: unknown; free: unknown }>(tooManyJson)).toMatchObject({
       name: 'insufficient-points',
@@ -96,7 +98,7 @@ describe('floatlease gateways, allocate, release', () => {
       free: { tags: 20 },
     });
     expect(belowUsage.code, outcome(belowUsage)).toBe(5);
-    expect(belowUsage.stderr).toMatch(/the gateway uses more than requested: tags 12 in use > 10; use force/);
+    expect(belowUsage.stderr).toMatch(/^floatlease: lowering below what the gateway uses \(tags 12 in use > 10\) over-uses its lease: .*Send force: true to lower it anyway\n$/);
     expect(badPlugin.code).toBe(2);
     expect(badPlugin.stderr).toMatch(/not enabled by the pool's license: BACnet/);
     expect(nothing.code).toBe(2);

@@ -9,7 +9,7 @@ import { freePort } from '../../helpers/ports.js';
 import { binVersion, cli, json, outcome } from './cli-runner.js';
 
 // Each test spawns several CLI processes (~0.5 s of CPU each); leave room on a busy two-core machine.
-vi.setConfig({ testTimeout: 60_000 });
+vi.setConfig({ testTimeout: 120_000 });
 
 let h: Harness;
 let dir: string;
@@ -69,7 +69,8 @@ describe('floatlease pools', () => {
     expect(show.stdout).toMatch(/Reclaim:\s+on-disconnect/);
     expect(show.stdout).toMatch(/Overdraft:\s+x1\.5/);
     expect(show.stdout).toMatch(/Plugins:\s+OPC UA, Modbus TCP/);
-    expect(show.stdout).toMatch(/tags\s+120\s+180\s+0\s+0\s+0\s+180\s+0%/);
+    expect(show.stdout).toMatch(/^POINTS\s+CAPACITY\s+LIMIT\s+ALLOCATED\s+HELD\s+PENDING\s+IN USE\s+FREE\s+UTILIZATION$/m);
+    expect(show.stdout).toMatch(/tags\s+120\s+180\s+0\s+0\s+0\s+0\s+180\s+0%/);
     const licenses = json<PoolLicenseView[]>(historyJson);
     expect(licenses.map((l) => [l.points.tags, l.replacedAt === null])).toEqual([
       [120, true],
