@@ -200,7 +200,16 @@ export class Agent {
     if (this.stopping) return { ok: false, status: 503, problem: undefined, detail: 'the agent is stopping' };
     let r: EnrollResponse;
     try {
-      r = await controller.enroll({ activationCode: code, hardwareId: options.hardwareId, agentVersion: AGENT_VERSION, ...(options.gatewayName ? { name: options.gatewayName } : {}) });
+      // A gateway that is online or holds a lease is re-bound only with proof of possession (issue 15):
+      // the credential this agent holds, when it holds one.
+      const current = await store.loadCredential();
+      r = await controller.enroll({
+        activationCode: code,
+        hardwareId: options.hardwareId,
+        agentVersion: AGENT_VERSION,
+        ...(options.gatewayName ? { name: options.gatewayName } : {}),
+        ...(current ? { currentCredential: current.secret } : {}),
+      });
     } catch (err) {
       if (err instanceof ControllerHttpError) return { ok: false, status: err.status, problem: err.problem, detail: err.message };
       logger.warn({ err: (err as Error).message }, 'activation: controller unreachable');
