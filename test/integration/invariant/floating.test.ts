@@ -83,7 +83,7 @@ describe('F2 invariant with floating points', () => {
     });
   }
 
-  it('a deliberately broken grant (no free-points check) is caught by the checker and the agent model', async () => {
+  it('a deliberately broken grant (no free-points check) is caught by the checker and the agent model', { timeout: 180_000 }, async () => {
     const fleet = await buildFleet(h, [{ capacity: { tags: 100, connections: 10 }, gateways: 3 }]);
     const broken = new LeaseService(h.db.database.db, new LeaseSigner(h.services.keys), {
       issuer: 'floatlease-test',
