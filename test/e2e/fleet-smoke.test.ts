@@ -68,11 +68,14 @@ describe('fleet smoke: 200 simulated agents against the real controller', () => 
     let polls = 0;
     let raised = 0;
     let refused = 0;
+    // Points float (F2): a raise beyond the free points is not refused but pending until points free up.
+    let contended = 0;
     const started = Date.now();
     while (Date.now() - started < RUN_MS) {
       for (const p of mainPools) {
         const view = await controller.admin.pool(p.id);
         polls += 1;
+        if (view.pending.tags > 0) contended += 1;
         if (view.held.tags > view.limit.tags || view.held.connections > view.limit.connections) {
           violations.push(`pool ${p.id}: held ${JSON.stringify(view.held)} > limit ${JSON.stringify(view.limit)}`);
         }
@@ -93,7 +96,8 @@ describe('fleet smoke: 200 simulated agents against the real controller', () => 
     expect(violations).toEqual([]);
     expect(polls).toBeGreaterThan(20);
     expect(raised).toBeGreaterThan(0);
-    expect(refused, 'the churn should run into the pools limits').toBeGreaterThan(0);
+    expect(contended, 'the churn should run into the pools limits (points pending)').toBeGreaterThan(0);
+    expect(refused, 'raises are entitlements (F2): none is refused in an uncapped pool').toBe(0);
     expect(fleet.refusedCount, fleet.errors.join('\n')).toBe(0);
     expect(fleet.errorCount, fleet.errors.join('\n')).toBe(0);
     const now = Date.now();
