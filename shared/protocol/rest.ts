@@ -276,3 +276,12 @@ export const leaseGrant = z.object({
 export type LeaseGrant = z.infer<typeof leaseGrant>;
 export const leaseAckBody = z.strictObject({ jti: z.uuid() });
 export const usageReportBody = z.strictObject({ tags: points, connections: points });
+/**
+ * The agent loaded an offline license file (lease `jti`) at the device: reported when it loads it, or at
+ * its next contact with the controller when it could not reach it then. `loadedAt`: the device's clock
+ * (epoch seconds), recorded as reported.
+ */
+export const licenseFileLoadedBody = z.strictObject({ jti: z.uuid(), loadedAt: z.int().nonnegative().max(4_102_444_800) });
+export type LicenseFileLoaded = z.infer<typeof licenseFileLoadedBody>;
+/** `recorded`: false when this load was already recorded (a retried report). */
+export const licenseFileLoadedAnswer = z.object({ recorded: z.boolean() });

@@ -19,6 +19,8 @@ export const knownActions = [
   'lease.released',
   'lease.expired',
   'lease.reclaimed',
+  'lease.offline-issued',
+  'lease.offline-loaded',
   'pool.created',
   'pool.updated',
   'pool.license.uploaded',
