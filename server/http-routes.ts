@@ -48,7 +48,7 @@ export function buildApiRouter(
     s.enrollment,
     failureLimiter({ perMinute: config.rateLimits.enrollFailuresPerMinute, failedStatuses: [400, 404, 409, 410], what: 'enrollments', ...store('enroll:') }),
   );
-  registerBulkAllocationRoutes(routes, s.bulkAllocations);
+  registerBulkAllocationRoutes(routes, s.bulkAllocations, s.gateways, s.pools);
   registerGatewayRoutes(routes, s.gateways);
   registerOfflineLicenseRoutes(routes, s.leases);
   registerAgentRoutes(routes, s.leases, s.gateways, () => s.publishedKeys.jwks(), () => s.keySet.document());
