@@ -161,7 +161,7 @@ export function GatewaysPage({ query }: { query: URLSearchParams }) {
           </button>
         </div>
       ) : null}
-      <div class="table-wrap">
+      <div class="table-wrap" tabIndex={0} role="region" aria-label="Gateways">
         <table class="table gateways" data-key={page.shownKey ?? ''} data-state={page.loading ? 'loading' : 'ready'} data-total={total}>
           <thead>
             <tr>
