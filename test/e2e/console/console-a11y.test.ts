@@ -106,6 +106,7 @@ describe('console accessibility and layout', () => {
       const box = (await link.boundingBox())!;
       expect(box.x >= 0 && box.x + box.width <= W && box.y >= 0 && box.y + box.height <= H, `${await link.textContent()} is on screen`).toBe(true);
     }
+    await fx.browser.screenshot('phone-pools');
     await page.getByRole('navigation', { name: 'Console' }).getByRole('link', { name: 'Audit trail' }).click();
     await page.waitForURL(/\/audit$/);
 
@@ -117,6 +118,7 @@ describe('console accessibility and layout', () => {
     const box = (await dialog.boundingBox())!;
     expect(box.x >= 0 && box.y >= 0 && box.x + box.width <= W && box.y + box.height <= H, `dialog ${JSON.stringify(box)} fits 390×844`).toBe(true);
     // Its actions can be reached: the footer is inside the screen, not cut off below it.
+    await fx.browser.screenshot('phone-allocation-dialog');
     const save = (await dialog.getByRole('button', { name: 'Save' }).boundingBox())!;
     expect(save.y + save.height).toBeLessThanOrEqual(H);
     expect(save.x + save.width).toBeLessThanOrEqual(W);
@@ -141,6 +143,7 @@ describe('console accessibility and layout', () => {
     await page.locator('html[data-theme=dark]').waitFor();
     expect(await bodyBg()).not.toBe(lightBg);
     expect(await badge()).toBeGreaterThanOrEqual(4.5);
+    await fx.browser.screenshot('dark-pools');
 
     // The toggle overrides the system and is kept across a reload.
     await page.getByRole('button', { name: 'Switch to light mode' }).click();
