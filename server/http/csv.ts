@@ -19,8 +19,8 @@ export const csvLine = (values: readonly CsvValue[]): string => `${values.map(cs
 
 /**
  * Streams rows as a CSV download, page by page, honouring back-pressure, so 10,000 rows never sit in
- * memory as one string. Headers go out before the first page: a failure after that ends the
- * response early (the caller's error handler logs it), which a client sees as a truncated file.
+ * memory as one string. Headers go out before the first page: a failure after that cuts the
+ * connection (the error handler logs it), so the client sees a failed download.
  */
 export async function streamCsv(res: Response, filename: string, header: readonly string[], pages: AsyncIterable<readonly (readonly CsvValue[])[]>): Promise<void> {
   res.status(200);
@@ -28,10 +28,17 @@ export async function streamCsv(res: Response, filename: string, header: readonl
   res.setHeader('content-disposition', `attachment; filename="${filename}"`);
   res.setHeader('cache-control', 'no-store');
   res.write(csvLine(header));
-  for await (const rows of pages) {
-    if (res.destroyed) return;
-    const chunk = rows.map(csvLine).join('');
-    if (!res.write(chunk)) await new Promise<void>((resolve) => res.once('drain', resolve));
+  try {
+    for await (const rows of pages) {
+      if (res.destroyed) return;
+      const chunk = rows.map(csvLine).join('');
+      if (!res.write(chunk)) await new Promise<void>((resolve) => res.once('drain', resolve));
+    }
+  } catch (err) {
+    // The status line is out: cut the connection so the client sees an incomplete download, not a
+    // complete-looking file; the error goes on to the problem handler, which logs it.
+    res.destroy();
+    throw err;
   }
   res.end();
 }
