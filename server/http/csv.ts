@@ -32,7 +32,8 @@ export async function streamCsv(res: Response, filename: string, header: readonl
     for await (const rows of pages) {
       if (res.destroyed) return;
       const chunk = rows.map(csvLine).join('');
-      if (!res.write(chunk)) await new Promise<void>((resolve) => res.once('drain', resolve));
+      // A client that went away never drains: 'close' ends the wait too, and the loop stops.
+      if (!res.write(chunk)) await new Promise<void>((resolve) => res.once('drain', resolve).once('close', resolve));
     }
   } catch (err) {
     // The status line is out: cut the connection so the client sees an incomplete download, not a
