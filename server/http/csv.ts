@@ -32,8 +32,7 @@ export async function streamCsv(res: Response, filename: string, header: readonl
     for await (const rows of pages) {
       if (res.destroyed) return;
       const chunk = rows.map(csvLine).join('');
-      // A client that went away never drains: 'close' ends the wait too, and the loop stops.
-      if (!res.write(chunk)) await new Promise<void>((resolve) => res.once('drain', resolve).once('close', resolve));
+      if (!res.write(chunk)) await drainOrClose(res);
     }
   } catch (err) {
     // The status line is out: cut the connection so the client sees an incomplete download, not a
@@ -42,4 +41,17 @@ export async function streamCsv(res: Response, filename: string, header: readonl
     throw err;
   }
   res.end();
+}
+
+/** A client that went away never drains: 'close' ends the wait too (the loop then stops), and neither listener stays behind. */
+function drainOrClose(res: Response): Promise<void> {
+  return new Promise<void>((resolve) => {
+    const done = () => {
+      res.off('drain', done);
+      res.off('close', done);
+      resolve();
+    };
+    res.on('drain', done);
+    res.on('close', done);
+  });
 }
