@@ -133,5 +133,8 @@ export async function rawRequest(
   if (opts.body !== undefined) headers['content-type'] = opts.contentType ?? 'application/json';
   const res = await fetch(h.url + path, { method, headers, ...(opts.body !== undefined ? { body: opts.body } : {}) });
   const text = await res.text();
-  return { status: res.status, body: (text ? JSON.parse(text) : undefined) as ProblemBody, contentType: res.headers.get('content-type') ?? '' };
+  const contentType = res.headers.get('content-type') ?? '';
+  // The CSV exports answer text/csv; every other answer, and every refusal, is JSON.
+  const json = text && !contentType.startsWith('text/csv');
+  return { status: res.status, body: (json ? JSON.parse(text) : undefined) as ProblemBody, contentType };
 }
