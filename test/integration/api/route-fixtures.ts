@@ -75,6 +75,7 @@ const sampleOverrides: Readonly<Record<string, Record<string, unknown>>> = {
   'POST /api/v1/enroll': { activationCode: 'FLAC-0000-0000-0000-0000-0000', hardwareId: randomHardwareId() },
   // At least one item; an unknown gateway id is a 404 after validation, which is what the matrix wants.
   'POST /api/v1/gateways/allocations': { mode: 'set', items: [{ gatewayId: crypto.randomUUID(), tags: 1 }] },
+  'POST /api/v1/gateways/release': { gatewayIds: [crypto.randomUUID()] },
 };
 
 function sampleValue(p: JsonSchemaProp): unknown {
