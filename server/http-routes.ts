@@ -51,7 +51,7 @@ export function buildApiRouter(
     s.enrollment,
     failureLimiter({ perMinute: config.rateLimits.enrollFailuresPerMinute, failedStatuses: [400, 404, 409, 410], what: 'enrollments', ...store('enroll:') }),
   );
-  registerBulkAllocationRoutes(routes, s.bulkAllocations);
+  registerBulkAllocationRoutes(routes, s.bulkAllocations, s.gateways, s.pools);
   registerGatewayRoutes(routes, s.gateways);
   registerOfflineLicenseRoutes(routes, s.leases);
   const agentHandler = opts.agentHandler ?? new AgentHandler(s.leases, s.gateways, s.licenseFiles);

@@ -204,6 +204,8 @@ export const bulkAllocationResult = z.object({ changed: z.int() });
 
 export const gatewayListQuery = z.strictObject({
   poolId: z.uuid().optional(),
+  /** The gateways that enrolled with this activation code (its seats). */
+  codeId: z.uuid().optional(),
   online: z.enum(['true', 'false']).optional(),
   q: z.string().max(100).optional(),
   sort: z.enum(['name', 'enrolledAt', 'lastSeenAt', 'usageTags', 'allocTags']).optional(),
@@ -214,6 +216,18 @@ export const gatewayListQuery = z.strictObject({
 
 export const gatewayPage = z.object({ total: z.int(), items: z.array(gatewayView) });
 export type GatewayPage = z.infer<typeof gatewayPage>;
+
+/** The list's filters without paging: what "select all matching" and the CSV export work on. */
+export const gatewayFilterQuery = gatewayListQuery.omit({ limit: true, offset: true });
+/** Selections are bounded: a bulk request takes at most 2,000 gateways (bulkAllocationBody). */
+export const GATEWAY_IDS_MAX = 10_000;
+export const gatewayIdsPage = z.object({ total: z.int(), ids: z.array(z.uuid()), truncated: z.boolean() });
+export type GatewayIdsPage = z.infer<typeof gatewayIdsPage>;
+
+/** Releases many gateways' points in one transaction (each audited as allocation.released). */
+export const bulkReleaseBody = z.strictObject({
+  gatewayIds: z.array(z.uuid('expected a gateway id (UUID)')).min(1, 'at least one gateway').max(2000, 'at most 2000 gateways per request'),
+});
 
 // ---- audit ----
 export const auditQuery = z.strictObject({
@@ -231,6 +245,9 @@ export const auditQuery = z.strictObject({
   /** Cursor: return events with an id below this one (newest first). */
   before: z.coerce.number().int().positive().optional(),
 });
+
+/** The audit filters without the cursor: the CSV export streams every matching event. */
+export const auditExportQuery = auditQuery.omit({ limit: true, before: true });
 
 export const auditEventView = z.object({
   id: z.int(),

@@ -60,6 +60,11 @@ export function auditApiQuery(f: AuditFilters, before?: number): string {
   return query({ gatewayId: f.gatewayId, gateway: f.gateway, hideRenewals: f.hideRenewals || undefined, poolId: f.poolId, action: f.action, from: iso(f.from), to: iso(f.to), limit: 50, before });
 }
 
+/** The same filters for the CSV export, which streams every matching event (no page size, no cursor). */
+export function auditExportQuery(f: AuditFilters): string {
+  return query({ gatewayId: f.gatewayId, gateway: f.gateway, hideRenewals: f.hideRenewals || undefined, poolId: f.poolId, action: f.action, from: iso(f.from), to: iso(f.to) });
+}
+
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 /** The URL of the audit view for these filters: an id typed into the gateway field stays an id. */
