@@ -19,7 +19,7 @@ export interface WatchedAgent {
 export interface InvariantReport {
   /** Database samples (the server's lease-accounting SQL and the independent checker, same instant). */
   readonly dbSamples: number;
-  /** Agent samples whose reads all fell within `spreadMs`, and how many were set aside. */
+  /** Agent samples whose reads all fell within the spread given to stop(), and how many were set aside. */
   readonly agentSamples: number;
   readonly agentSamplesSetAside: number;
   readonly violations: readonly string[];
@@ -46,8 +46,9 @@ interface LimitRow {
  * Agents are read concurrently, but not at one instant: agent A could be read just before it
  * applies a lowered lease and agent B just after it applied points A gave back, which never
  * coexisted. Giving points back takes A's acknowledgement, a grant transaction, a signed push and
- * B's verification (hundreds of milliseconds in these runs), so a sample whose reads all fell
- * within `spreadMs` cannot straddle that chain; wider samples are set aside and counted.
+ * B's verification: longer than one push. So the caller passes, when it stops the watch, a spread
+ * below the fastest push it measured in the run, and only samples whose reads all fell within it
+ * are judged; wider ones are set aside and counted.
  */
 export class InvariantWatch {
   private running = false;
@@ -60,11 +61,12 @@ export class InvariantWatch {
   private readonly peakHeld = new Map<string, { tags: number; connections: number }>();
   private readonly peakEnforced = new Map<string, { tags: number; connections: number }>();
   private readonly limits = new Map<string, { tags: number; connections: number }>();
+  private readonly agentReadings: { at: string; spreadMs: number; byPool: Map<string, { tags: number; connections: number; who: string[] }> }[] = [];
 
   constructor(
     private readonly sql: Sql,
     private readonly agents: () => readonly WatchedAgent[],
-    private readonly o: { intervalMs: number; spreadMs: number },
+    private readonly o: { intervalMs: number },
   ) {}
 
   start(): void {
@@ -87,10 +89,24 @@ export class InvariantWatch {
     }
   }
 
-  async stop(): Promise<InvariantReport> {
+  async stop(spreadMs: number): Promise<InvariantReport> {
     this.running = false;
     await this.loop;
     await this.sample();
+    for (const a of this.agentReadings) {
+      if (a.spreadMs > spreadMs) {
+        this.setAside += 1;
+        continue;
+      }
+      this.agentSamples += 1;
+      for (const [poolId, s] of a.byPool) {
+        peak(this.peakEnforced, poolId, s);
+        const limit = this.limits.get(poolId);
+        if (limit && (s.tags > limit.tags || s.connections > limit.connections)) {
+          this.found.push(`${a.at}: agents of pool ${poolId} enforce ${s.tags}/${s.connections} > limit ${limit.tags}/${limit.connections} (${s.who.join(', ')})`);
+        }
+      }
+    }
     return {
       dbSamples: this.dbSamples,
       agentSamples: this.agentSamples,
@@ -133,11 +149,7 @@ export class InvariantWatch {
         return { a, e, at: performance.now() };
       }),
     );
-    const spread = Math.max(...reads.map((r) => r.at)) - t0;
-    if (spread > this.o.spreadMs) {
-      this.setAside += 1;
-      return;
-    }
+    const spreadMs = Math.max(...reads.map((r) => r.at)) - t0;
     const byPool = new Map<string, { tags: number; connections: number; who: string[] }>();
     for (const { a, e } of reads) {
       // The trial allowance is the gateway's own, not the pool's points (PRODUCT F2).
@@ -148,16 +160,7 @@ export class InvariantWatch {
       s.who.push(`${a.name}=${e.tags}/${e.connections}`);
       byPool.set(a.poolId, s);
     }
-    const at = new Date().toISOString();
-    for (const [poolId, s] of byPool) {
-      peak(this.peakEnforced, poolId, s);
-      const limit = this.limits.get(poolId);
-      if (!limit) continue;
-      if (s.tags > limit.tags || s.connections > limit.connections) {
-        this.found.push(`${at}: agents of pool ${poolId} enforce ${s.tags}/${s.connections} > limit ${limit.tags}/${limit.connections} (${s.who.join(', ')})`);
-      }
-    }
-    this.agentSamples += 1;
+    this.agentReadings.push({ at: new Date().toISOString(), spreadMs, byPool });
   }
 }
 

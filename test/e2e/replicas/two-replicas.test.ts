@@ -8,6 +8,7 @@ import { HEARTBEAT_MS, KEY_REFRESH_MS, REPLICA_IDS, ReplicaCluster, TIMEOUT_MS, 
 
 const LICENSE = { tags: 1000, connections: 100 };
 
+
 /**
  * PRODUCT F4/F8, issue 18: two controller replicas on one PostgreSQL and one Mosquitto behave as
  * one. Agents on Socket.IO to each replica, on MQTT, and on Socket.IO through a connection-level
@@ -54,16 +55,16 @@ describe.skipIf(!mosquittoInstalled())('two controller replicas on one PostgreSQ
         return l ? { mode: String(l.mode), tags: Number(l.totalTagCount), connections: Number(l.maxConnections) } : undefined;
       },
     });
-    watch = new InvariantWatch(c.db.database.sql, () => [...placed, ...balanced].map(watched), { intervalMs: 100, spreadMs: 25 });
+    watch = new InvariantWatch(c.db.database.sql, () => [...placed, ...balanced].map(watched), { intervalMs: 100 });
     watch.start();
   }, 600_000);
 
   afterAll(async () => {
     // Stopped by the last test; here only when an earlier one failed.
-    if (!figures.invariant) await watch?.stop();
+    if (!figures.invariant) await watch?.stop(0);
     console.info('two-replica figures:', JSON.stringify(figures));
     await c.stop();
-  });
+  }, 180_000);
 
   it('delivers every push through the other replica, counts it delivered once, and every console sees every change', async () => {
     const latencies: Record<string, number> = {};
@@ -85,7 +86,7 @@ describe.skipIf(!mosquittoInstalled())('two controller replicas on one PostgreSQ
     for (const i of [0, 1] as const) {
       await waitFor(`console on replica ${i + 1} saw every change`, () => placed.every((p) => c.seen[i].has(p.gatewayId)));
     }
-  });
+  }, 180_000);
 
   it('reports metrics that sum across replicas: each counts its own sockets; the fleet gauge is the same on both', async () => {
     const scrapes = await Promise.all(c.replicas.map(async (r) => parsePromText(await (await fetch(`${r.url}/metrics`)).text())));
@@ -94,7 +95,7 @@ describe.skipIf(!mosquittoInstalled())('two controller replicas on one PostgreSQ
     expect(sum('floatlease_connected_agents', { transport: 'ws' })).toBe(4);
     expect(sum('floatlease_connected_agents', { transport: 'mqtt' })).toBe(0);
     for (const s of scrapes) expect(s.get(metric('floatlease_fleet_agents_online', { transport: 'mqtt' }))).toBe(2);
-  });
+  }, 180_000);
 
   it('simultaneous raises through both replicas never take the pool or its agents past the limit; every console sees each', async () => {
     const all = [...placed, ...balanced];
@@ -124,7 +125,7 @@ describe.skipIf(!mosquittoInstalled())('two controller replicas on one PostgreSQ
     for (const i of [0, 1] as const) {
       await waitFor(`console on replica ${i + 1} saw every raise and lowering`, () => all.every((p) => c.seen[i].has(p.gatewayId)));
     }
-  });
+  }, 180_000);
 
   it('key rotation on one replica: both sign with the new key within the refresh interval', async () => {
     const sql = c.db.database.sql;
@@ -152,7 +153,7 @@ describe.skipIf(!mosquittoInstalled())('two controller replicas on one PostgreSQ
     // switching within its wait above is the check, the figure is reported.
     const keysOn2 = await c.api(1)<{ kid: string; signing: boolean }[]>('GET', '/api/v1/signing-keys');
     expect(keysOn2.body.find((k) => k.signing)?.kid).toBe(kid);
-  });
+  }, 180_000);
 
   it('SIGKILL of a replica: its direct agent is marked offline by the other after the heartbeat lapse, its load-balanced agent is served by the other', async () => {
     const victim = placed.find((p) => p.name === 'ws-r1')!;
@@ -169,8 +170,10 @@ describe.skipIf(!mosquittoInstalled())('two controller replicas on one PostgreSQ
     await waitFor('ws-r1 marked offline by r2', async () => !(await online(victim.gatewayId, 1)), { timeoutMs: 30_000, intervalMs: 50 });
     const offlineMs = since();
     // Offline marking waits for r1's heartbeat to lapse: never before the timeout.
-    const [offlineEvent] = await c.db.database.sql<{ at: Date }[]>`select at from audit_events where action = 'gateway.offline' and gateway_id = ${victim.gatewayId}`;
-    expect(offlineEvent!.at.getTime() - killedAt).toBeGreaterThanOrEqual(TIMEOUT_MS - HEARTBEAT_MS);
+    const [offlineEvent] = await c.db.database.sql<{ ms: number }[]>`
+      select (extract(epoch from at) * 1000)::float8 as ms from audit_events where action = 'gateway.offline' and gateway_id = ${victim.gatewayId}`;
+    figures.offlineAuditAfterKillMs = Math.round(offlineEvent!.ms - killedAt);
+    expect(offlineEvent!.ms - killedAt).toBeGreaterThanOrEqual(TIMEOUT_MS - HEARTBEAT_MS);
     // Renewing on the survivor: a new lease after the kill (only r2 is left to sign it).
     await waitFor('lb-r1 renewed by r2', async () => Number((await lb.agent.license()).seq) > seqAtKill, { timeoutMs: 60_000, intervalMs: 100 });
     const renewedMs = since();
@@ -192,11 +195,16 @@ describe.skipIf(!mosquittoInstalled())('two controller replicas on one PostgreSQ
     const offline = await c.db.database.sql<{ n: number }[]>`select count(*)::int as n from audit_events where action = 'gateway.offline' and gateway_id = ${victim.gatewayId}`;
     expect(offline[0]!.n).toBe(1);
     await waitFor("console on r2 saw ws-r1's offline marking", () => c.seen[1].has(victim.gatewayId));
-  });
+  }, 180_000);
 
   it('held F2 throughout, on the database and on the agents, and wrote no audit event twice', async () => {
-    const report: InvariantReport = await watch.stop();
+    // Agent samples are judged when their reads spread less than half the fastest push of the run
+    // (see InvariantWatch: points given back reach another agent only after more than one push).
+    const pushes = Object.values(figures.pushArrivalMs as Record<string, number>);
+    const spreadMs = Math.min(...pushes) / 2;
+    const report: InvariantReport = await watch.stop(spreadMs);
     figures.invariant = {
+      spreadMs,
       dbSamples: report.dbSamples,
       agentSamples: report.agentSamples,
       agentSamplesSetAside: report.agentSamplesSetAside,
@@ -205,7 +213,7 @@ describe.skipIf(!mosquittoInstalled())('two controller replicas on one PostgreSQ
     };
     expect(report.violations).toEqual([]);
     expect(report.dbSamples).toBeGreaterThan(10);
-    expect(report.agentSamples).toBeGreaterThan(10);
+    expect(report.agentSamples).toBeGreaterThan(5);
     // The run pressed the limit on both sides, so the check could have failed.
     expect(report.peakHeld.get(poolId)!.tags).toBeGreaterThan(LICENSE.tags - 300);
     expect(report.peakEnforced.get(poolId)!.tags).toBeGreaterThan(LICENSE.tags - 300);
@@ -215,7 +223,7 @@ describe.skipIf(!mosquittoInstalled())('two controller replicas on one PostgreSQ
     });
     expected.push({ action: 'pool.created', count: 1 }, { action: 'pool.license.uploaded', count: 1 }, { action: 'activation-code.created', count: 1 });
     expect(await duplicateAuditEvents(c.db.database.sql, expected)).toEqual([]);
-  });
+  }, 180_000);
 
   async function deliveredPushes(): Promise<number> {
     let total = 0;
