@@ -1,9 +1,10 @@
+import postgres from 'postgres';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { mosquittoInstalled } from '../../helpers/brokers.js';
 import { waitFor } from '../../helpers/ports.js';
 import { metric, parsePromText } from '../../helpers/prom-text.js';
-import { duplicateAuditEvents } from './audit-duplicates.js';
-import { InvariantWatch, type InvariantReport, type WatchedAgent } from './invariant-watch.js';
+import { duplicateAuditEvents } from '../../integration/invariant/audit-duplicates.js';
+import { InvariantWatch, type InvariantReport, type WatchedAgent } from '../../integration/invariant/invariant-watch.js';
 import { HEARTBEAT_MS, KEY_REFRESH_MS, REPLICA_IDS, ReplicaCluster, TIMEOUT_MS, type Placed } from './replica-cluster.js';
 
 const LICENSE = { tags: 1000, connections: 100 };
@@ -23,6 +24,8 @@ describe.skipIf(!mosquittoInstalled())('two controller replicas on one PostgreSQ
   const balanced: Placed[] = [];
   let poolId: string;
   let watch: InvariantWatch;
+  /** The checkers' own connection: plain postgres.js, timestamps as Date. */
+  let checkSql: postgres.Sql | undefined;
   const figures: Record<string, unknown> = {};
   const online = async (gatewayId: string, via: 0 | 1) => (await c.api(via)<{ online: boolean }>('GET', `/api/v1/gateways/${gatewayId}`)).body.online;
 
@@ -55,13 +58,15 @@ describe.skipIf(!mosquittoInstalled())('two controller replicas on one PostgreSQ
         return l ? { mode: String(l.mode), tags: Number(l.totalTagCount), connections: Number(l.maxConnections) } : undefined;
       },
     });
-    watch = new InvariantWatch(c.db.database.sql, () => [...placed, ...balanced].map(watched), { intervalMs: 100 });
+    checkSql = postgres(c.db.url, { max: 2, onnotice: () => {} });
+    watch = new InvariantWatch(checkSql, () => [...placed, ...balanced].map(watched), { intervalMs: 100 });
     watch.start();
   }, 600_000);
 
   afterAll(async () => {
     // Stopped by the last test; here only when an earlier one failed.
     if (!figures.invariant) await watch?.stop(0);
+    await checkSql?.end();
     console.info('two-replica figures:', JSON.stringify(figures));
     await c.stop();
   }, 180_000);
@@ -222,7 +227,7 @@ describe.skipIf(!mosquittoInstalled())('two controller replicas on one PostgreSQ
       return { action, ...(gatewayId ? { gatewayId } : {}), count };
     });
     expected.push({ action: 'pool.created', count: 1 }, { action: 'pool.license.uploaded', count: 1 }, { action: 'activation-code.created', count: 1 });
-    expect(await duplicateAuditEvents(c.db.database.sql, expected)).toEqual([]);
+    expect(await duplicateAuditEvents(checkSql!, expected)).toEqual([]);
   }, 180_000);
 
   async function deliveredPushes(): Promise<number> {

@@ -1,6 +1,6 @@
 import type { Sql } from 'postgres';
 import { heldByGatewaySql } from '../../../server/leases/lease-accounting.js';
-import { takeSnapshot, violations, type Snapshot } from '../../integration/invariant/invariant-checker.js';
+import { takeSnapshot, violations, type Snapshot } from './invariant-checker.js';
 
 /** What one agent enforces, from its local NeuronEX-compatible `GET /api/license`. */
 export interface Enforced {
@@ -51,6 +51,7 @@ interface LimitRow {
  * are judged; wider ones are set aside and counted.
  */
 export class InvariantWatch {
+  // `sql` must parse timestamps as Date (a plain postgres.js client; drizzle's turns them to text).
   private running = false;
   private loop: Promise<void> | undefined;
   private prev: Snapshot | undefined;

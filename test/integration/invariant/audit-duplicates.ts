@@ -20,12 +20,12 @@ export async function duplicateAuditEvents(
     where action in ('lease.granted', 'lease.renewed', 'lease.offline-issued')
     group by gateway_id, after->>'seq' having count(*) > 1`;
   for (const r of leases) out.push(`lease seq ${r.seq} of gateway ${r.gateway_id} audited ${r.n} times`);
-  const presence = await sql<{ gateway_id: string; action: string; at: Date }[]>`
-    select gateway_id, action, at from (
+  const presence = await sql<{ gateway_id: string; action: string; at: string }[]>`
+    select gateway_id, action, at::text as at from (
       select gateway_id, action, at, lag(action) over (partition by gateway_id order by at, id) as prev
       from audit_events where action in ('gateway.online', 'gateway.offline')
     ) p where action = prev`;
-  for (const r of presence) out.push(`${r.action} of gateway ${r.gateway_id} at ${r.at.toISOString()} repeats the one before`);
+  for (const r of presence) out.push(`${r.action} of gateway ${r.gateway_id} at ${r.at} repeats the one before`);
   for (const e of expected) {
     const [row] = e.gatewayId
       ? await sql<{ n: number }[]>`select count(*)::int as n from audit_events where (action = ${e.action} or action like ${e.action + '.%'}) and gateway_id = ${e.gatewayId}`
