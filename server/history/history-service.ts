@@ -81,16 +81,12 @@ export function startHistoryRollup(history: HistoryService, intervalMs: number, 
       logger.warn({ err }, 'history tick failed; retrying next interval');
     }
   };
-  // A first sample soon after start, so a fresh controller's charts are not empty for a minute.
-  const first = setTimeout(() => void (running ??= tick().finally(() => (running = undefined))), 1_000);
-  first.unref();
   const timer = setInterval(() => {
     if (!running) running = tick().finally(() => (running = undefined));
   }, intervalMs);
   timer.unref();
   return {
     async stop() {
-      clearTimeout(first);
       clearInterval(timer);
       await running;
     },

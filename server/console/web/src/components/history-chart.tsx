@@ -80,7 +80,7 @@ export function HistoryChart({ title, from, to, series, range }: ChartProps) {
           <g key={`y${v}`} class="chart-grid">
             <line x1={PAD.left} x2={W - PAD.right} y1={y(v)} y2={y(v)} />
             <text x={PAD.left - 6} y={y(v) + 4} text-anchor="end">
-              {num(Math.round(v))}
+              {num(v)}
             </text>
           </g>
         ))}
