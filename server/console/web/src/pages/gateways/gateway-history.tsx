@@ -2,6 +2,7 @@ import { useState } from 'preact/hooks';
 import type { GatewayHistory, HistoryRange } from '../../api/types.js';
 import { HistoryChart } from '../../components/history-chart.js';
 import { ProblemNotice } from '../../components/problem.js';
+import { dateTime } from '../../format.js';
 import { useQuery } from '../../hooks.js';
 import { RangeToggle } from '../pools/pool-history.js';
 
@@ -48,7 +49,7 @@ export function GatewayHistoryPanel({ gatewayId }: { gatewayId: string }) {
           <p class="muted small" data-presence-changes={online.length}>
             {h.samples.length === 0
               ? 'Nothing sampled in this window yet.'
-              : `Presence: ${online.map((s) => `${s.online ? 'online' : 'offline'} from ${new Date(s.at).toLocaleString()}`).join(' · ')}`}
+              : `Presence: ${online.map((s) => `${s.online ? 'online' : 'offline'} from ${dateTime(s.at)}`).join(' · ')}`}
           </p>
         </>
       ) : null}
