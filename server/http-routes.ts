@@ -7,6 +7,7 @@ import type { Db } from './db/database.js';
 import { registerEnrollmentRoutes } from './enrollment/enrollment-routes.js';
 import { registerBulkAllocationRoutes } from './gateways/bulk-allocation-routes.js';
 import { registerGatewayRoutes } from './gateways/gateway-routes.js';
+import { registerHistoryRoutes } from './history/history-routes.js';
 import { EmqxDecisions } from './emqx/emqx-decisions.js';
 import { registerEmqxRoutes } from './emqx/emqx-routes.js';
 import { PgRateLimitStore } from './http/pg-rate-limit-store.js';
@@ -53,6 +54,7 @@ export function buildApiRouter(
   );
   registerBulkAllocationRoutes(routes, s.bulkAllocations, s.gateways, s.pools);
   registerGatewayRoutes(routes, s.gateways);
+  registerHistoryRoutes(routes, s.history);
   registerOfflineLicenseRoutes(routes, s.leases);
   const agentHandler = opts.agentHandler ?? new AgentHandler(s.leases, s.gateways, s.licenseFiles);
   registerAgentRoutes(routes, s.leases, s.gateways, () => s.publishedKeys.jwks(), () => s.keySet.document(), agentHandler);

@@ -8,6 +8,7 @@ import { EnrollmentService } from './enrollment/enrollment-service.js';
 import { EventBus, notifierWithEvents } from './events/event-bus.js';
 import { BulkAllocationService } from './gateways/bulk-allocation-service.js';
 import { GatewayService } from './gateways/gateway-service.js';
+import { HistoryService } from './history/history-service.js';
 import { LeasePusher } from './leases/lease-pusher.js';
 import { LeaseService, type LeaseObserver } from './leases/lease-service.js';
 import { LicenseFileService } from './leases/license-file-service.js';
@@ -38,6 +39,7 @@ export interface Services {
   readonly publishedKeys: PublishedKeys;
   readonly keySet: KeySetVoucher;
   readonly events: EventBus;
+  readonly history: HistoryService;
 }
 
 /** Stores are stateless modules over the db; services get only what they use. */
@@ -89,5 +91,6 @@ export async function createServices(
     publishedKeys,
     keySet: new KeySetVoucher(keys, () => publishedKeys.jwks()),
     events,
+    history: new HistoryService(db),
   };
 }

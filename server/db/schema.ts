@@ -246,3 +246,48 @@ export const rateLimitHits = pgTable('rate_limit_hits', {
   hits: integer('hits').notNull(),
   resetAt: ts('reset_at').notNull(),
 });
+
+/**
+ * The controller's own history of each pool (server/history/): one row per pool, resolution and
+ * bucket with the peak of each figure sampled in it. Minute buckets are kept a day, hour buckets 30
+ * days; one set-based statement per tick writes both, so the cost does not grow per gateway row.
+ */
+export const poolUsageRollup = pgTable(
+  'pool_usage_rollup',
+  {
+    poolId: uuid('pool_id').notNull().references(() => pools.id, { onDelete: 'cascade' }),
+    resolution: text('resolution', { enum: ['minute', 'hour'] }).notNull(),
+    bucket: ts('bucket').notNull(),
+    heldTags: integer('held_tags').notNull(),
+    heldConnections: integer('held_connections').notNull(),
+    allocTags: integer('alloc_tags').notNull(),
+    allocConnections: integer('alloc_connections').notNull(),
+    usedTags: integer('used_tags').notNull(),
+    usedConnections: integer('used_connections').notNull(),
+    pendingTags: integer('pending_tags').notNull(),
+    pendingConnections: integer('pending_connections').notNull(),
+    limitTags: integer('limit_tags').notNull(),
+    limitConnections: integer('limit_connections').notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.poolId, t.resolution, t.bucket] }), index('pool_usage_rollup_bucket_idx').on(t.resolution, t.bucket)],
+);
+
+/**
+ * Per gateway, a row only when what it uses, is allocated, holds or its presence changed since its
+ * last row (sampled once a tick), so a steady fleet writes next to nothing.
+ */
+export const gatewayUsageHistory = pgTable(
+  'gateway_usage_history',
+  {
+    gatewayId: uuid('gateway_id').notNull().references(() => gateways.id, { onDelete: 'cascade' }),
+    at: ts('at').notNull(),
+    online: boolean('online').notNull(),
+    usageTags: integer('usage_tags'),
+    usageConnections: integer('usage_connections'),
+    allocTags: integer('alloc_tags').notNull(),
+    allocConnections: integer('alloc_connections').notNull(),
+    heldTags: integer('held_tags').notNull(),
+    heldConnections: integer('held_connections').notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.gatewayId, t.at] }), index('gateway_usage_history_at_idx').on(t.at)],
+);

@@ -1,7 +1,8 @@
 /**
  * Console at 10,000 gateways: seeds them in SQL, opens the gateways page in headless Chromium and
  * measures filter-to-render time (input event → rows for the new filter painted) over several
- * searches, sorts and filters. Target: under 200 ms.
+ * searches, sorts and filters (target: p95 under 200 ms); then times bulk allocation of 1,000
+ * gateways in one REST call (target: under 2 s) and the usage-history rollup tick at this size.
  *
  *   node --import tsx test/bench/console-filter.ts [--gateways 10000] [--rounds 5]
  */
@@ -10,6 +11,8 @@ import os from 'node:os';
 import path from 'node:path';
 import postgres from 'postgres';
 import type { Page } from 'playwright-core';
+import { openDatabase } from '../../server/db/database.js';
+import { HistoryService } from '../../server/history/history-service.js';
 import { startControllerProcess } from '../helpers/controller-process.js';
 import { createTestVendor } from '../helpers/vendor.js';
 import { startBrowser } from '../e2e/console/browser.js';
@@ -19,6 +22,8 @@ import { distribution, round } from './stats.js';
 
 const ADMIN = `fl_${'b'.repeat(43)}`;
 const TARGET_MS = 200;
+const BULK_TARGET_MS = 2_000;
+const BULK_SIZE = 1_000;
 
 type Step = { label: string } & ({ kind: 'search'; value: string } | { kind: 'select'; name: string; value: string } | { kind: 'next-page' });
 
@@ -66,7 +71,13 @@ async function main(): Promise<void> {
   const cleanup: (() => Promise<unknown>)[] = [() => db.stop(), () => fs.rm(dir, { recursive: true, force: true })];
   try {
     const vendor = await createTestVendor(dir);
-    const ctl = await startControllerProcess({ DATABASE_URL: db.url, ADMIN_TOKEN: ADMIN, TRUSTED_ISSUERS: vendor.publicJwkFile });
+    const ctl = await startControllerProcess({
+      DATABASE_URL: db.url,
+      ADMIN_TOKEN: ADMIN,
+      TRUSTED_ISSUERS: vendor.publicJwkFile,
+      // The rollup is timed below with its own clock; the controller's sampler stays out of the way.
+      HISTORY_SAMPLE_MS: '3600000',
+    });
     cleanup.unshift(() => ctl.stop());
     const browser = await startBrowser();
     cleanup.unshift(() => browser.close());
@@ -152,13 +163,86 @@ async function main(): Promise<void> {
         `filter-to-render at ${count} gateways, ${rounds} rounds × ${steps.length} changes (after a warm-up round; ${os.cpus().length} cores, load average ${os.loadavg()[0]!.toFixed(1)}):`,
         ...lines,
         '',
-        `  all changes: n=${d.n} p50 ${round(d.p50)} ms  p90 ${round(d.p90)} ms  p99 ${round(d.p99)} ms  max ${round(d.max)} ms  (target < ${TARGET_MS} ms)`,
+        `  all changes: n=${d.n} p50 ${round(d.p50)} ms  p90 ${round(d.p90)} ms  p95 ${round(d.p95)} ms  p99 ${round(d.p99)} ms  max ${round(d.max)} ms  (target p95 < ${TARGET_MS} ms)`,
         `  REST API alone (GET /api/v1/gateways, 50 rows): p50 ${round(a.p50)} ms  p90 ${round(a.p90)} ms  max ${round(a.max)} ms`,
-        `  ${d.p90 < TARGET_MS ? 'PASS' : 'FAIL'}: p90 ${d.p90 < TARGET_MS ? 'under' : 'over'} ${TARGET_MS} ms`,
+        `  ${d.p95 < TARGET_MS ? 'PASS' : 'FAIL'}: p95 ${d.p95 < TARGET_MS ? 'under' : 'over'} ${TARGET_MS} ms`,
         '',
       ].join('\n'),
     );
-    if (d.p90 >= TARGET_MS) process.exitCode = 1;
+    if (d.p95 >= TARGET_MS) process.exitCode = 1;
+
+    // Bulk allocation: 1,000 gateways in one call (one transaction, one audit row each), set then add.
+    const ids = (await sql<{ id: string }[]>`select id from gateways order by name`).map((r) => r.id);
+    const bulk: number[] = [];
+    for (let r = 0; r <= rounds; r++) {
+      const slice = ids.slice((r * BULK_SIZE) % Math.max(1, ids.length - BULK_SIZE), ((r * BULK_SIZE) % Math.max(1, ids.length - BULK_SIZE)) + BULK_SIZE);
+      const body = r % 2 === 0
+        ? { mode: 'set', items: slice.map((gatewayId, i) => ({ gatewayId, tags: 100 + (i % 50), connections: 8 })) }
+        : { mode: 'add', items: slice.map((gatewayId) => ({ gatewayId, tags: 5 })) };
+      const t0 = performance.now();
+      const res = (await call('POST', '/api/v1/gateways/allocations', body)) as unknown as { changed: number };
+      const ms = performance.now() - t0;
+      if (res.changed !== slice.length) throw new Error(`bulk allocation changed ${res.changed} of ${slice.length}`);
+      if (r > 0) bulk.push(ms);
+    }
+    const b = distribution(bulk);
+
+    // The usage-history rollup at this size: one statement per tick.
+    const database = openDatabase(db.url, 2);
+    cleanup.unshift(() => database.close());
+    let clock = Date.now() - 3_600_000;
+    const history = new HistoryService(database.db, { now: () => clock });
+    const tickMs = async () => {
+      const t0 = performance.now();
+      const c = await history.tick();
+      return { ms: performance.now() - t0, ...c };
+    };
+    const first = await tickMs();
+    const steady: number[] = [];
+    let steadyRows = 0;
+    for (let r = 0; r < rounds; r++) {
+      clock += 60_000;
+      const t = await tickMs();
+      steady.push(t.ms);
+      steadyRows += t.gatewayRows;
+    }
+    // For scale: the pool list runs the same held/pending aggregate over every gateway.
+    const poolReads: number[] = [];
+    for (let r = 0; r < rounds; r++) {
+      const t0 = performance.now();
+      await fetch(`${ctl.url}/api/v1/pools`, { headers: { authorization: `Bearer ${ADMIN}` } }).then((x) => x.json());
+      poolReads.push(performance.now() - t0);
+    }
+    const pr = distribution(poolReads);
+    await call('POST', '/api/v1/gateways/allocations', { mode: 'add', items: ids.slice(0, BULK_SIZE).map((gatewayId) => ({ gatewayId, tags: 1 })) });
+    clock += 60_000;
+    const changed = await tickMs();
+    const st = distribution(steady);
+    // A full day of minute buckets, then the chart's read.
+    await sql`insert into pool_usage_rollup
+      select ${pool.id}::uuid, 'minute', date_trunc('minute', now()) - make_interval(mins => i), 1, 1, 1, 1, 1, 1, 0, 0, 1, 1
+      from generate_series(1, 1439) i on conflict do nothing`;
+    const reads: number[] = [];
+    for (let r = 0; r < rounds; r++) {
+      const t0 = performance.now();
+      await fetch(`${ctl.url}/api/v1/pools/${pool.id}/history?range=24h`, { headers: { authorization: `Bearer ${ADMIN}` } }).then((x) => x.json());
+      reads.push(performance.now() - t0);
+    }
+    const rd = distribution(reads);
+    process.stdout.write(
+      [
+        `bulk allocation of ${BULK_SIZE} gateways (POST /api/v1/gateways/allocations, set/add alternating, ${count} gateways in the pool, ${rounds} rounds after a warm-up):`,
+        `  p50 ${round(b.p50)} ms  p95 ${round(b.p95)} ms  max ${round(b.max)} ms  (target < ${BULK_TARGET_MS} ms)  ${b.max < BULK_TARGET_MS ? 'PASS' : 'FAIL'}`,
+        `usage-history rollup tick at ${count} gateways (one statement):`,
+        `  first tick (a row for every gateway): ${round(first.ms)} ms, ${first.gatewayRows} gateway rows, ${first.poolRows} pool rows`,
+        `  steady tick (nothing changed): p50 ${round(st.p50)} ms  max ${round(st.max)} ms, ${steadyRows} gateway rows in ${rounds} ticks`,
+        `  for scale, GET /api/v1/pools (same aggregate over every gateway): p50 ${round(pr.p50)} ms  max ${round(pr.max)} ms`,
+        `  tick after ${BULK_SIZE} allocations changed: ${round(changed.ms)} ms, ${changed.gatewayRows} gateway rows`,
+        `  GET /pools/{id}/history?range=24h (1,440 minute buckets): p50 ${round(rd.p50)} ms  max ${round(rd.max)} ms`,
+        '',
+      ].join('\n'),
+    );
+    if (b.max >= BULK_TARGET_MS) process.exitCode = 1;
   } finally {
     for (const step of cleanup) await step().catch(() => undefined);
   }

@@ -21,6 +21,7 @@ describe('console accessibility and layout', () => {
   let page: Page;
   let signIn: TestBrowser;
   let gatewayId = '';
+  let poolId = '';
 
   beforeAll(async () => {
     fx = await startConsoleFixture(ADMIN);
@@ -28,6 +29,7 @@ describe('console accessibility and layout', () => {
     signIn = await startBrowser();
     const pool = await fx.pool('plant-a11y', { tags: 1000, connections: 50, plugins: ['OPC UA'] });
     await fx.pool('plant-a11y-soon', { tags: 100, connections: 10, expiresInSec: 5 * 86_400 });
+    poolId = pool;
     const gw = await fx.gateway(pool, 'press-a11y');
     gatewayId = gw.id;
     expect((await fx.api('PUT', `/api/v1/gateways/${gw.id}/allocation`, { tags: 100, connections: 4, plugins: ['OPC UA'] })).status).toBe(200);
@@ -48,6 +50,8 @@ describe('console accessibility and layout', () => {
     { path: `/gateways/${gatewayId}`, ready: '[data-field=usageReported], .detail-grid' },
     { path: '/codes', ready: 'main h1' },
     { path: '/audit', ready: 'table.audit[data-state=ready] tbody tr' },
+    { path: `/pools/${poolId}`, ready: `[data-pool-page="${poolId}"] h1` },
+    { path: '/tokens', ready: 'table[data-tokens]' },
   ];
 
   const describeFindings = (where: string, found: AxeFinding[]) => found.map((f) => `${where}: ${f.impact} ${f.id} (${f.help}) at ${f.targets.join(' | ')}\n  ${f.summary ?? ''}`);

@@ -6,6 +6,8 @@ import { CodesPage } from './pages/codes/codes-page.js';
 import { GatewayDetailPage } from './pages/gateways/gateway-detail-page.js';
 import { GatewaysPage } from './pages/gateways/gateways-page.js';
 import { PoolsPage } from './pages/pools/pools-page.js';
+import { PoolDetailPage } from './pages/pools/pool-detail-page.js';
+import { TokensPage } from './pages/admin/tokens-page.js';
 import { Logo } from './pages/sign-in.js';
 import { navigate, onLinkClick, useLocation } from './router.js';
 import { ThemeToggle } from './theme.js';
@@ -15,13 +17,15 @@ const pages = [
   { path: '/gateways', label: 'Gateways', view: GatewaysPage },
   { path: '/codes', label: 'Activation codes', view: CodesPage },
   { path: '/audit', label: 'Audit trail', view: AuditPage },
+  { path: '/tokens', label: 'API tokens', view: TokensPage, admin: true },
 ] as const;
 
 export function Shell({ onSignOut }: { onSignOut: () => void }) {
   const { me } = useConsole();
   const loc = useLocation();
   const gatewayId = /^\/gateways\/([0-9a-f-]{36})$/i.exec(loc.path)?.[1];
-  const page = pages.find((p) => p.path === loc.path || (gatewayId && p.path === '/gateways'));
+  const poolId = /^\/pools\/([0-9a-f-]{36})$/i.exec(loc.path)?.[1];
+  const page = pages.find((p) => p.path === loc.path || (gatewayId && p.path === '/gateways') || (poolId && p.path === '/pools'));
   useEffect(() => {
     if (!page) navigate('/pools', { replace: true });
   }, [page]);
@@ -39,7 +43,7 @@ export function Shell({ onSignOut }: { onSignOut: () => void }) {
           <Logo /> floatlease
         </a>
         <nav class="nav" aria-label="Console">
-          {pages.map((p) => (
+          {pages.filter((p) => !('admin' in p) || me.role === 'admin').map((p) => (
             <a key={p.path} href={p.path} class={p === page ? 'active' : ''} aria-current={p === page ? 'page' : undefined}>
               {p.label}
             </a>
@@ -57,7 +61,13 @@ export function Shell({ onSignOut }: { onSignOut: () => void }) {
         </div>
       </header>
       <main class="content" id="main" tabIndex={-1}>
-        {gatewayId ? <GatewayDetailPage key={gatewayId} id={gatewayId} /> : View ? <View query={loc.query} /> : null}
+        {gatewayId ? (
+          <GatewayDetailPage key={gatewayId} id={gatewayId} />
+        ) : poolId ? (
+          <PoolDetailPage key={poolId} id={poolId} />
+        ) : View ? (
+          <View query={loc.query} />
+        ) : null}
       </main>
     </div>
   );

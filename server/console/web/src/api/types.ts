@@ -9,6 +9,7 @@ export type {
   PoolView,
   Role,
 } from '../../../../../shared/protocol/rest.js';
+export type { GatewayHistory, HistoryRange, PoolHistory } from '../../../../../shared/protocol/history.js';
 export type { ConsoleChanges } from '../../../../../shared/protocol/console-events.js';
 
 export interface Me {

@@ -1,4 +1,5 @@
 import { num, pct } from '../format.js';
+import './history.css';
 
 interface UsageBarProps {
   readonly label: string;
@@ -8,6 +9,8 @@ interface UsageBarProps {
   readonly held: number;
   readonly allocated: number;
   readonly inUse: number;
+  /** What online gateways' allocations ask beyond what they hold (F2 pending). */
+  readonly pending?: number;
   readonly alarmRatio: number;
 }
 
@@ -15,9 +18,10 @@ const width = (n: number, of: number) => `${of > 0 ? Math.min(100, (n / of) * 10
 
 /**
  * A pool's utilization for one kind: the track is the limit, the light fill what gateways hold,
- * the solid fill what they use, the tick what administrators allocated.
+ * the solid fill what they use, the hatched segment after it what is pending (asked, not yet
+ * held), the tick what administrators allocated.
  */
-export function UsageBar({ label, limit, capacity, held, allocated, inUse, alarmRatio }: UsageBarProps) {
+export function UsageBar({ label, limit, capacity, held, allocated, inUse, pending = 0, alarmRatio }: UsageBarProps) {
   const ratio = limit > 0 ? held / limit : held > 0 ? Infinity : 0;
   const level = ratio > 1 ? 'over' : ratio >= alarmRatio ? 'warn' : 'ok';
   const kind = label.toLowerCase();
@@ -30,9 +34,12 @@ export function UsageBar({ label, limit, capacity, held, allocated, inUse, alarm
           <span class="usage-pct">{Number.isFinite(ratio) ? pct(ratio) : '—'}</span>
         </span>
       </div>
-      <div class="track" role="meter" aria-label={`${label} held`} aria-valuemin={0} aria-valuemax={limit} aria-valuenow={held}>
+      <div class="track" role="meter" aria-label={`${label} held${pending > 0 ? `, ${num(pending)} pending` : ''}`} aria-valuemin={0} aria-valuemax={limit} aria-valuenow={held}>
         <div class="fill-held" style={{ width: width(held, limit) }} />
         <div class="fill-use" style={{ width: width(inUse, limit) }} />
+        {pending > 0 && held < limit ? (
+          <div class="fill-pending" data-pending={pending} style={{ left: width(held, limit), width: width(Math.min(pending, limit - held), limit) }} title={`pending ${num(pending)}`} />
+        ) : null}
         {allocated > 0 ? <div class="tick" style={{ left: width(allocated, limit) }} title={`allocated ${num(allocated)}`} /> : null}
         {capacity < limit ? <div class="tick tick-capacity" style={{ left: width(capacity, limit) }} title={`licensed ${num(capacity)}`} /> : null}
       </div>
@@ -44,6 +51,10 @@ export function UsageBar({ label, limit, capacity, held, allocated, inUse, alarm
         <span>
           <i class="key key-alloc" />
           allocated {num(allocated)}
+        </span>
+        <span data-legend="pending">
+          <i class="key key-pending" />
+          pending {num(pending)}
         </span>
         {capacity < limit ? (
           <span>

@@ -9,6 +9,7 @@ import { clock, dateTime, num, relative } from '../../format.js';
 import { useAction, useNow, useQuery } from '../../hooks.js';
 import { ChangeSummary } from '../audit/change-summary.js';
 import { AllocationEditor } from './allocation-editor.js';
+import { GatewayHistoryPanel } from './gateway-history.js';
 import { licenseFields } from './gateway-license.js';
 
 function Field({ name, label, children }: { name: string; label: string; children: preact.ComponentChildren }) {
@@ -143,6 +144,7 @@ export function GatewayDetailPage({ id }: { id: string }) {
           ) : null}
         </article>
       </div>
+      <GatewayHistoryPanel gatewayId={g.id} />
       <h2 class="section-title">Audit trail</h2>
       <p class="muted small">
         Administrative and presence events, without lease renewals. <a href={`/audit?gatewayId=${g.id}`}>All events</a>

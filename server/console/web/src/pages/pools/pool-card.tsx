@@ -10,7 +10,9 @@ export function PoolCard({ pool, attention, canAdmin, onUpload }: { pool: PoolVi
     <article class={`card pool-card${p.licenseExpired || p.overCommitted ? ' card-alert' : ''}`} data-pool={p.name}>
       <header class="card-head">
         <div>
-          <h3>{p.name}</h3>
+          <h3>
+            <a href={`/pools/${p.id}`}>{p.name}</a>
+          </h3>
           {p.description ? <div class="muted small">{p.description}</div> : null}
         </div>
         <div class="badges">
@@ -38,6 +40,7 @@ export function PoolCard({ pool, attention, canAdmin, onUpload }: { pool: PoolVi
           held={p.held.tags}
           allocated={p.allocated.tags}
           inUse={p.inUse.tags}
+          pending={p.pending.tags}
           alarmRatio={p.alarmRaiseRatio}
         />
         <UsageBar
@@ -47,6 +50,7 @@ export function PoolCard({ pool, attention, canAdmin, onUpload }: { pool: PoolVi
           held={p.held.connections}
           allocated={p.allocated.connections}
           inUse={p.inUse.connections}
+          pending={p.pending.connections}
           alarmRatio={p.alarmRaiseRatio}
         />
       </div>
@@ -76,6 +80,9 @@ export function PoolCard({ pool, attention, canAdmin, onUpload }: { pool: PoolVi
         </div>
       </dl>
       <footer class="card-foot">
+        <a class="button" href={`/pools/${p.id}`} data-pool-details>
+          Details
+        </a>
         <a class="button" href={`/gateways?poolId=${p.id}`}>
           Gateways
         </a>
