@@ -59,7 +59,7 @@ function TokensAdmin() {
       <ProblemNotice error={tokens.error} />
       {tokens.data && list.length === 0 ? <Empty>No tokens yet.</Empty> : null}
       {list.length ? (
-        <div class="table-wrap">
+        <div class="table-wrap" tabIndex={0} role="region" aria-label="API tokens">
           <table class="table" data-tokens={list.length}>
             <thead>
               <tr>

@@ -27,7 +27,7 @@ export function LicenseHistory({ poolId }: { poolId: string }) {
       <ProblemNotice error={q.error} />
       {q.data && items.length === 0 ? <Empty>No license uploaded yet.</Empty> : null}
       {items.length ? (
-        <div class="table-wrap">
+        <div class="table-wrap" tabIndex={0} role="region" aria-label="License history">
           <table class="table" data-license-history={items.length}>
             <thead>
               <tr>
