@@ -11,6 +11,7 @@ describe('agent configuration', () => {
       transports: ['mqtt', 'ws'],
       activationCode: undefined,
       stateDir: path.resolve('./.floatlease-agent'),
+      caFile: undefined,
       hardwareIdOverride: undefined,
       gatewayName: undefined,
       clockSkewSec: 30,
