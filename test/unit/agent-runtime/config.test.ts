@@ -25,6 +25,12 @@ describe('agent configuration', () => {
     expect(Object.isFrozen(c.http)).toBe(true);
   });
 
+  it('FLOATLEASE_CA_FILE (or --ca-file) is resolved to an absolute path', () => {
+    expect(loadAgentConfig([], { FLOATLEASE_CA_FILE: 'certs/ca.pem' }).caFile).toBe(path.resolve('certs/ca.pem'));
+    expect(loadAgentConfig(['--ca-file', '/etc/floatlease/ca.pem'], {}).caFile).toBe('/etc/floatlease/ca.pem');
+    expect(loadAgentConfig([], { FLOATLEASE_CA_FILE: '' }).caFile).toBeUndefined();
+  });
+
   it('reads the environment, and flags win over it', () => {
     const env = {
       FLOATLEASE_CONTROLLER_URL: 'https://ctl.example.com/',
