@@ -8,6 +8,7 @@ import { enroll } from './controller/enroll.js';
 import { systemClock, type Clock } from './lease/clock.js';
 import { LeaseHolder, type HeldLease } from './lease/lease-holder.js';
 import { LeasePipeline } from './lease/lease-pipeline.js';
+import { LicenseFileReports } from './lease/license-file-reports.js';
 import { LeaseVerifier } from './lease/lease-verifier.js';
 import { TimeFloor } from './lease/time-floor.js';
 import { ReachabilityGrace } from './lease/reachability-grace.js';
@@ -21,7 +22,18 @@ import { AGENT_VERSION } from './version.js';
 
 export type AgentStateStore = Pick<
   FileStateStore,
-  'prepare' | 'loadCredential' | 'saveCredential' | 'loadLease' | 'saveLease' | 'clearLease' | 'loadTrust' | 'saveTrust' | 'loadGuard' | 'saveGuard'
+  | 'prepare'
+  | 'loadCredential'
+  | 'saveCredential'
+  | 'loadLease'
+  | 'saveLease'
+  | 'clearLease'
+  | 'loadTrust'
+  | 'saveTrust'
+  | 'loadGuard'
+  | 'saveGuard'
+  | 'loadFileReports'
+  | 'saveFileReports'
 >;
 
 export interface AgentOptions {
@@ -67,7 +79,16 @@ const REENROLL_INTERVAL_MS = 30_000;
  * on stop. Whatever happens, `effectiveLimits()` is what the gateway may use.
  */
 export type LicenseFileResult =
-  | { readonly ok: true; readonly seq: number; readonly expiresAt: number; readonly points: { tags: number; connections: number }; readonly plugins: readonly string[]; readonly offline: boolean }
+  | {
+      readonly ok: true;
+      readonly seq: number;
+      readonly expiresAt: number;
+      readonly points: { tags: number; connections: number };
+      readonly plugins: readonly string[];
+      readonly offline: boolean;
+      /** The controller recorded the load (audit); false: it is reported at the next contact. */
+      readonly reported: boolean;
+    }
   | { readonly ok: false; readonly status: number; readonly reason: string; readonly detail: string };
 
 /** The lease JWS of a license file: the compact JWS itself, or the controller's JSON answer. */
@@ -92,6 +113,7 @@ export class Agent {
   private readonly clock: Clock;
   private readonly grace: ReachabilityGrace;
   private readonly usage: UsageSource;
+  private readonly fileReports: LicenseFileReports;
   private readonly abort = new AbortController();
   private credential: AgentCredential | undefined;
   private pipeline: LeasePipeline | undefined;
@@ -110,6 +132,7 @@ export class Agent {
     this.clock = deps.clock ?? systemClock();
     this.usage = deps.usage ?? noUsageSource;
     this.activationCode = deps.options.activationCode;
+    this.fileReports = new LicenseFileReports({ store: deps.store, controller: deps.controller, logger: deps.logger });
     this.grace = new ReachabilityGrace({
       clock: this.clock,
       graceSec: () => this.holder.current()?.claims.disconnectGraceSec,
@@ -234,7 +257,8 @@ export class Agent {
    * Loads an offline license file (POST /api/license/file): a lease the controller issued for this
    * hardware, checked like any pushed lease, then enforced until exp or until the controller's next
    * lease supersedes it. Acknowledged to the controller when it is reachable (which ends the older
-   * lease there); otherwise the load is logged here only.
+   * lease there), and reported, which the controller audits (lease.offline-loaded); when it is not
+   * reachable, the report waits in the state folder for the next contact.
    */
   async loadLicenseFile(content: string): Promise<LicenseFileResult> {
     const { controller, logger } = this.deps;
@@ -250,7 +274,8 @@ export class Agent {
     }
     const c = outcome.lease.claims;
     logger.info({ seq: c.seq, jti: c.jti, exp: c.exp, points: c.points, offline: c.offline === true }, 'loaded an offline license file');
-    return { ok: true, seq: c.seq, expiresAt: c.exp, points: c.points, plugins: c.plugins, offline: c.offline === true };
+    const reported = await this.fileReports.loaded({ jti: c.jti, seq: c.seq, loadedAt: Math.floor(this.clock.now() / 1000) }, credential.secret);
+    return { ok: true, seq: c.seq, expiresAt: c.exp, points: c.points, plugins: c.plugins, offline: c.offline === true, reported };
   }
 
   /**
@@ -351,14 +376,22 @@ export class Agent {
       onKeysOrphaned: () => void this.keysOrphaned(),
       logger,
       clock: this.clock,
-      onAccepted: () => {
+      onAccepted: (_lease, source) => {
         this.grace.leaseChanged();
         this.link?.leaseAccepted();
         void this.saveGuard();
         this.markReady();
+        // A lease from the controller: it is reachable, so files loaded while it was not are reported now.
+        if (source !== 'file') this.reportWaitingFiles();
       },
     });
     return true;
+  }
+
+  private reportWaitingFiles(): void {
+    const credential = this.credential;
+    if (!credential || this.stopping) return;
+    this.fileReports.flush(credential.secret).catch((err: unknown) => this.deps.logger.warn({ err }, 'could not report the waiting offline license files'));
   }
 
   private async restore(stored: StoredLease): Promise<void> {

@@ -26,6 +26,11 @@ export interface ControllerLinkOptions {
   readonly clock?: Pick<Clock, 'monotonicMs'>;
   readonly failoverAfterMs: number;
   readonly usageIntervalMs?: number;
+  /**
+   * An unchanged reading is sent again once the last report is this old (default 60 s), so the
+   * controller's "usage reported N ago" says how fresh the figure is, not when it last changed.
+   */
+  readonly usageRefreshMs?: number;
   readonly renewalBackoff?: BackoffOptions;
   /** After each lease request, whatever its outcome. */
   readonly onAttempt?: () => void;
@@ -47,6 +52,7 @@ export class ControllerLink {
   private overHttp = false;
   private usageTimer: NodeJS.Timeout | undefined;
   private reportedUsage: string | undefined;
+  private reportedUsageAtMs = 0;
   private closed = false;
 
   constructor(private readonly o: ControllerLinkOptions) {
@@ -124,11 +130,15 @@ export class ControllerLink {
     const u = this.o.usage.current();
     if (!u || this.closed) return;
     const key = `${u.tags}/${u.connections}`;
-    if (key === this.reportedUsage) return;
+    const now = this.o.clock?.monotonicMs() ?? performance.now();
+    // Unchanged readings were never sent, so the console showed the time of the last change
+    // ("reported 14 min ago" from an agent reading every 10 s): refresh them now and then.
+    if (key === this.reportedUsage && now - this.reportedUsageAtMs < (this.o.usageRefreshMs ?? 60_000)) return;
     const t = this.selector.active();
     try {
       await (t ? t.usage(u) : this.o.controller.usage(this.o.identity.credential, u));
       this.reportedUsage = key;
+      this.reportedUsageAtMs = now;
     } catch (err) {
       this.o.logger.debug({ err: (err as Error).message }, 'usage report failed; will retry');
     }

@@ -12,6 +12,7 @@ import { registerEmqxRoutes } from './emqx/emqx-routes.js';
 import { PgRateLimitStore } from './http/pg-rate-limit-store.js';
 import { authFailureLimiter, failureLimiter } from './http/rate-limits.js';
 import { RouteRegistry } from './http/route-registry.js';
+import { AgentHandler } from './leases/agent-handler.js';
 import { registerAgentRoutes } from './leases/agent-routes.js';
 import { registerSigningKeyRoutes } from './leases/signing-key-routes.js';
 import { registerOfflineLicenseRoutes } from './leases/offline-license-routes.js';
@@ -37,6 +38,8 @@ export function buildApiRouter(
     agentSetup?: () => AgentSetup;
     /** The connection budget; its adminWrites lane bounds users' writes in flight (default lanes otherwise). */
     budget?: ConnectionBudget;
+    /** The agent-protocol dispatcher the transports share; one over the services otherwise (tests). */
+    agentHandler?: AgentHandler;
   } = {},
 ): { router: Router; registry: RouteRegistry } {
   const store = (prefix: string) => (opts.sharedRateLimits ? { store: new PgRateLimitStore(db, prefix) } : {});
@@ -48,10 +51,11 @@ export function buildApiRouter(
     s.enrollment,
     failureLimiter({ perMinute: config.rateLimits.enrollFailuresPerMinute, failedStatuses: [400, 404, 409, 410], what: 'enrollments', ...store('enroll:') }),
   );
-  registerBulkAllocationRoutes(routes, s.bulkAllocations);
+  registerBulkAllocationRoutes(routes, s.bulkAllocations, s.gateways, s.pools);
   registerGatewayRoutes(routes, s.gateways);
   registerOfflineLicenseRoutes(routes, s.leases);
-  registerAgentRoutes(routes, s.leases, s.gateways, () => s.publishedKeys.jwks(), () => s.keySet.document());
+  const agentHandler = opts.agentHandler ?? new AgentHandler(s.leases, s.gateways, s.licenseFiles);
+  registerAgentRoutes(routes, s.leases, s.gateways, () => s.publishedKeys.jwks(), () => s.keySet.document(), agentHandler);
   registerAuditRoutes(routes, db);
   registerTokenRoutes(routes, s.tokens);
   registerSigningKeyRoutes(routes, db, s.keys, s.publishedKeys);

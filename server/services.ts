@@ -10,6 +10,7 @@ import { BulkAllocationService } from './gateways/bulk-allocation-service.js';
 import { GatewayService } from './gateways/gateway-service.js';
 import { LeasePusher } from './leases/lease-pusher.js';
 import { LeaseService, type LeaseObserver } from './leases/lease-service.js';
+import { LicenseFileService } from './leases/license-file-service.js';
 import { PublishedKeys } from './leases/published-keys.js';
 import type { Logger } from './logger.js';
 import { noCredentialSink, type CredentialSink } from './mqtt/dynsec-provisioner.js';
@@ -31,6 +32,8 @@ export interface Services {
   readonly bulkAllocations: BulkAllocationService;
   readonly enrollment: EnrollmentService;
   readonly leases: LeaseService;
+  /** Offline license files loaded at devices, as the agents report them. */
+  readonly licenseFiles: LicenseFileService;
   readonly pusher: LeasePusher;
   readonly keys: SigningKeyStore;
   readonly publishedKeys: PublishedKeys;
@@ -84,6 +87,7 @@ export async function createServices(
     bulkAllocations: new BulkAllocationService(db, notifier),
     enrollment: new EnrollmentService(db, identity, notifier, credentials),
     leases,
+    licenseFiles: new LicenseFileService(db),
     pusher,
     keys,
     publishedKeys,

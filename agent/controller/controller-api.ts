@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { z } from 'zod';
 import { problemNames, type ProblemName } from '../../shared/protocol/problem.js';
 import { KEY_SET_PATH } from '../../shared/protocol/key-set.js';
-import { enrollResponse, leaseGrant, type EnrollResponse, type LeaseGrant } from '../../shared/protocol/rest.js';
+import { enrollResponse, leaseGrant, licenseFileLoadedAnswer, type EnrollResponse, type LeaseGrant, type LicenseFileLoaded } from '../../shared/protocol/rest.js';
 import { httpsRequest, type HttpAnswer } from './https-request.js';
 
 /** The controller answered with an error (problem+json when it could). */
@@ -37,6 +37,8 @@ export interface EnrollRequest {
   readonly hardwareId: string;
   readonly name?: string;
   readonly agentVersion: string;
+  /** The credential this device holds: proves possession when re-binding a live gateway. */
+  readonly currentCredential?: string;
 }
 
 /** The controller's HTTP endpoints the agent uses: enrollment, the JWKS, and the pull fallback. */
@@ -49,6 +51,8 @@ export interface ControllerClient {
   ack(credential: string, jti: string): Promise<void>;
   release(credential: string): Promise<void>;
   usage(credential: string, usage: { tags: number; connections: number }): Promise<void>;
+  /** Reports an offline license file loaded here; `recorded` false: the controller had it already. */
+  reportLicenseFile(credential: string, report: LicenseFileLoaded): Promise<{ recorded: boolean }>;
   /** false when the controller refuses the credential, true when it accepts it, undefined when it cannot tell. */
   credentialAccepted(credential: string): Promise<boolean | undefined>;
 }
@@ -87,6 +91,10 @@ export class ControllerApi implements ControllerClient {
 
   async usage(credential: string, usage: { tags: number; connections: number }): Promise<void> {
     await this.call('POST', '/api/v1/agent/usage', credential, usage);
+  }
+
+  async reportLicenseFile(credential: string, report: LicenseFileLoaded): Promise<{ recorded: boolean }> {
+    return answer(licenseFileLoadedAnswer, await this.call('POST', '/api/v1/agent/license-file', credential, report), 'license file report');
   }
 
   /** Acknowledging a lease that never existed has no effect: 404 if the credential is good, 401 if not. */

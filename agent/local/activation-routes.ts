@@ -43,7 +43,7 @@ export function activationRoutes(o: {
       const content = typeof body === 'string' ? body : body !== null && typeof body === 'object' ? JSON.stringify(body) : '';
       if (!content.trim()) return void res.status(400).json({ error: 'validation-failed', detail: 'the body must be the license file' });
       load(content).then((r) => {
-        if (r.ok) res.json({ seq: r.seq, expiresAt: r.expiresAt, points: r.points, plugins: r.plugins, offline: r.offline });
+        if (r.ok) res.json({ seq: r.seq, expiresAt: r.expiresAt, points: r.points, plugins: r.plugins, offline: r.offline, reported: r.reported });
         else res.status(r.status).json({ error: r.reason, detail: r.detail });
       }, next);
     });

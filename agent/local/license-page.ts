@@ -102,7 +102,7 @@ $('licenseFileForm').addEventListener('submit', async (ev) => {
   try {
     const r = await fetch('/api/license/file', { method: 'POST', headers: { 'content-type': 'text/plain', authorization: 'Bearer ' + $('localToken').value }, body: await file.text() });
     const b = await r.json();
-    if (r.ok) { out.className = 'ok'; out.textContent = 'License loaded: ' + b.points.tags + ' tags, ' + b.points.connections + ' connections until ' + new Date(b.expiresAt * 1000).toISOString(); refresh(); }
+    if (r.ok) { out.className = 'ok'; out.textContent = 'License loaded: ' + b.points.tags + ' tags, ' + b.points.connections + ' connections until ' + new Date(b.expiresAt * 1000).toISOString() + (b.reported ? '; reported to the controller' : '; the controller is told at the next contact'); refresh(); }
     else { out.className = 'err'; out.textContent = 'Refused (' + r.status + '): ' + (b.detail || b.error); }
   } catch (e) { out.className = 'err'; out.textContent = 'The agent did not answer'; }
 });

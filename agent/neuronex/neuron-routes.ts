@@ -95,6 +95,11 @@ const NEURONEX_ROUTES: Record<string, RouteKind> = {
   'POST /license/activation_code': 'passed',
 };
 
+/** Every route of the table, `METHOD /path` relative to a core prefix or to NeuronEX's `/api` (docs check). */
+export function routeTable(): { readonly core: ReadonlyMap<string, RouteKind>; readonly neuronex: ReadonlyMap<string, RouteKind> } {
+  return { core: new Map(Object.entries(CORE_ROUTES)), neuronex: new Map(Object.entries(NEURONEX_ROUTES)) };
+}
+
 /** NeuronEX's reverse proxy to the core API, and Neuron's own prefix. */
 export const CORE_PREFIXES = ['/api/v2', '/api/neuron'] as const;
 /** eKuiper's rules and streams (data processing) hold no counted points. */

@@ -51,16 +51,24 @@ export const trustAnchorSchema = z.object({
 });
 export type TrustAnchor = z.infer<typeof trustAnchorSchema>;
 
+/** An offline license file loaded here that the controller has not yet confirmed recording. */
+export const fileReportSchema = z.object({ jti: z.uuid(), seq: z.int().positive(), loadedAt: z.int().nonnegative() });
+export type FileReport = z.infer<typeof fileReportSchema>;
+/** Files are loaded by hand: a handful waits at most; the oldest go first past this. */
+export const MAX_FILE_REPORTS = 32;
+
 const credentialFileSchema = z.object({ version: z.literal(1), credential: agentCredentialSchema });
 const leaseFileSchema = z.object({ version: z.literal(1), lastSeq: z.int().nonnegative(), lease: storedLeaseSchema.nullable() });
 
 const trustFileSchema = z.object({ version: z.literal(1), trust: trustAnchorSchema });
 const guardFileSchema = z.object({ version: z.literal(1), guard: leaseGuardSchema });
+const reportsFileSchema = z.object({ version: z.literal(1), reports: z.array(fileReportSchema).max(MAX_FILE_REPORTS) });
 
 const CREDENTIAL_FILE = 'credential.json';
 const TRUST_FILE = 'trust.json';
 const LEASE_FILE = 'lease.json';
 const GUARD_FILE = 'guard.json';
+const REPORTS_FILE = 'license-file-reports.json';
 
 /**
  * The agent's durable state: its credential, its pinned keys and its last good lease, one small JSON file each,
@@ -103,6 +111,15 @@ export class FileStateStore {
 
   async saveGuard(guard: LeaseGuard): Promise<void> {
     await this.write(GUARD_FILE, { version: 1, guard: leaseGuardSchema.parse(guard) });
+  }
+
+  /** Offline license files loaded while the controller was out of reach: reported at the next contact. */
+  async loadFileReports(): Promise<FileReport[]> {
+    return (await this.read(REPORTS_FILE, reportsFileSchema))?.reports ?? [];
+  }
+
+  async saveFileReports(reports: readonly FileReport[]): Promise<void> {
+    await this.write(REPORTS_FILE, { version: 1, reports: z.array(fileReportSchema).max(MAX_FILE_REPORTS).parse(reports) });
   }
 
   async loadLease(): Promise<LeaseState> {

@@ -1,4 +1,5 @@
-import { auditPage, auditQuery, type AuditEventView } from '../../shared/protocol/rest.js';
+import { auditExportQuery, auditPage, auditQuery, type AuditEventView } from '../../shared/protocol/rest.js';
+import { streamCsv } from '../http/csv.js';
 import type { Db } from '../db/database.js';
 import type { RouteRegistry } from '../http/route-registry.js';
 import { auditStore, type AuditRow } from './audit-store.js';
@@ -41,6 +42,37 @@ export function registerAuditRoutes(routes: RouteRegistry, db: Db): void {
       return { body: { items: rows.map((r) => redactAudit(actor, toAuditView(r))), nextBefore: rows.length === limit && last ? last.id : null } };
     },
   });
+  routes.add({
+    method: 'get',
+    path: '/api/v1/audit/export.csv',
+    summary: 'Every audit event the filters match as CSV (RFC 4180, UTF-8, newest first), streamed',
+    tag: 'audit',
+    auth: { role: 'viewer' },
+    query: auditExportQuery,
+    responses: { 200: { description: 'text/csv, one row per event; before and after as JSON' } },
+    handler: async ({ query, actor, res }) => {
+      const filter = {
+        ...query,
+        hideRenewals: query.hideRenewals === 'true',
+        from: query.from ? new Date(query.from) : undefined,
+        to: query.to ? new Date(query.to) : undefined,
+      };
+      // Cursor pages on the id, newest first, as the paged API reads them: no offset scans.
+      async function* pages() {
+        const limit = 1000;
+        for (let before: number | undefined; ; ) {
+          const rows = await auditStore.query(db, { ...filter, before, limit });
+          if (rows.length) yield rows.map((r) => {
+            const e = redactAudit(actor, toAuditView(r));
+            return [e.id, e.at, e.actor, e.action, e.poolId, e.gatewayId, e.subject, json(e.before), json(e.after)];
+          });
+          if (rows.length < limit) return;
+          before = rows.at(-1)!.id;
+        }
+      }
+      await streamCsv(res, `audit-${new Date().toISOString().slice(0, 10)}.csv`, ['id', 'at', 'actor', 'action', 'pool_id', 'gateway_id', 'subject', 'before', 'after'], pages());
+    },
+  });
 }
 
 /** Enrollment rows carry the hardware id; a viewer sees the same prefix as in the gateway list. */
@@ -52,3 +84,5 @@ function redactAudit(actor: Actor, e: AuditEventView): AuditEventView {
   };
   return { ...e, before: redact(e.before), after: redact(e.after) };
 }
+
+const json = (v: unknown): string => (v === null || v === undefined ? '' : JSON.stringify(v));

@@ -47,6 +47,16 @@ export const auditStore = {
     );
   },
 
+  /** Whether the gateway's trail has this action on this subject (uses audit_gateway_idx). */
+  async exists(q: DbOrTx, f: { gatewayId: string; action: string; subject: string }): Promise<boolean> {
+    const rows = await q
+      .select({ id: auditEvents.id })
+      .from(auditEvents)
+      .where(and(eq(auditEvents.gatewayId, f.gatewayId), eq(auditEvents.action, f.action), eq(auditEvents.subject, f.subject)))
+      .limit(1);
+    return rows.length > 0;
+  },
+
   async query(q: DbOrTx, f: AuditFilter): Promise<AuditRow[]> {
     const where: SQL[] = [];
     if (f.gatewayId) where.push(eq(auditEvents.gatewayId, f.gatewayId));

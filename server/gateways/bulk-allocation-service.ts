@@ -39,7 +39,13 @@ export class BulkAllocationService {
     private readonly notifier: ChangeNotifier,
   ) {}
 
-  async apply(req: BulkRequest, actor: Actor): Promise<{ changed: number }> {
+  /** Takes all points back from many gateways at once, each audited as allocation.released (as a single release). */
+  release(gatewayIds: readonly string[], actor: Actor): Promise<{ changed: number }> {
+    const items = gatewayIds.map((gatewayId) => ({ gatewayId, tags: 0, connections: 0, plugins: [] }));
+    return this.apply({ mode: 'set', force: true, items }, actor, { release: true });
+  }
+
+  async apply(req: BulkRequest, actor: Actor, opts: { release?: boolean } = {}): Promise<{ changed: number }> {
     const ids = req.items.map((i) => i.gatewayId.toLowerCase());
     const dup = ids.find((id, n) => ids.indexOf(id) !== n);
     if (dup) throw new AppError('validation-failed', `body.items: gateway ${dup} appears more than once`, { errors: [{ path: 'body.items', message: `gateway ${dup} repeats` }] });
@@ -124,11 +130,12 @@ export class BulkAllocationService {
         allocated.set(pool.id, allocatedAfter);
         audit.push({
           actor: actorLabel(actor),
-          action: below.length ? 'allocation.changed.forced' : 'allocation.changed',
+          // A release is its own deliberate act, not a forced lowering; its row keeps what was in use.
+          action: opts.release ? 'allocation.released' : below.length ? 'allocation.changed.forced' : 'allocation.changed',
           poolId: pool.id,
           gatewayId: g.id,
           subject: g.name,
-          before: { tags: g.allocTags, connections: g.allocConnections, plugins: g.allocPlugins },
+          before: { tags: g.allocTags, connections: g.allocConnections, plugins: g.allocPlugins, ...(opts.release ? { inUse: usage } : {}) },
           after: { tags: requested.tags, connections: requested.connections, plugins, bulk: true },
         });
       }

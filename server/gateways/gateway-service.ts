@@ -10,7 +10,7 @@ import { POINT_KINDS, oversubscriptionExcess, poolLimit, raiseShortfalls } from 
 import { decideGrant } from '../leases/grant-policy.js';
 import { noCredentialSink, type CredentialSink } from '../mqtt/dynsec-provisioner.js';
 import { poolStore } from '../pools/pool-store.js';
-import { BINDING_RESET, gatewayStore, type GatewayListFilter } from './gateway-store.js';
+import { BINDING_RESET, gatewayStore, type GatewayFilter, type GatewayListFilter } from './gateway-store.js';
 import { gatewayView } from './gateway-view.js';
 
 export interface AllocationRequest {
@@ -41,6 +41,21 @@ export class GatewayService {
     const { total, rows } = await gatewayStore.list(this.db, filter);
     const info = await gatewayStore.leaseInfoMany(this.db, rows.map((r) => r.id));
     return { total, items: rows.map((g) => gatewayView(g, info.get(g.id)!)) };
+  }
+
+  /** The ids "select all matching the filter" selects, in list order, at most `max`. */
+  async ids(filter: GatewayFilter, max: number): Promise<{ total: number; ids: string[]; truncated: boolean }> {
+    const { total, ids } = await gatewayStore.ids(this.db, filter, max);
+    return { total, ids, truncated: total > ids.length };
+  }
+
+  /** Every gateway the filter matches, a page at a time (for the CSV export). */
+  async *pages(filter: GatewayFilter, pageSize = 1000): AsyncGenerator<GatewayView[]> {
+    for (let offset = 0; ; offset += pageSize) {
+      const page = await this.list({ ...filter, limit: pageSize, offset });
+      if (page.items.length) yield page.items;
+      if (page.items.length < pageSize) return;
+    }
   }
 
   /**

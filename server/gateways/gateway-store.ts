@@ -16,12 +16,16 @@ export interface GatewayLeaseInfo {
 
 const HELD = sql.raw(heldByGatewaySql());
 
-export interface GatewayListFilter {
+export interface GatewayFilter {
   poolId?: string | undefined;
+  codeId?: string | undefined;
   online?: boolean | undefined;
   q?: string | undefined;
   sort?: 'name' | 'enrolledAt' | 'lastSeenAt' | 'usageTags' | 'allocTags' | undefined;
   order?: 'asc' | 'desc' | undefined;
+}
+
+export interface GatewayListFilter extends GatewayFilter {
   limit: number;
   offset: number;
 }
@@ -100,21 +104,21 @@ export const gatewayStore = {
     return (await gatewayStore.leaseInfoMany(q, [gatewayId])).get(gatewayId)!;
   },
   async list(q: DbOrTx, f: GatewayListFilter): Promise<{ total: number; rows: GatewayRow[] }> {
-    const where: SQL[] = [];
-    if (f.poolId) where.push(eq(gateways.poolId, f.poolId));
-    if (f.online !== undefined) where.push(eq(gateways.online, f.online));
-    if (f.q) {
-      const like = `%${f.q.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
-      where.push(sql`(${gateways.name} ilike ${like} or ${gateways.id}::text ilike ${like} or ${gateways.hardwareId} ilike ${like})`);
-    }
-    const cond = where.length ? and(...where) : undefined;
-    const column = sortColumns[f.sort ?? 'name'];
-    const dir = f.order === 'desc' ? sql`desc nulls last` : sql`asc nulls last`;
+    const cond = filterCondition(f);
     const [rows, [count]] = await Promise.all([
-      q.select().from(gateways).where(cond).orderBy(sql`${column} ${dir}`, gateways.id).limit(f.limit).offset(f.offset),
+      q.select().from(gateways).where(cond).orderBy(...listOrder(f)).limit(f.limit).offset(f.offset),
       q.select({ n: sql<number>`count(*)::int` }).from(gateways).where(cond),
     ]);
     return { total: count?.n ?? 0, rows };
+  },
+  /** Every id the filter matches (in list order, at most `max`) and how many match in all. */
+  async ids(q: DbOrTx, f: GatewayFilter, max: number): Promise<{ total: number; ids: string[] }> {
+    const cond = filterCondition(f);
+    const [rows, [count]] = await Promise.all([
+      q.select({ id: gateways.id }).from(gateways).where(cond).orderBy(...listOrder(f)).limit(max),
+      q.select({ n: sql<number>`count(*)::int` }).from(gateways).where(cond),
+    ]);
+    return { total: count?.n ?? 0, ids: rows.map((r) => r.id) };
   },
   /** Latest lease and held points for many gateways in two round trips. */
   async leaseInfoMany(q: DbOrTx, ids: readonly string[]): Promise<Map<string, GatewayLeaseInfo>> {
@@ -134,3 +138,22 @@ export const gatewayStore = {
     return out;
   },
 };
+
+/** One filter for the list, the selection and the export, so "all matching" means the same rows. */
+function filterCondition(f: GatewayFilter): SQL | undefined {
+  const where: SQL[] = [];
+  if (f.poolId) where.push(eq(gateways.poolId, f.poolId));
+  if (f.codeId) where.push(eq(gateways.activationCodeId, f.codeId));
+  if (f.online !== undefined) where.push(eq(gateways.online, f.online));
+  if (f.q) {
+    const like = `%${f.q.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
+    where.push(sql`(${gateways.name} ilike ${like} or ${gateways.id}::text ilike ${like} or ${gateways.hardwareId} ilike ${like})`);
+  }
+  return where.length ? and(...where) : undefined;
+}
+
+function listOrder(f: GatewayFilter): [SQL, typeof gateways.id] {
+  const column = sortColumns[f.sort ?? 'name'];
+  const dir = f.order === 'desc' ? sql`desc nulls last` : sql`asc nulls last`;
+  return [sql`${column} ${dir}`, gateways.id];
+}

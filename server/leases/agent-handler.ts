@@ -1,8 +1,10 @@
 import type { LeaseMessage, UpstreamKind, UpstreamPayload } from '../../shared/protocol/agent-messages.js';
+import type { LicenseFileLoaded } from '../../shared/protocol/rest.js';
 import type { Actor } from '../auth/actor.js';
 import type { GatewayService } from '../gateways/gateway-service.js';
 import { ConcurrencyLimit } from './concurrency-limit.js';
 import type { LeaseService } from './lease-service.js';
+import type { LicenseFileService } from './license-file-service.js';
 import type { Logger } from '../logger.js';
 import { LANES } from '../db/connection-budget.js';
 
@@ -25,6 +27,7 @@ export class AgentHandler {
   constructor(
     private readonly leases: LeaseService,
     private readonly gateways: GatewayService,
+    private readonly licenseFiles: Pick<LicenseFileService, 'recordLoaded'>,
     opts: { maxInFlight?: number; logger?: Pick<Logger, 'warn'> } = {},
   ) {
     this.inFlight = new ConcurrencyLimit(opts.maxInFlight ?? LANES.agentMessages);
@@ -64,6 +67,15 @@ export class AgentHandler {
   private seen(gatewayId: string, transport: Transport): void {
     if (transport === 'http') return;
     this.leases.seen(gatewayId, transport).catch((err: unknown) => this.logger?.warn({ err, gatewayId, transport }, 'could not mark a gateway online'));
+  }
+
+  /**
+   * The agent loaded an offline license file (issue 17): audited once per file, whether reported
+   * at the load or at the agent's next contact. Over HTTP only, whose answer tells the agent the
+   * report was recorded (an MQTT publish is acknowledged by the broker, not the controller).
+   */
+  licenseFileLoaded(gatewayId: string, m: LicenseFileLoaded): Promise<{ recorded: boolean }> {
+    return this.inFlight.run(() => this.licenseFiles.recordLoaded(gatewayId, m));
   }
 
   /** A clean stop: the points return at once and the gateway shows offline without waiting for a will. */

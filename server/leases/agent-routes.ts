@@ -1,10 +1,11 @@
 import { z } from 'zod';
 import { KEY_SET_PATH, keySetDocumentSchema, type KeySetDocument } from '../../shared/protocol/key-set.js';
-import { leaseAckBody, leaseGrant, usageReportBody } from '../../shared/protocol/rest.js';
+import { leaseAckBody, leaseGrant, licenseFileLoadedAnswer, licenseFileLoadedBody, usageReportBody } from '../../shared/protocol/rest.js';
 import type { Actor } from '../auth/actor.js';
 import { AppError } from '../errors/app-error.js';
 import type { GatewayService } from '../gateways/gateway-service.js';
 import type { RouteRegistry } from '../http/route-registry.js';
+import type { AgentHandler } from './agent-handler.js';
 import type { LeaseService } from './lease-service.js';
 
 /** The agent's HTTP pull fallback; MQTT and Socket.IO carry the same operations. */
@@ -14,6 +15,7 @@ export function registerAgentRoutes(
   gateways: GatewayService,
   jwks: () => Promise<{ keys: Record<string, unknown>[] }>,
   keySet: () => Promise<KeySetDocument>,
+  handler: Pick<AgentHandler, 'licenseFileLoaded'>,
 ): void {
   const tag = 'agent';
   // The registry only calls these handlers for an authenticated gateway; this narrows the type.
@@ -73,6 +75,16 @@ export function registerAgentRoutes(
     auth: 'gateway',
     responses: { 200: { description: 'Released', schema: z.object({ released: z.int() }) } },
     handler: async ({ actor }) => ({ body: await leases.release(gatewayOf(actor), actor) }),
+  });
+  routes.add({
+    method: 'post',
+    path: '/api/v1/agent/license-file',
+    summary: 'Report an offline license file loaded at the device (audited lease.offline-loaded, once per file)',
+    tag,
+    auth: 'gateway',
+    body: licenseFileLoadedBody,
+    responses: { 200: { description: 'Recorded (false: this load was recorded before)', schema: licenseFileLoadedAnswer } },
+    handler: async ({ actor, body }) => ({ body: await handler.licenseFileLoaded(gatewayOf(actor), body) }),
   });
   routes.add({
     method: 'post',

@@ -16,7 +16,25 @@ export interface EndedLease {
   connections: number;
 }
 
+/** One lease of a gateway, as a report about it needs it. */
+export interface GatewayLease {
+  poolId: string;
+  seq: number;
+  tags: number;
+  connections: number;
+  expiresAt: Date;
+  endedAt: Date | null;
+}
+
 export const leaseStore = {
+  async findForGateway(q: DbOrTx, gatewayId: string, jti: string): Promise<GatewayLease | undefined> {
+    const [row] = await q
+      .select({ poolId: leases.poolId, seq: leases.seq, tags: leases.tags, connections: leases.connections, expiresAt: leases.expiresAt, endedAt: leases.endedAt })
+      .from(leases)
+      .where(and(eq(leases.id, jti), eq(leases.gatewayId, gatewayId)));
+    return row;
+  },
+
   async endLive(q: DbOrTx, gatewayId: string, state: 'released' | 'reclaimed'): Promise<EndedLease[]> {
     return q
       .update(leases)

@@ -205,6 +205,8 @@ export const bulkAllocationResult = z.object({ changed: z.int() });
 
 export const gatewayListQuery = z.strictObject({
   poolId: z.uuid().optional(),
+  /** The gateways that enrolled with this activation code (its seats). */
+  codeId: z.uuid().optional(),
   online: z.enum(['true', 'false']).optional(),
   q: z.string().max(100).optional(),
   sort: z.enum(['name', 'enrolledAt', 'lastSeenAt', 'usageTags', 'allocTags']).optional(),
@@ -215,6 +217,18 @@ export const gatewayListQuery = z.strictObject({
 
 export const gatewayPage = z.object({ total: z.int(), items: z.array(gatewayView) });
 export type GatewayPage = z.infer<typeof gatewayPage>;
+
+/** The list's filters without paging: what "select all matching" and the CSV export work on. */
+export const gatewayFilterQuery = gatewayListQuery.omit({ limit: true, offset: true });
+/** Selections are bounded: a bulk request takes at most 2,000 gateways (bulkAllocationBody). */
+export const GATEWAY_IDS_MAX = 10_000;
+export const gatewayIdsPage = z.object({ total: z.int(), ids: z.array(z.uuid()), truncated: z.boolean() });
+export type GatewayIdsPage = z.infer<typeof gatewayIdsPage>;
+
+/** Releases many gateways' points in one transaction (each audited as allocation.released). */
+export const bulkReleaseBody = z.strictObject({
+  gatewayIds: z.array(z.uuid('expected a gateway id (UUID)')).min(1, 'at least one gateway').max(2000, 'at most 2000 gateways per request'),
+});
 
 // ---- audit ----
 export const auditQuery = z.strictObject({
@@ -232,6 +246,9 @@ export const auditQuery = z.strictObject({
   /** Cursor: return events with an id below this one (newest first). */
   before: z.coerce.number().int().positive().optional(),
 });
+
+/** The audit filters without the cursor: the CSV export streams every matching event. */
+export const auditExportQuery = auditQuery.omit({ limit: true, before: true });
 
 export const auditEventView = z.object({
   id: z.int(),
@@ -282,3 +299,12 @@ export const leaseGrant = z.object({
 export type LeaseGrant = z.infer<typeof leaseGrant>;
 export const leaseAckBody = z.strictObject({ jti: z.uuid() });
 export const usageReportBody = z.strictObject({ tags: points, connections: points });
+/**
+ * The agent loaded an offline license file (lease `jti`) at the device: reported when it loads it, or at
+ * its next contact with the controller when it could not reach it then. `loadedAt`: the device's clock
+ * (epoch seconds), recorded as reported.
+ */
+export const licenseFileLoadedBody = z.strictObject({ jti: z.uuid(), loadedAt: z.int().nonnegative().max(4_102_444_800) });
+export type LicenseFileLoaded = z.infer<typeof licenseFileLoadedBody>;
+/** `recorded`: false when this load was already recorded (a retried report). */
+export const licenseFileLoadedAnswer = z.object({ recorded: z.boolean() });

@@ -133,8 +133,11 @@ async function run(o: BenchOptions): Promise<void> {
   await sleep(1_000);
   const baselineRss = (sampleProcess(controllerPid)?.rssBytes ?? 0) / 1024 / 1024;
   const ceilings = await measureCeilings(o, controller);
-  log('lease engine alone: one caller, then many at once');
-  const engine = await probeLeaseEngine(sql, controller.databaseUrl, 5_000);
+  let engine: Awaited<ReturnType<typeof probeLeaseEngine>> | undefined;
+  if (o.engineGrants > 0) {
+    log('lease engine alone: one caller, then many at once');
+    engine = await probeLeaseEngine(sql, controller.databaseUrl, o.engineGrants);
+  }
 
   log(`connect storm: ${o.agents} agents over ${prepared.workers} workers`);
   const storm = await profiled('storm', () => connectStorm(ctx, prepared.workers));

@@ -15,6 +15,8 @@ export interface BenchOptions {
   /** Agents in the pool whose worker is SIGKILLed for the silent-loss measurement (0 skips it). */
   readonly silentAgents: number;
   readonly sweepIntervalMs: number;
+  /** Grants of the lease-engine probe (no transport); 0 skips it (a busy machine spends minutes there). */
+  readonly engineGrants: number;
   /** Controller replicas on the external DATABASE_URL and MQTT_URL; admin changes go through the last. */
   readonly replicas: number;
   readonly databaseUrl: string | undefined;
@@ -35,6 +37,7 @@ export const BENCH_USAGE = `npm run bench -- [options]
   --releases N           explicit releases timed to free points (BENCH_RELEASES, default 50)
   --silent N             agents lost with SIGKILL for the reclaim delay (BENCH_SILENT, default 100)
   --sweep-ms N           controller sweep interval (BENCH_SWEEP_MS, default 5000, the controller default)
+  --engine-grants N      grants of the lease-engine probe, 0 skips it (BENCH_ENGINE_GRANTS, default 5000)
   --replicas N           controller replicas (BENCH_REPLICAS, default 1); above 1 needs DATABASE_URL and MQTT_URL:
                          agents talk to replica 1, administrative changes go through the last one
   --out FILE             JSON result (BENCH_OUT, default test-results/bench.json)
@@ -66,7 +69,7 @@ function flags(argv: readonly string[]): Map<string, string> {
 
 export function parseBenchOptions(argv: readonly string[], env: NodeJS.ProcessEnv): BenchOptions {
   const f = flags(argv);
-  const known = ['agents', 'duration', 'transport', 'ttl', 'per-worker', 'connect-concurrency', 'alloc-changes', 'releases', 'silent', 'sweep-ms', 'replicas', 'out'];
+  const known = ['agents', 'duration', 'transport', 'ttl', 'per-worker', 'connect-concurrency', 'alloc-changes', 'releases', 'silent', 'sweep-ms', 'engine-grants', 'replicas', 'out'];
   for (const k of f.keys()) if (!known.includes(k)) throw new BenchUsageError(`unknown option --${k}\n${BENCH_USAGE}`);
   const pick = (flag: string, envName: string) => f.get(flag) ?? env[envName];
   const transport = pick('transport', 'BENCH_TRANSPORT') ?? 'mqtt';
@@ -90,6 +93,7 @@ export function parseBenchOptions(argv: readonly string[], env: NodeJS.ProcessEn
     releases: int('--releases', pick('releases', 'BENCH_RELEASES'), 50, 0, 1_000),
     silentAgents,
     sweepIntervalMs: int('--sweep-ms', pick('sweep-ms', 'BENCH_SWEEP_MS'), 5_000, 100, 60_000),
+    engineGrants: int('--engine-grants', pick('engine-grants', 'BENCH_ENGINE_GRANTS'), 5_000, 0, 50_000),
     databaseUrl: env.DATABASE_URL || undefined,
     mqttUrl: env.MQTT_URL || undefined,
     mqttUsername: env.MQTT_USERNAME || undefined,

@@ -17,7 +17,8 @@ export interface BenchReport {
   readonly options: Record<string, unknown>;
   readonly baseline: { controllerRssMiB: number };
   readonly ceilings: Ceilings;
-  readonly engine: EngineProbe;
+  /** Absent when skipped (--engine-grants 0). */
+  readonly engine: EngineProbe | undefined;
   readonly controllerTimingsAfterWave: Awaited<ReturnType<typeof scrapeLeaseTimings>>;
   /** Database transactions of the lease engine during the wave alone, by operation. */
   readonly waveTransactions: Readonly<Record<string, number>>;
@@ -90,9 +91,11 @@ export function formatReport(r: BenchReport): string {
   rows.push([`ceiling: PG INSERT commits (sequential / pool ${c.pgPoolSize})`, `${f0(c.pgInsertSequentialPerSec)} / ${f0(c.pgInsertPooledPerSec)} /s`]);
   rows.push(['ceiling: broker QoS 1 publish → subscriber', `${f0(c.brokerQos1PerSec)} /s (${c.brokerNote})`]);
   const e = r.engine;
-  rows.push(['lease engine alone: grant / ack, one at a time', `${f0(e.sequentialGrantsPerSec)} / ${f0(e.sequentialAcksPerSec)} per s (no transport)`]);
-  rows.push([`lease engine alone: grant / ack, ${f0(e.callers)} at once`, `${f0(e.concurrentGrantsPerSec)} / ${f0(e.concurrentAcksPerSec)} per s (batches of ${f1(e.meanGrantBatch)} / ${f1(e.meanAckBatch)})`]);
-  rows.push([`lease engine alone: renewal rounds (grant + ack)`, `${e.renewalRoundsPerSec.map(f0).join(' → ')} per s (one more lease of history per round)`]);
+  if (e) {
+    rows.push(['lease engine alone: grant / ack, one at a time', `${f0(e.sequentialGrantsPerSec)} / ${f0(e.sequentialAcksPerSec)} per s (no transport)`]);
+    rows.push([`lease engine alone: grant / ack, ${f0(e.callers)} at once`, `${f0(e.concurrentGrantsPerSec)} / ${f0(e.concurrentAcksPerSec)} per s (batches of ${f1(e.meanGrantBatch)} / ${f1(e.meanAckBatch)})`]);
+    rows.push([`lease engine alone: renewal rounds (grant + ack)`, `${e.renewalRoundsPerSec.map(f0).join(' → ')} per s (one more lease of history per round)`]);
+  } else rows.push(['lease engine alone', 'skipped (--engine-grants 0)']);
   rows.push(['smallest ceiling', `${r.derived.smallestCeiling.name}: ${f0(r.derived.smallestCeiling.perSec)} /s`]);
   rows.push([
     'ratio wave / smallest ceiling',

@@ -83,7 +83,10 @@ export async function startHarness(
     }
     const res = await fetch(url + p, { method, headers, ...(payload !== undefined ? { body: payload } : {}) });
     const text = await res.text();
-    return { status: res.status, body: (text ? JSON.parse(text) : undefined) as never, contentType: res.headers.get('content-type') ?? '' };
+    const contentType = res.headers.get('content-type') ?? '';
+    // The CSV exports answer text/csv (its text is the body); everything else, refusals included, is JSON.
+    const parsed: unknown = contentType.startsWith('text/csv') ? text : text ? JSON.parse(text) : undefined;
+    return { status: res.status, body: parsed as never, contentType };
   };
 
   const h: Harness = {

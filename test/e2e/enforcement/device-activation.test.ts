@@ -103,6 +103,10 @@ describe('device-side activation on the agent’s license page (real controller,
     await browser.screenshot('agent-license-activated');
 
     // Re-activation after a lost license (same hardware, the same code): the same gateway, no second seat.
+    // The gateway is live (online, holding a lease): the agent proves possession with the credential it
+    // holds, so the controller re-binds it without a 409 or an administrator's binding reset.
+    expect((await api<{ online: boolean; lease: { state: string } | null }>('GET', `/api/v1/gateways/${gatewayId}`)).body).toMatchObject({ online: true, lease: { state: expect.any(String) } });
+    const seqBefore = Number((await agent.license()).seq);
     const again = await fetch(`${localUrl}/api/license/activation_code`, {
       method: 'POST',
       headers: { 'content-type': 'application/json', authorization: `Bearer ${LOCAL_TOKEN}` },
@@ -112,5 +116,13 @@ describe('device-side activation on the agent’s license page (real controller,
     expect(await again.json()).toMatchObject({ gatewayId, reenrolled: true });
     const codes = await api<{ seatsUsed: number }[]>('GET', `/api/v1/pools/${poolId}/activation-codes`);
     expect(codes.body[0]?.seatsUsed).toBe(1);
+    const reenrolled = await api<{ items: { action: string; after: Record<string, unknown> }[] }>('GET', `/api/v1/audit?gatewayId=${gatewayId}&action=gateway.reenrolled`);
+    expect(reenrolled.body.items[0]?.after).toMatchObject({ proof: 'credential' });
+    // The new credential works: the agent gets a fresh lease (a higher seq) and the page stays FLOATING.
+    await waitFor('a fresh lease with the new credential', async () => {
+      const l = await agent.license();
+      return l.mode === 'FLOATING' && Number(l.seq) > seqBefore;
+    }, { timeoutMs: 30_000 });
+    expect((await page.locator('#licenseType').textContent())?.trim()).toBe('FLOATING');
   }, 120_000);
 });

@@ -2,7 +2,7 @@ import { sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { PoolView } from '../../../shared/protocol/rest.js';
 import { gateways } from '../../../server/db/schema.js';
-import { randomHardwareId, startHarness, type Harness } from '../../helpers/api-harness.js';
+import { ADMIN_TOKEN, randomHardwareId, startHarness, type Harness } from '../../helpers/api-harness.js';
 
 let h: Harness;
 let poolId: string;
@@ -77,5 +77,83 @@ describe('POST /api/v1/gateways/allocations', () => {
     const viewer = await h.api('POST', '/api/v1/gateways/allocations', { items: [{ gatewayId: ids[1], tags: 0 }] }, await h.token('viewer'));
     expect(viewer.status).toBe(403);
     expect((await pool()).allocated).toEqual({ tags: 1500, connections: 1000 });
+  });
+});
+
+const csvOf = async (path: string, token = ADMIN_TOKEN) => {
+  const res = await fetch(`${h.url}${path}`, { headers: { authorization: `Bearer ${token}` } });
+  return { status: res.status, type: res.headers.get('content-type') ?? '', disposition: res.headers.get('content-disposition') ?? '', text: await res.text() };
+};
+
+describe('selection, bulk release and CSV exports (the console bulk work)', () => {
+  it('lists every id the filter matches, beyond one page', async () => {
+    const all = await h.api<{ total: number; ids: string[]; truncated: boolean }>('GET', `/api/v1/gateways/ids?poolId=${poolId}&q=gw-0`);
+    expect(all.status).toBe(200);
+    expect(all.body.total).toBe(1000);
+    expect(new Set(all.body.ids)).toEqual(new Set(ids));
+    expect(all.body.truncated).toBe(false);
+    const some = await h.api<{ total: number; ids: string[] }>('GET', `/api/v1/gateways/ids?poolId=${poolId}&q=gw-09`);
+    expect(some.body.ids).toEqual(ids.slice(900, 1000));
+    expect((await h.api('GET', '/api/v1/gateways/ids?limit=5')).status, 'paging is no filter').toBe(400);
+  });
+
+  it('exports the filtered gateways as escaped CSV, all rows, not one page', async () => {
+    await h.db.database.db.insert(gateways).values([
+      { poolId, name: 'odd, "quoted"\nname', hardwareId: randomHardwareId(), credentialHash: 'unused' },
+      { poolId, name: '=cmd|calc', hardwareId: randomHardwareId(), credentialHash: 'unused' },
+    ]);
+    const csv = await csvOf(`/api/v1/gateways/export.csv?poolId=${poolId}&q=gw-`);
+    expect(csv.status).toBe(200);
+    expect(csv.type).toMatch(/^text\/csv/);
+    expect(csv.disposition).toMatch(/^attachment; filename="gateways-\d{4}-\d{2}-\d{2}\.csv"$/);
+    const lines = csv.text.trimEnd().split('\r\n');
+    expect(lines[0]!.startsWith('id,name,pool_id,pool,online,')).toBe(true);
+    expect(lines).toHaveLength(1001);
+    expect(lines[1]).toContain(',gw-0000,');
+    const odd = await csvOf(`/api/v1/gateways/export.csv?poolId=${poolId}&q=${encodeURIComponent('"')}`);
+    expect(odd.text).toContain(',"odd, ""quoted""\nname",');
+    const formula = await csvOf(`/api/v1/gateways/export.csv?poolId=${poolId}&q=cmd`);
+    expect(formula.text).toContain(",'=cmd|calc,");
+    expect((await csvOf(`/api/v1/gateways/export.csv`, 'fl_nope')).status).toBe(401);
+  });
+
+  it('releases many gateways in one transaction, each audited as a release, and refuses bad input whole', async () => {
+    const first = ids.slice(0, 10);
+    const before = (await pool()).allocated;
+    const bad = await h.api('POST', '/api/v1/gateways/release', { gatewayIds: [...first, '00000000-0000-4000-8000-000000000000'] });
+    expect(bad.status).toBe(404);
+    expect((await pool()).allocated).toEqual(before);
+    expect(await auditCount('allocation.released')).toBe(0);
+    const viewer = await h.api('POST', '/api/v1/gateways/release', { gatewayIds: first }, await h.token('viewer'));
+    expect(viewer.status).toBe(403);
+    const res = await h.api<{ changed: number }>('POST', '/api/v1/gateways/release', { gatewayIds: first });
+    expect(res.status, JSON.stringify(res.body)).toBe(200);
+    expect(res.body.changed).toBe(10);
+    expect(await auditCount('allocation.released')).toBe(10);
+    const page = await h.api<{ items: { gatewayId: string; allocation: { tags: number; connections: number } }[] }>('GET', `/api/v1/gateways?poolId=${poolId}&q=gw-000&limit=10`);
+    expect(page.body.items.map((g) => g.allocation)).toEqual(Array(10).fill({ tags: 0, connections: 0, plugins: [] }));
+  });
+
+  it('exports the filtered audit trail in full, newest first', async () => {
+    const csv = await csvOf('/api/v1/audit/export.csv?action=allocation.changed');
+    expect(csv.status).toBe(200);
+    const rows = csv.text.trimEnd().split('\r\n');
+    expect(rows[0]).toBe('id,at,actor,action,pool_id,gateway_id,subject,before,after');
+    const n = await auditCount('allocation.changed');
+    expect(n).toBeGreaterThan(1000);
+    expect(rows).toHaveLength(n + 1);
+    const idsInFile = rows.slice(1).map((r) => Number(r.split(',')[0]));
+    expect(idsInFile).toEqual([...idsInFile].sort((a, b) => b - a));
+    expect((await csvOf('/api/v1/audit/export.csv?limit=5')).status, 'the export takes no page size').toBe(400);
+  });
+
+  it("pages a code's seats through the gateway list", async () => {
+    const code = await h.code(poolId, 3);
+    for (let i = 0; i < 3; i++) await h.enroll(code);
+    const codes = await h.api<{ id: string; codePrefix: string }[]>('GET', `/api/v1/pools/${poolId}/activation-codes`);
+    const codeId = codes.body.find((c) => code.startsWith(c.codePrefix))!.id;
+    const page = await h.api<{ total: number; items: unknown[] }>('GET', `/api/v1/gateways?codeId=${codeId}&limit=2`);
+    expect(page.body.total).toBe(3);
+    expect(page.body.items).toHaveLength(2);
   });
 });

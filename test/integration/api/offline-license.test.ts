@@ -63,6 +63,49 @@ describe('offline license files (issue 17, finding 9)', () => {
     expect(ended[0]!.ended_at).not.toBeNull();
   });
 
+  it('the agent reports loading the file: audited lease.offline-loaded once, from the controller\'s lease row; nothing for another gateway', async () => {
+    const poolId = await h.pool({ tags: 100, connections: 10 });
+    const gw = await h.enroll(await h.code(poolId));
+    const other = await h.enroll(await h.code(poolId));
+    expect((await h.api('PUT', `/api/v1/gateways/${gw.gatewayId}/allocation`, { tags: 30, connections: 2 })).status).toBe(200);
+    const file = await issue(gw.gatewayId, { ttlSeconds: 2 * 24 * 3600 }, await h.token('operator'));
+    expect(file.status).toBe(200);
+    const loadedAt = Math.floor(Date.now() / 1000) - 3600;
+    const report = (credential: string, body: unknown) => h.api<{ recorded: boolean } & ProblemBody>('POST', '/api/v1/agent/license-file', body, credential);
+    const loadedRows = async (gatewayId: string) =>
+      (await h.api<{ items: { action: string; actor: string; subject: string; after: Record<string, unknown> }[] }>('GET', `/api/v1/audit?gatewayId=${gatewayId}&action=lease.offline-loaded`)).body.items;
+
+    // Refused, nothing written: another gateway naming this file, an unknown lease, a malformed body, no credential.
+    expect((await report(other.credential, { jti: file.body.jti, loadedAt })).status).toBe(404);
+    expect((await report(gw.credential, { jti: '00000000-0000-4000-8000-000000000000', loadedAt })).status).toBe(404);
+    for (const bad of [{ jti: 'nope', loadedAt }, { jti: file.body.jti }, { jti: file.body.jti, loadedAt: -1 }, { jti: file.body.jti, loadedAt, seq: 99 }]) {
+      expect((await report(gw.credential, bad)).status).toBe(400);
+    }
+    expect((await h.api('POST', '/api/v1/agent/license-file', { jti: file.body.jti, loadedAt }, null)).status).toBe(401);
+    expect(await loadedRows(gw.gatewayId)).toEqual([]);
+    expect(await loadedRows(other.gatewayId)).toEqual([]);
+
+    const first = await report(gw.credential, { jti: file.body.jti, loadedAt });
+    expect(first.status).toBe(200);
+    expect(first.body.recorded).toBe(true);
+    // A retried report (the agent did not get the answer) records nothing more.
+    expect((await report(gw.credential, { jti: file.body.jti, loadedAt })).body.recorded).toBe(false);
+    const rows = await loadedRows(gw.gatewayId);
+    expect(rows).toHaveLength(1);
+    expect(rows[0]).toMatchObject({
+      actor: `gateway:${gw.gatewayId}`,
+      subject: file.body.jti,
+      after: { seq: file.body.seq, exp: file.body.expiresAt, points: { tags: 30, connections: 2 }, loadedAt, issuedAsFile: true, live: true },
+    });
+
+    // A late report (the agent was away; a newer lease superseded the file since) is still recorded, marked not live.
+    const file2 = await issue(gw.gatewayId, { ttlSeconds: 3600 }, await h.token('operator'));
+    const next = await h.api<{ jti: string }>('POST', '/api/v1/agent/lease', {}, gw.credential);
+    expect((await h.api('POST', '/api/v1/agent/lease/ack', { jti: next.body.jti }, gw.credential)).status).toBe(200);
+    expect((await report(gw.credential, { jti: file2.body.jti, loadedAt })).body.recorded).toBe(true);
+    expect((await loadedRows(gw.gatewayId)).find((r) => r.subject === file2.body.jti)).toMatchObject({ after: { seq: file2.body.seq, issuedAsFile: true, live: false } });
+  });
+
   it('refuses a lifetime over the maximum, a viewer, and an unknown gateway, issuing nothing', async () => {
     const poolId = await h.pool({ tags: 100, connections: 10 });
     const gw = await h.enroll(await h.code(poolId));

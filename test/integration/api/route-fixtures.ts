@@ -75,6 +75,7 @@ const sampleOverrides: Readonly<Record<string, Record<string, unknown>>> = {
   'POST /api/v1/enroll': { activationCode: 'FLAC-0000-0000-0000-0000-0000', hardwareId: randomHardwareId() },
   // At least one item; an unknown gateway id is a 404 after validation, which is what the matrix wants.
   'POST /api/v1/gateways/allocations': { mode: 'set', items: [{ gatewayId: crypto.randomUUID(), tags: 1 }] },
+  'POST /api/v1/gateways/release': { gatewayIds: [crypto.randomUUID()] },
 };
 
 function sampleValue(p: JsonSchemaProp): unknown {
@@ -133,5 +134,8 @@ export async function rawRequest(
   if (opts.body !== undefined) headers['content-type'] = opts.contentType ?? 'application/json';
   const res = await fetch(h.url + path, { method, headers, ...(opts.body !== undefined ? { body: opts.body } : {}) });
   const text = await res.text();
-  return { status: res.status, body: (text ? JSON.parse(text) : undefined) as ProblemBody, contentType: res.headers.get('content-type') ?? '' };
+  const contentType = res.headers.get('content-type') ?? '';
+  // The CSV exports answer text/csv; every other answer, and every refusal, is JSON.
+  const json = text && !contentType.startsWith('text/csv');
+  return { status: res.status, body: (json ? JSON.parse(text) : undefined) as ProblemBody, contentType };
 }

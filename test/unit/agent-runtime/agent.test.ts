@@ -222,3 +222,28 @@ describe('Agent lifecycle', () => {
     expect(controller.enrollCalls).toHaveLength(0);
   });
 });
+
+describe('device activation (license page, issue 17)', () => {
+  it('re-activating a live gateway sends the credential it holds, so the controller re-binds it without an admin reset', async () => {
+    const { agent, controller, store, transports } = setup({ enrolled: true, activationCode: undefined });
+    await agent.start();
+    const [mqtt] = await transports();
+    mqtt!.connect();
+    await waitFor('floating', () => agent.status().licenseType === 'FLOATING');
+    const r = await agent.activate('FLAC-NEW-CODE');
+    expect(r).toMatchObject({ ok: true, gatewayId: GATEWAY_ID });
+    expect(controller.enrollCalls).toHaveLength(1);
+    expect(controller.enrollCalls[0]).toMatchObject({ activationCode: 'FLAC-NEW-CODE', hardwareId: HARDWARE_ID, currentCredential: CREDENTIAL });
+    expect(store.credential).toEqual({ gatewayId: GATEWAY_ID, secret: CREDENTIAL });
+  });
+
+  it('a first activation (nothing enrolled) sends no credential; a refusal is returned as the controller said it', async () => {
+    const { agent, controller } = setup({ activationCode: undefined });
+    await agent.start();
+    controller.enrollFailures.push(new ControllerHttpError(409, 'conflict', 'gateway g is live; re-enrolling it needs its current credential'));
+    expect(await agent.activate('FLAC-ANY-CODE')).toMatchObject({ ok: false, status: 409, problem: 'conflict' });
+    expect(controller.enrollCalls[0]).not.toHaveProperty('currentCredential');
+    expect(await agent.activate('FLAC-ANY-CODE')).toMatchObject({ ok: true, gatewayId: GATEWAY_ID });
+    expect(controller.enrollCalls[1]).not.toHaveProperty('currentCredential');
+  });
+});

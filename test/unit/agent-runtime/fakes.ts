@@ -6,11 +6,11 @@ import type { AgentStateStore } from '../../../agent/agent.js';
 import type { ControllerClient, EnrollRequest } from '../../../agent/controller/controller-api.js';
 import type { Clock } from '../../../agent/lease/clock.js';
 import type { Logger } from '../../../agent/logger.js';
-import type { AgentCredential, LeaseGuard, LeaseState, StoredLease, TrustAnchor } from '../../../agent/state/file-state-store.js';
+import type { AgentCredential, FileReport, LeaseGuard, LeaseState, StoredLease, TrustAnchor } from '../../../agent/state/file-state-store.js';
 import type { AgentTransport, TransportHandlers } from '../../../agent/transport/agent-transport.js';
 import type { HelloMessage, LeaseMessage } from '../../../shared/protocol/agent-messages.js';
 import { LEASE_AUDIENCE, type LeaseClaims } from '../../../shared/protocol/lease-claims.js';
-import type { EnrollResponse, LeaseGrant } from '../../../shared/protocol/rest.js';
+import type { EnrollResponse, LeaseGrant, LicenseFileLoaded } from '../../../shared/protocol/rest.js';
 import type { KeySetDocument } from '../../../shared/protocol/key-set.js';
 import { KeySetVoucher } from '../../../server/signing/key-set-voucher.js';
 import { LeaseSigner } from '../../../server/signing/lease-signer.js';
@@ -112,6 +112,7 @@ export class MemoryStore implements AgentStateStore {
   trust: TrustAnchor | undefined;
   state: LeaseState = { lastSeq: 0, lease: undefined };
   guard: LeaseGuard | undefined;
+  fileReports: FileReport[] = [];
   saves = 0;
 
   async prepare() {}
@@ -144,6 +145,12 @@ export class MemoryStore implements AgentStateStore {
   async clearLease(lastSeq: number) {
     this.state = { lastSeq, lease: undefined };
   }
+  async loadFileReports() {
+    return [...this.fileReports];
+  }
+  async saveFileReports(r: readonly FileReport[]) {
+    this.fileReports = [...r];
+  }
 }
 
 type Answer = () => Promise<LeaseGrant | undefined>;
@@ -154,6 +161,8 @@ export class FakeController implements ControllerClient {
   enrollFailures: Error[] = [];
   released = 0;
   acks: string[] = [];
+  /** Offline license file loads the controller recorded (jti); unreachable while `reachable` is false. */
+  fileReports: LicenseFileLoaded[] = [];
   credentialOk: boolean | undefined = true;
   leaseAnswer: Answer | undefined;
   releaseDelayMs = 0;
@@ -187,6 +196,12 @@ export class FakeController implements ControllerClient {
     this.released += 1;
   }
   async usage() {}
+  async reportLicenseFile(_c: string, report: LicenseFileLoaded) {
+    if (!this.reachable) throw new Error('connect ECONNREFUSED');
+    const recorded = !this.fileReports.some((r) => r.jti === report.jti);
+    if (recorded) this.fileReports.push(report);
+    return { recorded };
+  }
   async credentialAccepted() {
     return this.credentialOk;
   }

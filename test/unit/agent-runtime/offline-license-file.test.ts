@@ -2,7 +2,10 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { Agent } from '../../../agent/agent.js';
 import { startLocalApi, type LocalApi } from '../../../agent/http/local-api.js';
 import { activationRoutes } from '../../../agent/local/activation-routes.js';
+import { ControllerHttpError } from '../../../agent/controller/controller-api.js';
+import { LicenseFileReports } from '../../../agent/lease/license-file-reports.js';
 import { TRIAL_ALLOWANCE } from '../../../shared/protocol/limits.js';
+import { waitFor } from '../../helpers/ports.js';
 import { captureLogger, CREDENTIAL, FakeController, FakeTransport, GATEWAY_ID, HARDWARE_ID, MemoryStore, TestSigner } from './fakes.js';
 
 /** Issue 17 finding 9: an offline license file loaded at the device is checked like a pushed lease. */
@@ -29,22 +32,31 @@ const DAY = 86_400;
 const TOKEN = 'local-token-for-tests';
 
 /** Enrolled, controller unreachable over every transport (they never connect): the offline case. */
-async function offlineAgent() {
-  const store = new MemoryStore();
-  store.credential = { gatewayId: GATEWAY_ID, secret: CREDENTIAL };
-  store.trust = signer.trust();
-  const controller = new FakeController(signer);
+async function offlineAgent(store = enrolledStore(), controller = new FakeController(signer)) {
   const log = captureLogger();
+  const mqtt: FakeTransport[] = [];
   const agent = new Agent({
     options: { activationCode: undefined, gatewayName: undefined, hardwareId: HARDWARE_ID, clockSkewSec: 30, failoverAfterMs: 50, renewalBackoff: { baseMs: 20, maxMs: 100 } },
     store,
     controller,
     logger: log.logger,
-    transports: () => [new FakeTransport('mqtt', signer)],
+    transports: (_id, handlers) => {
+      const t = new FakeTransport('mqtt', signer);
+      t.handlers = handlers;
+      mqtt.push(t);
+      return [t];
+    },
   });
   running.push(agent);
   await agent.start();
-  return { agent, store, controller, log };
+  return { agent, store, controller, log, mqtt: () => waitFor('transport', () => mqtt.at(-1)) };
+}
+
+function enrolledStore(): MemoryStore {
+  const store = new MemoryStore();
+  store.credential = { gatewayId: GATEWAY_ID, secret: CREDENTIAL };
+  store.trust = signer.trust();
+  return store;
 }
 
 const offlineFile = (overrides: Parameters<TestSigner['grant']>[0] = {}, nowMs?: number) =>
@@ -91,6 +103,53 @@ describe('offline license file', () => {
       expect(agent.effectiveLimits(), what).toEqual(before);
     }
     expect(agent.status().seq).toBe(held.seq);
+  });
+
+  it('the load is reported to the controller at once when it answers (audited there once per file)', async () => {
+    const { agent, store, controller } = await offlineAgent();
+    const file = await offlineFile();
+    const before = Math.floor(Date.now() / 1000);
+    const r = await agent.loadLicenseFile(file.lease);
+    expect(r).toMatchObject({ ok: true, seq: file.seq, reported: true });
+    expect(controller.fileReports).toHaveLength(1);
+    expect(controller.fileReports[0]!.jti).toBe(file.jti);
+    expect(controller.fileReports[0]!.loadedAt).toBeGreaterThanOrEqual(before);
+    expect(controller.fileReports[0]!.loadedAt).toBeLessThanOrEqual(Math.floor(Date.now() / 1000));
+    expect(store.fileReports).toEqual([]);
+  });
+
+  it('controller out of reach: the report waits in the state folder, survives a restart and is sent at the next contact', async () => {
+    const store = enrolledStore();
+    const controller = new FakeController(signer);
+    controller.reachable = false;
+    const first = await offlineAgent(store, controller);
+    const file = await offlineFile();
+    expect(await first.agent.loadLicenseFile(file.lease)).toMatchObject({ ok: true, reported: false });
+    expect(controller.fileReports).toEqual([]);
+    expect(store.fileReports).toEqual([expect.objectContaining({ jti: file.jti, seq: file.seq })]);
+    await first.agent.stop();
+    // The device restarts, still away: the file's lease is enforced from the state folder, the report still waits.
+    const second = await offlineAgent(store, controller);
+    expect(second.agent.effectiveLimits()).toEqual({ tags: 300, connections: 20, plugins: ['OPC UA'] });
+    expect(store.fileReports).toHaveLength(1);
+    // Back in reach: the first lease the controller sends is the contact that carries the report.
+    controller.reachable = true;
+    (await second.mqtt()).connect();
+    await waitFor('report sent', () => controller.fileReports.length === 1 && store.fileReports.length === 0);
+    expect(controller.fileReports[0]!.jti).toBe(file.jti);
+  });
+
+  it('a report the controller refuses for good (404: no such lease) is dropped; one it cannot take now is kept', async () => {
+    const store = new MemoryStore();
+    const log = captureLogger();
+    let answer: () => Promise<{ recorded: boolean }> = () => Promise.reject(new ControllerHttpError(503, undefined, 'starting'));
+    const reports = new LicenseFileReports({ store, controller: { reportLicenseFile: () => answer() }, logger: log.logger });
+    const report = { jti: '22222222-2222-4222-8222-222222222222', seq: 7, loadedAt: 1_700_000_000 };
+    expect(await reports.loaded(report, CREDENTIAL)).toBe(false);
+    expect(store.fileReports).toEqual([report]);
+    answer = () => Promise.reject(new ControllerHttpError(404, 'not-found', 'no such lease'));
+    expect(await reports.flush(CREDENTIAL)).toBe(true);
+    expect(store.fileReports).toEqual([]);
   });
 
   it('POST /api/license/file takes the file as the body behind the local token', async () => {

@@ -8,6 +8,7 @@ import { GatewaysPage } from './pages/gateways/gateways-page.js';
 import { PoolsPage } from './pages/pools/pools-page.js';
 import { Logo } from './pages/sign-in.js';
 import { navigate, onLinkClick, useLocation } from './router.js';
+import { ThemeToggle } from './theme.js';
 
 const pages = [
   { path: '/pools', label: 'Pools', view: PoolsPage },
@@ -37,7 +38,7 @@ export function Shell({ onSignOut }: { onSignOut: () => void }) {
         <a class="brand" href="/pools">
           <Logo /> floatlease
         </a>
-        <nav class="nav">
+        <nav class="nav" aria-label="Console">
           {pages.map((p) => (
             <a key={p.path} href={p.path} class={p === page ? 'active' : ''} aria-current={p === page ? 'page' : undefined}>
               {p.label}
@@ -46,6 +47,7 @@ export function Shell({ onSignOut }: { onSignOut: () => void }) {
         </nav>
         <div class="topbar-right">
           <LiveIndicator />
+          <ThemeToggle />
           <span class="whoami" title={`signed in with ${me.via}`}>
             {me.name} <span class="role">{me.role}</span>
           </span>

@@ -14,6 +14,8 @@ export class ApiError extends Error {
 export interface Api {
   get<T>(path: string, signal?: AbortSignal): Promise<T>;
   send<T>(method: 'POST' | 'PUT' | 'PATCH' | 'DELETE', path: string, body?: unknown): Promise<T>;
+  /** Fetches a file (a CSV export) with the token and hands it to the browser as a download. */
+  download(path: string, filename: string): Promise<void>;
 }
 
 export const isAbort = (err: unknown): boolean => err instanceof DOMException && err.name === 'AbortError';
@@ -61,6 +63,28 @@ export function createApi(token: string, onUnauthorized: () => void): Api {
   return {
     get: (path, signal) => call('GET', path, undefined, signal),
     send: (method, path, body) => call(method, path, body),
+    download: async (path, filename) => {
+      let res: Response;
+      try {
+        // A plain link cannot carry the bearer token, so the file is fetched and saved from a blob.
+        res = await fetch(`/api/v1${path}`, { headers: { authorization: `Bearer ${token}`, accept: 'text/csv' } });
+      } catch {
+        throw new ApiError(0, 'network', 'The controller cannot be reached. Check that it is running and try again.');
+      }
+      if (!res.ok) {
+        const err = await toError(res);
+        if (res.status === 401) onUnauthorized();
+        throw err;
+      }
+      const url = URL.createObjectURL(await res.blob());
+      const a = document.createElement('a');
+      a.href = url;
+      a.download = filename;
+      document.body.append(a);
+      a.click();
+      a.remove();
+      setTimeout(() => URL.revokeObjectURL(url), 60_000);
+    },
   };
 }
 

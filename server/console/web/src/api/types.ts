@@ -2,6 +2,7 @@
 export type {
   ActivationCodeView,
   AuditEventView,
+  GatewayIdsPage,
   GatewayPage,
   GatewayView,
   PoolLicenseView,

@@ -19,6 +19,8 @@ export const knownActions = [
   'lease.released',
   'lease.expired',
   'lease.reclaimed',
+  'lease.offline-issued',
+  'lease.offline-loaded',
   'pool.created',
   'pool.updated',
   'pool.license.uploaded',
@@ -56,6 +58,11 @@ const iso = (local: string) => (local ? new Date(local).toISOString() : undefine
 
 export function auditApiQuery(f: AuditFilters, before?: number): string {
   return query({ gatewayId: f.gatewayId, gateway: f.gateway, hideRenewals: f.hideRenewals || undefined, poolId: f.poolId, action: f.action, from: iso(f.from), to: iso(f.to), limit: 50, before });
+}
+
+/** The same filters for the CSV export, which streams every matching event (no page size, no cursor). */
+export function auditExportQuery(f: AuditFilters): string {
+  return query({ gatewayId: f.gatewayId, gateway: f.gateway, hideRenewals: f.hideRenewals || undefined, poolId: f.poolId, action: f.action, from: iso(f.from), to: iso(f.to) });
 }
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;

@@ -5,7 +5,7 @@ import { ProblemNotice } from '../../components/problem.js';
 import { useConsole } from '../../context.js';
 import { dateTime, relative, shortId } from '../../format.js';
 import { useAction, useQuery } from '../../hooks.js';
-import { AuditFilterBar, auditApiQuery, readAuditFilters } from './audit-filters.js';
+import { AuditFilterBar, auditApiQuery, auditExportQuery, readAuditFilters } from './audit-filters.js';
 import { ChangeSummary } from './change-summary.js';
 
 const UUIDS = /[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}/gi;
@@ -45,6 +45,7 @@ export function AuditPage({ query }: { query: URLSearchParams }) {
   const pools = useQuery('pools', (a, signal) => a.get<PoolView[]>('/pools', signal));
   const poolNames = useMemo(() => new Map((pools.data ?? []).map((p) => [p.id, p.name])), [pools.data]);
   const more = useAction((before: number) => api.get<Page>(`/audit${auditApiQuery(f, before)}`));
+  const exportCsv = useAction(() => api.download(`/audit/export.csv${auditExportQuery(f)}`, 'audit.csv'));
 
   useEffect(() => {
     setOlder(undefined);
@@ -73,6 +74,9 @@ export function AuditPage({ query }: { query: URLSearchParams }) {
           <h1>Audit trail</h1>
           <p class="muted">Every grant, renewal, release, expiry and administrative change, newest first.</p>
         </div>
+        <button type="button" class="button" onClick={() => void exportCsv.run()} disabled={exportCsv.busy} title="Every event matching the filters, as CSV">
+          {exportCsv.busy ? 'Exporting…' : 'Export CSV'}
+        </button>
       </div>
       <AuditFilterBar key={key} value={f} pools={pools.data ?? []} />
       {fresh ? (
@@ -80,8 +84,8 @@ export function AuditPage({ query }: { query: URLSearchParams }) {
           New events — show the newest
         </button>
       ) : null}
-      <ProblemNotice error={head.error ?? more.error} />
-      <div class="table-wrap">
+      <ProblemNotice error={head.error ?? more.error ?? exportCsv.error} />
+      <div class="table-wrap" tabIndex={0} role="region" aria-label="Audit events">
         <table class="table audit" data-state={head.loading ? 'loading' : 'ready'} data-key={head.shownKey ?? ''}>
           <thead>
             <tr>

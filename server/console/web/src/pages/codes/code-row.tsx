@@ -1,10 +1,36 @@
 import { useState } from 'preact/hooks';
-import type { ActivationCodeView, GatewayView } from '../../api/types.js';
-import { Badge } from '../../components/bits.js';
+import { query } from '../../api/client.js';
+import type { ActivationCodeView, GatewayPage } from '../../api/types.js';
+import { Badge, Pager } from '../../components/bits.js';
 import { ProblemNotice } from '../../components/problem.js';
 import { useConsole } from '../../context.js';
 import { date, dateTime, relative } from '../../format.js';
-import { useAction } from '../../hooks.js';
+import { useAction, useQuery } from '../../hooks.js';
+
+const SEATS_PER_PAGE = 25;
+
+/** A code's seats a page at a time: a code for a whole site has thousands (1,495 rows were rendered at once). */
+function Seats({ codeId, total }: { codeId: string; total: number }) {
+  const [offset, setOffset] = useState(0);
+  const key = `/gateways${query({ codeId, sort: 'enrolledAt', order: 'asc', limit: SEATS_PER_PAGE, offset })}`;
+  const seats = useQuery(key, (api, signal) => api.get<GatewayPage>(key, signal));
+  const items = seats.data?.items ?? [];
+  if (seats.error) return <ProblemNotice error={seats.error} />;
+  if (!seats.data) return <span class="muted">Loading seats…</span>;
+  if (seats.data.total === 0 && total === 0) return <span class="muted">No gateway has enrolled with this code yet.</span>;
+  return (
+    <div data-seats data-state={seats.loading ? 'loading' : 'ready'}>
+      <ul class="seat-list">
+        {items.map((g) => (
+          <li key={g.id}>
+            <i class={`dot ${g.online ? 'dot-on' : 'dot-off'}`} /> <a href={`/gateways/${g.id}`}>{g.name}</a> <span class="muted small">enrolled {relative(g.enrolledAt)}</span>
+          </li>
+        ))}
+      </ul>
+      {seats.data.total > SEATS_PER_PAGE ? <Pager offset={offset} limit={SEATS_PER_PAGE} total={seats.data.total} onPage={setOffset} /> : null}
+    </div>
+  );
+}
 
 function status(c: ActivationCodeView) {
   if (c.revokedAt) return <Badge tone="muted">revoked</Badge>;
@@ -16,15 +42,9 @@ function status(c: ActivationCodeView) {
 export function CodeRow({ code: c, poolName, canOperate, onChanged }: { code: ActivationCodeView; poolName: string; canOperate: boolean; onChanged: () => void }) {
   const { api } = useConsole();
   const [open, setOpen] = useState(false);
-  const [seats, setSeats] = useState<GatewayView[] | undefined>();
   const [confirm, setConfirm] = useState(false);
   const revoke = useAction(() => api.send<ActivationCodeView>('POST', `/activation-codes/${c.id}/revoke`));
-  const loadSeats = useAction(() => api.get<GatewayView[]>(`/activation-codes/${c.id}/seats`));
-  const toggle = async () => {
-    if (open) return setOpen(false);
-    setOpen(true);
-    setSeats(await loadSeats.run());
-  };
+  const toggle = () => setOpen((o) => !o);
   const doRevoke = async () => {
     if (!confirm) return setConfirm(true);
     if (await revoke.run()) onChanged();
@@ -39,7 +59,7 @@ export function CodeRow({ code: c, poolName, canOperate, onChanged }: { code: Ac
         </td>
         <td>{poolName}</td>
         <td>
-          <button type="button" class="link" onClick={() => void toggle()} aria-expanded={open}>
+          <button type="button" class="link" onClick={toggle} aria-expanded={open}>
             <b data-seats-used>{c.seatsUsed}</b> / {c.seats} {open ? '▾' : '▸'}
           </button>
           <div class="mini-track">
@@ -70,21 +90,7 @@ export function CodeRow({ code: c, poolName, canOperate, onChanged }: { code: Ac
       {open ? (
         <tr class="subrow">
           <td colSpan={7}>
-            <ProblemNotice error={loadSeats.error} />
-            {seats === undefined ? (
-              <span class="muted">Loading seats…</span>
-            ) : seats.length === 0 ? (
-              <span class="muted">No gateway has enrolled with this code yet.</span>
-            ) : (
-              <ul class="seat-list">
-                {seats.map((g) => (
-                  <li key={g.id}>
-                    <i class={`dot ${g.online ? 'dot-on' : 'dot-off'}`} /> <a href={`/gateways?q=${g.id}`}>{g.name}</a>{' '}
-                    <span class="muted small">enrolled {relative(g.enrolledAt)}</span>
-                  </li>
-                ))}
-              </ul>
-            )}
+            <Seats codeId={c.id} total={c.seatsUsed} />
           </td>
         </tr>
       ) : null}

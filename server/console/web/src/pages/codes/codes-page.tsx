@@ -46,7 +46,7 @@ export function CodesPage({ query }: { query: URLSearchParams }) {
         </select>
       </div>
       <ProblemNotice error={pools.error ?? codes.error} />
-      <div class="table-wrap">
+      <div class="table-wrap" tabIndex={0} role="region" aria-label="Activation codes">
         <table class="table codes" data-state={codes.loading ? 'loading' : 'ready'}>
           <thead>
             <tr>

@@ -147,7 +147,7 @@ export function GatewayDetailPage({ id }: { id: string }) {
       <p class="muted small">
         Administrative and presence events, without lease renewals. <a href={`/audit?gatewayId=${g.id}`}>All events</a>
       </p>
-      <div class="table-wrap">
+      <div class="table-wrap" tabIndex={0} role="region" aria-label="Audit trail of this gateway">
         <table class="table audit">
           <thead>
             <tr>

@@ -10,6 +10,8 @@ export interface RowProps {
   readonly elapsed: number;
   readonly canEdit: boolean;
   readonly onEdit: (g: GatewayView) => void;
+  readonly selected: boolean;
+  readonly onSelect: (on: boolean) => void;
 }
 
 function Presence({ g }: { g: GatewayView }) {
@@ -41,9 +43,14 @@ function Lease({ g, elapsed }: { g: GatewayView; elapsed: number }) {
   );
 }
 
-export function GatewayRow({ g, poolName, elapsed, canEdit, onEdit }: RowProps) {
+export function GatewayRow({ g, poolName, elapsed, canEdit, onEdit, selected, onSelect }: RowProps) {
   return (
-    <tr data-gateway={g.name} data-online={g.online ? 'true' : 'false'}>
+    <tr data-gateway={g.name} data-online={g.online ? 'true' : 'false'} class={selected ? 'selected' : undefined}>
+      {canEdit ? (
+        <td class="select-col">
+          <input type="checkbox" aria-label={`Select ${g.name}`} checked={selected} onChange={(e) => onSelect(e.currentTarget.checked)} />
+        </td>
+      ) : null}
       <td>
         <a class="strong" href={`/gateways/${g.id}`}>
           {g.name}

@@ -1,11 +1,14 @@
-import { useMemo, useState } from 'preact/hooks';
-import type { GatewayPage, GatewayView, PoolView } from '../../api/types.js';
+import { useEffect, useMemo, useState } from 'preact/hooks';
+import { query as qs } from '../../api/client.js';
+import type { GatewayIdsPage, GatewayPage, GatewayView, PoolView } from '../../api/types.js';
 import { Empty, Pager } from '../../components/bits.js';
 import { ProblemNotice } from '../../components/problem.js';
-import { useCan } from '../../context.js';
-import { useNow, useQuery } from '../../hooks.js';
+import { useCan, useConsole } from '../../context.js';
+import { num } from '../../format.js';
+import { useAction, useNow, useQuery } from '../../hooks.js';
 import { navigate } from '../../router.js';
 import { AllocationEditor } from './allocation-editor.js';
+import { BulkAllocationDialog, BulkReleaseDialog } from './bulk-actions.js';
 import { apiQuery, filterQuery, PAGE_SIZES, readFilters, type GatewayFilters, type SortField } from './filters.js';
 import { GatewayRow } from './gateway-row.js';
 
@@ -23,6 +26,7 @@ const columns: { label: string; sort?: SortField; title?: string }[] = [
 /** Every gateway, searched, sorted and paged by the controller, so 10,000 of them stay quick. */
 export function GatewaysPage({ query }: { query: URLSearchParams }) {
   const canEdit = useCan('operator');
+  const { api } = useConsole();
   const f = readFilters(query);
   const key = apiQuery(f);
   const page = useQuery(key, (api, signal) => api.get<GatewayPage>(`/gateways${key}`, signal), { refreshOn: () => true, pollMs: 10_000 });
@@ -36,6 +40,41 @@ export function GatewaysPage({ query }: { query: URLSearchParams }) {
   const sortBy = (field: SortField) => set({ sort: field, order: f.sort === field && f.order === 'asc' ? 'desc' : 'asc' });
   const items = page.data?.items ?? [];
   const total = page.data?.total ?? 0;
+
+  // The selection belongs to one filter: paging and sorting keep it, a new filter starts afresh.
+  const filterKey = qs({ q: f.q.trim(), poolId: f.poolId, online: f.online });
+  const [selected, setSelected] = useState<ReadonlySet<string>>(new Set());
+  const [truncated, setTruncated] = useState(false);
+  const [bulk, setBulk] = useState<'allocate' | 'release' | undefined>();
+  const [done, setDone] = useState<string | undefined>();
+  useEffect(() => {
+    setSelected(new Set());
+    setTruncated(false);
+  }, [filterKey]);
+  const toggle = (ids: readonly string[], on: boolean) =>
+    setSelected((cur) => {
+      const next = new Set(cur);
+      for (const id of ids) if (on) next.add(id);
+      else next.delete(id);
+      return next;
+    });
+  const allMatching = useAction(() => api.get<GatewayIdsPage>(`/gateways/ids${qs({ q: f.q.trim(), poolId: f.poolId, online: f.online, sort: f.sort, order: f.order })}`));
+  const selectAllMatching = async () => {
+    const r = await allMatching.run();
+    if (!r) return;
+    setSelected(new Set(r.ids));
+    setTruncated(r.truncated);
+  };
+  const exportCsv = useAction(() => api.download(`/gateways/export.csv${qs({ q: f.q.trim(), poolId: f.poolId, online: f.online, sort: f.sort, order: f.order })}`, 'gateways.csv'));
+  const pageIds = items.map((g) => g.id);
+  const pageAll = pageIds.length > 0 && pageIds.every((id) => selected.has(id));
+  const finished = (what: string) => (changed: number) => {
+    setBulk(undefined);
+    setSelected(new Set());
+    setDone(`${what} ${num(changed)} gateways.`);
+    page.reload();
+    pools.reload();
+  };
 
   return (
     <section>
@@ -87,12 +126,50 @@ export function GatewaysPage({ query }: { query: URLSearchParams }) {
           <option value="allocTags:asc">Fewest tags allocated</option>
         </select>
         <span class={`spinner${page.loading ? ' on' : ''}`} aria-hidden="true" />
+        <button type="button" class="button push-left" onClick={() => void exportCsv.run()} disabled={exportCsv.busy} title="Every gateway matching the filter, as CSV">
+          {exportCsv.busy ? 'Exporting…' : 'Export CSV'}
+        </button>
       </div>
-      <ProblemNotice error={page.error} />
-      <div class="table-wrap">
+      <ProblemNotice error={page.error ?? exportCsv.error ?? allMatching.error} />
+      {done ? (
+        <div class="notice notice-ok" role="status" data-bulk-done>
+          {done}
+        </div>
+      ) : null}
+      {canEdit && selected.size > 0 ? (
+        <div class="selection-bar" role="region" aria-label="Selected gateways" data-selected={selected.size}>
+          <span>
+            <b>{num(selected.size)}</b> selected
+          </span>
+          {selected.size < total ? (
+            <button type="button" class="button button-small" onClick={() => void selectAllMatching()} disabled={allMatching.busy} data-select-all>
+              Select all {num(total)} matching the filter
+            </button>
+          ) : (
+            <span class="muted">all gateways matching the filter</span>
+          )}
+          {truncated ? <span class="text-warn">only the first {num(selected.size)} could be selected</span> : null}
+          <span class="push-left" />
+          <button type="button" class="button button-small primary" onClick={() => setBulk('allocate')}>
+            Allocate…
+          </button>
+          <button type="button" class="button button-small danger-ghost" onClick={() => setBulk('release')}>
+            Release…
+          </button>
+          <button type="button" class="button button-small button-ghost" onClick={() => setSelected(new Set())}>
+            Clear selection
+          </button>
+        </div>
+      ) : null}
+      <div class="table-wrap" tabIndex={0} role="region" aria-label="Gateways">
         <table class="table gateways" data-key={page.shownKey ?? ''} data-state={page.loading ? 'loading' : 'ready'} data-total={total}>
           <thead>
             <tr>
+              {canEdit ? (
+                <th scope="col" class="select-col">
+                  <input type="checkbox" aria-label="Select the gateways on this page" checked={pageAll} onChange={(e) => toggle(pageIds, e.currentTarget.checked)} />
+                </th>
+              ) : null}
               {columns.map((c) => (
                 <th
                   key={c.label}
@@ -116,7 +193,16 @@ export function GatewaysPage({ query }: { query: URLSearchParams }) {
           </thead>
           <tbody>
             {items.map((g) => (
-              <GatewayRow key={g.id} g={g} poolName={poolById.get(g.poolId)?.name} elapsed={elapsed} canEdit={canEdit} onEdit={setEditing} />
+              <GatewayRow
+                key={g.id}
+                g={g}
+                poolName={poolById.get(g.poolId)?.name}
+                elapsed={elapsed}
+                canEdit={canEdit}
+                onEdit={setEditing}
+                selected={selected.has(g.id)}
+                onSelect={(on) => toggle([g.id], on)}
+              />
             ))}
           </tbody>
         </table>
@@ -137,6 +223,10 @@ export function GatewaysPage({ query }: { query: URLSearchParams }) {
         </label>
         <Pager offset={f.offset} limit={f.limit} total={total} onPage={(offset) => set({ offset })} />
       </div>
+      {bulk === 'allocate' ? <BulkAllocationDialog ids={[...selected]} onClose={() => setBulk(undefined)} onDone={finished('Changed the points of')} /> : null}
+      {bulk === 'release' ? (
+        <BulkReleaseDialog ids={[...selected]} known={items.filter((g) => selected.has(g.id))} onClose={() => setBulk(undefined)} onDone={finished('Released')} />
+      ) : null}
       {editing ? (
         <AllocationEditor
           gateway={editing}
