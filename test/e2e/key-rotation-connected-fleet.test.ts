@@ -137,7 +137,9 @@ describe('key rotation with 200 connected agents (issue 16)', () => {
   it('every agent moves to the new key: no lease refused, no re-enrollment', async () => {
     // Every agent enrolled once, is connected, and holds a lease signed with the current key.
     await waitForSettled(fleet, 'every agent to hold a lease over its transport');
-    const before = await Promise.all(fleet.map(storedKid));
+    // The lease is persisted right after it is accepted: wait for every lease.json too.
+    let before: (string | undefined)[] = [];
+    await waitFor('every lease persisted', async () => (before = await Promise.all(fleet.map(storedKid))).every((k) => k !== undefined), { timeoutMs: 30_000, intervalMs: 250 });
     const oldKid = before[0]!;
     expect(new Set(before)).toEqual(new Set([oldKid]));
     for (const a of fleet) a.gatewayId = a.agent.status().gatewayId;
