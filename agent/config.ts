@@ -49,6 +49,7 @@ export const agentConfigSchema = z.object({
     .transform((list) => list as TransportName[]),
   FLOATLEASE_ACTIVATION_CODE: optionalText(200),
   FLOATLEASE_STATE_DIR: z.string().trim().min(1, 'expected a folder path').default('./.floatlease-agent'),
+  FLOATLEASE_CA_FILE: optionalText(1000),
   FLOATLEASE_HARDWARE_ID: optionalText(500),
   FLOATLEASE_GATEWAY_NAME: optionalText(100),
   FLOATLEASE_CLOCK_SKEW_SEC: wholeNumber(30, 0, 3600, 'whole seconds 0-3600'),
@@ -104,6 +105,7 @@ const FLAGS: Record<Variable, { flag: string; description: string }> = {
   FLOATLEASE_TRANSPORT: { flag: '--transport <list>', description: 'mqtt, ws or mqtt,ws (preferred first)' },
   FLOATLEASE_ACTIVATION_CODE: { flag: '--activation-code <code>', description: 'activation code to enroll with' },
   FLOATLEASE_STATE_DIR: { flag: '--state-dir <dir>', description: 'folder for the credential and last lease' },
+  FLOATLEASE_CA_FILE: { flag: '--ca-file <file>', description: 'PEM file of the CA(s) that sign the controller\'s and broker\'s TLS certificates (https, wss, mqtts), added to the system CAs' },
   FLOATLEASE_HARDWARE_ID: { flag: '--hardware-id <id>', description: 'hardware identifier override' },
   FLOATLEASE_GATEWAY_NAME: { flag: '--gateway-name <name>', description: 'name to enroll under' },
   FLOATLEASE_CLOCK_SKEW_SEC: { flag: '--clock-skew-sec <sec>', description: 'tolerated clock skew for nbf/exp' },
@@ -138,6 +140,8 @@ export interface AgentConfig {
   readonly activationCode: string | undefined;
   readonly localToken: string | undefined;
   readonly stateDir: string;
+  /** PEM CA bundle trusted for https://, wss:// and mqtts:// besides the system CAs. */
+  readonly caFile: string | undefined;
   readonly hardwareIdOverride: string | undefined;
   readonly gatewayName: string | undefined;
   readonly clockSkewSec: number;
@@ -224,6 +228,7 @@ export function loadAgentConfig(argv: readonly string[] = process.argv.slice(2),
     activationCode: c.FLOATLEASE_ACTIVATION_CODE,
     localToken: c.FLOATLEASE_LOCAL_TOKEN,
     stateDir: path.resolve(c.FLOATLEASE_STATE_DIR),
+    caFile: c.FLOATLEASE_CA_FILE === undefined ? undefined : path.resolve(c.FLOATLEASE_CA_FILE),
     hardwareIdOverride: c.FLOATLEASE_HARDWARE_ID,
     gatewayName: c.FLOATLEASE_GATEWAY_NAME,
     clockSkewSec: c.FLOATLEASE_CLOCK_SKEW_SEC,

@@ -1,7 +1,4 @@
-import { readFile } from 'node:fs/promises';
-import { Agent } from './agent.js';
 import { AgentConfigError, HelpShown, loadAgentConfig, type AgentConfig } from './config.js';
-import { ControllerApi } from './controller/controller-api.js';
 import { deriveHardwareId, HardwareIdError } from './hardware/hardware-id.js';
 import { systemMachineFacts } from './hardware/machine-facts.js';
 import { startLocalApi, type LocalApi } from './http/local-api.js';
@@ -10,25 +7,12 @@ import { AgentMetrics } from './local/agent-metrics.js';
 import { decisionRoutes } from './local/decision-routes.js';
 import { activationRoutes, localAdminToken } from './local/activation-routes.js';
 import { licensePageRoutes } from './local/license-page.js';
-import { createLogger, type Logger } from './logger.js';
+import { createLogger } from './logger.js';
 import { startEnforcement, type Enforcement } from './neuronex/enforcement.js';
-import { FileStateStore } from './state/file-state-store.js';
-import type { AgentTransport, TransportFactory } from './transport/agent-transport.js';
-import { MqttTransport } from './transport/mqtt-transport.js';
-import { SocketTransport } from './transport/socket-transport.js';
+import { createAgentRuntime, readBootId, readTrustedCas } from './runtime.js';
 
 /** A hard stop in case the release or a socket hangs; the release itself is capped at 2 s. */
 const SHUTDOWN_TIMEOUT_MS = 5_000;
-
-function transportFactory(config: AgentConfig, logger: Logger): TransportFactory {
-  return (identity, handlers) =>
-    config.transports.map(
-      (name): AgentTransport =>
-        name === 'mqtt'
-          ? new MqttTransport({ url: config.mqttUrl, identity, keepaliveSec: config.mqttKeepaliveSec, handlers, logger: logger.child({ transport: 'mqtt' }) })
-          : new SocketTransport({ controllerUrl: config.controllerUrl, identity, handlers, logger: logger.child({ transport: 'ws' }) }),
-    );
-}
 
 async function main(): Promise<void> {
   let config: AgentConfig;
@@ -53,24 +37,23 @@ async function main(): Promise<void> {
     process.exit(2);
   }
 
+  let ca: readonly string[] | undefined;
+  try {
+    ca = await readTrustedCas(config.caFile);
+  } catch (err) {
+    logger.fatal({ err: (err as Error).message }, 'cannot read FLOATLEASE_CA_FILE');
+    logger.flush();
+    process.exit(2);
+  }
+
   let enforcement: Enforcement | undefined;
-  const agent = new Agent({
-    options: {
-      activationCode: config.activationCode,
-      gatewayName: config.gatewayName,
-      hardwareId,
-      clockSkewSec: config.clockSkewSec,
-      failoverAfterMs: config.failoverAfterMs,
-      guardSaveIntervalMs: config.guardSaveSec * 1000,
-      // Re-enrollment chooses the pinned keys: automatic only when TLS authenticates the controller.
-      reenrollOnUnvouchedKeys: config.controllerUrl.startsWith('https:'),
-    },
-    store: new FileStateStore({ dir: config.stateDir, logger }),
-    controller: new ControllerApi({ baseUrl: config.controllerUrl }),
-    transports: transportFactory(config, logger),
-    usage: { current: () => enforcement?.usage.current() },
+  const agent = createAgentRuntime({
+    config,
+    hardwareId,
     logger,
+    usage: { current: () => enforcement?.usage.current() },
     bootId: await readBootId(),
+    ...(ca ? { ca } : {}),
   });
   const view = () => agent.status();
   const metrics = new AgentMetrics(view);
@@ -130,12 +113,3 @@ async function main(): Promise<void> {
 }
 
 void main();
-
-/** Linux's id of this boot; undefined elsewhere (the time floor then loses every downtime). */
-async function readBootId(): Promise<string | undefined> {
-  try {
-    return (await readFile('/proc/sys/kernel/random/boot_id', 'utf8')).trim() || undefined;
-  } catch {
-    return undefined;
-  }
-}

@@ -17,6 +17,7 @@ import type { Logger } from './logger.js';
 import { noCredentialSink, type CredentialSink } from './mqtt/dynsec-provisioner.js';
 import { PoolService } from './pools/pool-service.js';
 import { trustedIssuerVerifier } from './pools/trusted-issuers.js';
+import { FreshKeyAnnouncer } from './signing/fresh-key-announcer.js';
 import { KeySetVoucher } from './signing/key-set-voucher.js';
 import { LeaseSigner } from './signing/lease-signer.js';
 import { DbKeyVault } from './signing/db-key-vault.js';
@@ -62,6 +63,8 @@ export async function createServices(
   const publishedKeys = new PublishedKeys(db);
   await publishedKeys.record(keys.keys());
   const events = new EventBus();
+  const keySet = new KeySetVoucher(keys, () => publishedKeys.jwks());
+  const announcer = new FreshKeyAnnouncer(keys, () => keySet.document(), logger.child({ component: 'signing-keys' }));
   const leases = new LeaseService(db, new LeaseSigner(
       // A shared vault keeps its keys in signing_keys, the table the JWKS and the vouched key set are
       // read from: a key another replica rotated in is published by the time this one loads it.
@@ -70,6 +73,7 @@ export async function createServices(
     issuer: config.leaseIssuer,
     audience: LEASE_AUDIENCE,
     events,
+    keySetFor: (kid) => announcer.forKid(kid),
     ...(observer ? { observer } : {}),
     ...(config.budget ? { lanes: config.budget.lanes } : {}),
   });
@@ -89,7 +93,7 @@ export async function createServices(
     pusher,
     keys,
     publishedKeys,
-    keySet: new KeySetVoucher(keys, () => publishedKeys.jwks()),
+    keySet,
     events,
     history: new HistoryService(db),
   };

@@ -3,6 +3,7 @@ import { z } from 'zod';
 import { problemNames, type ProblemName } from '../../shared/protocol/problem.js';
 import { KEY_SET_PATH } from '../../shared/protocol/key-set.js';
 import { enrollResponse, leaseGrant, licenseFileLoadedAnswer, type EnrollResponse, type LeaseGrant, type LicenseFileLoaded } from '../../shared/protocol/rest.js';
+import { httpsRequest, type HttpAnswer } from './https-request.js';
 
 /** The controller answered with an error (problem+json when it could). */
 export class ControllerHttpError extends Error {
@@ -59,7 +60,8 @@ export interface ControllerClient {
 export class ControllerApi implements ControllerClient {
   private readonly timeoutMs: number;
 
-  constructor(private readonly options: { readonly baseUrl: string; readonly timeoutMs?: number }) {
+  /** `ca`: the CAs to trust for an https base URL (FLOATLEASE_CA_FILE plus the system CAs); unset, fetch's defaults. */
+  constructor(private readonly options: { readonly baseUrl: string; readonly timeoutMs?: number; readonly ca?: readonly string[] }) {
     this.timeoutMs = options.timeoutMs ?? 10_000;
   }
 
@@ -108,22 +110,25 @@ export class ControllerApi implements ControllerClient {
   }
 
   private async call(method: string, path: string, credential?: string, body?: unknown): Promise<unknown> {
-    let res: Response;
+    const headers: Record<string, string> = {
+      accept: 'application/json',
+      ...(credential ? { authorization: `Bearer ${credential}` } : {}),
+      ...(body !== undefined ? { 'content-type': 'application/json' } : {}),
+    };
+    const url = `${this.options.baseUrl}${path}`;
+    const payload = body !== undefined ? JSON.stringify(body) : undefined;
+    let res: HttpAnswer;
     try {
-      res = await fetch(`${this.options.baseUrl}${path}`, {
-        method,
-        headers: {
-          accept: 'application/json',
-          ...(credential ? { authorization: `Bearer ${credential}` } : {}),
-          ...(body !== undefined ? { 'content-type': 'application/json' } : {}),
-        },
-        ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
-        signal: AbortSignal.timeout(this.timeoutMs),
-      });
+      if (this.options.ca && url.startsWith('https:')) {
+        res = await httpsRequest(url, { method, headers, ...(payload !== undefined ? { body: payload } : {}), timeoutMs: this.timeoutMs, ca: this.options.ca });
+      } else {
+        const r = await fetch(url, { method, headers, ...(payload !== undefined ? { body: payload } : {}), signal: AbortSignal.timeout(this.timeoutMs) });
+        res = { ok: r.ok, status: r.status, statusText: r.statusText, text: await r.text().catch(() => '') };
+      }
     } catch (err) {
       throw new ControllerUnreachableError(`${method} ${path}: ${(err as Error).cause instanceof Error ? ((err as Error).cause as Error).message : (err as Error).message}`);
     }
-    const text = await res.text().catch(() => '');
+    const { text } = res;
     let json: unknown;
     try {
       json = text ? JSON.parse(text) : undefined;

@@ -29,9 +29,9 @@ export interface LeasePipelineOptions {
 }
 
 /**
- * The one way into the lease holder, whatever the transport: verify (on an unknown key, fetching the
- * controller's key set and adopting it only if a pinned key signed it), accept, persist, then acknowledge over the transport the lease
- * came by. Leases are handled one at a time so seq checks cannot race. Refusals are logged, not acked.
+ * The one way into the lease holder, whatever the transport: verify (on an unknown key, adopting the
+ * key set the lease came with, else the one fetched from the controller, only if a pinned key signed
+ * it), accept, persist, then acknowledge over the transport the lease came by. Leases are handled one at a time so seq checks cannot race. Refusals are logged, not acked.
  */
 export class LeasePipeline {
   private queue: Promise<unknown> = Promise.resolve();
@@ -87,7 +87,8 @@ export class LeasePipeline {
       return { accepted: false, reason: 'duplicate' };
     }
     let verdict = await this.o.verifier.verify(grant.lease, holder.lastAcceptedSeq());
-    if (!verdict.ok && verdict.reason === 'unknown-key' && (await this.refreshJwks())) {
+    // A new key: first the key set the lease came with (vouched like a fetched one), else a fetch.
+    if (!verdict.ok && verdict.reason === 'unknown-key' && ((grant.keySet !== undefined && (await this.pinKeySet(grant.keySet, `${source} lease`))) || (await this.refreshJwks()))) {
       verdict = await this.o.verifier.verify(grant.lease, holder.lastAcceptedSeq());
     }
     if (!verdict.ok && retained && verdict.reason === 'replayed') {
@@ -128,22 +129,34 @@ export class LeasePipeline {
   }
 
   private async fetchAndPin(): Promise<boolean> {
+    let doc: unknown;
+    try {
+      doc = await this.o.fetchKeySet();
+    } catch (err) {
+      this.o.logger.warn({ err: (err as Error).message }, 'could not refresh the signing keys');
+      return false;
+    }
+    return this.pinKeySet(doc, 'controller');
+  }
+
+  /** Adopts a key set (fetched, or carried by a lease) only if a pinned key signed it and it is not older than the pinned one. */
+  private async pinKeySet(doc: unknown, from: string): Promise<boolean> {
     const { logger, verifier } = this.o;
     try {
-      const verdict = await verifyKeySet(await this.o.fetchKeySet(), await verifier.pinned(), this.trust.keySetIat ?? 0);
+      const verdict = await verifyKeySet(doc, await verifier.pinned(), this.trust.keySetIat ?? 0);
       if (!verdict.ok) {
-        logger.warn({ reason: verdict.reason, detail: verdict.message }, 'refused a key set no pinned key vouches for; keeping the pinned keys');
-        if (verdict.reason === 'not-vouched') this.o.onKeysOrphaned?.();
+        logger.warn({ from, reason: verdict.reason, detail: verdict.message }, 'refused a key set no pinned key vouches for; keeping the pinned keys');
+        if (verdict.reason === 'not-vouched' && from === 'controller') this.o.onKeysOrphaned?.();
         return false;
       }
       const jwks = trustAnchorSchema.shape.jwks.parse(verdict.jwks);
       verifier.replaceJwks(jwks);
       this.trust = { ...this.trust, jwks, keySetIat: verdict.iat };
       await this.o.store.saveTrust(this.trust);
-      logger.info({ keys: jwks.keys.length, vouchedBy: verdict.vouchedBy }, 'adopted the signing keys a pinned key vouched for');
+      logger.info({ from, keys: jwks.keys.length, vouchedBy: verdict.vouchedBy }, 'adopted the signing keys a pinned key vouched for');
       return true;
     } catch (err) {
-      logger.warn({ err: (err as Error).message }, 'could not refresh the signing keys');
+      logger.warn({ from, err: (err as Error).message }, 'could not adopt the signing keys');
       return false;
     }
   }

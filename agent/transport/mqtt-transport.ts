@@ -10,6 +10,8 @@ export interface MqttTransportOptions {
   readonly url: string;
   readonly identity: TransportIdentity;
   readonly keepaliveSec: number;
+  /** CAs to trust for mqtts:// and wss:// brokers (FLOATLEASE_CA_FILE plus the system CAs). */
+  readonly ca?: readonly string[];
   readonly handlers: TransportHandlers;
   readonly logger: Logger;
   readonly requestTimeoutMs?: number;
@@ -62,6 +64,7 @@ export class MqttTransport implements AgentTransport {
       reconnectPeriod: this.backoff.baseMs,
       reconnectOnConnackError: true,
       will: { topic: topics.presence(gw), payload: Buffer.from(OFFLINE), qos: 1, retain: true },
+      ...(this.o.ca ? { ca: [...this.o.ca] } : {}),
     });
     this.client = client;
     client.on('connect', () => {

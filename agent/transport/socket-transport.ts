@@ -8,6 +8,8 @@ import { ControllerProblem, TransportTimeout, type AgentTransport, type Transpor
 
 export interface SocketTransportOptions {
   readonly controllerUrl: string;
+  /** CAs to trust for an https:// controller (wss), FLOATLEASE_CA_FILE plus the system CAs. */
+  readonly ca?: readonly string[];
   readonly identity: TransportIdentity;
   readonly handlers: TransportHandlers;
   readonly logger: Logger;
@@ -57,6 +59,7 @@ export class SocketTransport implements AgentTransport {
       reconnectionDelay: this.backoff.baseMs,
       reconnectionDelayMax: this.backoff.maxMs,
       randomizationFactor: 0.5,
+      ...(this.o.ca ? { ca: [...this.o.ca] } : {}),
     });
     this.socket = s;
     s.on('connect', () => {

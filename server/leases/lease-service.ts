@@ -1,3 +1,5 @@
+import { decodeProtectedHeader } from 'jose';
+import type { KeySetDocument } from '../../shared/protocol/key-set.js';
 import type { LeaseClaims } from '../../shared/protocol/lease-claims.js';
 import type { LeaseGrant } from '../../shared/protocol/rest.js';
 import { auditStore, type AuditEntry } from '../audit/audit-store.js';
@@ -54,6 +56,8 @@ export interface LeaseServiceOptions {
   lanes?: Pick<ConnectionLanes, 'leaseGrants' | 'leaseAcks' | 'presence' | 'offline'>;
   /** The longest offline license file an operator may issue (seconds); 7 days by default. */
   offlineMaxSeconds?: number;
+  /** The vouched key set to send with a lease signed by `kid` (FreshKeyAnnouncer), if any. */
+  keySetFor?: (kid: string) => Promise<KeySetDocument | undefined>;
 }
 
 export const DEFAULT_OFFLINE_MAX_SECONDS = 7 * 24 * 3600;
@@ -156,13 +160,34 @@ export class LeaseService {
     });
     let issued: GrantRequest[] = [];
     if (valid.length) {
-      const deps = { issuer: this.opts.issuer, audience: this.opts.audience, nowMs: this.now(), sign: (c: LeaseClaims) => this.signer.signWithKid(c), ...(this.opts.grantPolicy ? { plan: this.opts.grantPolicy } : {}) };
+      const deps = {
+        issuer: this.opts.issuer,
+        audience: this.opts.audience,
+        nowMs: this.now(),
+        sign: (c: LeaseClaims) => this.signer.signWithKid(c),
+        ...(this.opts.grantPolicy ? { plan: this.opts.grantPolicy } : {}),
+      };
       issued = await this.rawTx('grant', (tx) => runGrantBatch(tx, valid, deps, outcomes));
     }
+    if (this.opts.keySetFor && issued.length) await this.attachKeySets(outcomes, this.opts.keySetFor);
     // Only after the commit: a lease counts as issued once it is durable.
     const done = performance.now();
     for (const r of issued) this.opts.observer?.issued?.(r.reason, (done - r.started) / 1000);
     return requests.map((r) => outcomes.get(r.gatewayId)!);
+  }
+
+  /** After the commit (no lookup while pool rows are locked): the key set rides with leases of a new key. */
+  private async attachKeySets(outcomes: Map<string, Outcome<LeaseGrant | undefined>>, keySetFor: (kid: string) => Promise<KeySetDocument | undefined>): Promise<void> {
+    const byKid = new Map<string, Promise<KeySetDocument | undefined>>();
+    for (const [gatewayId, o] of outcomes) {
+      if (!o.ok || !o.value) continue;
+      const kid = decodeProtectedHeader(o.value.lease).kid;
+      if (typeof kid !== 'string') continue;
+      // keySetFor never rejects (FreshKeyAnnouncer logs a failure and sends no set: the agent fetches it).
+      if (!byKid.has(kid)) byKid.set(kid, keySetFor(kid));
+      const keySet = await byKid.get(kid);
+      if (keySet) outcomes.set(gatewayId, succeeded({ ...o.value, keySet }));
+    }
   }
 
   private async ackBatch(requests: readonly AckRequest[]): Promise<Outcome<{ acknowledged: boolean }>[]> {

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { hardwareIdSchema } from './lease-claims.js';
+import { keySetDocumentSchema } from './key-set.js';
 import { pointsSchema } from './limits.js';
 
 /** REST request and response shapes of /api/v1, shared by the controller, CLI and console. */
@@ -289,6 +290,11 @@ export const leaseGrant = z.object({
   ttl: z.int(),
   /** Points of the allocation this lease could not grant yet (F2): they wait and are pushed as points free up. */
   pending: pointsSchema.optional(),
+  /**
+   * The vouched key set (shared/protocol/key-set.ts), sent with leases signed by a recently rotated-in
+   * key: an agent that does not pin the lease's kid adopts it from here when a pinned key signed it.
+   */
+  keySet: keySetDocumentSchema.optional(),
 });
 export type LeaseGrant = z.infer<typeof leaseGrant>;
 export const leaseAckBody = z.strictObject({ jti: z.uuid() });

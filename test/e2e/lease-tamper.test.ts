@@ -101,11 +101,11 @@ describe('the agent cannot be made to enforce a lease past exp + skew (issue 16)
       'the trial allowance',
       async () => {
         const l = await a.license();
-        if (l.licenseType === 'FLOATING') {
+        if (l.mode === 'FLOATING') {
           lastFloatingAt = Date.now();
           tags.push(Number(l.totalTagCount));
         }
-        return l.licenseType === 'TRIAL' && (until ? until() : true);
+        return l.mode === 'TRIAL' && (until ? until() : true);
       },
       { timeoutMs, intervalMs: 100 },
     );
@@ -157,8 +157,8 @@ describe('the agent cannot be made to enforce a lease past exp + skew (issue 16)
     let lastFloatingAt = 0;
     const sample = async () => {
       const l = await current.license();
-      if (l.licenseType === 'FLOATING') lastFloatingAt = Date.now();
-      return l.licenseType;
+      if (l.mode === 'FLOATING') lastFloatingAt = Date.now();
+      return l.mode;
     };
     for (let i = 0; i < 3; i++) {
       await current.stop('SIGKILL');
@@ -187,7 +187,7 @@ describe('the agent cannot be made to enforce a lease past exp + skew (issue 16)
     expect(recorded[0]!.seq).toBeGreaterThan(held.seq);
     // Wait for the real expiry of every recorded lease (and of the agent's own).
     await waitFor('the recorded leases expired', () => Date.now() > (last.expiresAt + SKEW + 1) * 1000, { timeoutMs: 60_000 });
-    await waitFor('the agent on trial', async () => (await a.license()).licenseType === 'TRIAL', { timeoutMs: 30_000 });
+    await waitFor('the agent on trial', async () => (await a.license()).mode === 'TRIAL', { timeoutMs: 30_000 });
     let served = 0;
     proxy.override(async (method, p) => {
       if (method !== 'POST' || p !== '/api/v1/agent/lease' || served >= recorded.length) return undefined;
@@ -200,13 +200,13 @@ describe('the agent cannot be made to enforce a lease past exp + skew (issue 16)
     await waitFor(
       'every recorded lease delivered',
       async () => {
-        samples.push(String((await a.license()).licenseType));
+        samples.push(String((await a.license()).mode));
         return served === recorded.length;
       },
       { timeoutMs: 150_000, intervalMs: 100 },
     );
     for (let i = 0; i < 10; i++) {
-      samples.push(String((await a.license()).licenseType));
+      samples.push(String((await a.license()).mode));
       await new Promise((r) => setTimeout(r, 100));
     }
     expect(samples.filter((s) => s === 'FLOATING')).toEqual([]);
@@ -237,6 +237,8 @@ describe('the agent cannot be made to enforce a lease past exp + skew (issue 16)
       return { status: 404, body: { detail: 'no' } };
     });
     const { tags } = await lastFloating(a, 120_000, () => leasesServed >= 3 && keysServed >= 1);
+    // Seen floating on the genuine lease (so the sampling can see FLOATING), never on the forged one.
+    expect(tags).toContain(500);
     expect(tags.filter((t) => t === 100_000)).toEqual([]);
     expect(await fs.readFile(path.join(stateDir, 'trust.json'), 'utf8')).toBe(pinned);
     expect(a.logs.some((l) => l.msg === 'refused a lease' && l.reason === 'unknown-key')).toBe(true);

@@ -11,6 +11,7 @@ describe('agent configuration', () => {
       transports: ['mqtt', 'ws'],
       activationCode: undefined,
       stateDir: path.resolve('./.floatlease-agent'),
+      caFile: undefined,
       hardwareIdOverride: undefined,
       gatewayName: undefined,
       clockSkewSec: 30,
@@ -22,6 +23,12 @@ describe('agent configuration', () => {
     });
     expect(Object.isFrozen(c)).toBe(true);
     expect(Object.isFrozen(c.http)).toBe(true);
+  });
+
+  it('FLOATLEASE_CA_FILE (or --ca-file) is resolved to an absolute path', () => {
+    expect(loadAgentConfig([], { FLOATLEASE_CA_FILE: 'certs/ca.pem' }).caFile).toBe(path.resolve('certs/ca.pem'));
+    expect(loadAgentConfig(['--ca-file', '/etc/floatlease/ca.pem'], {}).caFile).toBe('/etc/floatlease/ca.pem');
+    expect(loadAgentConfig([], { FLOATLEASE_CA_FILE: '' }).caFile).toBeUndefined();
   });
 
   it('reads the environment, and flags win over it', () => {

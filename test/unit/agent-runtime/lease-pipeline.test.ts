@@ -98,6 +98,30 @@ describe('LeasePipeline', () => {
     }
   });
 
+  it('adopts the key set the first lease of a new key carries, without a fetch; a set no pinned key signed is refused', async () => {
+    const own = await TestSigner.create();
+    try {
+      const { holder, store, deliver, fetches, log } = setup(async () => {
+        throw new Error('the controller is unreachable over HTTP');
+      }, own);
+      await own.keys.rotate();
+      own.seq = 100;
+      // A stranger's set riding on the stranger's lease: refused, the pinned keys kept (then the fetch fails too).
+      const forged = { ...(await stranger.grant({ seq: 150 })), keySet: await stranger.keySet() };
+      expect(await deliver(forged)).toEqual({ accepted: false, reason: 'unknown-key' });
+      expect(store.trust).toBeUndefined();
+      expect(log.lines.some((l) => l.msg === 'refused a key set no pinned key vouches for; keeping the pinned keys' && l.from === 'test lease')).toBe(true);
+      const g = { ...(await own.grant()), keySet: await own.keySet() };
+      expect((await deliver(g)).accepted).toBe(true);
+      expect(holder.lastAcceptedSeq()).toBe(g.seq);
+      expect(store.trust?.jwks.keys.map((k) => k.kid)).toContain(decodeProtectedHeader(g.lease).kid);
+      // Only the forged lease's attempt reached for the controller; the genuine one needed nothing.
+      expect(fetches()).toBe(1);
+    } finally {
+      await own.dispose();
+    }
+  });
+
   it('ignores the lease it already holds (a retained copy), and a stale retained one quietly', async () => {
     const { acks, log, deliver } = setup();
     const first = await signer.grant();
