@@ -31,6 +31,7 @@ import { ControllerMetrics } from './metrics/controller-metrics.js';
 import { httpMetrics, metricsRoutes } from './metrics/metrics-routes.js';
 import { poolSnapshotSource } from './metrics/pool-snapshot.js';
 import { startSweeper } from './leases/sweeper.js';
+import { startElasticResizer } from './elastic/elastic-resizer.js';
 import { AgentSocketStore, socketHeldAnywhere } from './replicas/agent-socket-store.js';
 import { ReplicaMembership } from './replicas/replica-membership.js';
 import { attachPostgresAdapter } from './replicas/socket-adapter.js';
@@ -131,6 +132,8 @@ export async function startController(config: Config, logger: Logger, onFatal: (
     stack.push('lease-pusher', () => services.pusher.idle());
     const sweeper = startSweeper({ intervalMs: config.sweepIntervalMs, leaseHistoryDays: config.leaseHistoryDays, reclaimSkewMarginSec: config.reclaimSkewMarginSec }, database.db, services, logger.child({ component: 'sweeper' }));
     stack.push('sweeper', () => sweeper.stop());
+    const resizer = startElasticResizer({ intervalMs: config.elasticIntervalMs }, services.elastic, logger.child({ component: 'elastic' }));
+    stack.push('elastic-resizer', () => resizer.stop());
 
     const api = buildApiRouter(config, database.db, services, {
       sharedRateLimits: config.database.url !== undefined,

@@ -7,6 +7,7 @@ import type { Db } from './db/database.js';
 import { registerEnrollmentRoutes } from './enrollment/enrollment-routes.js';
 import { registerBulkAllocationRoutes } from './gateways/bulk-allocation-routes.js';
 import { registerGatewayRoutes } from './gateways/gateway-routes.js';
+import { registerElasticRoutes } from './elastic/elastic-routes.js';
 import { EmqxDecisions } from './emqx/emqx-decisions.js';
 import { registerEmqxRoutes } from './emqx/emqx-routes.js';
 import { PgRateLimitStore } from './http/pg-rate-limit-store.js';
@@ -50,6 +51,7 @@ export function buildApiRouter(
   );
   registerBulkAllocationRoutes(routes, s.bulkAllocations);
   registerGatewayRoutes(routes, s.gateways);
+  registerElasticRoutes(routes, s.elastic);
   registerOfflineLicenseRoutes(routes, s.leases);
   registerAgentRoutes(routes, s.leases, s.gateways, () => s.publishedKeys.jwks(), () => s.keySet.document());
   registerAuditRoutes(routes, db);

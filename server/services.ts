@@ -7,6 +7,7 @@ import type { Db } from './db/database.js';
 import { EnrollmentService } from './enrollment/enrollment-service.js';
 import { EventBus, notifierWithEvents } from './events/event-bus.js';
 import { BulkAllocationService } from './gateways/bulk-allocation-service.js';
+import { ElasticService } from './elastic/elastic-service.js';
 import { GatewayService } from './gateways/gateway-service.js';
 import { LeasePusher } from './leases/lease-pusher.js';
 import { LeaseService, type LeaseObserver } from './leases/lease-service.js';
@@ -35,6 +36,7 @@ export interface Services {
   readonly publishedKeys: PublishedKeys;
   readonly keySet: KeySetVoucher;
   readonly events: EventBus;
+  readonly elastic: ElasticService;
 }
 
 /** Stores are stateless modules over the db; services get only what they use. */
@@ -85,5 +87,6 @@ export async function createServices(
     publishedKeys,
     keySet: new KeySetVoucher(keys, () => publishedKeys.jwks()),
     events,
+    elastic: new ElasticService(db, notifier),
   };
 }

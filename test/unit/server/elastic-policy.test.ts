@@ -3,7 +3,7 @@ import { decideResize, elasticTarget, type ElasticGateway, type ElasticPolicy } 
 
 const policy: ElasticPolicy = { headroom: 0.25, step: 0.5, cooldownSec: 60 };
 const NOW = 1_000_000_000;
-const gw = (o: Partial<ElasticGateway> & { tags: number; usage: number | null }): ElasticGateway => ({
+const gw = (o: Partial<Omit<ElasticGateway, 'usage'>> & { tags: number; usage: number | null }): ElasticGateway => ({
   allocation: { tags: o.tags, connections: 4 },
   usage: o.usage === null ? null : { tags: o.usage, connections: 1 },
   bounds: o.bounds ?? { tags: { min: 10, max: 200 } },
