@@ -14,6 +14,7 @@ import { PgRateLimitStore } from './http/pg-rate-limit-store.js';
 import { authFailureLimiter, failureLimiter } from './http/rate-limits.js';
 import { RouteRegistry } from './http/route-registry.js';
 import { registerAgentRoutes } from './leases/agent-routes.js';
+import { registerBorrowRoutes } from './leases/borrow-routes.js';
 import { registerSigningKeyRoutes } from './leases/signing-key-routes.js';
 import { registerOfflineLicenseRoutes } from './leases/offline-license-routes.js';
 import { buildOpenApiDocument } from './openapi/openapi-document.js';
@@ -54,6 +55,7 @@ export function buildApiRouter(
   registerElasticRoutes(routes, s.elastic);
   registerOfflineLicenseRoutes(routes, s.leases);
   registerAgentRoutes(routes, s.leases, s.gateways, () => s.publishedKeys.jwks(), () => s.keySet.document());
+  registerBorrowRoutes(routes, s.leases);
   registerAuditRoutes(routes, db);
   registerTokenRoutes(routes, s.tokens);
   registerSigningKeyRoutes(routes, db, s.keys, s.publishedKeys);
