@@ -212,6 +212,23 @@ export const auditEvents = pgTable(
   ],
 );
 
+/**
+ * Usage history (issue 21's what-if replay): one row per change of a gateway's reported usage,
+ * written only when the value changes, so a steady gateway adds nothing.
+ */
+export const usageSamples = pgTable(
+  'usage_samples',
+  {
+    id: bigserial('id', { mode: 'number' }).primaryKey(),
+    gatewayId: uuid('gateway_id').notNull().references(() => gateways.id, { onDelete: 'cascade' }),
+    poolId: uuid('pool_id').notNull(),
+    at: ts('at').notNull(),
+    tags: integer('tags').notNull(),
+    connections: integer('connections').notNull(),
+  },
+  (t) => [index('usage_samples_pool_idx').on(t.poolId, t.at)],
+);
+
 export const apiTokens = pgTable('api_tokens', {
   id: uuid('id').primaryKey().defaultRandom(),
   name: text('name').notNull(),
