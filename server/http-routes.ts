@@ -8,6 +8,7 @@ import { registerEnrollmentRoutes } from './enrollment/enrollment-routes.js';
 import { registerBulkAllocationRoutes } from './gateways/bulk-allocation-routes.js';
 import { registerGatewayRoutes } from './gateways/gateway-routes.js';
 import { registerElasticRoutes } from './elastic/elastic-routes.js';
+import { registerSimulateRoutes } from './simulate/simulate-routes.js';
 import { EmqxDecisions } from './emqx/emqx-decisions.js';
 import { registerEmqxRoutes } from './emqx/emqx-routes.js';
 import { PgRateLimitStore } from './http/pg-rate-limit-store.js';
@@ -53,6 +54,7 @@ export function buildApiRouter(
   registerBulkAllocationRoutes(routes, s.bulkAllocations);
   registerGatewayRoutes(routes, s.gateways);
   registerElasticRoutes(routes, s.elastic);
+  registerSimulateRoutes(routes, s.simulate);
   registerOfflineLicenseRoutes(routes, s.leases);
   registerAgentRoutes(routes, s.leases, s.gateways, () => s.publishedKeys.jwks(), () => s.keySet.document());
   registerBorrowRoutes(routes, s.leases);

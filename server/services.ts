@@ -8,6 +8,7 @@ import { EnrollmentService } from './enrollment/enrollment-service.js';
 import { EventBus, notifierWithEvents } from './events/event-bus.js';
 import { BulkAllocationService } from './gateways/bulk-allocation-service.js';
 import { ElasticService } from './elastic/elastic-service.js';
+import { SimulateService } from './simulate/simulate-service.js';
 import { GatewayService } from './gateways/gateway-service.js';
 import { LeasePusher } from './leases/lease-pusher.js';
 import { LeaseService, type LeaseObserver } from './leases/lease-service.js';
@@ -37,6 +38,7 @@ export interface Services {
   readonly keySet: KeySetVoucher;
   readonly events: EventBus;
   readonly elastic: ElasticService;
+  readonly simulate: SimulateService;
 }
 
 /** Stores are stateless modules over the db; services get only what they use. */
@@ -88,5 +90,6 @@ export async function createServices(
     keySet: new KeySetVoucher(keys, () => publishedKeys.jwks()),
     events,
     elastic: new ElasticService(db, notifier),
+    simulate: new SimulateService(db),
   };
 }

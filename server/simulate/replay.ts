@@ -148,7 +148,10 @@ export function replay(gateways: readonly SimGateway[], events: readonly SimEven
   const offlineHeld = zero();
   const pendingSum = zero();
   const borrowedSum = zero();
-  const waiting = new Set<number>();
+  /** Waiting gateways in serving order (priority, then arrival, then index). */
+  const waitList: number[] = [];
+  const isWaiting = new Uint8Array(gateways.length);
+  const contrib: Points[] = gateways.map(() => zero());
   const reclaimedAt = new Map<number, number>();
   const heap = new ExpiryHeap();
   let now = startMs;
@@ -165,6 +168,17 @@ export function replay(gateways: readonly SimGateway[], events: readonly SimEven
   const peak = () => {
     for (const k of KINDS) if (limit[k] > 0) r.peakUtilization[k] = Math.max(r.peakUtilization[k], heldSum[k] / limit[k]);
   };
+  const pendingOf = (g: GwState, k: Kind) => (g.online ? Math.max(0, g.alloc[k] - g.held[k]) : 0);
+  /** Keeps pendingSum equal to what waiting gateways wait for (called after any change to gateway i). */
+  const recount = (i: number) => {
+    const g = st[i]!;
+    const c = contrib[i]!;
+    for (const k of KINDS) {
+      const next = isWaiting[i] ? pendingOf(g, k) : 0;
+      pendingSum[k] += next - c[k];
+      c[k] = next;
+    }
+  };
   const setHeld = (i: number, next: Points) => {
     const g = st[i]!;
     for (const k of KINDS) {
@@ -172,32 +186,51 @@ export function replay(gateways: readonly SimGateway[], events: readonly SimEven
       if (!g.online) offlineHeld[k] += next[k] - g.held[k];
     }
     g.held = next;
+    recount(i);
   };
-  const pendingOf = (g: GwState, k: Kind) => (g.online ? Math.max(0, g.alloc[k] - g.held[k]) : 0);
-  const refreshPending = () => {
-    for (const k of KINDS) pendingSum[k] = 0;
-    for (const i of waiting) for (const k of KINDS) pendingSum[k] += pendingOf(st[i]!, k);
+  const before = (a: number, b: number) => gateways[b]!.priority - gateways[a]!.priority || st[a]!.waitingSince! - st[b]!.waitingSince! || a - b;
+  const enqueue = (i: number) => {
+    if (isWaiting[i]) return;
+    st[i]!.waitingSince = now;
+    isWaiting[i] = 1;
+    let lo = 0;
+    let hi = waitList.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      if (before(waitList[mid]!, i) < 0) lo = mid + 1;
+      else hi = mid;
+    }
+    waitList.splice(lo, 0, i);
+    recount(i);
+  };
+  const dequeue = (i: number) => {
+    if (!isWaiting[i]) return;
+    isWaiting[i] = 0;
+    waitList.splice(waitList.indexOf(i), 1);
+    st[i]!.waitingSince = null;
+    recount(i);
   };
   /** Serves waiting gateways in priority then arrival order from the free points. */
   const serve = () => {
-    if (waiting.size === 0) return;
+    if (waitList.length === 0) return;
     const free = { tags: limit.tags - heldSum.tags, connections: limit.connections - heldSum.connections };
-    const order = [...waiting].sort((a, b) => gateways[b]!.priority - gateways[a]!.priority || st[a]!.waitingSince! - st[b]!.waitingSince! || a - b);
-    for (const i of order) {
+    // Nobody further gets anything once no kind has both free points and someone waiting for it.
+    const idle = () => !(free.tags > 0 && pendingSum.tags > 0) && !(free.connections > 0 && pendingSum.connections > 0);
+    if (idle()) return;
+    const done: number[] = [];
+    for (const i of waitList) {
+      if (idle()) break;
       const g = st[i]!;
       const next = { ...g.held };
       for (const k of KINDS) {
-        const give = Math.max(0, Math.min(g.alloc[k] - g.held[k], free[k]));
-        next[k] += give;
-        free[k] -= Math.max(0, g.alloc[k] - g.held[k]); // what it still waits for stays owed to it
+        const want = Math.max(0, g.alloc[k] - g.held[k]);
+        next[k] += Math.max(0, Math.min(want, free[k]));
+        free[k] -= want; // what it still waits for stays owed to it
       }
       setHeld(i, next);
-      if (KINDS.every((k) => pendingOf(g, k) === 0)) {
-        waiting.delete(i);
-        g.waitingSince = null;
-      }
+      if (KINDS.every((k) => pendingOf(g, k) === 0)) done.push(i);
     }
-    refreshPending();
+    for (const i of done) dequeue(i);
     peak();
   };
   /** An online gateway asks for its allocation: held now, or queued. */
@@ -208,13 +241,13 @@ export function replay(gateways: readonly SimGateway[], events: readonly SimEven
     const lowered = { tags: Math.min(g.held.tags, g.alloc.tags), connections: Math.min(g.held.connections, g.alloc.connections) };
     if (lowered.tags !== g.held.tags || lowered.connections !== g.held.connections) setHeld(i, lowered);
     if (KINDS.some((k) => pendingOf(g, k) > 0)) {
-      if (!waiting.has(i)) {
-        waiting.add(i);
-        g.waitingSince = now;
-      }
+      enqueue(i);
       serve();
-      if (waiting.has(i)) r.queuedRequests += 1;
-    } else serve(); // points it returned may serve others
+      if (isWaiting[i]) r.queuedRequests += 1;
+    } else {
+      dequeue(i);
+      serve(); // points it returned may serve others
+    }
   };
   const expire = (i: number) => {
     const g = st[i]!;
@@ -256,14 +289,13 @@ export function replay(gateways: readonly SimGateway[], events: readonly SimEven
           g.borrowUntil = -Infinity;
           g.online = true;
           g.expiry = Infinity;
+          recount(ev.gw);
           request(ev.gw);
         } else {
+          dequeue(ev.gw);
           g.online = false;
           g.offlineSince = now;
           for (const k of KINDS) offlineHeld[k] += g.held[k];
-          waiting.delete(ev.gw);
-          g.waitingSince = null;
-          refreshPending();
           const keep = s.reclaim === 'on-disconnect' ? s.graceSec : s.ttlSec;
           g.expiry = Math.max(now + keep * 1000, g.borrowUntil);
           heap.push(g.expiry, ev.gw);
@@ -271,6 +303,7 @@ export function replay(gateways: readonly SimGateway[], events: readonly SimEven
         break;
       case 'alloc':
         g.alloc = { ...ev.points };
+        recount(ev.gw);
         request(ev.gw);
         break;
       case 'usage': {
@@ -281,6 +314,7 @@ export function replay(gateways: readonly SimGateway[], events: readonly SimEven
         g.lowSince = d.lowSinceMs;
         if (d.changed) {
           g.alloc = d.allocation;
+          recount(ev.gw);
           g.changedAt = now;
           r.elasticResizes += 1;
           request(ev.gw);
@@ -300,10 +334,8 @@ export function replay(gateways: readonly SimGateway[], events: readonly SimEven
       }
       case 'release':
         if (g.online) {
+          dequeue(ev.gw);
           setHeld(ev.gw, zero());
-          waiting.delete(ev.gw);
-          g.waitingSince = null;
-          refreshPending();
           serve();
         }
         break;
