@@ -20,8 +20,8 @@ export function registerElasticRoutes(routes: RouteRegistry, elastic: ElasticSer
     path: '/api/v1/pools/:id/policy',
     summary:
       "Change a pool's policy. Elastic example: headroom 0.25, step 0.25, cooldownSec 300 and a gateway with tags {min 50, max 400} using 180 of 190 " +
-      'grows to 225 (180 × 1.25) if 35 points are free, at most 100 (0.25 × 400) per resize, and shrinks toward its usage only after usage stayed below ' +
-      'half its headroom for 300 s, never below usage or min',
+      'grows to 225 (180 × 1.25) if 35 points are free, at most 100 (0.25 × 400) per resize; with usage down to 20 for 300 s it shrinks to 125, ' +
+      'then to 50 (its min), never below usage, never two resizes within 300 s',
     tag,
     auth: { role: 'admin' },
     params: idParams,
