@@ -148,9 +148,13 @@ export function replay(gateways: readonly SimGateway[], events: readonly SimEven
   const offlineHeld = zero();
   const pendingSum = zero();
   const borrowedSum = zero();
-  /** Waiting gateways in serving order (priority, then arrival, then index). */
-  const waitList: number[] = [];
-  const isWaiting = new Uint8Array(gateways.length);
+  /**
+   * Per kind, the gateways waiting for it in serving order (priority, then arrival, then index).
+   * Partial grants decide each kind on its own, so one list per kind serves exactly like one list,
+   * and a pass stops at the first gateway the free points do not cover.
+   */
+  const lists: Record<Kind, number[]> = { tags: [], connections: [] };
+  const inList: Record<Kind, Uint8Array> = { tags: new Uint8Array(gateways.length), connections: new Uint8Array(gateways.length) };
   const contrib: Points[] = gateways.map(() => zero());
   const reclaimedAt = new Map<number, number>();
   const heap = new ExpiryHeap();
@@ -174,7 +178,7 @@ export function replay(gateways: readonly SimGateway[], events: readonly SimEven
     const g = st[i]!;
     const c = contrib[i]!;
     for (const k of KINDS) {
-      const next = isWaiting[i] ? pendingOf(g, k) : 0;
+      const next = inList[k][i] ? pendingOf(g, k) : 0;
       pendingSum[k] += next - c[k];
       c[k] = next;
     }
@@ -188,49 +192,59 @@ export function replay(gateways: readonly SimGateway[], events: readonly SimEven
     g.held = next;
     recount(i);
   };
+  const waitingAny = (i: number) => inList.tags[i] === 1 || inList.connections[i] === 1;
   const before = (a: number, b: number) => gateways[b]!.priority - gateways[a]!.priority || st[a]!.waitingSince! - st[b]!.waitingSince! || a - b;
   const enqueue = (i: number) => {
-    if (isWaiting[i]) return;
-    st[i]!.waitingSince = now;
-    isWaiting[i] = 1;
-    let lo = 0;
-    let hi = waitList.length;
-    while (lo < hi) {
-      const mid = (lo + hi) >> 1;
-      if (before(waitList[mid]!, i) < 0) lo = mid + 1;
-      else hi = mid;
+    const g = st[i]!;
+    if (!waitingAny(i)) g.waitingSince = now;
+    for (const k of KINDS) {
+      if (inList[k][i] || pendingOf(g, k) === 0) continue;
+      const list = lists[k];
+      let lo = 0;
+      let hi = list.length;
+      while (lo < hi) {
+        const mid = (lo + hi) >> 1;
+        if (before(list[mid]!, i) < 0) lo = mid + 1;
+        else hi = mid;
+      }
+      list.splice(lo, 0, i);
+      inList[k][i] = 1;
     }
-    waitList.splice(lo, 0, i);
     recount(i);
   };
   const dequeue = (i: number) => {
-    if (!isWaiting[i]) return;
-    isWaiting[i] = 0;
-    waitList.splice(waitList.indexOf(i), 1);
+    for (const k of KINDS) {
+      if (!inList[k][i]) continue;
+      lists[k].splice(lists[k].indexOf(i), 1);
+      inList[k][i] = 0;
+    }
     st[i]!.waitingSince = null;
     recount(i);
   };
-  /** Serves waiting gateways in priority then arrival order from the free points. */
+  /** Serves waiting gateways, per kind, in priority then arrival order from the free points. */
   const serve = () => {
-    if (waitList.length === 0) return;
-    const free = { tags: limit.tags - heldSum.tags, connections: limit.connections - heldSum.connections };
-    // Nobody further gets anything once no kind has both free points and someone waiting for it.
-    const idle = () => !(free.tags > 0 && pendingSum.tags > 0) && !(free.connections > 0 && pendingSum.connections > 0);
-    if (idle()) return;
-    const done: number[] = [];
-    for (const i of waitList) {
-      if (idle()) break;
-      const g = st[i]!;
-      const next = { ...g.held };
-      for (const k of KINDS) {
+    for (const k of KINDS) {
+      const list = lists[k];
+      let free = limit[k] - heldSum[k];
+      let served = 0;
+      for (const i of list) {
+        if (free <= 0) break;
+        const g = st[i]!;
         const want = Math.max(0, g.alloc[k] - g.held[k]);
-        next[k] += Math.max(0, Math.min(want, free[k]));
-        free[k] -= want; // what it still waits for stays owed to it
+        const give = Math.min(want, free);
+        if (give > 0) setHeld(i, { ...g.held, [k]: g.held[k] + give });
+        free -= want; // what it still waits for stays owed to it
+        if (give < want) break;
+        served += 1;
       }
-      setHeld(i, next);
-      if (KINDS.every((k) => pendingOf(g, k) === 0)) done.push(i);
+      if (served) {
+        for (const i of list.splice(0, served)) {
+          inList[k][i] = 0;
+          if (!waitingAny(i)) st[i]!.waitingSince = null;
+          recount(i);
+        }
+      }
     }
-    for (const i of done) dequeue(i);
     peak();
   };
   /** An online gateway asks for its allocation: held now, or queued. */
@@ -243,7 +257,7 @@ export function replay(gateways: readonly SimGateway[], events: readonly SimEven
     if (KINDS.some((k) => pendingOf(g, k) > 0)) {
       enqueue(i);
       serve();
-      if (isWaiting[i]) r.queuedRequests += 1;
+      if (waitingAny(i)) r.queuedRequests += 1;
     } else {
       dequeue(i);
       serve(); // points it returned may serve others
