@@ -32,6 +32,7 @@ import { httpMetrics, metricsRoutes } from './metrics/metrics-routes.js';
 import { poolSnapshotSource } from './metrics/pool-snapshot.js';
 import { startSweeper } from './leases/sweeper.js';
 import { startHistoryRollup } from './history/history-service.js';
+import { startElasticResizer } from './elastic/elastic-resizer.js';
 import { AgentSocketStore, socketHeldAnywhere } from './replicas/agent-socket-store.js';
 import { ReplicaMembership } from './replicas/replica-membership.js';
 import { attachPostgresAdapter } from './replicas/socket-adapter.js';
@@ -134,6 +135,8 @@ export async function startController(config: Config, logger: Logger, onFatal: (
     stack.push('sweeper', () => sweeper.stop());
     const rollup = startHistoryRollup(services.history, config.historySampleMs, logger.child({ component: 'history' }));
     stack.push('history', () => rollup.stop());
+    const resizer = startElasticResizer({ intervalMs: config.elasticIntervalMs }, services.elastic, logger.child({ component: 'elastic' }));
+    stack.push('elastic-resizer', () => resizer.stop());
 
     // Agents' messages take their lane of the connection budget; the rest stays free for the other lanes.
     // One dispatcher for every transport: MQTT, Socket.IO and the HTTP agent routes.

@@ -87,6 +87,8 @@ export const configSchema = z.object({
     .refine((v) => v === undefined || v === '' || /^fl_[A-Za-z0-9_-]{20,}$/.test(v), 'expected fl_ followed by at least 20 URL-safe characters'),
   SWEEP_INTERVAL_MS: positiveInt(5_000, 'a positive number of milliseconds'),
   HISTORY_SAMPLE_MS: positiveInt(60_000, 'a positive number of milliseconds'),
+  /** Elastic allocations, pending timeouts and pre-emption are reviewed this often (issue 21). */
+  ELASTIC_INTERVAL_MS: positiveInt(5_000, 'a positive number of milliseconds'),
   RECLAIM_SKEW_MARGIN_SEC: z.coerce
     .number({ error: 'expected whole seconds 0-3600' })
     .int('expected whole seconds 0-3600')
@@ -183,6 +185,7 @@ export interface Config {
   readonly sweepIntervalMs: number;
   /** How often the usage history (server/history/) samples the fleet. */
   readonly historySampleMs: number;
+  readonly elasticIntervalMs: number;
   /**
    * reclaim on-disconnect: points return this long after the lease's grace has run out since the
    * controller lost the agent, for the agent's timers and clock rate (it stops at the grace).
@@ -270,6 +273,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     adminToken: c.ADMIN_TOKEN || undefined,
     sweepIntervalMs: c.SWEEP_INTERVAL_MS,
     historySampleMs: c.HISTORY_SAMPLE_MS,
+    elasticIntervalMs: c.ELASTIC_INTERVAL_MS,
     reclaimSkewMarginSec: c.RECLAIM_SKEW_MARGIN_SEC,
     leaseHistoryDays: c.LEASE_HISTORY_DAYS,
     rateLimits: { enrollFailuresPerMinute: c.ENROLL_FAILURES_PER_MINUTE, authFailuresPerMinute: c.AUTH_FAILURES_PER_MINUTE },

@@ -7,6 +7,8 @@ import type { Db } from './db/database.js';
 import { EnrollmentService } from './enrollment/enrollment-service.js';
 import { EventBus, notifierWithEvents } from './events/event-bus.js';
 import { BulkAllocationService } from './gateways/bulk-allocation-service.js';
+import { ElasticService } from './elastic/elastic-service.js';
+import { SimulateService } from './simulate/simulate-service.js';
 import { GatewayService } from './gateways/gateway-service.js';
 import { HistoryService } from './history/history-service.js';
 import { LeasePusher } from './leases/lease-pusher.js';
@@ -41,6 +43,8 @@ export interface Services {
   readonly keySet: KeySetVoucher;
   readonly events: EventBus;
   readonly history: HistoryService;
+  readonly elastic: ElasticService;
+  readonly simulate: SimulateService;
 }
 
 /** Stores are stateless modules over the db; services get only what they use. */
@@ -96,5 +100,7 @@ export async function createServices(
     keySet,
     events,
     history: new HistoryService(db),
+    elastic: new ElasticService(db, notifier),
+    simulate: new SimulateService(db),
   };
 }

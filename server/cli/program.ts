@@ -1,6 +1,8 @@
 import { Command } from 'commander';
 import { registerAuditCommand } from './commands/audit.js';
 import { registerCodeCommands } from './commands/codes.js';
+import { registerElasticCommands } from './commands/elastic.js';
+import { registerSimulateCommand } from './commands/simulate.js';
 import { registerGatewayCommands } from './commands/gateways.js';
 import { registerKeyCommands } from './commands/keys.js';
 import { registerPoolCommands } from './commands/pools.js';
@@ -38,6 +40,8 @@ export function buildProgram(env: Env, io: Io): Command {
   registerPoolCommands(program, ctxOf);
   registerCodeCommands(program, ctxOf);
   registerGatewayCommands(program, ctxOf);
+  registerElasticCommands(program, ctxOf);
+  registerSimulateCommand(program, ctxOf);
   registerAuditCommand(program, ctxOf);
   registerTokenCommands(program, ctxOf);
   registerKeyCommands(program, ctxOf);

@@ -43,6 +43,20 @@ export const pools = pgTable('pools', {
   maxOversubscription: real('max_oversubscription'),
   /** partial: a grant gives what is free; all-or-nothing: the allocation or nothing beyond what is held. */
   grantMode: text('grant_mode', { enum: ['partial', 'all-or-nothing'] }).notNull().default('partial'),
+  /** Elastic allocations (issue 21): headroom kept above usage, as a fraction of usage. */
+  elasticHeadroom: real('elastic_headroom').notNull().default(0.25),
+  /** Largest single resize, as a fraction of the gateway's max (at least 1 point). */
+  elasticStep: real('elastic_step').notNull().default(0.25),
+  /** No two resizes of one gateway closer than this; usage must stay low this long to shrink. */
+  elasticCooldownSeconds: integer('elastic_cooldown_seconds').notNull().default(300),
+  /** Pre-emption may lower a lower-priority gateway below its headroom, down to its elastic min. */
+  preemptToMin: boolean('preempt_to_min').notNull().default(false),
+  /** A pending request older than this is cancelled (its allocation lowered to what it holds); null = never. */
+  pendingTimeoutSeconds: integer('pending_timeout_seconds'),
+  /** Offline borrowing: the longest borrow (0 = borrowing off), the share of capacity borrowed at once, borrows per gateway. */
+  borrowMaxSeconds: integer('borrow_max_seconds').notNull().default(0),
+  borrowMaxFraction: real('borrow_max_fraction').notNull().default(0.25),
+  borrowsPerGateway: integer('borrows_per_gateway').notNull().default(1),
   createdAt: createdAt(),
   updatedAt: ts('updated_at').notNull().defaultNow(),
 });
@@ -118,6 +132,15 @@ export const gateways = pgTable(
     priority: integer('priority').notNull().default(0),
     /** Since when a grant left this gateway short of its allocation; null = not waiting. */
     pendingSince: ts('pending_since'),
+    /** Elastic bounds per kind (issue 21); null = a fixed allocation. */
+    elasticMinTags: integer('elastic_min_tags'),
+    elasticMaxTags: integer('elastic_max_tags'),
+    elasticMinConnections: integer('elastic_min_connections'),
+    elasticMaxConnections: integer('elastic_max_connections'),
+    /** The last elastic resize or pre-emption (the cooldown runs from it). */
+    elasticChangedAt: ts('elastic_changed_at'),
+    /** Since when usage has stayed below what the headroom asks (shrinking waits a cooldown past it). */
+    elasticLowSince: ts('elastic_low_since'),
     /** Decommissioned: credential dead, allocation 0; the row stays until its leases have ended. */
     revokedAt: ts('revoked_at'),
   },
@@ -146,6 +169,8 @@ export const leases = pgTable(
     expiresAt: ts('expires_at').notNull(),
     /** The lease's disconnectGraceSec claim (reclaim on-disconnect); null: it returns at expires_at. */
     disconnectGraceSeconds: integer('disconnect_grace_seconds'),
+    /** Offline borrowing (issue 21): requested by the agent for a planned disconnect. */
+    borrow: boolean('borrow').notNull().default(false),
     state: text('state', { enum: leaseStates }).notNull().default('issued'),
     acknowledgedAt: ts('acknowledged_at'),
     endedAt: ts('ended_at'),
@@ -185,6 +210,23 @@ export const auditEvents = pgTable(
     index('audit_pool_idx').on(t.poolId, t.at),
     index('audit_action_idx').on(t.action, t.at),
   ],
+);
+
+/**
+ * Usage history (issue 21's what-if replay): one row per change of a gateway's reported usage,
+ * written only when the value changes, so a steady gateway adds nothing.
+ */
+export const usageSamples = pgTable(
+  'usage_samples',
+  {
+    id: bigserial('id', { mode: 'number' }).primaryKey(),
+    gatewayId: uuid('gateway_id').notNull().references(() => gateways.id, { onDelete: 'cascade' }),
+    poolId: uuid('pool_id').notNull(),
+    at: ts('at').notNull(),
+    tags: integer('tags').notNull(),
+    connections: integer('connections').notNull(),
+  },
+  (t) => [index('usage_samples_pool_idx').on(t.poolId, t.at)],
 );
 
 export const apiTokens = pgTable('api_tokens', {

@@ -12,6 +12,7 @@ import { noCredentialSink, type CredentialSink } from '../mqtt/dynsec-provisione
 import { poolStore } from '../pools/pool-store.js';
 import { BINDING_RESET, gatewayStore, type GatewayFilter, type GatewayListFilter } from './gateway-store.js';
 import { gatewayView } from './gateway-view.js';
+import { usageHistoryStore } from '../simulate/usage-history-store.js';
 
 export interface AllocationRequest {
   tags: number;
@@ -224,6 +225,8 @@ export class GatewayService {
 
   /** Usage reported by the agent (read from the gateway itself). */
   async reportUsage(id: string, usage: { tags: number; connections: number }): Promise<void> {
+    // The replay's usage history (issue 21): only changes are kept.
+    await usageHistoryStore.recordIfChanged(this.db, id, usage, new Date());
     // A session opened before the decommission may still be up somewhere: its reports are refused.
     const updated = await gatewayStore.updateActive(this.db, id, {
       usageTags: usage.tags,

@@ -9,7 +9,7 @@ import { planPoolGrants, type Contender, type GrantDecision } from './grant-poli
 import { grantRefusal, leaseClaimsFor } from './lease-claims-builder.js';
 import { leaseBatchStore, type GrantTarget, type NewLease } from './lease-batch-store.js';
 
-export type GrantReason = 'grant' | 'renewal' | 'push' | 'offline';
+export type GrantReason = 'grant' | 'renewal' | 'push' | 'offline' | 'borrow';
 
 export interface GrantRequest {
   readonly gatewayId: string;
@@ -19,6 +19,8 @@ export interface GrantRequest {
   readonly started: number;
   /** reason 'offline': an offline license file of this lifetime, issued by this actor (audit label). */
   readonly offline?: { readonly ttlSec: number; readonly actor: string };
+  /** reason 'borrow' (issue 21): the points it holds now, for this long, marked borrow; caps checked by the caller under the pool lock. */
+  readonly borrow?: { readonly ttlSec: number };
 }
 
 export interface GrantBatchDeps {
@@ -88,8 +90,14 @@ export async function runGrantBatch(
   }
   const iat = toSec(nowMs);
   const pending = toGrant.map(({ req, t }) => {
-    const d = decisions.get(t.id)!;
-    return { req, d, claims: leaseClaimsFor(t, iat, deps, d.points, req.offline?.ttlSec) };
+    let d = decisions.get(t.id)!;
+    // A borrow takes nothing new: what the gateway holds now (within its allocation), held longer.
+    if (req.borrow) {
+      const h = held.gateways.get(t.id) ?? { tags: 0, connections: 0 };
+      d = { points: { tags: Math.min(d.points.tags, h.tags), connections: Math.min(d.points.connections, h.connections) }, pending: { tags: 0, connections: 0 } };
+    }
+    const claims = leaseClaimsFor(t, iat, deps, d.points, req.offline?.ttlSec ?? req.borrow?.ttlSec);
+    return { req, d, claims: req.borrow ? { ...claims, borrow: true as const } : claims };
   });
   // A lease that cannot be signed (claims the signer refuses) fails alone, not its batch.
   const settled = await Promise.allSettled(pending.map((p) => deps.sign(p.claims)));
@@ -113,10 +121,11 @@ export async function runGrantBatch(
       iat: c.iat,
       exp: c.exp,
       ...(c.disconnectGraceSec !== undefined ? { disconnectGraceSec: c.disconnectGraceSec } : {}),
+      ...(req.borrow ? { borrow: true } : {}),
       auditActor: req.offline ? req.offline.actor : req.reason === 'push' ? 'system:push' : actorLabel({ kind: 'gateway', gatewayId: c.sub, poolId: c.pool }),
-      auditAction: req.offline ? 'lease.offline-issued' : req.reason === 'renewal' ? 'lease.renewed' : 'lease.granted',
+      auditAction: req.offline ? 'lease.offline-issued' : req.borrow ? 'lease.borrowed' : req.reason === 'renewal' ? 'lease.renewed' : 'lease.granted',
       auditAfter: { seq: c.seq, points: c.points, plugins: c.plugins, exp: c.exp, reason: req.reason, pending: d.pending },
-      pending: d.pending.tags > 0 || d.pending.connections > 0,
+      pending: !req.borrow && (d.pending.tags > 0 || d.pending.connections > 0),
     })),
     nowMs,
   );

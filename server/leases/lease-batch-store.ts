@@ -55,6 +55,8 @@ export interface NewLease {
   readonly exp: number;
   /** The disconnectGraceSec claim, if the lease carries one. */
   readonly disconnectGraceSec?: number;
+  /** An offline borrow (issue 21). */
+  readonly borrow?: boolean;
   readonly auditActor: string;
   readonly auditAction: string;
   readonly auditAfter: unknown;
@@ -219,6 +221,7 @@ export const leaseBatchStore = {
         iat: l.iat,
         exp: l.exp,
         grace: l.disconnectGraceSec ?? null,
+        borrow: l.borrow === true,
         actor: l.auditActor,
         action: l.auditAction,
         after: l.auditAfter,
@@ -228,10 +231,10 @@ export const leaseBatchStore = {
     await tx`
       with v as (
         select * from json_to_recordset(${rows}::json) as v(id uuid, gw uuid, pool uuid, seq bigint, kid text, tags int, conns int,
-          plugins text[], iat bigint, exp bigint, grace int, actor text, action text, after jsonb, pend boolean)
+          plugins text[], iat bigint, exp bigint, grace int, borrow boolean, actor text, action text, after jsonb, pend boolean)
       ), ins as (
-        insert into "leases" (id, gateway_id, pool_id, seq, kid, tags, connections, plugins, issued_at, expires_at, disconnect_grace_seconds)
-        select id, gw, pool, seq, kid, tags, conns, plugins, to_timestamp(iat), to_timestamp(exp), grace from v
+        insert into "leases" (id, gateway_id, pool_id, seq, kid, tags, connections, plugins, issued_at, expires_at, disconnect_grace_seconds, borrow)
+        select id, gw, pool, seq, kid, tags, conns, plugins, to_timestamp(iat), to_timestamp(exp), grace, borrow from v
       ), upd as (
         update "gateways" g set lease_seq = v.seq, last_seen_at = to_timestamp(${seenAtMs}::float8 / 1000),
           pending_since = case when v.pend then coalesce(g.pending_since, to_timestamp(${seenAtMs}::float8 / 1000)) end

@@ -15,6 +15,7 @@ import { runGrantBatch, type GrantBatchDeps, type GrantReason, type GrantRequest
 import { leaseBatchStore, type AckRequest } from './lease-batch-store.js';
 import { leaseStore, type EndedLease } from './lease-store.js';
 import { reclaimDisconnected } from './disconnect-reclaim.js';
+import { runBorrow } from './borrow.js';
 import { isUuid } from '../../shared/protocol/uuid.js';
 import { LANES, type ConnectionLanes } from '../db/connection-budget.js';
 
@@ -122,6 +123,19 @@ export class LeaseService {
     }
     const grant = await this.grants.submit({ gatewayId, reason: 'offline', onlyOnline: false, started: performance.now(), offline: { ttlSec, actor: actorLabel(actor) } });
     return grant!;
+  }
+
+  /**
+   * An offline borrow for a planned disconnect (issue 21): the points the gateway holds, kept for
+   * `durationSec` within the pool's caps. It returns when the agent acknowledges a later lease
+   * (asked for on reconnect: the early return) or when it expires.
+   */
+  async borrow(gatewayId: string, durationSec: number): Promise<LeaseGrant> {
+    if (!isUuid(gatewayId)) throw notFound('gateway', gatewayId);
+    const deps = { issuer: this.opts.issuer, audience: this.opts.audience, nowMs: this.now(), sign: (c: LeaseClaims) => this.signer.signWithKid(c) };
+    const outcome = await this.rawTx('grant', (tx) => runBorrow(tx, gatewayId, durationSec, deps));
+    if (!outcome.ok) throw outcome.error;
+    return outcome.value!;
   }
 
   /** A pushed lease for an online gateway; undefined when it is offline (it gets one when it reconnects). */

@@ -41,6 +41,11 @@ export const leaseClaimsSchema = z
      * with a longer lifetime, loaded at the device, its points held in the pool until exp.
      */
     offline: z.literal(true).optional(),
+    /**
+     * An offline borrow (issue 21): asked by the agent for a planned disconnect; the points it held,
+     * for up to the pool's longest borrow, no disconnect grace. A later lease it acknowledges returns it.
+     */
+    borrow: z.literal(true).optional(),
   })
   .refine((c) => c.exp > c.nbf, { message: 'exp must be after nbf', path: ['exp'] });
 export type LeaseClaims = z.infer<typeof leaseClaimsSchema>;
