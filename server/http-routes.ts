@@ -52,16 +52,16 @@ export function buildApiRouter(
   registerGatewayRoutes(routes, s.gateways);
   registerOfflineLicenseRoutes(routes, s.leases);
   registerAgentRoutes(routes, s.leases, s.gateways, () => s.publishedKeys.jwks(), () => s.keySet.document());
-  registerAuditRoutes(routes, db);
+  registerAuditRoutes(routes, s.audit);
   registerTokenRoutes(routes, s.tokens);
-  registerSigningKeyRoutes(routes, db, s.keys, s.publishedKeys);
+  registerSigningKeyRoutes(routes, s.signingKeys);
   const mqtt = config.mqtt;
   if (mqtt?.emqxHookToken) {
     const controller = mqtt.username && mqtt.password ? { username: mqtt.username, password: mqtt.password } : undefined;
     registerEmqxRoutes(routes, new EmqxDecisions(s.gatewayAuth, controller), mqtt.emqxHookToken);
   }
   registerAgentSetupRoutes(routes, agentSetup);
-  registerAttentionRoutes(routes, db, s.pools);
+  registerAttentionRoutes(routes, s.attention);
   let openApi: Record<string, unknown> | undefined;
   routes.add({
     method: 'get',

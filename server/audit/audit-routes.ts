@@ -1,7 +1,7 @@
 import { auditPage, auditQuery, type AuditEventView } from '../../shared/protocol/rest.js';
-import type { Db } from '../db/database.js';
 import type { RouteRegistry } from '../http/route-registry.js';
-import { auditStore, type AuditRow } from './audit-store.js';
+import type { AuditRow } from './audit-store.js';
+import type { AuditService } from './audit-service.js';
 import type { Actor } from '../auth/actor.js';
 import { hardwareIdFor } from '../gateways/gateway-view.js';
 
@@ -19,7 +19,7 @@ export function toAuditView(r: AuditRow): AuditEventView {
   };
 }
 
-export function registerAuditRoutes(routes: RouteRegistry, db: Db): void {
+export function registerAuditRoutes(routes: RouteRegistry, audit: AuditService): void {
   routes.add({
     method: 'get',
     path: '/api/v1/audit',
@@ -30,15 +30,14 @@ export function registerAuditRoutes(routes: RouteRegistry, db: Db): void {
     responses: { 200: { description: 'A page of audit events', schema: auditPage } },
     handler: async ({ query, actor }) => {
       const limit = query.limit ?? 100;
-      const rows = await auditStore.query(db, {
+      const { rows, nextBefore } = await audit.page({
         ...query,
         hideRenewals: query.hideRenewals === 'true',
         from: query.from ? new Date(query.from) : undefined,
         to: query.to ? new Date(query.to) : undefined,
         limit,
       });
-      const last = rows.at(-1);
-      return { body: { items: rows.map((r) => redactAudit(actor, toAuditView(r))), nextBefore: rows.length === limit && last ? last.id : null } };
+      return { body: { items: rows.map((r) => redactAudit(actor, toAuditView(r))), nextBefore } };
     },
   });
 }
