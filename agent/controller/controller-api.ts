@@ -3,6 +3,7 @@ import { z } from 'zod';
 import { problemNames, type ProblemName } from '../../shared/protocol/problem.js';
 import { KEY_SET_PATH } from '../../shared/protocol/key-set.js';
 import { enrollResponse, leaseGrant, type EnrollResponse, type LeaseGrant } from '../../shared/protocol/rest.js';
+import { describeIssue } from '../../shared/zod-issues.js';
 
 /** The controller answered with an error (problem+json when it could). */
 export class ControllerHttpError extends Error {
@@ -132,6 +133,6 @@ export class ControllerApi implements ControllerClient {
 
 function answer<T>(schema: z.ZodType<T>, json: unknown, what: string): T {
   const parsed = schema.safeParse(json);
-  if (!parsed.success) throw new ControllerUnreachableError(`the ${what} answer has an unexpected shape: ${parsed.error.issues[0]?.message ?? 'invalid'}`);
+  if (!parsed.success) throw new ControllerUnreachableError(`the ${what} answer has an unexpected shape: ${describeIssue(parsed.error.issues[0])}`);
   return parsed.data;
 }

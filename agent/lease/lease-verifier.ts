@@ -2,6 +2,7 @@ import { compactVerify, decodeProtectedHeader, errors } from 'jose';
 import { LEASE_TYP, leaseClaimsSchema, type LeaseClaims } from '../../shared/protocol/lease-claims.js';
 import type { Clock } from './clock.js';
 import { importPinnedKeys, pinnedJwkEntries, type PinnedKeys } from './pinned-keys.js';
+import { describeIssues } from '../../shared/zod-issues.js';
 
 /** Stable codes: logs, metrics and the controller branch on these, never on messages. */
 export const LEASE_REFUSAL_REASONS = [
@@ -96,7 +97,7 @@ export class LeaseVerifier {
     }
     const parsed = leaseClaimsSchema.safeParse(parseJson(payload));
     if (!parsed.success) {
-      return refuse('malformed', parsed.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; '));
+      return refuse('malformed', describeIssues(parsed.error.issues));
     }
     const refusal = this.checkClaims(parsed.data, lastAcceptedSeq);
     return refusal ?? { ok: true, claims: parsed.data, kid };

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { describeIssue } from '../../shared/zod-issues.js';
 
 export interface SouthNode {
   readonly name: string;
@@ -122,7 +123,7 @@ export class NeuronClient {
   private async get<S extends z.ZodType>(path: string, schema: S): Promise<z.output<S>> {
     const body = await this.call('GET', path);
     const parsed = schema.safeParse(body);
-    if (!parsed.success) throw new NeuronApiError(200, undefined, `unexpected answer from ${path}: ${parsed.error.issues[0]?.message}`);
+    if (!parsed.success) throw new NeuronApiError(200, undefined, `unexpected answer from ${path}: ${describeIssue(parsed.error.issues[0])}`);
     return parsed.data;
   }
 

@@ -3,6 +3,7 @@ import { chmod, lstat, mkdir, open, readdir } from 'node:fs/promises';
 import path from 'node:path';
 import { z } from 'zod';
 import { writeFileAtomic } from '../../shared/fs/write-file-atomic.js';
+import { describeIssue } from '../../shared/zod-issues.js';
 
 export interface StateLogger {
   warn(obj: object, msg: string): void;
@@ -150,7 +151,7 @@ export class FileStateStore {
     const parsed = schema.safeParse(json);
     if (!parsed.success) {
       // Paths only: the values may include the credential secret.
-      const issues = parsed.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.code}`);
+      const issues = parsed.error.issues.map((i) => describeIssue(i, { codesOnly: true }));
       this.options.logger.warn({ file, issues }, 'state file has an unexpected shape; ignoring it');
       return undefined;
     }

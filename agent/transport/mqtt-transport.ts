@@ -5,6 +5,7 @@ import { agentClientId, topics } from '../../shared/protocol/mqtt-topics.js';
 import type { Logger } from '../logger.js';
 import { withTimeout } from '../util/timers.js';
 import { ControllerProblem, TransportTimeout, type AgentTransport, type TransportHandlers, type TransportIdentity } from './agent-transport.js';
+import { describeIssue, type IssueLike } from '../../shared/zod-issues.js';
 
 export interface MqttTransportOptions {
   readonly url: string;
@@ -223,7 +224,7 @@ export class MqttTransport implements AgentTransport {
       .finally(() => answered.forEach((w) => w.resolve()));
   }
 
-  private drop(topic: string, issue: { path: PropertyKey[]; message: string } | undefined): void {
-    this.o.logger.warn({ topic, reason: issue ? `${issue.path.join('.') || '(root)'}: ${issue.message}` : 'invalid' }, 'dropped invalid MQTT message');
+  private drop(topic: string, issue: IssueLike | undefined): void {
+    this.o.logger.warn({ topic, reason: describeIssue(issue) }, 'dropped invalid MQTT message');
   }
 }

@@ -5,6 +5,7 @@ import { agentErrorMessage, leaseMessage, type HelloMessage } from '../../shared
 import { AGENT_NAMESPACE, type AgentClientToServer, type AgentServerToClient } from '../../shared/protocol/socket-events.js';
 import type { Logger } from '../logger.js';
 import { ControllerProblem, TransportTimeout, type AgentTransport, type TransportHandlers, type TransportIdentity } from './agent-transport.js';
+import { describeIssue } from '../../shared/zod-issues.js';
 
 export interface SocketTransportOptions {
   readonly controllerUrl: string;
@@ -84,7 +85,7 @@ export class SocketTransport implements AgentTransport {
       const answer = typeof ack === 'function' ? (ack as (r: { accepted: boolean }) => void) : () => undefined;
       const m = leaseMessage.safeParse(raw);
       if (!m.success) {
-        this.o.logger.warn({ event: 'lease', reason: describe(m.error.issues[0]) }, 'dropped invalid websocket message');
+        this.o.logger.warn({ event: 'lease', reason: describeIssue(m.error.issues[0]) }, 'dropped invalid websocket message');
         return answer({ accepted: false });
       }
       this.o.handlers.lease(m.data, this).then(
@@ -94,7 +95,7 @@ export class SocketTransport implements AgentTransport {
     });
     s.on('problem', (raw: unknown) => {
       const e = agentErrorMessage.safeParse(raw);
-      if (!e.success) return this.o.logger.warn({ event: 'problem', reason: describe(e.error.issues[0]) }, 'dropped invalid websocket message');
+      if (!e.success) return this.o.logger.warn({ event: 'problem', reason: describeIssue(e.error.issues[0]) }, 'dropped invalid websocket message');
       this.o.handlers.problem(e.data, this);
     });
   }
@@ -155,7 +156,7 @@ export class SocketTransport implements AgentTransport {
       throw new TransportTimeout('ws', event, this.timeoutMs);
     }
     const parsed = replies[event].safeParse(raw);
-    if (!parsed.success) throw new Error(`ws: invalid reply to ${event}: ${describe(parsed.error.issues[0])}`);
+    if (!parsed.success) throw new Error(`ws: invalid reply to ${event}: ${describeIssue(parsed.error.issues[0])}`);
     if (!parsed.data.ok) throw new ControllerProblem(parsed.data.error);
     return parsed.data.value as ReplyValue<K>;
   }
@@ -163,6 +164,3 @@ export class SocketTransport implements AgentTransport {
 
 type ReplyValue<K extends keyof typeof replies> = Extract<z.output<(typeof replies)[K]>, { ok: true }>['value'];
 
-function describe(issue: { path: PropertyKey[]; message: string } | undefined): string {
-  return issue ? `${issue.path.map(String).join('.') || '(root)'}: ${issue.message}` : 'invalid';
-}

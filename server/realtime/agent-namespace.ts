@@ -18,6 +18,7 @@ import type { LeaseDelivery } from '../leases/lease-pusher.js';
 import type { Logger } from '../logger.js';
 import { socketHeldAnywhere, type AgentSocketStore } from '../replicas/agent-socket-store.js';
 import type { z } from 'zod';
+import { describeIssue } from '../../shared/zod-issues.js';
 
 interface SocketData {
   gatewayId: string;
@@ -156,8 +157,9 @@ export class AgentNamespaceGateway implements LeaseDelivery {
     const reply = typeof ack === 'function' ? (ack as (r: AgentReply<T>) => void) : () => {};
     const parsed = schema.safeParse(raw ?? {});
     if (!parsed.success) {
-      this.malformed.report('ws', socket.data.gatewayId, { event, reason: parsed.error.issues[0]?.message }, 'dropped invalid agent message');
-      return reply({ ok: false, error: { name: 'validation-failed', detail: parsed.error.issues[0]?.message ?? 'invalid message' } });
+      const reason = describeIssue(parsed.error.issues[0]);
+      this.malformed.report('ws', socket.data.gatewayId, { event, reason }, 'dropped invalid agent message');
+      return reply({ ok: false, error: { name: 'validation-failed', detail: reason } });
     }
     run(parsed.data)
       .then((value) => reply({ ok: true, value }))
