@@ -202,10 +202,8 @@ export class ControllerLink {
 
   private helloMessage(): HelloMessage {
     const usage = this.o.usage.current();
-    const held = this.o.holder.current()?.claims.seq;
     return {
       agentVersion: AGENT_VERSION,
-      ...(held !== undefined ? { leaseSeq: held } : {}),
       ...(usage ? { usage: { tags: usage.tags, connections: usage.connections } } : {}),
     };
   }

@@ -132,7 +132,13 @@ export async function startController(config: Config, logger: Logger, onFatal: (
     const sweeper = startSweeper({ intervalMs: config.sweepIntervalMs, leaseHistoryDays: config.leaseHistoryDays, reclaimSkewMarginSec: config.reclaimSkewMarginSec }, database.db, services, logger.child({ component: 'sweeper' }));
     stack.push('sweeper', () => sweeper.stop());
 
+    // Agents' messages take their lane of the connection budget; the rest stays free for the other lanes.
+    const agentHandler = new AgentHandler(services.leases, services.gateways, {
+      maxInFlight: budget.lanes.agentMessages,
+      logger: logger.child({ component: 'agent-handler' }),
+    });
     const api = buildApiRouter(config, database.db, services, {
+      agents: agentHandler,
       sharedRateLimits: config.database.url !== undefined,
       budget,
       agentSetup: () => ({ controllerUrl: config.http.publicUrl ?? null, mqttUrl }),
@@ -152,11 +158,6 @@ export async function startController(config: Config, logger: Logger, onFatal: (
       ],
     });
     const server = http.createServer(app);
-    // Agents' messages take their lane of the connection budget; the rest stays free for the other lanes.
-    const agentHandler = new AgentHandler(services.leases, services.gateways, {
-      maxInFlight: budget.lanes.agentMessages,
-      logger: logger.child({ component: 'agent-handler' }),
-    });
     const malformed = new MalformedInput(logger.child({ component: 'agent-input' }), metrics.registry);
     const bridge = new MqttAgentBridge(brokerLink, database.db, agentHandler, logger.child({ component: 'mqtt-agents' }), {
       sharedSubscriptions: config.mqtt.sharedSubscriptions ?? config.mqtt.url !== undefined,

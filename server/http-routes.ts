@@ -13,6 +13,7 @@ import { PgRateLimitStore } from './http/pg-rate-limit-store.js';
 import { authFailureLimiter, failureLimiter } from './http/rate-limits.js';
 import { RouteRegistry } from './http/route-registry.js';
 import { registerAgentRoutes } from './leases/agent-routes.js';
+import { AgentHandler } from './leases/agent-handler.js';
 import { registerSigningKeyRoutes } from './leases/signing-key-routes.js';
 import { registerOfflineLicenseRoutes } from './leases/offline-license-routes.js';
 import { buildOpenApiDocument } from './openapi/openapi-document.js';
@@ -37,6 +38,8 @@ export function buildApiRouter(
     agentSetup?: () => AgentSetup;
     /** The connection budget; its adminWrites lane bounds users' writes in flight (default lanes otherwise). */
     budget?: ConnectionBudget;
+    /** The dispatcher MQTT and Socket.IO use, so HTTP shares their in-flight bound; a new one otherwise. */
+    agents?: AgentHandler;
   } = {},
 ): { router: Router; registry: RouteRegistry } {
   const store = (prefix: string) => (opts.sharedRateLimits ? { store: new PgRateLimitStore(db, prefix) } : {});
@@ -51,7 +54,8 @@ export function buildApiRouter(
   registerBulkAllocationRoutes(routes, s.bulkAllocations);
   registerGatewayRoutes(routes, s.gateways);
   registerOfflineLicenseRoutes(routes, s.leases);
-  registerAgentRoutes(routes, s.leases, s.gateways, () => s.publishedKeys.jwks(), () => s.keySet.document());
+  const agents = opts.agents ?? new AgentHandler(s.leases, s.gateways, { maxInFlight: (opts.budget?.lanes ?? LANES).agentMessages });
+  registerAgentRoutes(routes, agents, () => s.publishedKeys.jwks(), () => s.keySet.document());
   registerAuditRoutes(routes, s.audit);
   registerTokenRoutes(routes, s.tokens);
   registerSigningKeyRoutes(routes, s.signingKeys);
