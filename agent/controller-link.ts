@@ -84,7 +84,7 @@ export class ControllerLink {
       backoff: o.renewalBackoff ?? { baseMs: 1_000, maxMs: 60_000 },
       onAttempt: ({ renewed, error, attempt, nextInMs }) => {
         if (!renewed) {
-          const detail = { err: error instanceof Error ? error.message : undefined, attempt, retryInMs: nextInMs, secondsLeft: o.holder.secondsLeft() };
+          const detail = { err: error, attempt, retryInMs: nextInMs, secondsLeft: o.holder.secondsLeft() };
           logger[attempt % 10 === 1 ? 'warn' : 'debug'](detail, 'no fresh lease yet; retrying');
         }
         o.onAttempt?.();
@@ -130,7 +130,7 @@ export class ControllerLink {
       await (t ? t.usage(u) : this.o.controller.usage(this.o.identity.credential, u));
       this.reportedUsage = key;
     } catch (err) {
-      this.o.logger.debug({ err: (err as Error).message }, 'usage report failed; will retry');
+      this.o.logger.debug({ err }, 'usage report failed; will retry');
     }
   }
 
@@ -150,7 +150,7 @@ export class ControllerLink {
         await withTimeout(send(), Math.max(1, left()), () => new Error(`no answer within ${left()} ms`));
         return true;
       } catch (err) {
-        this.o.logger.debug({ via, err: (err as Error).message }, 'release attempt failed');
+        this.o.logger.debug({ via, err }, 'release attempt failed');
         return false;
       }
     };

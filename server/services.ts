@@ -80,7 +80,7 @@ export async function createServices(
   const identity = { issuer: config.leaseIssuer, audience: LEASE_AUDIENCE, jwks: () => publishedKeys.jwks() };
   const pools = new PoolService(db, trustedIssuerVerifier(config.trustedIssuerFiles, path.join(config.dataDir, 'trusted-issuers')), notifier);
   return {
-    tokens: new TokenService(db),
+    tokens: new TokenService(db, logger.child({ component: 'tokens' })),
     gatewayAuth: new GatewayAuthenticator(db, { lanes: (config.budget?.lanes ?? LANES).gatewayAuth }),
     pools,
     gateways: new GatewayService(db, notifier, credentials, events, logger.child({ component: 'gateways' })),

@@ -79,7 +79,7 @@ export class MqttTransport implements AgentTransport {
     client.on('error', (err) => {
       const code = (err as { code?: unknown }).code;
       if (typeof code === 'number' && AUTH_REFUSED.has(code)) this.o.handlers.authRefused(this);
-      else this.o.logger.debug({ err: err.message }, 'mqtt client error');
+      else this.o.logger.debug({ err }, 'mqtt client error');
     });
     client.on('message', (topic, payload, packet) => this.onMessage(topic, payload, packet.retain));
   }
@@ -171,7 +171,7 @@ export class MqttTransport implements AgentTransport {
       this.ready = true;
       this.o.handlers.up(this);
     } catch (err) {
-      this.o.logger.warn({ err: (err as Error).message }, 'cannot subscribe to the lease topic; reconnecting');
+      this.o.logger.warn({ err }, 'cannot subscribe to the lease topic; reconnecting');
       client.stream.destroy();
     }
   }
@@ -198,7 +198,7 @@ export class MqttTransport implements AgentTransport {
       if (payload.length > MAX_PAYLOAD) throw new Error(`payload of ${payload.length} bytes is too large`);
       body = JSON.parse(payload.toString('utf8'));
     } catch (err) {
-      this.o.logger.warn({ topic, reason: (err as Error).message }, 'dropped malformed MQTT message');
+      this.o.logger.warn({ topic, err }, 'dropped malformed MQTT message');
       return;
     }
     if (isLease) {

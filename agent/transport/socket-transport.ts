@@ -74,11 +74,11 @@ export class SocketTransport implements AgentTransport {
       if (reason === 'io server disconnect') this.retryLater(s);
     });
     s.on('connect_error', (err) => {
-      if (s.active) return this.o.logger.debug({ err: err.message }, 'websocket connect failed; retrying');
+      if (s.active) return this.o.logger.debug({ err }, 'websocket connect failed; retrying');
       // Refused by the namespace's handshake check: no automatic retry.
       const code = (err as { data?: { code?: unknown } }).data?.code;
       if (code === 401) this.o.handlers.authRefused(this);
-      else this.o.logger.warn({ reason: err.message, code }, 'controller refused the websocket handshake; retrying');
+      else this.o.logger.warn({ err, code }, 'controller refused the websocket handshake; retrying');
       this.retryLater(s);
     });
     s.on('lease', (raw: unknown, ack: unknown) => {

@@ -68,7 +68,10 @@ export class AgentNamespaceGateway implements LeaseDelivery {
           socket.data.poolId = actor.poolId;
           next();
         })
-        .catch(() => next(Object.assign(new Error('unavailable'), { data: { code: 503 } })));
+        .catch((err: unknown) => {
+          this.logger.warn({ err }, 'could not authenticate an agent socket');
+          next(Object.assign(new Error('unavailable'), { data: { code: 503 } }));
+        });
     });
     this.nsp.on('connection', (socket) => this.onConnection(socket));
   }
