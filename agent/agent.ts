@@ -71,7 +71,7 @@ export type LicenseFileResult =
   | { readonly ok: false; readonly status: number; readonly reason: string; readonly detail: string };
 
 /** The lease JWS of a license file: the compact JWS itself, or the controller's JSON answer. */
-export function licenseFileJws(content: string): string | undefined {
+function licenseFileJws(content: string): string | undefined {
   const text = content.trim();
   if (!text.startsWith('{')) return text || undefined;
   try {

@@ -178,7 +178,7 @@ export async function startController(config: Config, logger: Logger, onFatal: (
       });
     }
     const socketStore = new AgentSocketStore(database.db, config.replicas.id, budget.lanes.agentSockets);
-    const agentsWs = new AgentNamespaceGateway(io, database.db, services.gatewayAuth, agentHandler, logger.child({ component: 'ws-agents' }), socketStore);
+    const agentsWs = new AgentNamespaceGateway(io, services.gatewayAuth, agentHandler, logger.child({ component: 'ws-agents' }), socketStore);
     ws.gateway = agentsWs;
     agentsWs.loginFailures = loginFailures;
     agentsWs.malformed = malformed;

@@ -24,7 +24,7 @@ import type { Services } from './services.js';
 import { LANES, type ConnectionBudget } from './db/connection-budget.js';
 import { ConcurrencyLimit } from './leases/concurrency-limit.js';
 
-export const API_VERSION = '1.0.0';
+const API_VERSION = '1.0.0';
 
 /** Every REST route, declared once; the OpenAPI document is generated from the same declarations. */
 export function buildApiRouter(

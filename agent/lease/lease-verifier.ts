@@ -5,21 +5,19 @@ import { importPinnedKeys, pinnedJwkEntries, type PinnedKeys } from './pinned-ke
 import { describeIssues } from '../../shared/zod-issues.js';
 
 /** Stable codes: logs, metrics and the controller branch on these, never on messages. */
-export const LEASE_REFUSAL_REASONS = [
-  'bad-signature',
-  'unknown-key',
-  'wrong-audience',
-  'wrong-issuer',
-  'wrong-gateway',
-  'wrong-hardware',
-  'expired',
-  'not-yet-valid',
-  'replayed',
-  'malformed',
-] as const;
-export type LeaseRefusalReason = (typeof LEASE_REFUSAL_REASONS)[number];
+export type LeaseRefusalReason =
+  | 'bad-signature'
+  | 'unknown-key'
+  | 'wrong-audience'
+  | 'wrong-issuer'
+  | 'wrong-gateway'
+  | 'wrong-hardware'
+  | 'expired'
+  | 'not-yet-valid'
+  | 'replayed'
+  | 'malformed';
 
-export interface LeaseAccepted {
+interface LeaseAccepted {
   readonly ok: true;
   readonly claims: LeaseClaims;
   readonly kid: string;

@@ -25,7 +25,7 @@ const pluginsSchema = z.object({ plugins: z.array(z.object({ name: z.string() })
 const tagsSchema = z.object({ tags: z.array(z.object({ name: z.string() })) });
 const errorSchema = z.object({ error: z.number() });
 
-export class NeuronApiError extends Error {
+class NeuronApiError extends Error {
   constructor(
     readonly status: number,
     readonly code: number | undefined,
@@ -37,7 +37,7 @@ export class NeuronApiError extends Error {
 }
 
 /** The north node NeuronEX 3.x creates at install for data processing; not a licensed connection. */
-export const NEURONEX_DATA_PROCESSING_NODE = 'DataProcessing';
+const NEURONEX_DATA_PROCESSING_NODE = 'DataProcessing';
 
 /**
  * A client of the Neuron core API (`/api/v2`, NeuronEX proxies it as `/api/neuron`): logs in with

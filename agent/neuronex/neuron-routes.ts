@@ -96,7 +96,7 @@ const NEURONEX_ROUTES: Record<string, RouteKind> = {
 };
 
 /** NeuronEX's reverse proxy to the core API, and Neuron's own prefix. */
-export const CORE_PREFIXES = ['/api/v2', '/api/neuron'] as const;
+const CORE_PREFIXES = ['/api/v2', '/api/neuron'] as const;
 /** eKuiper's rules and streams (data processing) hold no counted points. */
 const PASSED_PREFIXES = ['/api/ekuiper/', '/api/v2/ekuiper/'];
 

@@ -9,13 +9,13 @@ export interface StateLogger {
   warn(obj: object, msg: string): void;
 }
 
-export const agentCredentialSchema = z.object({
+const agentCredentialSchema = z.object({
   gatewayId: z.uuid(),
   secret: z.string().min(1),
 });
 export type AgentCredential = z.infer<typeof agentCredentialSchema>;
 
-export const storedLeaseSchema = z.object({
+const storedLeaseSchema = z.object({
   jws: z.string().min(1),
   seq: z.int().positive(),
   /** Wall-clock ms at acceptance; on boot the holder caps the remaining lifetime to ttl from here. */
@@ -33,7 +33,7 @@ export interface LeaseState {
  * What must outlive the lease file: the seq high-water mark and the time floor (a lower bound of
  * true time, see TimeFloor). Deleting lease.json therefore neither resets the seq nor the floor.
  */
-export const leaseGuardSchema = z.object({
+const leaseGuardSchema = z.object({
   highSeq: z.int().nonnegative(),
   floorMs: z.int().nonnegative(),
   /** The monotonic clock when the floor was saved and the boot it belongs to: within one boot, a restart's downtime counts too. */

@@ -5,7 +5,7 @@ import type { AuditService } from './audit-service.js';
 import type { Actor } from '../auth/actor.js';
 import { hardwareIdFor } from '../gateways/gateway-view.js';
 
-export function toAuditView(r: AuditRow): AuditEventView {
+function toAuditView(r: AuditRow): AuditEventView {
   return {
     id: r.id,
     at: r.at.toISOString(),

@@ -37,7 +37,7 @@ export function validationError(error: z.ZodError, where: string): AppError {
   return new AppError('validation-failed', first ? `${first.path}: ${first.message}` : 'invalid request', { errors });
 }
 
-export function sendProblem(res: Parameters<RequestHandler>[1], err: AppError): void {
+function sendProblem(res: Parameters<RequestHandler>[1], err: AppError): void {
   res.status(err.status).type('application/problem+json').send(JSON.stringify(problemOf(err)));
 }
 

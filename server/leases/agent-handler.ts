@@ -1,4 +1,4 @@
-import type { LeaseMessage, UpstreamKind, UpstreamPayload } from '../../shared/protocol/agent-messages.js';
+import type { LeaseMessage, UpstreamPayload } from '../../shared/protocol/agent-messages.js';
 import type { Actor } from '../auth/actor.js';
 import type { GatewayService } from '../gateways/gateway-service.js';
 import { ConcurrencyLimit } from './concurrency-limit.js';
@@ -94,5 +94,3 @@ export class AgentHandler {
     return this.leases.setPresence(gatewayId, online, transport);
   }
 }
-
-export type { UpstreamKind };

@@ -39,7 +39,7 @@ export interface Contender {
 }
 
 /** Serving order: higher priority first, then who waited longer, then id (stable). */
-export function queueOrder(a: Contender, b: Contender): number {
+function queueOrder(a: Contender, b: Contender): number {
   return b.priority - a.priority || a.sinceMs - b.sinceMs || (a.gatewayId < b.gatewayId ? -1 : a.gatewayId > b.gatewayId ? 1 : 0);
 }
 

@@ -10,7 +10,6 @@ import {
 } from '../../shared/protocol/socket-events.js';
 import { limitedLogin, type FailureCounter } from '../http/rate-limits.js';
 import type { GatewayAuthenticator } from '../auth/gateway-authenticator.js';
-import type { Db } from '../db/database.js';
 import { AppError } from '../errors/app-error.js';
 import type { AgentHandler } from '../leases/agent-handler.js';
 import { MalformedInput } from '../leases/malformed-input.js';
@@ -48,7 +47,6 @@ export class AgentNamespaceGateway implements LeaseDelivery {
 
   constructor(
     io: Server,
-    private readonly db: Db,
     private readonly gateways: GatewayAuthenticator,
     private readonly handler: AgentHandler,
     private readonly logger: Logger,

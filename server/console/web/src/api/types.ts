@@ -4,9 +4,9 @@ export type {
   AuditEventView,
   GatewayPage,
   GatewayView,
-  PoolLicenseView,
+  
   PoolView,
-  Role,
+  
 } from '../../../../../shared/protocol/rest.js';
 export type { ConsoleChanges } from '../../../../../shared/protocol/console-events.js';
 
