@@ -92,7 +92,7 @@ export type LicenseFileResult =
   | { readonly ok: false; readonly status: number; readonly reason: string; readonly detail: string };
 
 /** The lease JWS of a license file: the compact JWS itself, or the controller's JSON answer. */
-export function licenseFileJws(content: string): string | undefined {
+function licenseFileJws(content: string): string | undefined {
   const text = content.trim();
   if (!text.startsWith('{')) return text || undefined;
   try {
@@ -146,7 +146,7 @@ export class Agent {
   /** Loads the state folder, then enrolls (if needed) and connects in the background. */
   async start(): Promise<void> {
     const { store, logger } = this.deps;
-    await store.prepare().catch((err: unknown) => logger.warn({ err: (err as Error).message }, 'could not prepare the state folder'));
+    await store.prepare().catch((err: unknown) => logger.warn({ err }, 'could not prepare the state folder'));
     const [credential, trust, state, guard] = await Promise.all([store.loadCredential(), store.loadTrust(), store.loadLease(), store.loadGuard()]);
     this.holder = new LeaseHolder({
       clock: this.clock,
@@ -235,7 +235,7 @@ export class Agent {
       });
     } catch (err) {
       if (err instanceof ControllerHttpError) return { ok: false, status: err.status, problem: err.problem, detail: err.message };
-      logger.warn({ err: (err as Error).message }, 'activation: controller unreachable');
+      logger.warn({ err }, 'activation: controller unreachable');
       return { ok: false, status: 503, problem: undefined, detail: `the controller is unreachable: ${(err as Error).message}` };
     }
     this.activationCode = code;
@@ -297,7 +297,7 @@ export class Agent {
       monoMs: this.clock.monotonicMs(),
       ...(this.deps.bootId ? { bootId: this.deps.bootId } : {}),
     };
-    await this.deps.store.saveGuard(guard).catch((err: unknown) => this.deps.logger.warn({ err: (err as Error).message }, 'could not save the time floor'));
+    await this.deps.store.saveGuard(guard).catch((err: unknown) => this.deps.logger.warn({ err }, 'could not save the time floor'));
   }
 
   private async run(credential: AgentCredential | undefined, trust: TrustAnchor | undefined): Promise<void> {
@@ -363,7 +363,7 @@ export class Agent {
         clock: { now: () => this.holder.floor.judgedNowMs() },
       });
     } catch (err) {
-      logger.warn({ err: (err as Error).message }, 'the pinned signing keys are unusable');
+      logger.warn({ err }, 'the pinned signing keys are unusable');
       return false;
     }
     this.credential = credential;
@@ -489,7 +489,7 @@ export class Agent {
       // Forgotten either way: the points may already be back in the pool, so this lease must not be reused.
       const seq = this.holder.lastAcceptedSeq();
       this.holder.clear();
-      await store.clearLease(seq).catch((err: unknown) => logger.warn({ err: (err as Error).message }, 'could not clear the stored lease'));
+      await store.clearLease(seq).catch((err: unknown) => logger.warn({ err }, 'could not clear the stored lease'));
       await link.close();
     }
     this.grace.close();
@@ -501,7 +501,7 @@ export class Agent {
       try {
         return await fn();
       } catch (err) {
-        this.deps.logger[attempt % 20 === 0 ? 'warn' : 'debug']({ err: (err as Error).message }, `cannot ${what} yet; retrying`);
+        this.deps.logger[attempt % 20 === 0 ? 'warn' : 'debug']({ err }, `cannot ${what} yet; retrying`);
         if (!(await sleep(backoffDelayMs(attempt, BACKOFF), this.abort.signal))) return undefined;
       }
     }

@@ -4,7 +4,7 @@ import { z } from 'zod';
 import { parseExtraRoutes, type ExtraRoute } from './neuronex/neuron-routes.js';
 
 const logLevels = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
-export const TRANSPORT_NAMES = ['mqtt', 'ws'] as const;
+const TRANSPORT_NAMES = ['mqtt', 'ws'] as const;
 export type TransportName = (typeof TRANSPORT_NAMES)[number];
 
 const url = (schemes: string[], example: string, fallback: string) =>
@@ -35,7 +35,7 @@ const optionalText = (max: number) =>
     .transform((v) => (v === '' ? undefined : v));
 
 /** Every variable the agent reads, with its default. README's agent table mirrors this. */
-export const agentConfigSchema = z.object({
+const agentConfigSchema = z.object({
   FLOATLEASE_CONTROLLER_URL: url(['http:', 'https:'], 'http://controller:8080', 'http://127.0.0.1:8080'),
   FLOATLEASE_MQTT_URL: url(['mqtt:', 'mqtts:', 'tcp:', 'ssl:', 'ws:', 'wss:'], 'mqtt://broker:1883', 'mqtt://127.0.0.1:1883'),
   FLOATLEASE_TRANSPORT: z

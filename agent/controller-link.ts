@@ -90,7 +90,7 @@ export class ControllerLink {
       backoff: o.renewalBackoff ?? { baseMs: 1_000, maxMs: 60_000 },
       onAttempt: ({ renewed, error, attempt, nextInMs }) => {
         if (!renewed) {
-          const detail = { err: error instanceof Error ? error.message : undefined, attempt, retryInMs: nextInMs, secondsLeft: o.holder.secondsLeft() };
+          const detail = { err: error, attempt, retryInMs: nextInMs, secondsLeft: o.holder.secondsLeft() };
           logger[attempt % 10 === 1 ? 'warn' : 'debug'](detail, 'no fresh lease yet; retrying');
         }
         o.onAttempt?.();
@@ -140,7 +140,7 @@ export class ControllerLink {
       this.reportedUsage = key;
       this.reportedUsageAtMs = now;
     } catch (err) {
-      this.o.logger.debug({ err: (err as Error).message }, 'usage report failed; will retry');
+      this.o.logger.debug({ err }, 'usage report failed; will retry');
     }
   }
 
@@ -160,7 +160,7 @@ export class ControllerLink {
         await withTimeout(send(), Math.max(1, left()), () => new Error(`no answer within ${left()} ms`));
         return true;
       } catch (err) {
-        this.o.logger.debug({ via, err: (err as Error).message }, 'release attempt failed');
+        this.o.logger.debug({ via, err }, 'release attempt failed');
         return false;
       }
     };
@@ -212,10 +212,8 @@ export class ControllerLink {
 
   private helloMessage(): HelloMessage {
     const usage = this.o.usage.current();
-    const held = this.o.holder.current()?.claims.seq;
     return {
       agentVersion: AGENT_VERSION,
-      ...(held !== undefined ? { leaseSeq: held } : {}),
       ...(usage ? { usage: { tags: usage.tags, connections: usage.connections } } : {}),
     };
   }

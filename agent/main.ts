@@ -32,7 +32,7 @@ async function main(): Promise<void> {
     hardwareId = await deriveHardwareId({ override: config.hardwareIdOverride, facts: systemMachineFacts() });
   } catch (err) {
     if (!(err instanceof HardwareIdError)) throw err;
-    logger.fatal({ err: err.message }, 'no hardware identifier; set FLOATLEASE_HARDWARE_ID');
+    logger.fatal({ err }, 'no hardware identifier; set FLOATLEASE_HARDWARE_ID');
     logger.flush();
     process.exit(2);
   }
@@ -95,7 +95,7 @@ async function main(): Promise<void> {
       enforcement = await startEnforcement({
         gateway: config.gateway,
         limits: () => agent.effectiveLimits(),
-        onUsage: () => void agent.reportUsage().catch(() => undefined),
+        onUsage: () => void agent.reportUsage().catch((err: unknown) => logger.warn({ err }, 'could not report usage')),
         onRefusal: (reason) => metrics.refused(reason),
         logger: logger.child({ component: 'enforcement' }),
       });

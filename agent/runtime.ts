@@ -48,7 +48,7 @@ export function createAgentRuntime(o: AgentRuntimeOptions): Agent {
   });
 }
 
-export function transportFactory(config: AgentConfig, logger: Logger, ca?: readonly string[]): TransportFactory {
+function transportFactory(config: AgentConfig, logger: Logger, ca?: readonly string[]): TransportFactory {
   const tlsCa = ca ? { ca } : {};
   return (identity, handlers) =>
     config.transports.map(

@@ -145,7 +145,7 @@ export async function startController(config: Config, logger: Logger, onFatal: (
       logger: logger.child({ component: 'agent-handler' }),
     });
     const api = buildApiRouter(config, database.db, services, {
-      agentHandler,
+      agents: agentHandler,
       sharedRateLimits: config.database.url !== undefined,
       budget,
       agentSetup: () => ({ controllerUrl: config.http.publicUrl ?? null, mqttUrl }),
@@ -185,7 +185,7 @@ export async function startController(config: Config, logger: Logger, onFatal: (
       });
     }
     const socketStore = new AgentSocketStore(database.db, config.replicas.id, budget.lanes.agentSockets);
-    const agentsWs = new AgentNamespaceGateway(io, database.db, services.gatewayAuth, agentHandler, logger.child({ component: 'ws-agents' }), socketStore);
+    const agentsWs = new AgentNamespaceGateway(io, services.gatewayAuth, agentHandler, logger.child({ component: 'ws-agents' }), socketStore);
     ws.gateway = agentsWs;
     agentsWs.loginFailures = loginFailures;
     agentsWs.malformed = malformed;

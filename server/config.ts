@@ -36,9 +36,9 @@ function isUrlWithScheme(value: string, schemes: string[]): boolean {
 }
 
 /** Every variable the controller reads, with its default. README's table mirrors this. */
-export type TrustProxy = boolean | number | readonly string[];
+type TrustProxy = boolean | number | readonly string[];
 
-export const configSchema = z.object({
+const configSchema = z.object({
   HOST: z.string().trim().min(1, 'expected a host or IP address').default('127.0.0.1'),
   PORT: port(8080),
   // Unset: /metrics on PORT (development). Set: only on this port, so an Ingress for PORT never exposes it.

@@ -28,7 +28,7 @@ import type { Services } from './services.js';
 import { LANES, type ConnectionBudget } from './db/connection-budget.js';
 import { ConcurrencyLimit } from './leases/concurrency-limit.js';
 
-export const API_VERSION = '1.0.0';
+const API_VERSION = '1.0.0';
 
 /** Every REST route, declared once; the OpenAPI document is generated from the same declarations. */
 export function buildApiRouter(
@@ -42,8 +42,8 @@ export function buildApiRouter(
     agentSetup?: () => AgentSetup;
     /** The connection budget; its adminWrites lane bounds users' writes in flight (default lanes otherwise). */
     budget?: ConnectionBudget;
-    /** The agent-protocol dispatcher the transports share; one over the services otherwise (tests). */
-    agentHandler?: AgentHandler;
+    /** The dispatcher MQTT and Socket.IO use, so HTTP shares their in-flight bound; a new one otherwise. */
+    agents?: AgentHandler;
   } = {},
 ): { router: Router; registry: RouteRegistry } {
   const store = (prefix: string) => (opts.sharedRateLimits ? { store: new PgRateLimitStore(db, prefix) } : {});
@@ -59,21 +59,21 @@ export function buildApiRouter(
   registerGatewayRoutes(routes, s.gateways);
   registerHistoryRoutes(routes, s.history);
   registerOfflineLicenseRoutes(routes, s.leases);
-  const agentHandler = opts.agentHandler ?? new AgentHandler(s.leases, s.gateways, s.licenseFiles);
-  registerAgentRoutes(routes, s.leases, s.gateways, () => s.publishedKeys.jwks(), () => s.keySet.document(), agentHandler);
+  const agents = opts.agents ?? new AgentHandler(s.leases, s.gateways, s.licenseFiles, { maxInFlight: (opts.budget?.lanes ?? LANES).agentMessages });
+  registerAgentRoutes(routes, agents, () => s.publishedKeys.jwks(), () => s.keySet.document());
   registerElasticRoutes(routes, s.elastic);
   registerSimulateRoutes(routes, s.simulate);
   registerBorrowRoutes(routes, s.leases);
-  registerAuditRoutes(routes, db);
+  registerAuditRoutes(routes, s.audit);
   registerTokenRoutes(routes, s.tokens);
-  registerSigningKeyRoutes(routes, db, s.keys, s.publishedKeys);
+  registerSigningKeyRoutes(routes, s.signingKeys);
   const mqtt = config.mqtt;
   if (mqtt?.emqxHookToken) {
     const controller = mqtt.username && mqtt.password ? { username: mqtt.username, password: mqtt.password } : undefined;
     registerEmqxRoutes(routes, new EmqxDecisions(s.gatewayAuth, controller), mqtt.emqxHookToken);
   }
   registerAgentSetupRoutes(routes, agentSetup);
-  registerAttentionRoutes(routes, db, s.pools);
+  registerAttentionRoutes(routes, s.attention);
   let openApi: Record<string, unknown> | undefined;
   routes.add({
     method: 'get',

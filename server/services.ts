@@ -15,6 +15,9 @@ import { LeasePusher } from './leases/lease-pusher.js';
 import { LeaseService, type LeaseObserver } from './leases/lease-service.js';
 import { LicenseFileService } from './leases/license-file-service.js';
 import { PublishedKeys } from './leases/published-keys.js';
+import { SigningKeyService } from './leases/signing-key-service.js';
+import { AuditService } from './audit/audit-service.js';
+import { AttentionService } from './insights/attention-service.js';
 import type { Logger } from './logger.js';
 import { noCredentialSink, type CredentialSink } from './mqtt/dynsec-provisioner.js';
 import { PoolService } from './pools/pool-service.js';
@@ -40,6 +43,9 @@ export interface Services {
   readonly pusher: LeasePusher;
   readonly keys: SigningKeyStore;
   readonly publishedKeys: PublishedKeys;
+  readonly signingKeys: SigningKeyService;
+  readonly audit: AuditService;
+  readonly attention: AttentionService;
   readonly keySet: KeySetVoucher;
   readonly events: EventBus;
   readonly history: HistoryService;
@@ -85,10 +91,11 @@ export async function createServices(
   const notifier = notifierWithEvents(pusher, events);
   leases.onPointsFreed((poolId) => notifier.pointsFreed(poolId));
   const identity = { issuer: config.leaseIssuer, audience: LEASE_AUDIENCE, jwks: () => publishedKeys.jwks() };
+  const pools = new PoolService(db, trustedIssuerVerifier(config.trustedIssuerFiles, path.join(config.dataDir, 'trusted-issuers')), notifier);
   return {
-    tokens: new TokenService(db),
+    tokens: new TokenService(db, logger.child({ component: 'tokens' })),
     gatewayAuth: new GatewayAuthenticator(db, { lanes: (config.budget?.lanes ?? LANES).gatewayAuth }),
-    pools: new PoolService(db, trustedIssuerVerifier(config.trustedIssuerFiles, path.join(config.dataDir, 'trusted-issuers')), notifier),
+    pools,
     gateways: new GatewayService(db, notifier, credentials, events, logger.child({ component: 'gateways' })),
     bulkAllocations: new BulkAllocationService(db, notifier),
     enrollment: new EnrollmentService(db, identity, notifier, credentials),
@@ -97,6 +104,9 @@ export async function createServices(
     pusher,
     keys,
     publishedKeys,
+    signingKeys: new SigningKeyService(db, keys, publishedKeys),
+    audit: new AuditService(db),
+    attention: new AttentionService(db, pools),
     keySet,
     events,
     history: new HistoryService(db),

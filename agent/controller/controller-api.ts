@@ -4,6 +4,7 @@ import { problemNames, type ProblemName } from '../../shared/protocol/problem.js
 import { KEY_SET_PATH } from '../../shared/protocol/key-set.js';
 import { enrollResponse, leaseGrant, licenseFileLoadedAnswer, type EnrollResponse, type LeaseGrant, type LicenseFileLoaded } from '../../shared/protocol/rest.js';
 import { httpsRequest, type HttpAnswer } from './https-request.js';
+import { describeIssue } from '../../shared/zod-issues.js';
 
 /** The controller answered with an error (problem+json when it could). */
 export class ControllerHttpError extends Error {
@@ -145,6 +146,6 @@ export class ControllerApi implements ControllerClient {
 
 function answer<T>(schema: z.ZodType<T>, json: unknown, what: string): T {
   const parsed = schema.safeParse(json);
-  if (!parsed.success) throw new ControllerUnreachableError(`the ${what} answer has an unexpected shape: ${parsed.error.issues[0]?.message ?? 'invalid'}`);
+  if (!parsed.success) throw new ControllerUnreachableError(`the ${what} answer has an unexpected shape: ${describeIssue(parsed.error.issues[0])}`);
   return parsed.data;
 }

@@ -40,7 +40,7 @@ export async function enroll(o: EnrollOptions): Promise<EnrollResult> {
       if (err instanceof ControllerHttpError && !err.retryable) return { ok: false, refused: err };
       const retryInMs = backoffDelayMs(attempt, o.backoff, o.random);
       // Loud once, then quiet: a controller that is down for an hour should not fill the log.
-      o.logger[attempt % 20 === 0 ? 'warn' : 'debug']({ err: (err as Error).message, attempt: attempt + 1, retryInMs }, 'cannot enroll yet; retrying');
+      o.logger[attempt % 20 === 0 ? 'warn' : 'debug']({ err, attempt: attempt + 1, retryInMs }, 'cannot enroll yet; retrying');
       if (!(await sleep(retryInMs, o.signal))) return { ok: false, refused: undefined };
     }
   }

@@ -12,7 +12,7 @@ export interface MachineFacts {
   networkInterfaces(): Readonly<Record<string, readonly InterfaceFact[] | undefined>>;
 }
 
-export const MACHINE_ID_FILES = ['/etc/machine-id', '/var/lib/dbus/machine-id'] as const;
+const MACHINE_ID_FILES = ['/etc/machine-id', '/var/lib/dbus/machine-id'] as const;
 
 /** systemd's machine-id, then D-Bus's, then the live network interfaces. */
 export function systemMachineFacts(machineIdFiles: readonly string[] = MACHINE_ID_FILES): MachineFacts {

@@ -90,7 +90,7 @@ export interface LocalApiOptions {
 }
 
 /** The agent's local HTTP API (no listen; tests use it directly). */
-export function createLocalApp(o: LocalApiOptions): Express {
+function createLocalApp(o: LocalApiOptions): Express {
   const app = express();
   app.disable('x-powered-by');
   app.use(express.json({ limit: '64kb' }));

@@ -73,7 +73,7 @@ export class LeasePipeline {
     const outcome = await run;
     if (outcome.accepted) {
       await ack(outcome.lease.claims.jti).catch((err: unknown) =>
-        this.o.logger.warn({ source, seq: outcome.lease.claims.seq, err: (err as Error).message }, 'could not acknowledge the lease; the controller keeps counting the older one until it expires'),
+        this.o.logger.warn({ source, seq: outcome.lease.claims.seq, err }, 'could not acknowledge the lease; the controller keeps counting the older one until it expires'),
       );
     }
     return outcome;
@@ -111,7 +111,7 @@ export class LeasePipeline {
     const lease = holder.accept(grant.lease, verdict.claims);
     const { seq, points, plugins, exp } = verdict.claims;
     await this.o.store.saveLease({ jws: lease.jws, seq, receivedAt: lease.receivedAt }).catch((err: unknown) => {
-      logger.warn({ err: (err as Error).message }, 'could not persist the lease; a restart would begin on the trial allowance');
+      logger.warn({ err }, 'could not persist the lease; a restart would begin on the trial allowance');
     });
     const changed = !before || !sameGrant(before, lease);
     logger[changed ? 'info' : 'debug']({ source, seq, points, plugins, exp }, 'lease accepted');
@@ -156,7 +156,7 @@ export class LeasePipeline {
       logger.info({ from, keys: jwks.keys.length, vouchedBy: verdict.vouchedBy }, 'adopted the signing keys a pinned key vouched for');
       return true;
     } catch (err) {
-      logger.warn({ from, err: (err as Error).message }, 'could not adopt the signing keys');
+      logger.warn({ from, err }, 'could not adopt the signing keys');
       return false;
     }
   }

@@ -2,23 +2,22 @@ import { compactVerify, decodeProtectedHeader, errors } from 'jose';
 import { LEASE_TYP, leaseClaimsSchema, type LeaseClaims } from '../../shared/protocol/lease-claims.js';
 import type { Clock } from './clock.js';
 import { importPinnedKeys, pinnedJwkEntries, type PinnedKeys } from './pinned-keys.js';
+import { describeIssues } from '../../shared/zod-issues.js';
 
 /** Stable codes: logs, metrics and the controller branch on these, never on messages. */
-export const LEASE_REFUSAL_REASONS = [
-  'bad-signature',
-  'unknown-key',
-  'wrong-audience',
-  'wrong-issuer',
-  'wrong-gateway',
-  'wrong-hardware',
-  'expired',
-  'not-yet-valid',
-  'replayed',
-  'malformed',
-] as const;
-export type LeaseRefusalReason = (typeof LEASE_REFUSAL_REASONS)[number];
+export type LeaseRefusalReason =
+  | 'bad-signature'
+  | 'unknown-key'
+  | 'wrong-audience'
+  | 'wrong-issuer'
+  | 'wrong-gateway'
+  | 'wrong-hardware'
+  | 'expired'
+  | 'not-yet-valid'
+  | 'replayed'
+  | 'malformed';
 
-export interface LeaseAccepted {
+interface LeaseAccepted {
   readonly ok: true;
   readonly claims: LeaseClaims;
   readonly kid: string;
@@ -96,7 +95,7 @@ export class LeaseVerifier {
     }
     const parsed = leaseClaimsSchema.safeParse(parseJson(payload));
     if (!parsed.success) {
-      return refuse('malformed', parsed.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; '));
+      return refuse('malformed', describeIssues(parsed.error.issues));
     }
     const refusal = this.checkClaims(parsed.data, lastAcceptedSeq);
     return refusal ?? { ok: true, claims: parsed.data, kid };

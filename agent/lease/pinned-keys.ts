@@ -10,8 +10,7 @@ const ed25519PublicJwkSchema = z.object({
   alg: z.literal('EdDSA').optional(),
 });
 
-export const jwksSchema = z.object({ keys: z.array(z.unknown()) });
-export type JwksInput = z.infer<typeof jwksSchema>;
+const jwksSchema = z.object({ keys: z.array(z.unknown()) });
 
 export type PinnedKeys = ReadonlyMap<string, CryptoKey>;
 

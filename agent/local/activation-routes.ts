@@ -4,6 +4,7 @@ import path from 'node:path';
 import express, { Router, type Request } from 'express';
 import { z } from 'zod';
 import type { ActivationResult, LicenseFileResult } from '../agent.js';
+import { describeIssue } from '../../shared/zod-issues.js';
 
 const activationBody = z.strictObject({ activationCode: z.string().trim().min(4).max(200) });
 
@@ -27,7 +28,7 @@ export function activationRoutes(o: {
   router.post('/api/license/activation_code', (req, res, next) => {
     if (!authorised(req)) return void res.status(401).json({ error: 'unauthorized', detail: 'the local admin token is required (Authorization: Bearer …)' });
     const parsed = activationBody.safeParse(req.body ?? {});
-    if (!parsed.success) return void res.status(400).json({ error: 'validation-failed', detail: `body.activationCode: ${parsed.error.issues[0]?.message}` });
+    if (!parsed.success) return void res.status(400).json({ error: 'validation-failed', detail: describeIssue(parsed.error.issues[0], { under: 'body' }) });
     o.activate(parsed.data.activationCode).then((r) => {
       if (r.ok) res.json({ gatewayId: r.gatewayId, poolId: r.poolId, name: r.name, reenrolled: r.reenrolled });
       else res.status(r.status >= 400 && r.status < 600 ? r.status : 502).json({ error: r.problem ?? 'activation-failed', detail: r.detail });

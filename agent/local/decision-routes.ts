@@ -2,6 +2,7 @@ import { Router } from 'express';
 import { z } from 'zod';
 import { pluginEnabled } from '../neuronex/plugin-policy.js';
 import type { AgentView } from './agent-view.js';
+import { describeIssue } from '../../shared/zod-issues.js';
 
 const checkBody = z.strictObject({
   tags: z.int().min(0).optional(),
@@ -24,8 +25,7 @@ export function decisionRoutes(view: () => AgentView): Router {
   router.post('/api/v1/check', (req, res) => {
     const parsed = checkBody.safeParse(req.body ?? {});
     if (!parsed.success) {
-      const issue = parsed.error.issues[0];
-      res.status(400).json({ error: 'validation-failed', detail: `${['body', ...(issue?.path ?? []).map(String)].join('.')}: ${issue?.message}` });
+      res.status(400).json({ error: 'validation-failed', detail: describeIssue(parsed.error.issues[0], { under: 'body' }) });
       return;
     }
     const v = view();

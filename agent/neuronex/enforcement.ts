@@ -46,7 +46,7 @@ export async function startEnforcement(opts: {
     intervalMs: gateway.usageIntervalMs,
     onUsage: () => opts.onUsage(),
     onNodeControl: (node, action) => logger.warn({ node, action, policy: gateway.policy }, `south node ${action} to keep within the license`),
-    onError: (err) => logger.warn({ err: (err as Error).message }, 'usage check on the gateway failed'),
+    onError: (err) => logger.warn({ err }, 'usage check on the gateway failed'),
   });
   let proxy: GatekeeperProxy | undefined;
   try {
@@ -63,7 +63,7 @@ export async function startEnforcement(opts: {
         // A refusal means usage is at the limit: read it now rather than at the next interval.
         void watcher.tick();
       },
-      onError: (err) => logger.warn({ err: (err as Error).message }, 'gatekeeping proxy error'),
+      onError: (err) => logger.warn({ err }, 'gatekeeping proxy error'),
     });
   } catch (err) {
     watcher.stop();

@@ -2,7 +2,7 @@ import type { Limits } from '../../shared/protocol/limits.js';
 import { pluginEnabled, type PluginPolicy } from './plugin-policy.js';
 
 /** Neuron's own error answers (neuronex.md §3–§5): code, HTTP status and body. */
-export const refusals = {
+const refusals = {
   pluginNotLicensed: { code: 2403, status: 200, body: { error: 2403 } },
   tooManyNodes: { code: 2404, status: 200, body: { error: 2404 } },
   tooManyTags: { code: 2405, status: 400, body: { index: 0, error: 2405, results: [{ index: 0, error: 2405 }] } },
@@ -19,7 +19,7 @@ export const refusals = {
     body: { error: 403, message: 'floatlease gatekeeper: this route changes the gateway and is not in its route table; allow it with FLOATLEASE_PROXY_ALLOW_ROUTES' },
   },
 } as const;
-export type Refusal = (typeof refusals)[keyof typeof refusals];
+type Refusal = (typeof refusals)[keyof typeof refusals];
 export type RefusalReason = keyof typeof refusals;
 
 export interface Usage {

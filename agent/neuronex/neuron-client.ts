@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { describeIssue } from '../../shared/zod-issues.js';
 
 export interface SouthNode {
   readonly name: string;
@@ -24,7 +25,7 @@ const pluginsSchema = z.object({ plugins: z.array(z.object({ name: z.string() })
 const tagsSchema = z.object({ tags: z.array(z.object({ name: z.string() })) });
 const errorSchema = z.object({ error: z.number() });
 
-export class NeuronApiError extends Error {
+class NeuronApiError extends Error {
   constructor(
     readonly status: number,
     readonly code: number | undefined,
@@ -36,7 +37,7 @@ export class NeuronApiError extends Error {
 }
 
 /** The north node NeuronEX 3.x creates at install for data processing; not a licensed connection. */
-export const NEURONEX_DATA_PROCESSING_NODE = 'DataProcessing';
+const NEURONEX_DATA_PROCESSING_NODE = 'DataProcessing';
 
 /**
  * A client of the Neuron core API (`/api/v2`, NeuronEX proxies it as `/api/neuron`): logs in with
@@ -122,7 +123,7 @@ export class NeuronClient {
   private async get<S extends z.ZodType>(path: string, schema: S): Promise<z.output<S>> {
     const body = await this.call('GET', path);
     const parsed = schema.safeParse(body);
-    if (!parsed.success) throw new NeuronApiError(200, undefined, `unexpected answer from ${path}: ${parsed.error.issues[0]?.message}`);
+    if (!parsed.success) throw new NeuronApiError(200, undefined, `unexpected answer from ${path}: ${describeIssue(parsed.error.issues[0])}`);
     return parsed.data;
   }
 

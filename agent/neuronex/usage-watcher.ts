@@ -1,7 +1,7 @@
 import type { Limits } from '../../shared/protocol/limits.js';
 import type { GatewayUsage, NeuronClient, SouthNode } from './neuron-client.js';
 
-export type OverLimitPolicy = 'block-new' | 'stop-excess';
+type OverLimitPolicy = 'block-new' | 'stop-excess';
 
 const RUNNING = 3;
 const STOPPED = 4;

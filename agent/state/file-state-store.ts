@@ -3,18 +3,19 @@ import { chmod, lstat, mkdir, open, readdir } from 'node:fs/promises';
 import path from 'node:path';
 import { z } from 'zod';
 import { writeFileAtomic } from '../../shared/fs/write-file-atomic.js';
+import { describeIssue } from '../../shared/zod-issues.js';
 
 export interface StateLogger {
   warn(obj: object, msg: string): void;
 }
 
-export const agentCredentialSchema = z.object({
+const agentCredentialSchema = z.object({
   gatewayId: z.uuid(),
   secret: z.string().min(1),
 });
 export type AgentCredential = z.infer<typeof agentCredentialSchema>;
 
-export const storedLeaseSchema = z.object({
+const storedLeaseSchema = z.object({
   jws: z.string().min(1),
   seq: z.int().positive(),
   /** Wall-clock ms at acceptance; on boot the holder caps the remaining lifetime to ttl from here. */
@@ -32,7 +33,7 @@ export interface LeaseState {
  * What must outlive the lease file: the seq high-water mark and the time floor (a lower bound of
  * true time, see TimeFloor). Deleting lease.json therefore neither resets the seq nor the floor.
  */
-export const leaseGuardSchema = z.object({
+const leaseGuardSchema = z.object({
   highSeq: z.int().nonnegative(),
   floorMs: z.int().nonnegative(),
   /** The monotonic clock when the floor was saved and the boot it belongs to: within one boot, a restart's downtime counts too. */
@@ -52,7 +53,7 @@ export const trustAnchorSchema = z.object({
 export type TrustAnchor = z.infer<typeof trustAnchorSchema>;
 
 /** An offline license file loaded here that the controller has not yet confirmed recording. */
-export const fileReportSchema = z.object({ jti: z.uuid(), seq: z.int().positive(), loadedAt: z.int().nonnegative() });
+const fileReportSchema = z.object({ jti: z.uuid(), seq: z.int().positive(), loadedAt: z.int().nonnegative() });
 export type FileReport = z.infer<typeof fileReportSchema>;
 /** Files are loaded by hand: a handful waits at most; the oldest go first past this. */
 export const MAX_FILE_REPORTS = 32;
@@ -167,7 +168,7 @@ export class FileStateStore {
     const parsed = schema.safeParse(json);
     if (!parsed.success) {
       // Paths only: the values may include the credential secret.
-      const issues = parsed.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.code}`);
+      const issues = parsed.error.issues.map((i) => describeIssue(i, { codesOnly: true }));
       this.options.logger.warn({ file, issues }, 'state file has an unexpected shape; ignoring it');
       return undefined;
     }

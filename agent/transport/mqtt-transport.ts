@@ -5,6 +5,7 @@ import { agentClientId, topics } from '../../shared/protocol/mqtt-topics.js';
 import type { Logger } from '../logger.js';
 import { withTimeout } from '../util/timers.js';
 import { ControllerProblem, TransportTimeout, type AgentTransport, type TransportHandlers, type TransportIdentity } from './agent-transport.js';
+import { describeIssue, type IssueLike } from '../../shared/zod-issues.js';
 
 export interface MqttTransportOptions {
   readonly url: string;
@@ -81,7 +82,7 @@ export class MqttTransport implements AgentTransport {
     client.on('error', (err) => {
       const code = (err as { code?: unknown }).code;
       if (typeof code === 'number' && AUTH_REFUSED.has(code)) this.o.handlers.authRefused(this);
-      else this.o.logger.debug({ err: err.message }, 'mqtt client error');
+      else this.o.logger.debug({ err }, 'mqtt client error');
     });
     client.on('message', (topic, payload, packet) => this.onMessage(topic, payload, packet.retain));
   }
@@ -173,7 +174,7 @@ export class MqttTransport implements AgentTransport {
       this.ready = true;
       this.o.handlers.up(this);
     } catch (err) {
-      this.o.logger.warn({ err: (err as Error).message }, 'cannot subscribe to the lease topic; reconnecting');
+      this.o.logger.warn({ err }, 'cannot subscribe to the lease topic; reconnecting');
       client.stream.destroy();
     }
   }
@@ -200,7 +201,7 @@ export class MqttTransport implements AgentTransport {
       if (payload.length > MAX_PAYLOAD) throw new Error(`payload of ${payload.length} bytes is too large`);
       body = JSON.parse(payload.toString('utf8'));
     } catch (err) {
-      this.o.logger.warn({ topic, reason: (err as Error).message }, 'dropped malformed MQTT message');
+      this.o.logger.warn({ topic, err }, 'dropped malformed MQTT message');
       return;
     }
     if (isLease) {
@@ -226,7 +227,7 @@ export class MqttTransport implements AgentTransport {
       .finally(() => answered.forEach((w) => w.resolve()));
   }
 
-  private drop(topic: string, issue: { path: PropertyKey[]; message: string } | undefined): void {
-    this.o.logger.warn({ topic, reason: issue ? `${issue.path.join('.') || '(root)'}: ${issue.message}` : 'invalid' }, 'dropped invalid MQTT message');
+  private drop(topic: string, issue: IssueLike | undefined): void {
+    this.o.logger.warn({ topic, reason: describeIssue(issue) }, 'dropped invalid MQTT message');
   }
 }

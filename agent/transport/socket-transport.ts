@@ -5,6 +5,7 @@ import { agentErrorMessage, leaseMessage, type HelloMessage } from '../../shared
 import { AGENT_NAMESPACE, type AgentClientToServer, type AgentServerToClient } from '../../shared/protocol/socket-events.js';
 import type { Logger } from '../logger.js';
 import { ControllerProblem, TransportTimeout, type AgentTransport, type TransportHandlers, type TransportIdentity } from './agent-transport.js';
+import { describeIssue } from '../../shared/zod-issues.js';
 
 export interface SocketTransportOptions {
   readonly controllerUrl: string;
@@ -76,18 +77,18 @@ export class SocketTransport implements AgentTransport {
       if (reason === 'io server disconnect') this.retryLater(s);
     });
     s.on('connect_error', (err) => {
-      if (s.active) return this.o.logger.debug({ err: err.message }, 'websocket connect failed; retrying');
+      if (s.active) return this.o.logger.debug({ err }, 'websocket connect failed; retrying');
       // Refused by the namespace's handshake check: no automatic retry.
       const code = (err as { data?: { code?: unknown } }).data?.code;
       if (code === 401) this.o.handlers.authRefused(this);
-      else this.o.logger.warn({ reason: err.message, code }, 'controller refused the websocket handshake; retrying');
+      else this.o.logger.warn({ err, code }, 'controller refused the websocket handshake; retrying');
       this.retryLater(s);
     });
     s.on('lease', (raw: unknown, ack: unknown) => {
       const answer = typeof ack === 'function' ? (ack as (r: { accepted: boolean }) => void) : () => undefined;
       const m = leaseMessage.safeParse(raw);
       if (!m.success) {
-        this.o.logger.warn({ event: 'lease', reason: describe(m.error.issues[0]) }, 'dropped invalid websocket message');
+        this.o.logger.warn({ event: 'lease', reason: describeIssue(m.error.issues[0]) }, 'dropped invalid websocket message');
         return answer({ accepted: false });
       }
       this.o.handlers.lease(m.data, this).then(
@@ -97,7 +98,7 @@ export class SocketTransport implements AgentTransport {
     });
     s.on('problem', (raw: unknown) => {
       const e = agentErrorMessage.safeParse(raw);
-      if (!e.success) return this.o.logger.warn({ event: 'problem', reason: describe(e.error.issues[0]) }, 'dropped invalid websocket message');
+      if (!e.success) return this.o.logger.warn({ event: 'problem', reason: describeIssue(e.error.issues[0]) }, 'dropped invalid websocket message');
       this.o.handlers.problem(e.data, this);
     });
   }
@@ -158,7 +159,7 @@ export class SocketTransport implements AgentTransport {
       throw new TransportTimeout('ws', event, this.timeoutMs);
     }
     const parsed = replies[event].safeParse(raw);
-    if (!parsed.success) throw new Error(`ws: invalid reply to ${event}: ${describe(parsed.error.issues[0])}`);
+    if (!parsed.success) throw new Error(`ws: invalid reply to ${event}: ${describeIssue(parsed.error.issues[0])}`);
     if (!parsed.data.ok) throw new ControllerProblem(parsed.data.error);
     return parsed.data.value as ReplyValue<K>;
   }
@@ -166,6 +167,3 @@ export class SocketTransport implements AgentTransport {
 
 type ReplyValue<K extends keyof typeof replies> = Extract<z.output<(typeof replies)[K]>, { ok: true }>['value'];
 
-function describe(issue: { path: PropertyKey[]; message: string } | undefined): string {
-  return issue ? `${issue.path.map(String).join('.') || '(root)'}: ${issue.message}` : 'invalid';
-}

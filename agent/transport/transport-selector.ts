@@ -77,7 +77,7 @@ export class TransportSelector<T extends SelectableTransport> {
     const running = [...this.started];
     this.started.clear();
     this.upSet.clear();
-    await Promise.all(running.map((t) => t.close().catch(() => undefined)));
+    await Promise.all(running.map((t) => t.close().catch((err: unknown) => this.o.logger.warn({ err, transport: t.name }, 'could not close a transport'))));
   }
 
   private rank(t: T): number {
@@ -92,7 +92,7 @@ export class TransportSelector<T extends SelectableTransport> {
   private shutDown(t: T): void {
     this.started.delete(t);
     this.upSet.delete(t);
-    void t.close().catch(() => undefined);
+    void t.close().catch((err: unknown) => this.o.logger.warn({ err, transport: t.name }, 'could not close a transport'));
   }
 
   /** While the primary is not active, start the next unstarted transport after each quiet period. */

@@ -1,5 +1,5 @@
 /** What the gateway uses now: tags, and connections (south and north nodes together). */
-export interface Usage {
+interface Usage {
   readonly tags: number;
   readonly connections: number;
 }

@@ -1,12 +1,12 @@
 import { auditExportQuery, auditPage, auditQuery, type AuditEventView } from '../../shared/protocol/rest.js';
 import { streamCsv } from '../http/csv.js';
-import type { Db } from '../db/database.js';
 import type { RouteRegistry } from '../http/route-registry.js';
-import { auditStore, type AuditRow } from './audit-store.js';
+import type { AuditRow } from './audit-store.js';
+import type { AuditService } from './audit-service.js';
 import type { Actor } from '../auth/actor.js';
 import { hardwareIdFor } from '../gateways/gateway-view.js';
 
-export function toAuditView(r: AuditRow): AuditEventView {
+function toAuditView(r: AuditRow): AuditEventView {
   return {
     id: r.id,
     at: r.at.toISOString(),
@@ -20,7 +20,7 @@ export function toAuditView(r: AuditRow): AuditEventView {
   };
 }
 
-export function registerAuditRoutes(routes: RouteRegistry, db: Db): void {
+export function registerAuditRoutes(routes: RouteRegistry, audit: AuditService): void {
   routes.add({
     method: 'get',
     path: '/api/v1/audit',
@@ -31,15 +31,14 @@ export function registerAuditRoutes(routes: RouteRegistry, db: Db): void {
     responses: { 200: { description: 'A page of audit events', schema: auditPage } },
     handler: async ({ query, actor }) => {
       const limit = query.limit ?? 100;
-      const rows = await auditStore.query(db, {
+      const { rows, nextBefore } = await audit.page({
         ...query,
         hideRenewals: query.hideRenewals === 'true',
         from: query.from ? new Date(query.from) : undefined,
         to: query.to ? new Date(query.to) : undefined,
         limit,
       });
-      const last = rows.at(-1);
-      return { body: { items: rows.map((r) => redactAudit(actor, toAuditView(r))), nextBefore: rows.length === limit && last ? last.id : null } };
+      return { body: { items: rows.map((r) => redactAudit(actor, toAuditView(r))), nextBefore } };
     },
   });
   routes.add({
@@ -61,13 +60,13 @@ export function registerAuditRoutes(routes: RouteRegistry, db: Db): void {
       async function* pages() {
         const limit = 1000;
         for (let before: number | undefined; ; ) {
-          const rows = await auditStore.query(db, { ...filter, before, limit });
+          const { rows, nextBefore } = await audit.page({ ...filter, before, limit });
           if (rows.length) yield rows.map((r) => {
             const e = redactAudit(actor, toAuditView(r));
             return [e.id, e.at, e.actor, e.action, e.poolId, e.gatewayId, e.subject, json(e.before), json(e.after)];
           });
-          if (rows.length < limit) return;
-          before = rows.at(-1)!.id;
+          if (nextBefore === null) return;
+          before = nextBefore;
         }
       }
       await streamCsv(res, `audit-${new Date().toISOString().slice(0, 10)}.csv`, ['id', 'at', 'actor', 'action', 'pool_id', 'gateway_id', 'subject', 'before', 'after'], pages());

@@ -1,6 +1,7 @@
 import { sql } from 'drizzle-orm';
 import type { Role } from '../../shared/protocol/rest.js';
 import type { Db } from '../db/database.js';
+import type { Logger } from '../logger.js';
 import { AppError, notFound } from '../errors/app-error.js';
 import { auditStore } from '../audit/audit-store.js';
 import { actorLabel, type Actor } from './actor.js';
@@ -10,14 +11,17 @@ import { tokenStore, type ApiTokenRow } from './token-store.js';
 const BOOTSTRAP_LOCK_KEY = 0x666c6562;
 
 export class TokenService {
-  constructor(private readonly db: Db) {}
+  constructor(
+    private readonly db: Db,
+    private readonly logger?: Pick<Logger, 'warn'>,
+  ) {}
 
   /** Returns the user actor for a valid API token, or undefined. */
   async authenticate(token: string): Promise<Actor | undefined> {
     if (!token.startsWith(API_TOKEN_PREFIX)) return undefined;
     const row = await tokenStore.findActiveByHash(this.db, hashSecret(token));
     if (!row) return undefined;
-    void tokenStore.touch(this.db, row.id).catch(() => undefined);
+    void tokenStore.touch(this.db, row.id).catch((err: unknown) => this.logger?.warn({ err }, 'could not record when an API token was last used'));
     return { kind: 'user', id: row.id, name: row.name, role: row.role, via: 'token' };
   }
 

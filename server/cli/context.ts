@@ -4,7 +4,7 @@ import { ApiClient } from './http-client.js';
 
 export const DEFAULT_URL = 'http://127.0.0.1:8080';
 
-export interface GlobalOptions {
+interface GlobalOptions {
   readonly url?: string;
   readonly token?: string;
   readonly json?: boolean;
@@ -21,7 +21,7 @@ export interface Io {
 export type Env = Readonly<Record<string, string | undefined>>;
 
 /** What a command action needs: the API client, the output mode and the streams. */
-export class CliContext {
+class CliContext {
   private client: ApiClient | undefined;
 
   constructor(

@@ -1,6 +1,7 @@
 import type { z } from 'zod';
 import { problemSchema } from '../../shared/protocol/problem.js';
 import { CliError, EXIT, exitCodeFor, type ProblemLike } from './errors.js';
+import { describeIssue } from '../../shared/zod-issues.js';
 
 export interface ApiClientOptions {
   /** Base URL of the controller, e.g. http://127.0.0.1:8080 (a path prefix is kept). */
@@ -72,7 +73,7 @@ export class ApiClient {
     const parsed = schema.safeParse(json);
     if (!parsed.success) {
       const first = parsed.error.issues[0];
-      const where = first ? ` (${first.path.join('.') || 'body'}: ${first.message})` : '';
+      const where = first ? ` (${describeIssue(first)})` : '';
       throw new CliError(EXIT.failure, `unexpected response from ${method} ${path}${where}; is ${this.base} a floatlease controller of a matching version?`);
     }
     return { data: parsed.data, raw: json };

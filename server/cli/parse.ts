@@ -51,7 +51,7 @@ const UNIT_SECONDS: Record<string, number> = { s: 1, m: 60, h: 3600, d: 86_400, 
  * A point in time: `2027-01-31` (midnight UTC), an ISO 8601 date-time (UTC unless it has an offset),
  * or a span from now such as `90d`, `12h`, `1y` (units s, m, h, d, w, y; m is minutes). Returns ISO 8601 UTC.
  */
-export function parseDate(value: string, now = Date.now(), direction: 1 | -1 = 1): string {
+function parseDate(value: string, now = Date.now(), direction: 1 | -1 = 1): string {
   const v = value.trim();
   const span = /^\+?(\d+)\s*([smhdwy])$/.exec(v);
   let t: number;

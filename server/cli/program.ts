@@ -11,7 +11,7 @@ import { registerVendorCommands } from './commands/vendor.js';
 import { contextFactory, DEFAULT_URL, type Env, type Io } from './context.js';
 import { EXIT_CODES_HELP } from './errors.js';
 
-export const CLI_VERSION = '0.1.0';
+const CLI_VERSION = '0.1.0';
 
 const ENV_HELP = `Environment:
   FLOATLEASE_URL    controller URL (default ${DEFAULT_URL}); --url wins

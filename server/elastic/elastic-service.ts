@@ -17,14 +17,14 @@ import { planPreemption, type Holder } from './preemption-policy.js';
 const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
 const zero = (): Points => ({ tags: 0, connections: 0 });
 
-export function boundsOf(r: Pick<ElasticRow, 'minTags' | 'maxTags' | 'minConnections' | 'maxConnections'>): Partial<Record<Kind, ElasticBounds>> {
+function boundsOf(r: Pick<ElasticRow, 'minTags' | 'maxTags' | 'minConnections' | 'maxConnections'>): Partial<Record<Kind, ElasticBounds>> {
   const out: Partial<Record<Kind, ElasticBounds>> = {};
   if (r.minTags !== null && r.maxTags !== null) out.tags = { min: r.minTags, max: r.maxTags };
   if (r.minConnections !== null && r.maxConnections !== null) out.connections = { min: r.minConnections, max: r.maxConnections };
   return out;
 }
 
-export function policyView(p: PoolRow): PoolPolicyView {
+function policyView(p: PoolRow): PoolPolicyView {
   return {
     poolId: p.id,
     headroom: p.elasticHeadroom,

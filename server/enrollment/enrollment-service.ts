@@ -19,19 +19,19 @@ import { bindingFor } from './hardware-binding.js';
 const ALPHABET = '0123456789ABCDEFGHJKMNPQRSTVWXYZ';
 
 /** 20 base32 characters (100 bits) in groups of four: FLAC-XXXX-XXXX-XXXX-XXXX-XXXX. */
-export function newActivationCode(): string {
+function newActivationCode(): string {
   const bytes = crypto.randomBytes(20);
   const chars = [...bytes].map((b) => ALPHABET[b & 31]).join('');
   return ACTIVATION_CODE_PREFIX + chars.match(/.{4}/g)!.join('-');
 }
 
 /** Case, spaces and dashes do not matter when a person types a code. */
-export function normaliseActivationCode(code: string): string {
+function normaliseActivationCode(code: string): string {
   const body = code.toUpperCase().replace(/[\s-]/g, '').replace(/^FLAC/, '');
   return ACTIVATION_CODE_PREFIX + (body.match(/.{1,4}/g) ?? []).join('-');
 }
 
-export function activationCodeView(c: ActivationCodeRow, seatsUsed: number): ActivationCodeView {
+function activationCodeView(c: ActivationCodeRow, seatsUsed: number): ActivationCodeView {
   return {
     id: c.id,
     poolId: c.poolId,

@@ -9,7 +9,7 @@ import { POINT_KINDS, oversubscriptionExcess, poolLimit, raiseShortfalls } from 
 import { poolStore, type PoolRow } from '../pools/pool-store.js';
 import { gatewayStore, type GatewayRow } from './gateway-store.js';
 
-export interface BulkItem {
+interface BulkItem {
   readonly gatewayId: string;
   readonly tags?: number | undefined;
   readonly connections?: number | undefined;

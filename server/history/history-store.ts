@@ -3,7 +3,7 @@ import type { DbOrTx } from '../db/database.js';
 import { heldByGatewaySql, pendingSql } from '../leases/lease-accounting.js';
 
 /** How long each series is kept (a little past its window, so the window is always full). */
-export const RETENTION = { minute: '25 hours', hour: '31 days', gateway: '31 days' } as const;
+const RETENTION = { minute: '25 hours', hour: '31 days', gateway: '31 days' } as const;
 
 // Every figure is sampled at the tick's clock (a parameter), not now(): a test can script a day.
 const HELD = sql.raw(heldByGatewaySql('(select t from clock)'));

@@ -3,6 +3,7 @@ import { z } from 'zod';
 import type { Problem, ProblemName } from '../../shared/protocol/problem.js';
 import { AppError } from '../errors/app-error.js';
 import type { Logger } from '../logger.js';
+import { issuePath } from '../../shared/zod-issues.js';
 
 const titles: Partial<Record<ProblemName, string>> = {
   'validation-failed': 'Request validation failed',
@@ -29,14 +30,14 @@ export function validationError(error: z.ZodError, where: string): AppError {
   // An unknown field is named in the path itself, like any other offending field.
   const errors = error.issues.flatMap((i) =>
     i.code === 'unrecognized_keys'
-      ? i.keys.map((key) => ({ path: [where, ...i.path.map(String), key].join('.'), message: 'unknown field' }))
-      : [{ path: [where, ...i.path.map(String)].join('.'), message: i.message }],
+      ? i.keys.map((key) => ({ path: `${issuePath(i, where)}.${key}`, message: 'unknown field' }))
+      : [{ path: issuePath(i, where), message: i.message }],
   );
   const first = errors[0];
   return new AppError('validation-failed', first ? `${first.path}: ${first.message}` : 'invalid request', { errors });
 }
 
-export function sendProblem(res: Parameters<RequestHandler>[1], err: AppError): void {
+function sendProblem(res: Parameters<RequestHandler>[1], err: AppError): void {
   res.status(err.status).type('application/problem+json').send(JSON.stringify(problemOf(err)));
 }
 

@@ -7,8 +7,8 @@ import { AppError } from '../errors/app-error.js';
 import { validationError } from './problem-handler.js';
 import type { ConcurrencyLimit } from '../leases/concurrency-limit.js';
 
-export type HttpMethod = 'get' | 'post' | 'put' | 'patch' | 'delete';
-export type RouteAuth = { readonly role: Role } | 'gateway' | 'public';
+type HttpMethod = 'get' | 'post' | 'put' | 'patch' | 'delete';
+type RouteAuth = { readonly role: Role } | 'gateway' | 'public';
 
 type Schema = z.ZodType;
 type Out<S> = S extends z.ZodType ? z.output<S> : undefined;

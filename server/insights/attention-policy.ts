@@ -1,9 +1,9 @@
 import type { PoolView } from '../../shared/protocol/rest.js';
 
 /** How long before its expiry a license starts asking for attention. */
-export const EXPIRY_NOTICE_DAYS = 30;
+const EXPIRY_NOTICE_DAYS = 30;
 
-export type AttentionKind = 'license-missing' | 'license-expired' | 'license-expiring' | 'over-committed' | 'above-alarm' | 'gateways-over-allocation';
+type AttentionKind = 'license-missing' | 'license-expired' | 'license-expiring' | 'over-committed' | 'above-alarm' | 'gateways-over-allocation';
 
 export interface AttentionItem {
   readonly kind: AttentionKind;

@@ -1,4 +1,4 @@
-import type { LeaseMessage, UpstreamKind, UpstreamPayload } from '../../shared/protocol/agent-messages.js';
+import type { LeaseMessage, UpstreamPayload } from '../../shared/protocol/agent-messages.js';
 import type { LicenseFileLoaded } from '../../shared/protocol/rest.js';
 import type { Actor } from '../auth/actor.js';
 import type { GatewayService } from '../gateways/gateway-service.js';
@@ -43,6 +43,13 @@ export class AgentHandler {
       .then(() => this.leases.grant(gatewayId, 'grant'));
   }
 
+  /** A lease without a hello (HTTP pull): a grant, or a renewal of the one the agent holds. */
+  lease(gatewayId: string, renewal: boolean, transport: Transport): Promise<LeaseMessage> {
+    if (renewal) return this.renew(gatewayId, transport);
+    this.seen(gatewayId, transport);
+    return this.leases.grant(gatewayId, 'grant');
+  }
+
   renew(gatewayId: string, transport: Transport): Promise<LeaseMessage> {
     this.seen(gatewayId, transport);
     return this.leases.grant(gatewayId, 'renewal');
@@ -83,7 +90,9 @@ export class AgentHandler {
     return this.inFlight.run(async () => {
       const actor: Actor = { kind: 'gateway', gatewayId, poolId };
       const result = await this.leases.release(gatewayId, actor);
-      await this.leases.setPresence(gatewayId, false, transport);
+      // HTTP pull holds no connection, so the row names the transport the agent was last live on; the
+      // agent's own release over HTTP still means it stopped (null: whatever transport the row names).
+      await this.leases.setPresence(gatewayId, false, transport === 'http' ? null : transport);
       return result;
     });
   }
@@ -97,5 +106,3 @@ export class AgentHandler {
     return this.leases.setPresence(gatewayId, online, transport);
   }
 }
-
-export type { UpstreamKind };

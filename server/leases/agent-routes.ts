@@ -3,25 +3,24 @@ import { KEY_SET_PATH, keySetDocumentSchema, type KeySetDocument } from '../../s
 import { leaseAckBody, leaseGrant, licenseFileLoadedAnswer, licenseFileLoadedBody, usageReportBody } from '../../shared/protocol/rest.js';
 import type { Actor } from '../auth/actor.js';
 import { AppError } from '../errors/app-error.js';
-import type { GatewayService } from '../gateways/gateway-service.js';
 import type { RouteRegistry } from '../http/route-registry.js';
 import type { AgentHandler } from './agent-handler.js';
-import type { LeaseService } from './lease-service.js';
 
-/** The agent's HTTP pull fallback; MQTT and Socket.IO carry the same operations. */
+/**
+ * The agent's HTTP pull fallback; MQTT and Socket.IO carry the same operations, and all three hand
+ * them to the one AgentHandler (a release takes the gateway offline, usage takes the in-flight bound).
+ */
 export function registerAgentRoutes(
   routes: RouteRegistry,
-  leases: LeaseService,
-  gateways: GatewayService,
+  agents: AgentHandler,
   jwks: () => Promise<{ keys: Record<string, unknown>[] }>,
   keySet: () => Promise<KeySetDocument>,
-  handler: Pick<AgentHandler, 'licenseFileLoaded'>,
 ): void {
   const tag = 'agent';
   // The registry only calls these handlers for an authenticated gateway; this narrows the type.
-  const gatewayOf = (actor: Actor): string => {
+  const gatewayOf = (actor: Actor): { gatewayId: string; poolId: string } => {
     if (actor.kind !== 'gateway') throw new AppError('unauthorized', 'a gateway credential is required');
-    return actor.gatewayId;
+    return actor;
   };
   routes.add({
     method: 'get',
@@ -55,7 +54,7 @@ export function registerAgentRoutes(
     auth: 'gateway',
     body: z.strictObject({ renewal: z.boolean().optional() }),
     responses: { 200: { description: 'A signed lease', schema: leaseGrant } },
-    handler: async ({ actor, body }) => ({ body: await leases.grant(gatewayOf(actor), body.renewal ? 'renewal' : 'grant') }),
+    handler: async ({ actor, body }) => ({ body: await agents.lease(gatewayOf(actor).gatewayId, body.renewal === true, 'http') }),
   });
   routes.add({
     method: 'post',
@@ -65,7 +64,7 @@ export function registerAgentRoutes(
     auth: 'gateway',
     body: leaseAckBody,
     responses: { 200: { description: 'Acknowledged', schema: z.object({ acknowledged: z.boolean() }) } },
-    handler: async ({ actor, body }) => ({ body: await leases.acknowledge(gatewayOf(actor), body.jti) }),
+    handler: async ({ actor, body }) => ({ body: await agents.ack(gatewayOf(actor).gatewayId, body, 'http') }),
   });
   routes.add({
     method: 'post',
@@ -74,7 +73,10 @@ export function registerAgentRoutes(
     tag,
     auth: 'gateway',
     responses: { 200: { description: 'Released', schema: z.object({ released: z.int() }) } },
-    handler: async ({ actor }) => ({ body: await leases.release(gatewayOf(actor), actor) }),
+    handler: async ({ actor }) => {
+      const { gatewayId, poolId } = gatewayOf(actor);
+      return { body: await agents.release(gatewayId, poolId, 'http') };
+    },
   });
   routes.add({
     method: 'post',
@@ -84,7 +86,7 @@ export function registerAgentRoutes(
     auth: 'gateway',
     body: licenseFileLoadedBody,
     responses: { 200: { description: 'Recorded (false: this load was recorded before)', schema: licenseFileLoadedAnswer } },
-    handler: async ({ actor, body }) => ({ body: await handler.licenseFileLoaded(gatewayOf(actor), body) }),
+    handler: async ({ actor, body }) => ({ body: await agents.licenseFileLoaded(gatewayOf(actor).gatewayId, body) }),
   });
   routes.add({
     method: 'post',
@@ -95,7 +97,7 @@ export function registerAgentRoutes(
     body: usageReportBody,
     responses: { 204: { description: 'Recorded' } },
     handler: async ({ actor, body }) => {
-      await gateways.reportUsage(gatewayOf(actor), body);
+      await agents.usage(gatewayOf(actor).gatewayId, body, 'http');
     },
   });
 }

@@ -8,9 +8,3 @@ export interface ChangeNotifier {
   /** Points of the pool returned (release, expiry, reclaim, a smaller lease acknowledged): serve who waits. */
   pointsFreed(poolId: string): void;
 }
-
-export const noopNotifier: ChangeNotifier = {
-  gatewayChanged: () => {},
-  poolChanged: () => {},
-  pointsFreed: () => {},
-};

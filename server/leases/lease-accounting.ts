@@ -71,7 +71,7 @@ export interface GatewayFacts {
   readonly allocConnections: number;
 }
 
-export function isLiveLease(l: LeaseFacts, nowMs: number): boolean {
+function isLiveLease(l: LeaseFacts, nowMs: number): boolean {
   return l.endedAt === null && l.expiresAt.getTime() > nowMs;
 }
 

@@ -98,7 +98,10 @@ export class LeasePusher implements ChangeNotifier {
       // a retained publish is no delivery to an agent on Socket.IO.
       const [on, ...outcomes] = await Promise.all([
         this.transportOf(gatewayId),
-        ...this.deliveries.map(async (d) => ({ name: d.name, ok: await d.deliver(gatewayId, grant).catch(() => false) })),
+        ...this.deliveries.map(async (d) => ({ name: d.name, ok: await d.deliver(gatewayId, grant).catch((err: unknown) => {
+          this.logger.warn({ err, gatewayId, transport: d.name }, 'lease delivery failed');
+          return false;
+        }) })),
       ]);
       const delivered = outcomes.some((o) => o.ok && o.name === on);
       this.observer.pushed?.(delivered ? 'delivered' : 'undelivered');

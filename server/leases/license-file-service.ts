@@ -7,7 +7,7 @@ import { notFound } from '../errors/app-error.js';
 import { gatewayStore } from '../gateways/gateway-store.js';
 import { leaseStore } from './lease-store.js';
 
-export const OFFLINE_LOADED = 'lease.offline-loaded';
+const OFFLINE_LOADED = 'lease.offline-loaded';
 const OFFLINE_ISSUED = 'lease.offline-issued';
 
 /**

@@ -3,9 +3,9 @@ import { idParams, leaseGrant } from '../../shared/protocol/rest.js';
 import type { RouteRegistry } from '../http/route-registry.js';
 import { DEFAULT_OFFLINE_MAX_SECONDS, type LeaseService } from './lease-service.js';
 
-export const offlineLicenseBody = z.strictObject({ ttlSeconds: z.int().min(60).max(DEFAULT_OFFLINE_MAX_SECONDS).optional() });
+const offlineLicenseBody = z.strictObject({ ttlSeconds: z.int().min(60).max(DEFAULT_OFFLINE_MAX_SECONDS).optional() });
 /** The file's content is `license` (a compact JWS); the agent takes it as is or this whole JSON. */
-export const offlineLicenseView = leaseGrant.extend({ gatewayId: z.uuid(), license: z.string() });
+const offlineLicenseView = leaseGrant.extend({ gatewayId: z.uuid(), license: z.string() });
 
 const DEFAULT_TTL_SEC = 24 * 3600;
 

@@ -1,5 +1,5 @@
 import { sql } from 'drizzle-orm';
-import type { Db } from '../db/database.js';
+import type { Db, DbOrTx } from '../db/database.js';
 import { signingKeys } from '../db/schema.js';
 import type { SigningKeyInfo } from '../signing/signing-key-store.js';
 import { leaseStore } from './lease-store.js';
@@ -17,13 +17,19 @@ export class PublishedKeys {
     private readonly cacheMs = 5_000,
   ) {}
 
-  async record(keys: readonly SigningKeyInfo[]): Promise<void> {
+  /** Writes the keys to the published set; inside a caller's transaction, `invalidate` once it commits. */
+  async record(keys: readonly SigningKeyInfo[], q: DbOrTx = this.db): Promise<void> {
     for (const k of keys) {
-      await this.db
+      await q
         .insert(signingKeys)
         .values({ kid: k.kid, publicJwk: k.publicJwk, retiredAt: k.retiredAt ? new Date(k.retiredAt) : null })
         .onConflictDoUpdate({ target: signingKeys.kid, set: { retiredAt: k.retiredAt ? new Date(k.retiredAt) : null } });
     }
+    if (q === this.db) this.invalidate(keys);
+  }
+
+  /** Forgets the cached JWKS and marks the keys as published (a new key signs only after that). */
+  invalidate(keys: readonly SigningKeyInfo[]): void {
     this.cache = undefined;
     for (const k of keys) this.recorded.add(k.kid);
   }

@@ -1,10 +1,7 @@
 import { z } from 'zod';
 import type { RouteRegistry } from '../http/route-registry.js';
-import { auditStore } from '../audit/audit-store.js';
 import { actorLabel } from '../auth/actor.js';
-import type { Db } from '../db/database.js';
-import type { SigningKeyStore } from '../signing/signing-key-store.js';
-import type { PublishedKeys } from './published-keys.js';
+import type { SigningKeyService } from './signing-key-service.js';
 
 const keyView = z.object({ kid: z.string(), createdAt: z.string(), retiredAt: z.string().nullable(), signing: z.boolean() });
 
@@ -15,16 +12,7 @@ const keyView = z.object({ kid: z.string(), createdAt: z.string(), retiredAt: z.
  * keys live in the database and every replica signs with the new key within SIGNING_KEY_REFRESH_MS;
  * without it this endpoint writes to this replica's SIGNING_KEY_DIR only.
  */
-export function registerSigningKeyRoutes(routes: RouteRegistry, db: Db, keys: SigningKeyStore, published: PublishedKeys): void {
-  const list = () => {
-    const current = keys.current().kid;
-    return keys.keys().map((k) => ({
-      kid: k.kid,
-      createdAt: new Date(k.createdAt).toISOString(),
-      retiredAt: k.retiredAt ? new Date(k.retiredAt).toISOString() : null,
-      signing: k.kid === current,
-    }));
-  };
+export function registerSigningKeyRoutes(routes: RouteRegistry, keys: SigningKeyService): void {
   routes.add({
     method: 'get',
     path: '/api/v1/signing-keys',
@@ -32,7 +20,7 @@ export function registerSigningKeyRoutes(routes: RouteRegistry, db: Db, keys: Si
     tag: 'signing-keys',
     auth: { role: 'admin' },
     responses: { 200: { description: 'Keys', schema: z.array(keyView) } },
-    handler: async () => ({ body: list() }),
+    handler: async () => ({ body: keys.list() }),
   });
   routes.add({
     method: 'post',
@@ -41,12 +29,6 @@ export function registerSigningKeyRoutes(routes: RouteRegistry, db: Db, keys: Si
     tag: 'signing-keys',
     auth: { role: 'admin' },
     responses: { 200: { description: 'Keys after the rotation', schema: z.array(keyView) } },
-    handler: async ({ actor }) => {
-      const before = keys.current().kid;
-      const created = await keys.rotate();
-      await published.record(keys.keys());
-      await auditStore.append(db, [{ actor: actorLabel(actor), action: 'signing-key.rotated', subject: created.kid, before: { kid: before }, after: { kid: created.kid } }]);
-      return { body: list() };
-    },
+    handler: async ({ actor }) => ({ body: await keys.rotate(actorLabel(actor)) }),
   });
 }

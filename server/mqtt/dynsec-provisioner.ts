@@ -45,8 +45,8 @@ export class DynsecProvisioner implements CredentialSink {
         const { responses } = JSON.parse(payload.toString('utf8')) as { responses?: Response[] };
         const id = responses?.find((r) => r.correlationData)?.correlationData;
         if (id) this.waiting.get(id)?.(responses ?? []);
-      } catch {
-        this.logger.warn('malformed dynamic-security response');
+      } catch (err) {
+        this.logger.warn({ err }, 'malformed dynamic-security response');
       }
     });
     const subscribe = () => void this.client.subscribe(RESPONSE, { qos: 1 });

@@ -6,7 +6,7 @@ import { inProcessLink, type BrokerLink } from './broker-link.js';
 import { indexRetainedMessages, type RetainedPersistence } from './retained-index.js';
 
 /** Who a connected MQTT client is, decided once at CONNECT. */
-export type BrokerPrincipal = { readonly kind: 'controller' } | { readonly kind: 'gateway'; readonly gatewayId: string };
+type BrokerPrincipal = { readonly kind: 'controller' } | { readonly kind: 'gateway'; readonly gatewayId: string };
 
 /** The broker's security decisions, supplied by the composition root (gateway credentials live in the DB). */
 export interface BrokerAuthorizer {

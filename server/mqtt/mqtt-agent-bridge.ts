@@ -9,6 +9,7 @@ import type { LeaseDelivery } from '../leases/lease-pusher.js';
 import type { Logger } from '../logger.js';
 import { MalformedInput } from '../leases/malformed-input.js';
 import type { BrokerLink } from './broker-link.js';
+import { describeIssue } from '../../shared/zod-issues.js';
 
 export interface MqttBridgeOptions {
   /** `$share/…` subscriptions so several controllers split the agents' messages (not for aedes). */
@@ -82,7 +83,7 @@ export class MqttAgentBridge implements LeaseDelivery {
         // An empty retained payload clears the topic; nothing to do.
         if (body === undefined) return;
         const p = presenceMessage.safeParse(body);
-        if (!p.success) return this.drop(gatewayId, topic, p.error.issues[0]?.message);
+        if (!p.success) return this.drop(gatewayId, topic, describeIssue(p.error.issues[0]));
         const pending = this.pendingOffline.get(gatewayId);
         if (pending) {
           clearTimeout(pending);
@@ -105,7 +106,7 @@ export class MqttAgentBridge implements LeaseDelivery {
       }
       const schema = upstreamSchemas[parsed.message];
       const m = schema.safeParse(body ?? {});
-      if (!m.success) return this.drop(gatewayId, topic, m.error.issues[0]?.message);
+      if (!m.success) return this.drop(gatewayId, topic, describeIssue(m.error.issues[0]));
       await this.dispatch(gatewayId, parsed.message, m.data);
     } catch (err) {
       if (err instanceof AppError) return this.sendError(gatewayId, { name: err.problem, detail: err.message });

@@ -73,7 +73,7 @@ export function connectMqtt(opts: {
   };
 }
 
-export function redactUrl(url: string): string {
+function redactUrl(url: string): string {
   try {
     const u = new URL(url);
     if (u.password) u.password = '***';

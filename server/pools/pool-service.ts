@@ -8,7 +8,7 @@ import { licenseShortfalls, oversubscriptionExcess, poolLimit, utilization } fro
 import type { PoolLicenseVerifier } from './pool-license-verifier.js';
 import { emptyTotals, poolStore, type PoolLicenseRow, type PoolRow, type PoolTotals } from './pool-store.js';
 
-export function licenseView(l: PoolLicenseRow, now = Date.now()): PoolLicenseView {
+function licenseView(l: PoolLicenseRow, now = Date.now()): PoolLicenseView {
   return {
     id: l.id,
     licenseRef: l.licenseRef,
@@ -26,7 +26,7 @@ export function licenseView(l: PoolLicenseRow, now = Date.now()): PoolLicenseVie
   };
 }
 
-export function poolView(p: PoolRow, t: PoolTotals, license: PoolLicenseRow | undefined, now = Date.now()): PoolView {
+function poolView(p: PoolRow, t: PoolTotals, license: PoolLicenseRow | undefined, now = Date.now()): PoolView {
   const capacity = { tags: p.capacityTags, connections: p.capacityConnections };
   const limit = poolLimit(capacity, p.overdraftFactor);
   return {

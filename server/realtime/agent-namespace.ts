@@ -10,7 +10,6 @@ import {
 } from '../../shared/protocol/socket-events.js';
 import { limitedLogin, type FailureCounter } from '../http/rate-limits.js';
 import type { GatewayAuthenticator } from '../auth/gateway-authenticator.js';
-import type { Db } from '../db/database.js';
 import { AppError } from '../errors/app-error.js';
 import type { AgentHandler } from '../leases/agent-handler.js';
 import { MalformedInput } from '../leases/malformed-input.js';
@@ -18,6 +17,7 @@ import type { LeaseDelivery } from '../leases/lease-pusher.js';
 import type { Logger } from '../logger.js';
 import { socketHeldAnywhere, type AgentSocketStore } from '../replicas/agent-socket-store.js';
 import type { z } from 'zod';
+import { describeIssue } from '../../shared/zod-issues.js';
 
 interface SocketData {
   gatewayId: string;
@@ -47,7 +47,6 @@ export class AgentNamespaceGateway implements LeaseDelivery {
 
   constructor(
     io: Server,
-    private readonly db: Db,
     private readonly gateways: GatewayAuthenticator,
     private readonly handler: AgentHandler,
     private readonly logger: Logger,
@@ -67,7 +66,10 @@ export class AgentNamespaceGateway implements LeaseDelivery {
           socket.data.poolId = actor.poolId;
           next();
         })
-        .catch(() => next(Object.assign(new Error('unavailable'), { data: { code: 503 } })));
+        .catch((err: unknown) => {
+          this.logger.warn({ err }, 'could not authenticate an agent socket');
+          next(Object.assign(new Error('unavailable'), { data: { code: 503 } }));
+        });
     });
     this.nsp.on('connection', (socket) => this.onConnection(socket));
   }
@@ -156,8 +158,9 @@ export class AgentNamespaceGateway implements LeaseDelivery {
     const reply = typeof ack === 'function' ? (ack as (r: AgentReply<T>) => void) : () => {};
     const parsed = schema.safeParse(raw ?? {});
     if (!parsed.success) {
-      this.malformed.report('ws', socket.data.gatewayId, { event, reason: parsed.error.issues[0]?.message }, 'dropped invalid agent message');
-      return reply({ ok: false, error: { name: 'validation-failed', detail: parsed.error.issues[0]?.message ?? 'invalid message' } });
+      const reason = describeIssue(parsed.error.issues[0]);
+      this.malformed.report('ws', socket.data.gatewayId, { event, reason }, 'dropped invalid agent message');
+      return reply({ ok: false, error: { name: 'validation-failed', detail: reason } });
     }
     run(parsed.data)
       .then((value) => reply({ ok: true, value }))

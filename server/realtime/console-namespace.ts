@@ -86,7 +86,10 @@ export class ConsoleNamespace {
           socket.data.name = actor.name;
           next();
         })
-        .catch(() => next(Object.assign(new Error('unavailable'), { data: { code: 503 } })));
+        .catch((err: unknown) => {
+          this.logger.warn({ err }, 'could not authenticate a console socket');
+          next(Object.assign(new Error('unavailable'), { data: { code: 503 } }));
+        });
     });
     this.unsubscribe = [
       deps.events.on('gateway.changed', (e) => this.add((b) => b.gateways.add(e.gatewayId))),
@@ -132,7 +135,10 @@ export class ConsoleNamespace {
 
   private async revalidate(): Promise<void> {
     for (const socket of this.nsp.sockets.values()) {
-      const actor = await this.deps.tokens.authenticate(socket.data.token).catch(() => 'unknown' as const);
+      const actor = await this.deps.tokens.authenticate(socket.data.token).catch((err: unknown) => {
+        this.logger.warn({ err }, 'could not revalidate a console token; keeping the socket');
+        return 'unknown' as const;
+      });
       if (actor === undefined) {
         this.logger.info({ name: socket.data.name }, 'console token no longer valid; disconnecting');
         socket.disconnect(true);

@@ -1,4 +1,4 @@
-import { and, eq, sql as dsql } from 'drizzle-orm';
+import { eq, sql as dsql } from 'drizzle-orm';
 import type { Sql } from 'postgres';
 import type { Db, Tx } from '../db/database.js';
 import { BatchQueue, succeeded, type Outcome } from '../db/batch-queue.js';
@@ -67,8 +67,3 @@ export async function socketHeldAnywhere(tx: Tx, gatewayId: string): Promise<boo
   return rows.length > 0;
 }
 
-/** Test helper and takeover: the socket rows a replica holds. */
-export async function socketsOf(db: Db, replicaId: string): Promise<string[]> {
-  const rows = await db.select({ id: agentSockets.gatewayId }).from(agentSockets).where(and(eq(agentSockets.replicaId, replicaId)));
-  return rows.map((r) => r.id);
-}

@@ -93,7 +93,7 @@ export class DbKeyVault implements KeyVault {
   }
 }
 
-export function parseKek(kekBase64: string): Buffer {
+function parseKek(kekBase64: string): Buffer {
   const kek = Buffer.from(kekBase64, 'base64');
   if (kek.length !== 32) throw new Error('SIGNING_KEY_KEK must be 32 bytes in base64 (e.g. openssl rand -base64 32)');
   return kek;

@@ -9,6 +9,7 @@ import {
   type Ed25519PrivateJwk,
 } from './ed25519-key.js';
 import { writeFileAtomic } from '../../shared/fs/write-file-atomic.js';
+import { describeIssues } from '../../shared/zod-issues.js';
 
 export interface KeyStoreLogger {
   info(obj: object, msg: string): void;
@@ -145,7 +146,7 @@ function merge(a: KeyFileEntry, b: KeyFileEntry): KeyFileEntry {
 
 /** Error text without values: zod issues by path, other errors by message. */
 function describe(err: unknown): string {
-  if (err instanceof z.ZodError) return err.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.code}`).join('; ');
+  if (err instanceof z.ZodError) return describeIssues(err.issues, { codesOnly: true });
   if (err instanceof SyntaxError) return 'invalid JSON';
   return err instanceof Error ? err.message : String(err);
 }

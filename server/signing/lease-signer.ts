@@ -1,7 +1,7 @@
 import { CompactSign } from 'jose';
-import { z } from 'zod';
 import { LEASE_TYP, leaseClaimsSchema, type LeaseClaims } from '../../shared/protocol/lease-claims.js';
 import type { SigningKey } from './signing-key-store.js';
+import { describeIssue } from '../../shared/zod-issues.js';
 
 export interface SigningKeySource {
   current(): SigningKey;
@@ -35,7 +35,7 @@ export class LeaseSigner {
   /** Also returns the kid, which the caller records so retired keys are pruned only after their leases. */
   async signWithKid(claims: LeaseClaims): Promise<SignedLease> {
     const parsed = leaseClaimsSchema.safeParse(claims);
-    if (!parsed.success) throw new InvalidLeaseClaimsError(parsed.error.issues.map(describeIssue));
+    if (!parsed.success) throw new InvalidLeaseClaimsError(parsed.error.issues.map((i) => describeIssue(i)));
     const { kid, privateKey } = this.keys.current();
     const jws = await new CompactSign(encoder.encode(JSON.stringify(parsed.data)))
       .setProtectedHeader({ alg: 'EdDSA', kid, typ: LEASE_TYP })
@@ -44,6 +44,3 @@ export class LeaseSigner {
   }
 }
 
-function describeIssue(issue: z.core.$ZodIssue): string {
-  return `${issue.path.join('.') || '(root)'}: ${issue.message}`;
-}

@@ -2,6 +2,7 @@ import { CompactSign, compactVerify, decodeProtectedHeader, errors, importJWK } 
 import { z } from 'zod';
 import { pointsSchema } from '../../shared/protocol/limits.js';
 import { ed25519Kid, ed25519PublicJwkSchema } from './ed25519-key.js';
+import { describeIssues } from '../../shared/zod-issues.js';
 
 export const POOL_LICENSE_TYP = 'floatlease-pool-license+jwt';
 const MAX_DOCUMENT_CHARS = 16_384;
@@ -50,7 +51,7 @@ export interface TrustedIssuerJwks {
 
 export async function issuePoolLicense(privateKey: CryptoKey, kid: string, claims: PoolLicenseClaims): Promise<string> {
   const parsed = poolLicenseClaimsSchema.safeParse(claims);
-  if (!parsed.success) throw new PoolLicenseError('malformed', `invalid pool license claims: ${describe(parsed.error)}`);
+  if (!parsed.success) throw new PoolLicenseError('malformed', `invalid pool license claims: ${describeIssues(parsed.error.issues)}`);
   return new CompactSign(new TextEncoder().encode(JSON.stringify(parsed.data)))
     .setProtectedHeader({ alg: 'EdDSA', kid, typ: POOL_LICENSE_TYP })
     .sign(privateKey);
@@ -76,7 +77,7 @@ export async function verifyPoolLicense(jws: string, trusted: TrustedIssuerJwks,
     throw new PoolLicenseError('malformed', 'not a valid JWS document');
   }
   const parsed = poolLicenseClaimsSchema.safeParse(parseJson(payload));
-  if (!parsed.success) throw new PoolLicenseError('malformed', `invalid pool license claims: ${describe(parsed.error)}`);
+  if (!parsed.success) throw new PoolLicenseError('malformed', `invalid pool license claims: ${describeIssues(parsed.error.issues)}`);
   const claims = parsed.data;
   return { claims, kid, expired: nowSec >= claims.exp, notYetValid: nowSec < (claims.nbf ?? claims.iat) };
 }
@@ -110,6 +111,3 @@ function parseJson(bytes: Uint8Array): unknown {
   }
 }
 
-function describe(error: z.ZodError): string {
-  return error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; ');
-}

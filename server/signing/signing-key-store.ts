@@ -10,7 +10,7 @@ import {
   type KeyStoreLogger,
 } from './key-files.js';
 
-export interface WallClock {
+interface WallClock {
   now(): number;
 }
 

@@ -15,7 +15,7 @@ import type { Points } from '../leases/lease-accounting.js';
  *   while offline; elastic gateways are resized at their usage reports by elastic-policy.
  */
 
-export const KINDS: readonly Kind[] = ['tags', 'connections'];
+const KINDS: readonly Kind[] = ['tags', 'connections'];
 
 export type SimEvent =
   | { readonly t: number; readonly kind: 'alloc'; readonly gw: number; readonly points: Points }

@@ -8,8 +8,6 @@ import { leaseGrant, usageReportBody } from './rest.js';
  */
 export const helloMessage = z.strictObject({
   agentVersion: z.string().max(50),
-  /** seq of the lease the agent holds now, so the controller can tell a restart from a reconnect. */
-  leaseSeq: z.int().nonnegative().optional(),
   usage: usageReportBody.optional(),
 });
 export type HelloMessage = z.infer<typeof helloMessage>;

@@ -16,7 +16,3 @@ export interface ConsoleServerToClient {
   changes: (batch: ConsoleChanges) => void;
 }
 
-/** The handshake's auth payload: an API token (any role). */
-export interface ConsoleHandshakeAuth {
-  token: string;
-}

@@ -8,7 +8,7 @@ import { pointsSchema } from './limits.js';
 
 const count = z.int().min(0).max(100_000_000);
 
-export const elasticRangeSchema = z
+const elasticRangeSchema = z
   .strictObject({ min: count, max: count })
   .refine((r) => r.min <= r.max, { message: 'min must not exceed max', path: ['min'] });
 
@@ -29,7 +29,7 @@ export const elasticBoundsView = z.object({
 });
 export type ElasticBoundsView = z.infer<typeof elasticBoundsView>;
 
-export const poolPolicyFields = {
+const poolPolicyFields = {
   /** Headroom kept above usage, a fraction of usage: 0.25 keeps 100 allocated for 80 in use. */
   headroom: z.number().min(0).max(10),
   /** Largest single resize, a fraction of the gateway's max (at least one point). */
@@ -71,11 +71,3 @@ export const pendingView = z.object({
 export type PendingView = z.infer<typeof pendingView>;
 
 export const borrowBody = z.strictObject({ durationSec: z.int().min(60).max(30 * 24 * 3600) });
-export const borrowView = z.object({
-  lease: z.string(),
-  jti: z.uuid(),
-  seq: z.int(),
-  points: pointsSchema,
-  expiresAt: z.int(),
-});
-export type BorrowView = z.infer<typeof borrowView>;

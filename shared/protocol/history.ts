@@ -4,12 +4,12 @@ import { pointsSchema } from './limits.js';
 /** REST shapes of the controller's own usage history (server/history/), shared with the console. */
 
 /** The two windows the controller keeps: a day of minute buckets, 30 days of hour buckets. */
-export const historyRanges = ['24h', '30d'] as const;
+const historyRanges = ['24h', '30d'] as const;
 export type HistoryRange = (typeof historyRanges)[number];
 export const historyQuery = z.strictObject({ range: z.enum(historyRanges).optional() });
 
 /** One bucket of a pool: the peak of each figure sampled in it. */
-export const poolHistorySample = z.object({
+const poolHistorySample = z.object({
   at: z.string(),
   held: pointsSchema,
   allocated: pointsSchema,
@@ -17,7 +17,6 @@ export const poolHistorySample = z.object({
   pending: pointsSchema,
   limit: pointsSchema,
 });
-export type PoolHistorySample = z.infer<typeof poolHistorySample>;
 
 export const poolHistory = z.object({
   poolId: z.uuid(),
@@ -33,7 +32,7 @@ export type PoolHistory = z.infer<typeof poolHistory>;
  * A gateway's values from `at` until the next sample (a step series). The first sample may be
  * older than `from`: it is what held when the window opened.
  */
-export const gatewayHistorySample = z.object({
+const gatewayHistorySample = z.object({
   at: z.string(),
   online: z.boolean(),
   /** What the agent last reported; null before its first report. */
@@ -41,7 +40,6 @@ export const gatewayHistorySample = z.object({
   allocated: pointsSchema,
   held: pointsSchema,
 });
-export type GatewayHistorySample = z.infer<typeof gatewayHistorySample>;
 
 export const gatewayHistory = z.object({
   gatewayId: z.uuid(),

@@ -14,7 +14,6 @@ export const keySetPayloadSchema = z.object({
   iat: z.int().nonnegative(),
   keys: z.array(z.record(z.string(), z.unknown())).min(1).max(32),
 });
-export type KeySetPayload = z.infer<typeof keySetPayloadSchema>;
 
 const b64url = z.string().regex(/^[\w-]*$/).max(65_536);
 export const keySetDocumentSchema = z.object({

@@ -8,7 +8,6 @@ export const pointsSchema = z.object({
   tags: z.int().nonnegative(),
   connections: z.int().nonnegative(),
 });
-export type Points = z.infer<typeof pointsSchema>;
 
 export interface Limits {
   readonly tags: number;

@@ -11,7 +11,7 @@ import { UUID_PATTERN } from './uuid.js';
  * An agent, authenticated as its gateway id, may touch only its own subtree.
  */
 export const MQTT_ROOT = 'floatlease/v1/gw';
-export const SHARED_GROUP = 'floatlease';
+const SHARED_GROUP = 'floatlease';
 
 export const topics = {
   lease: (gatewayId: string) => `${MQTT_ROOT}/${gatewayId}/lease`,

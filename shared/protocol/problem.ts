@@ -26,7 +26,7 @@ export const problemNames = [
 ] as const;
 export type ProblemName = (typeof problemNames)[number];
 
-export const problemFieldSchema = z.object({ path: z.string(), message: z.string() });
+const problemFieldSchema = z.object({ path: z.string(), message: z.string() });
 
 /** RFC 9457 problem details, plus our stable `name` and optional extension members. */
 export const problemSchema = z

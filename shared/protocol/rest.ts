@@ -8,7 +8,7 @@ import { pointsSchema } from './limits.js';
 const name = z.string().trim().min(1, 'must not be empty').max(100, 'at most 100 characters');
 const points = z.int('expected a whole number').min(0, 'must be 0 or more').max(10_000_000, 'at most 10,000,000');
 const isoDate = z.iso.datetime({ offset: true, error: 'expected an ISO 8601 date-time such as 2027-01-31T00:00:00Z' });
-export const pluginList = z
+const pluginList = z
   .array(z.string().trim().min(1).max(100))
   .max(200)
   .refine((a) => new Set(a).size === a.length, 'plugins must not repeat');
@@ -18,7 +18,7 @@ export const idParams = z.strictObject({ id: z.uuid('expected a UUID') });
 
 // ---- pools ----
 export const reclaimModes = ['on-expiry', 'on-disconnect'] as const;
-export const grantModes = ['partial', 'all-or-nothing'] as const;
+const grantModes = ['partial', 'all-or-nothing'] as const;
 
 const poolSettings = z.strictObject({
   description: z.string().max(1000, 'at most 1000 characters').optional(),
@@ -250,7 +250,7 @@ export const auditQuery = z.strictObject({
 /** The audit filters without the cursor: the CSV export streams every matching event. */
 export const auditExportQuery = auditQuery.omit({ limit: true, before: true });
 
-export const auditEventView = z.object({
+const auditEventView = z.object({
   id: z.int(),
   at: z.string(),
   actor: z.string(),

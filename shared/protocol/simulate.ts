@@ -5,7 +5,7 @@ import { pointsSchema } from './limits.js';
 
 const elasticSettings = z.object({ headroom: z.number().min(0).max(10), step: z.number().gt(0).max(1), cooldownSec: z.int().min(0).max(7 * 24 * 3600) });
 
-export const simSettingsSchema = z.object({
+const simSettingsSchema = z.object({
   capacity: pointsSchema,
   overdraftFactor: z.number().min(1).max(10),
   ttlSec: z.int().min(1).max(30 * 24 * 3600),
@@ -28,7 +28,7 @@ export const simulateBody = z.strictObject({
 });
 export type SimulateBody = z.infer<typeof simulateBody>;
 
-export const simReportSchema = z.object({
+const simReportSchema = z.object({
   strandedPointHours: pointsSchema.extend({ tags: z.number(), connections: z.number() }),
   reclaims: z.int(),
   falseReclaims: z.int(),

@@ -22,7 +22,3 @@ export interface AgentClientToServer {
   release: (m: { reason?: string }, ack: (r: AgentReply<{ released: number }>) => void) => void;
 }
 
-/** The handshake's auth payload. */
-export interface AgentHandshakeAuth {
-  credential: string;
-}

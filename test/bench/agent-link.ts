@@ -1,7 +1,7 @@
 import type { LeaseMessage } from '../../shared/protocol/agent-messages.js';
 
 /** How a lease reached the agent; `reply` answers an acknowledged delivery (Socket.IO). */
-export type LeaseHandler = (grant: LeaseMessage, reply?: (accepted: boolean) => void) => void;
+type LeaseHandler = (grant: LeaseMessage, reply?: (accepted: boolean) => void) => void;
 
 /** One agent's connection to the controller, whatever the transport. */
 export interface AgentLink {

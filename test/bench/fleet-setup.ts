@@ -21,7 +21,7 @@ export interface FleetLayout {
   readonly keepaliveSec: number;
 }
 
-export const BENCH_ALLOCATION = { tags: 10, connections: 1 } as const;
+const BENCH_ALLOCATION = { tags: 10, connections: 1 } as const;
 
 export type PreparedFleet = Pick<BenchContext, 'fleet' | 'specs' | 'mainPools' | 'silentPool' | 'allocation'> & { readonly workers: number };
 

@@ -26,7 +26,7 @@ export interface BenchOptions {
   readonly out: string;
 }
 
-export const BENCH_USAGE = `npm run bench -- [options]
+const BENCH_USAGE = `npm run bench -- [options]
   --agents N             simulated agents (BENCH_AGENTS, default 10000)
   --duration S           steady renewal period in seconds (BENCH_DURATION, default TTL/3 + 20)
   --transport mqtt|ws    agent transport (BENCH_TRANSPORT, default mqtt)

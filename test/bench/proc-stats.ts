@@ -62,7 +62,7 @@ export function sampleDescendants(pid: number): ProcSample & { readonly pids: nu
 }
 
 /** Several processes summed (the fleet workers). */
-export function sampleMany(pids: readonly number[]): ProcSample {
+function sampleMany(pids: readonly number[]): ProcSample {
   let cpuSec = 0;
   let rssBytes = 0;
   for (const pid of pids) {
@@ -112,7 +112,7 @@ export function coresSince(a: CpuSnapshot, b: CpuSnapshot): CoresUsed {
 }
 
 /** Busy time of all CPUs from /proc/stat (user, nice, system, irq, softirq, steal). */
-export function sampleMachine(): ProcSample {
+function sampleMachine(): ProcSample {
   const first = fs.readFileSync('/proc/stat', 'utf8').split('\n')[0] ?? '';
   const v = first.trim().split(/\s+/).slice(1).map(Number);
   const busy = (v[0] ?? 0) + (v[1] ?? 0) + (v[2] ?? 0) + (v[5] ?? 0) + (v[6] ?? 0) + (v[7] ?? 0);

@@ -9,7 +9,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LEASE_AUDIENCE } from '../../shared/protocol/lease-claims.js';
 import { agentClientId, topics } from '../../shared/protocol/mqtt-topics.js';
 import { AGENT_NAMESPACE } from '../../shared/protocol/socket-events.js';
-import { mosquittoInstalled, startMosquitto, type TestBroker } from '../helpers/brokers.js';
+import type { TestBroker } from '../helpers/brokers.js';
+import { brokerVariants } from '../helpers/broker-variants.js';
 import { startControllerProcess, type ControllerProcess } from '../helpers/controller-process.js';
 import { waitFor } from '../helpers/ports.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/test-database.js';
@@ -19,15 +20,7 @@ import { restClient } from '../helpers/rest-client.js';
 const ADMIN = `fl_${'t'.repeat(43)}`;
 const hw = () => crypto.createHash('sha256').update(crypto.randomBytes(8)).digest('base64');
 
-type Variant = { name: string; broker?: () => Promise<TestBroker>; env: (b?: TestBroker) => Record<string, string> };
-const variants: Variant[] = [{ name: 'embedded aedes', env: () => ({}) }];
-if (mosquittoInstalled()) {
-  variants.push({
-    name: 'external Mosquitto with dynamic security',
-    broker: () => startMosquitto({ dynsec: { username: 'ctl', password: 'ctl-secret' } }),
-    env: (b) => ({ MQTT_URL: b!.url, MQTT_USERNAME: 'ctl', MQTT_PASSWORD: 'ctl-secret', MQTT_DYNSEC: 'true' }),
-  });
-}
+const variants = brokerVariants('external Mosquitto with dynamic security');
 
 describe.each(variants)('agent transports via $name', (variant) => {
   let db: TestDatabase;

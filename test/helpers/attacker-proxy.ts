@@ -1,8 +1,8 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 
-export type Answer = { status: number; body: unknown } | undefined;
-export type Override = (method: string, path: string) => Answer | Promise<Answer>;
+type Answer = { status: number; body: unknown } | undefined;
+type Override = (method: string, path: string) => Answer | Promise<Answer>;
 
 export interface AttackerProxy {
   readonly url: string;

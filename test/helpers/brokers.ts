@@ -40,7 +40,7 @@ export async function startAedes(authorizer: BrokerAuthorizer = allowAll, port =
   };
 }
 
-export const DYNSEC_PLUGIN = '/usr/lib/x86_64-linux-gnu/mosquitto_dynamic_security.so';
+const DYNSEC_PLUGIN = '/usr/lib/x86_64-linux-gnu/mosquitto_dynamic_security.so';
 
 export function mosquittoInstalled(): boolean {
   return spawnSync('sh', ['-c', 'command -v mosquitto && command -v mosquitto_passwd'], { stdio: 'ignore' }).status === 0;

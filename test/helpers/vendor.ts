@@ -3,7 +3,7 @@ import path from 'node:path';
 import { issuePoolLicense } from '../../server/signing/pool-license.js';
 import { generateVendorKeys, loadVendorPrivateKey } from '../../server/signing/vendor-keys.js';
 
-export interface LicenseOptions {
+interface LicenseOptions {
   tags: number;
   connections: number;
   plugins?: string[];

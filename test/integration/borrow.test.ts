@@ -20,7 +20,7 @@ async function lease(credential: string, path = '/api/v1/agent/lease', body: unk
   return leaseGrant.parse(r.body);
 }
 const ack = async (credential: string, jti: string) => expect((await h.api('POST', '/api/v1/agent/lease/ack', { jti }, credential)).status).toBe(200);
-async function gw(poolId: string, code: string, tags: number) {
+async function gw(_poolId: string, code: string, tags: number) {
   const g = await h.enroll(code);
   expect((await h.api('PUT', `/api/v1/gateways/${g.gatewayId}/allocation`, { tags, connections: 1 })).status).toBe(200);
   await h.services.leases.setPresence(g.gatewayId, true, 'ws');

@@ -32,7 +32,7 @@ async function lease(credential: string) {
 }
 const ack = async (credential: string, jti: string) => expect((await h.api('POST', '/api/v1/agent/lease/ack', { jti }, credential)).status).toBe(200);
 const usage = async (credential: string, tags: number) => expect((await h.api('POST', '/api/v1/agent/usage', { tags, connections: 0 }, credential)).status).toBeLessThan(300);
-async function gw(poolId: string, code: string, tags: number, extra: Record<string, unknown> = {}) {
+async function gw(_poolId: string, code: string, tags: number, extra: Record<string, unknown> = {}) {
   const g = await h.enroll(code);
   expect((await h.api('PUT', `/api/v1/gateways/${g.gatewayId}/allocation`, { tags, connections: 0, ...extra })).status).toBe(200);
   await h.services.leases.setPresence(g.gatewayId, true, 'ws');

@@ -23,7 +23,7 @@ async function lease(credential: string) {
 const ack = (credential: string, jti: string) => h.api('POST', '/api/v1/agent/lease/ack', { jti }, credential);
 
 /** A gateway with an allocation, online (pending counts only online gateways). */
-async function gw(poolId: string, code: string, tags: number, extra: Record<string, unknown> = {}) {
+async function gw(_poolId: string, code: string, tags: number, extra: Record<string, unknown> = {}) {
   const g = await h.enroll(code);
   expect((await allocate(g.gatewayId, { tags, connections: 1, ...extra })).status).toBe(200);
   await h.services.leases.setPresence(g.gatewayId, true, 'ws');

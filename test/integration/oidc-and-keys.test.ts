@@ -68,6 +68,11 @@ describe('signing-key rotation over the API', () => {
     const signing = after.body.find((k) => k.signing)!;
     expect(signing.kid).not.toBe(old);
     expect(after.body.find((k) => k.kid === old)?.retiredAt).not.toBeNull();
+    // The audit row and the published key commit together (one transaction in SigningKeyService.rotate).
+    const audit = await h.api<{ items: { action: string; subject: string; before: unknown }[] }>('GET', '/api/v1/audit?action=signing-key.rotated');
+    expect(audit.body.items[0]).toMatchObject({ subject: signing.kid, before: { kid: old } });
+    const jwks = await h.api<{ keys: { kid: string }[] }>('GET', '/.well-known/jwks.json');
+    expect(jwks.body.keys.map((k) => k.kid)).toContain(signing.kid);
     expect((await h.api('POST', '/api/v1/signing-keys/rotate', undefined, await h.token('operator'))).status).toBe(403);
   });
 });

@@ -21,7 +21,7 @@ describe('failure rate limits shared by replicas (PostgreSQL store)', () => {
       const app = express();
       app.use(failureLimiter({ perMinute: 6, failedStatuses: [401], what: 'authentications', store: new PgRateLimitStore(db.database.db, 'auth:') }));
       app.get('/', (req, res) => void res.status(req.headers.authorization === 'good' ? 200 : 401).end());
-      app.use((err: { status?: number }, _req: express.Request, res: express.Response, _next: express.NextFunction) => void res.status(429).end());
+      app.use((_err: { status?: number }, _req: express.Request, res: express.Response, _next: express.NextFunction) => void res.status(429).end());
       const server = http.createServer(app);
       await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
       servers.push(server);

@@ -2,8 +2,8 @@ import { randomBytes } from 'node:crypto';
 import { errors, jwtVerify, SignJWT } from 'jose';
 import { NeuronError } from './errors.js';
 
-export const CORE_TOKEN_LIFETIME_S = 3600;
-export const NEURONEX_TOKEN_LIFETIME_S = 24 * 3600;
+const CORE_TOKEN_LIFETIME_S = 3600;
+const NEURONEX_TOKEN_LIFETIME_S = 24 * 3600;
 
 export interface AuthOptions {
   username: string;

@@ -29,7 +29,7 @@ export function jsonBody(): RequestHandler {
   return express.json({ limit: '50mb', type: () => true });
 }
 
-export function sleep(ms: number): Promise<void> {
+function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
 }
 

@@ -11,9 +11,9 @@ import { NeuronState } from './neuron-state.js';
 import { neuronExRouter } from './neuronex-api.js';
 import { DEFAULT_PLUGINS, type PluginInfo } from './plugins.js';
 
-export const SIM_HOST = '127.0.0.1';
+const SIM_HOST = '127.0.0.1';
 /** The north node NeuronEX creates at install for its data processing (eKuiper). */
-export const NEURONEX_DATA_PROCESSING_NODE = 'DataProcessing';
+const NEURONEX_DATA_PROCESSING_NODE = 'DataProcessing';
 
 export interface NeuronSimulatorOptions {
   /** Neuron core port (`/api/v2`); 0 (default) picks a free port. */
@@ -65,7 +65,7 @@ export interface NeuronSimulator {
   close(): Promise<void>;
 }
 
-export function randomHardwareToken(): string {
+function randomHardwareToken(): string {
   return createHash('sha256').update(randomBytes(32)).digest('base64');
 }
 

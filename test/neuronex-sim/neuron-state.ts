@@ -14,7 +14,7 @@ import type { PluginInfo } from './plugins.js';
 import { addGroupTagBatch, addTagBatch, deleteTagList, importTagBatch, updateTagList, type GroupTagsInput } from './tag-batch.js';
 import { NAME_LEN, type TagInput } from './tag-rules.js';
 
-export const RESERVED_NODE_NAMES: readonly string[] = ['monitor', 'DataStorage'];
+const RESERVED_NODE_NAMES: readonly string[] = ['monitor', 'DataStorage'];
 
 export interface AddNodeInput {
   name: string;

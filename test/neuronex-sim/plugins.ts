@@ -39,10 +39,3 @@ export const DEFAULT_PLUGINS: readonly PluginInfo[] = Object.freeze([
   plugin('WebSocket', NORTH, false, 'websocket', 0),
 ]);
 
-export function openSourcePluginNames(plugins: readonly PluginInfo[] = DEFAULT_PLUGINS): string[] {
-  return plugins.filter((p) => !p.commercial).map((p) => p.name);
-}
-
-export function commercialPluginNames(plugins: readonly PluginInfo[] = DEFAULT_PLUGINS): string[] {
-  return plugins.filter((p) => p.commercial).map((p) => p.name);
-}

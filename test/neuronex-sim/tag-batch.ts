@@ -15,7 +15,7 @@ export interface GroupTagsInput {
   tags: TagInput[];
 }
 
-export const IMPORT_GROUP = 'builtin';
+const IMPORT_GROUP = 'builtin';
 const IMPORT_GROUP_INTERVAL = 1000;
 
 function fail(error: number): TagBatchResult {

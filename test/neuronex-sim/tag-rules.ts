@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { NeuronError } from './errors.js';
 import type { SimTag } from './neuron-model.js';
 
-export const Attribute = { READ: 1, WRITE: 2, SUBSCRIBE: 4, STATIC: 8 } as const;
+const Attribute = { READ: 1, WRITE: 2, SUBSCRIBE: 4, STATIC: 8 } as const;
 
 // define.h limits: a name must be shorter than its buffer (NUL included).
 export const NAME_LEN = 128;

@@ -25,7 +25,7 @@ interface Flags {
 const f1 = (n: number) => n.toFixed(1);
 const pct = (n: number) => `${(n * 100).toFixed(1)}%`;
 
-export function simulationTable(v: SimulateView): string {
+function simulationTable(v: SimulateView): string {
   const a = v.inForce;
   const b = v.whatIf;
   const rows: [string, string, string][] = [

@@ -26,7 +26,7 @@ function fields(v: Record<string, unknown>): string {
 }
 
 /** What changed, in words: `tags 10→100, plugins []→[OPC UA]`. */
-export function changeSummary(before: unknown, after: unknown): string {
+function changeSummary(before: unknown, after: unknown): string {
   if (isRecord(before) && isRecord(after)) {
     const keys = orderedKeys([...Object.keys(before), ...Object.keys(after)]);
     const diffs = keys.filter((k) => JSON.stringify(before[k]) !== JSON.stringify(after[k])).map((k) => `${k} ${value(before[k], k)}→${value(after[k], k)}`);

@@ -2,7 +2,7 @@ import type { ActivationCodeView } from '../../../shared/protocol/rest.js';
 import { date } from './format.js';
 import { renderTable } from './table.js';
 
-export function codeState(c: ActivationCodeView, now = Date.now()): string {
+function codeState(c: ActivationCodeView, now = Date.now()): string {
   if (c.revokedAt) return `revoked ${date(c.revokedAt)}`;
   if (c.expiresAt && Date.parse(c.expiresAt) <= now) return 'expired';
   if (c.seatsUsed >= c.seats) return 'all seats used';

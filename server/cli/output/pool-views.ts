@@ -3,7 +3,7 @@ import { POINT_KINDS } from '../../../shared/protocol/limits.js';
 import { date, duration, list, percent } from './format.js';
 import { renderFields, renderTable } from './table.js';
 
-export function poolState(p: PoolView): string {
+function poolState(p: PoolView): string {
   const states: string[] = [];
   if (!p.license) states.push('no license');
   else if (p.licenseExpired) states.push('LICENSE EXPIRED');

@@ -4,7 +4,7 @@ import path from 'node:path';
 import { chromium, type BrowserContext, type Page } from 'playwright-core';
 
 /** Debian's Chromium, headless, with nothing that reaches for the (closed) network on its own. */
-export const CHROMIUM_ARGS = [
+const CHROMIUM_ARGS = [
   '--headless',
   '--no-sandbox',
   '--disable-gpu',
@@ -15,7 +15,7 @@ export const CHROMIUM_ARGS = [
   '--disable-sync',
 ];
 
-export const SCREENSHOTS = path.resolve('test-results/screenshots');
+const SCREENSHOTS = path.resolve('test-results/screenshots');
 
 export interface TestBrowser {
   readonly context: BrowserContext;

@@ -5,7 +5,8 @@ import path from 'node:path';
 import mqtt, { type MqttClient } from 'mqtt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { agentClientId, topics } from '../../../shared/protocol/mqtt-topics.js';
-import { mosquittoInstalled, startMosquitto, type TestBroker } from '../../helpers/brokers.js';
+import type { TestBroker } from '../../helpers/brokers.js';
+import { brokerVariants } from '../../helpers/broker-variants.js';
 import { startControllerProcess, type ControllerProcess } from '../../helpers/controller-process.js';
 import { waitFor } from '../../helpers/ports.js';
 import { restClient } from '../../helpers/rest-client.js';
@@ -17,15 +18,7 @@ import { createTestVendor } from '../../helpers/vendor.js';
 const ADMIN = `fl_${'c'.repeat(43)}`;
 const hw = () => crypto.createHash('sha256').update(crypto.randomBytes(8)).digest('base64');
 
-type Variant = { name: string; broker?: () => Promise<TestBroker>; env: (b?: TestBroker) => Record<string, string> };
-const variants: Variant[] = [{ name: 'embedded aedes', env: () => ({}) }];
-if (mosquittoInstalled()) {
-  variants.push({
-    name: 'Mosquitto with dynamic security',
-    broker: () => startMosquitto({ dynsec: { username: 'ctl', password: 'ctl-secret' } }),
-    env: (b) => ({ MQTT_URL: b!.url, MQTT_USERNAME: 'ctl', MQTT_PASSWORD: 'ctl-secret', MQTT_DYNSEC: 'true' }),
-  });
-}
+const variants = brokerVariants();
 
 describe.each(variants)('MQTT client ids are bound to the gateway ($name)', (variant) => {
   let db: TestDatabase;

@@ -13,7 +13,7 @@ import { startTcpBalancer, type TcpBalancer } from '../../helpers/tcp-balancer.j
 import { createTestDatabase, type TestDatabase } from '../../helpers/test-database.js';
 import { createTestVendor, type TestVendor } from '../../helpers/vendor.js';
 
-export const ADMIN = `fl_${'r'.repeat(43)}`;
+const ADMIN = `fl_${'r'.repeat(43)}`;
 export const HEARTBEAT_MS = 1_000;
 export const TIMEOUT_MS = 4_000;
 export const KEY_REFRESH_MS = 1_000;

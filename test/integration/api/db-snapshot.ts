@@ -1,6 +1,6 @@
 import type { Harness } from '../../helpers/api-harness.js';
 
-export interface TableState {
+interface TableState {
   readonly rows: number;
   /** md5 over every row's text form, in a stable order; null for an empty table. */
   readonly hash: string | null;
@@ -8,7 +8,7 @@ export interface TableState {
 
 export type DbSnapshot = Readonly<Record<string, TableState>>;
 
-export async function publicTables(h: Harness): Promise<string[]> {
+async function publicTables(h: Harness): Promise<string[]> {
   const rows = await h.db.database.sql<{ name: string }[]>`
     select table_name as name from information_schema.tables
     where table_schema = 'public' and table_type = 'BASE TABLE'

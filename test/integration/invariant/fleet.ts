@@ -7,7 +7,7 @@ export interface PoolSpec {
   gateways: number;
 }
 
-export interface FleetPool {
+interface FleetPool {
   id: string;
   /** The capacity of the pool's first license; license uploads vary around it. */
   base: Points;

@@ -10,10 +10,10 @@ import type { Sql } from 'postgres';
  */
 
 export const KINDS = ['tags', 'connections'] as const;
-export type Kind = (typeof KINDS)[number];
+type Kind = (typeof KINDS)[number];
 export type Points = Record<Kind, number>;
 
-export interface PoolReading {
+interface PoolReading {
   poolId: string;
   overCommitted: boolean;
   /** Audit events that can clear over-commitment; unchanged count = the flag stayed set. */

@@ -127,7 +127,7 @@ async function execute(ctx: MixContext, op: Op, issued: Map<string, string[]>, a
 }
 
 /** The database's own words (drizzle wraps them in "Failed query: …" with the cause attached). */
-export function describeError(err: unknown): string {
+function describeError(err: unknown): string {
   if (!(err instanceof Error)) return String(err);
   const cause = err.cause as { code?: string; message?: string } | undefined;
   const head = err.message.split('\n')[0]!.slice(0, 120);

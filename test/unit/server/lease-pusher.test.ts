@@ -57,6 +57,19 @@ describe('LeasePusher', () => {
     expect(mqtt.seen.sort()).toEqual(['on-mqtt', 'on-ws']);
   });
 
+  it('logs a delivery error with the error object (issue 22: delivery errors were swallowed)', async () => {
+    const lines: Record<string, unknown>[] = [];
+    const logger = pino({ level: 'warn' }, { write: (l: string) => void lines.push(JSON.parse(l) as Record<string, unknown>) });
+    const pusher = new LeasePusher({} as Db, { pushGrant: async () => grant() }, logger, {}, 2, async () => 'ws');
+    pusher.addDelivery(delivery('ws', async () => {
+      throw new Error('socket closed');
+    }));
+    pusher.gatewayChanged('gw-1');
+    await pusher.idle();
+    const line = lines.find((l) => l.msg === 'lease delivery failed');
+    expect(line).toMatchObject({ gatewayId: 'gw-1', transport: 'ws', err: { message: 'socket closed' } });
+  });
+
   it('coalesces repeated changes of one gateway that arrive while it is queued', async () => {
     let grants = 0;
     let release!: () => void;

@@ -9,7 +9,7 @@ export interface AgentSetup {
 const LOOPBACK = new Set(['127.0.0.1', 'localhost', '0.0.0.0', '[::]', '[::1]', '::', '::1']);
 
 /** A loopback broker address means "this host": from another machine that is the host the console came from. */
-export function reachableMqttUrl(mqttUrl: string, pageHost: string): string {
+function reachableMqttUrl(mqttUrl: string, pageHost: string): string {
   try {
     const u = new URL(mqttUrl);
     if (LOOPBACK.has(u.hostname) && !LOOPBACK.has(pageHost)) u.hostname = pageHost;

@@ -16,7 +16,7 @@ function chosen(): Theme | undefined {
   }
 }
 
-export function currentTheme(): Theme {
+function currentTheme(): Theme {
   return chosen() ?? (media.matches ? 'dark' : 'light');
 }
 
@@ -32,7 +32,7 @@ export function initTheme(): void {
   media.addEventListener('change', apply);
 }
 
-export function setTheme(t: Theme): void {
+function setTheme(t: Theme): void {
   try {
     localStorage.setItem(KEY, t);
   } catch {
@@ -41,7 +41,7 @@ export function setTheme(t: Theme): void {
   apply();
 }
 
-export function useTheme(): Theme {
+function useTheme(): Theme {
   const [t, setT] = useState(currentTheme);
   useEffect(() => {
     listeners.add(setT);

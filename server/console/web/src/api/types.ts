@@ -5,7 +5,6 @@ export type {
   GatewayIdsPage,
   GatewayPage,
   GatewayView,
-  PoolLicenseView,
   PoolView,
   Role,
 } from '../../../../../shared/protocol/rest.js';

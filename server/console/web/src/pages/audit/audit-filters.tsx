@@ -3,7 +3,7 @@ import { query } from '../../api/client.js';
 import type { PoolView } from '../../api/types.js';
 import { navigate } from '../../router.js';
 
-export const knownActions = [
+const knownActions = [
   'allocation.changed',
   'allocation.changed.forced',
   'allocation.released',
@@ -68,7 +68,7 @@ export function auditExportQuery(f: AuditFilters): string {
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 /** The URL of the audit view for these filters: an id typed into the gateway field stays an id. */
-export function auditHref(f: AuditFilters): string {
+function auditHref(f: AuditFilters): string {
   const typed = f.gateway.trim();
   const byId = UUID.test(typed);
   return `/audit${query({

@@ -7,7 +7,7 @@ const EPOCH_KEYS = new Set(['exp', 'iat', 'nbf']);
 const ISO = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}/;
 
 /** One value in words: lists joined, nested objects flattened, instants as local times. */
-export function show(v: unknown, key = ''): string {
+function show(v: unknown, key = ''): string {
   if (Array.isArray(v)) return v.length ? v.map((x) => show(x)).join(', ') : 'none';
   if (isObject(v)) return Object.entries(v).map(([k, x]) => `${k} ${show(x, k)}`).join(' · ');
   if (typeof v === 'number' && EPOCH_KEYS.has(key)) return dateTime(new Date(v * 1000).toISOString(), true);

@@ -10,7 +10,7 @@ import { useAction, useQuery } from '../../hooks.js';
 import type { AgentSetup } from '../../agent-command.js';
 
 /** The bulk endpoints take at most this many gateways in one transaction (shared bulkAllocationBody). */
-export const BULK_MAX = 2000;
+const BULK_MAX = 2000;
 
 type Excess = { kind: string; allocated: number; most: number };
 type Shortfall = { kind: string; requested: number; available: number };
@@ -19,7 +19,7 @@ type Shortfall = { kind: string; requested: number; available: number };
  * The first refusal in words: which gateway and by how much. The controller's detail already says
  * it; this line pulls the figures out so they stand above the rest of the message.
  */
-export function refusalLine(err: ApiError | undefined): string | undefined {
+function refusalLine(err: ApiError | undefined): string | undefined {
   if (!err) return undefined;
   const b = err.body as { gatewayName?: string; gatewayId?: string; excess?: Excess[]; shortfalls?: Shortfall[] };
   const who = b.gatewayName ?? b.gatewayId;

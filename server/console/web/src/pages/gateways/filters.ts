@@ -1,6 +1,6 @@
 import { query } from '../../api/client.js';
 
-export const sortFields = ['name', 'enrolledAt', 'lastSeenAt', 'usageTags', 'allocTags'] as const;
+const sortFields = ['name', 'enrolledAt', 'lastSeenAt', 'usageTags', 'allocTags'] as const;
 export type SortField = (typeof sortFields)[number];
 
 export interface GatewayFilters {
