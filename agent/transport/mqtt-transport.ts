@@ -201,7 +201,8 @@ export class MqttTransport implements AgentTransport {
       if (payload.length > MAX_PAYLOAD) throw new Error(`payload of ${payload.length} bytes is too large`);
       body = JSON.parse(payload.toString('utf8'));
     } catch (err) {
-      this.o.logger.warn({ topic, err }, 'dropped malformed MQTT message');
+      // `reason` is the one-line cause every dropped message logs (as the schema failures do); err keeps the stack.
+      this.o.logger.warn({ topic, reason: err instanceof Error ? err.message : String(err), err }, 'dropped malformed MQTT message');
       return;
     }
     if (isLease) {

@@ -52,6 +52,14 @@ async function unchangedDatabase(cases: () => Promise<void>): Promise<void> {
 /** A value of the wrong JSON type for any scalar or array field. */
 const WRONG_TYPE = { not: 'this' };
 
+/** Whether a JSON Schema accepts an object at its top level (directly or in one of its branches). */
+function acceptsObject(schema: unknown): boolean {
+  if (typeof schema !== 'object' || schema === null) return false;
+  const s = schema as { type?: unknown; anyOf?: unknown[]; oneOf?: unknown[] };
+  if (s.type === 'object' || (Array.isArray(s.type) && s.type.includes('object'))) return true;
+  return [...(s.anyOf ?? []), ...(s.oneOf ?? [])].some(acceptsObject);
+}
+
 /** Query strings are text: a repeated key (an array) is the wrong type for every field. */
 function badQueryValues(key: string, p: JsonSchemaProp): string[] {
   const out = [`${key}=a&${key}=b`];
@@ -126,10 +134,13 @@ describe('request validation on every route', () => {
           expectFieldNamed(unknown.body, 'body.zzUnknownField');
           expect(unknown.body.errors, routeName(spec)).toHaveLength(1);
 
-          const props = Object.keys(inputJsonSchema(spec.body!).properties ?? {});
+          const properties = inputJsonSchema(spec.body!).properties ?? {};
+          const props = Object.keys(properties);
           expect(props.length, routeName(spec)).toBeGreaterThan(0);
           for (const key of props) {
-            const wrong = await h.api<ProblemBody>(verb(spec), path, { ...sample, [key]: WRONG_TYPE }, token);
+            // An object is the wrong type for every field except an object field: that one gets a string.
+            const wrongValue = acceptsObject(properties[key]) ? 'not an object' : WRONG_TYPE;
+            const wrong = await h.api<ProblemBody>(verb(spec), path, { ...sample, [key]: wrongValue }, token);
             expectProblem(wrong, 400, 'validation-failed', `${routeName(spec)} ${key}`);
             expect(wrong.body.errors?.map((e) => e.path), `${routeName(spec)} ${key}`).toEqual([`body.${key}`]);
             expect(wrong.body.detail).toContain(`body.${key}`);
