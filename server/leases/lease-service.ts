@@ -156,7 +156,7 @@ export class LeaseService {
     });
     let issued: GrantRequest[] = [];
     if (valid.length) {
-      const deps = { issuer: this.opts.issuer, audience: this.opts.audience, nowMs: this.now(), sign: (c: LeaseClaims) => this.signer.signWithKid(c), ...(this.opts.grantPolicy ? { plan: this.opts.grantPolicy } : {}) };
+      const deps = { issuer: this.opts.issuer, audience: this.opts.audience, now: this.now, sign: (c: LeaseClaims) => this.signer.signWithKid(c), ...(this.opts.grantPolicy ? { plan: this.opts.grantPolicy } : {}) };
       issued = await this.rawTx('grant', (tx) => runGrantBatch(tx, valid, deps, outcomes));
     }
     // Only after the commit: a lease counts as issued once it is durable.
