@@ -46,7 +46,8 @@ afterAll(async () => {
 
 describe('F2 invariant with floating points', () => {
   for (const seed of seedsToRun([14014, 159387572])) {
-    it(`holds in every snapshot and on the agents' side: seed ${seed}`, { timeout: 600_000 }, async () => {
+    // About 2 minutes a seed on an idle 2-core machine; the bound is for a shared, busy one.
+    it(`holds in every snapshot and on the agents' side: seed ${seed}`, { timeout: 1_200_000 }, async () => {
       const fleet = await buildFleet(h, POOLS);
       const rng = seededRng(seed);
       const reclaimOnDisconnect = new Set(fleet.pools.filter((_, i) => POOLS[i]!.settings?.reclaim === 'on-disconnect').map((p) => p.id));
