@@ -48,8 +48,9 @@ export class AgentModel {
   checks = 0;
   /**
    * Checks the model declined because the latest snapshot could not judge them, yet whose sum was
-   * above that snapshot's limit: each one was a false alarm of the model before seed 159387572 was
-   * read (a bigger license or overdraft granted points before the model learnt of the new limit).
+   * above that snapshot's limit: each one would have been a false alarm of the earlier model, which
+   * learnt of a bigger license or overdraft only after its upload returned, while grants had
+   * already used the new limit.
    */
   staleLimitExcused = 0;
 

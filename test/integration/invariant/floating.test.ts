@@ -22,9 +22,10 @@ import { InvariantSampler } from './sampler.js';
  * grace + margin); ≥ 16 workers, 5,000 operations plus the partitions; an independent checker
  * samples the database, and an agent-side model sums what the simulated agents enforce.
  *
- * Seeds: 14014 (fixed), 159387572 (failed once in CI on 2026-12-01: a false alarm of the agent
- * model, see agent-model.ts `staleLimitExcused` and mix-runner.ts `release`) and one fresh seed per
- * run, printed in the test name; INVARIANT_SEEDS="a,b" replays exact seeds instead.
+ * Seeds: 14014 (fixed), 159387572 (failed once in CI on 2026-12-01, not reproduced in 4 replays:
+ * the interleaving decides, not the seed; the likely cause is the stale grant clock that random
+ * seed 731905 exposed, fixed in grant-batch.ts and pinned by test/integration/grant-clock.test.ts)
+ * and one fresh seed per run, printed in the test name; INVARIANT_SEEDS="a,b" replays exact seeds.
  */
 const OPS = 5000;
 const WORKERS = 16;
