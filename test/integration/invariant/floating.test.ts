@@ -65,6 +65,15 @@ describe('F2 invariant with floating points', () => {
           await new Promise((r) => setTimeout(r, 2));
         }
       })();
+      // Whether some pool was oversubscribed at some point of the run (the end state may not be).
+      let oversubscribedSeen = false;
+      const oversubscription = (async () => {
+        while (running) {
+          const pools = await Promise.all(fleet.pools.map((p) => h.services.pools.get(p.id)));
+          if (pools.some((p) => p.allocated.tags > p.limit.tags)) oversubscribedSeen = true;
+          await new Promise((r) => setTimeout(r, 500));
+        }
+      })();
       const started = performance.now();
       sampler.start();
       const stats = await runMix(
@@ -75,6 +84,7 @@ describe('F2 invariant with floating points', () => {
       );
       running = false;
       await agentChecks;
+      await oversubscription;
       const result = await sampler.stop();
       const seconds = (performance.now() - started) / 1000;
       console.log(
@@ -95,8 +105,7 @@ describe('F2 invariant with floating points', () => {
       for (const k of ['set/raise:ok', 'grant:partial', 'grant:ok', 'ack:ok', 'presence:offline', 'presence:online', 'release:ok', 'partition:cut', 'heal:online', 'grant:partitioned', 'reclaim:reclaimed-some']) {
         expect(stats.outcomes.get(k) ?? 0, `${k} (${replay})`).toBeGreaterThan(0);
       }
-      const pools = await Promise.all(fleet.pools.map((p) => h.services.pools.get(p.id)));
-      expect(pools.some((p) => p.allocated.tags > p.limit.tags), 'some pool was oversubscribed').toBe(true);
+      expect(oversubscribedSeen, 'some pool was oversubscribed during the run').toBe(true);
     });
   }
 
