@@ -63,6 +63,12 @@ export class ControllerLink {
       up: (via) => this.selector.up(via),
       down: (via) => this.selector.down(via),
       authRefused: () => o.onAuthRefused(),
+      // The controller's hello round: the active transport says hello again at once.
+      helloRequested: (via) => {
+        if (this.selector.active() !== via) return;
+        this.helloDue = via;
+        this.scheduler.requestNow();
+      },
     };
     const transports = o.transports(o.identity, handlers);
     this.transportCount = transports.length;

@@ -16,6 +16,7 @@ import { FailureCounter } from './http/rate-limits.js';
 import { MalformedInput } from './leases/malformed-input.js';
 import { agentClientId } from '../shared/protocol/mqtt-topics.js';
 import { MqttAgentBridge } from './mqtt/mqtt-agent-bridge.js';
+import { runHelloRound } from './mqtt/hello-round.js';
 import { DynsecProvisioner } from './mqtt/dynsec-provisioner.js';
 import type { MqttClient } from 'mqtt';
 import { AgentHandler } from './leases/agent-handler.js';
@@ -173,6 +174,19 @@ export async function startController(config: Config, logger: Logger, onFatal: (
     });
     bridge.start();
     services.pusher.addDelivery(bridge);
+    if (config.mqtt.url) {
+      // External broker: agents stayed connected across our restart; a hello round finds the ghosts.
+      const helloRound = new AbortController();
+      const round = runHelloRound(
+        { sql: database.db.$client, link: brokerLink, setOfflineIf: (id, transport, stillGone) => services.leases.setOfflineIf(id, transport, stillGone), logger: logger.child({ component: 'hello-round' }) },
+        config.helloRoundWindowMs,
+        helloRound.signal,
+      ).catch((err: unknown) => logger.warn({ err }, 'hello round failed; presence follows the agents\' next messages'));
+      stack.push('hello-round', async () => {
+        helloRound.abort();
+        await round;
+      });
+    }
     // WebSocket only (agents and console use nothing else): no long-polling session to pin to one replica.
     const io = new SocketServer(server, { serveClient: false, transports: ['websocket'] });
     // On an external database other replicas may share it: broadcasts and acks go through it.

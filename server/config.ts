@@ -95,6 +95,7 @@ const configSchema = z.object({
     .min(0, 'expected whole seconds 0-3600')
     .max(3600, 'expected whole seconds 0-3600')
     .default(5),
+  HELLO_ROUND_WINDOW_MS: positiveInt(15_000, 'a positive number of milliseconds'),
   LEASE_HISTORY_DAYS: z.coerce
     .number({ error: 'expected a whole number of days, 0 to keep ended leases forever' })
     .int('expected a whole number of days, 0 to keep ended leases forever')
@@ -191,6 +192,11 @@ export interface Config {
    * controller lost the agent, for the agent's timers and clock rate (it stops at the grace).
    */
   readonly reclaimSkewMarginSec: number;
+  /**
+   * External broker: at start the controller asks every gateway shown online over MQTT to say hello
+   * again; those that have not within this window are marked offline (ghost online).
+   */
+  readonly helloRoundWindowMs: number;
   /** Ended leases older than this are deleted (each gateway keeps its latest); 0 keeps them all. */
   readonly leaseHistoryDays: number;
   readonly rateLimits: { readonly enrollFailuresPerMinute: number; readonly authFailuresPerMinute: number };
@@ -275,6 +281,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     historySampleMs: c.HISTORY_SAMPLE_MS,
     elasticIntervalMs: c.ELASTIC_INTERVAL_MS,
     reclaimSkewMarginSec: c.RECLAIM_SKEW_MARGIN_SEC,
+    helloRoundWindowMs: c.HELLO_ROUND_WINDOW_MS,
     leaseHistoryDays: c.LEASE_HISTORY_DAYS,
     rateLimits: { enrollFailuresPerMinute: c.ENROLL_FAILURES_PER_MINUTE, authFailuresPerMinute: c.AUTH_FAILURES_PER_MINUTE },
     trustProxy: c.TRUST_PROXY,

@@ -27,6 +27,8 @@ export interface TransportHandlers {
   down(via: AgentTransport): void;
   /** The broker or controller refused our credential at connect (it may also just be unavailable). */
   authRefused(via: AgentTransport): void;
+  /** The controller asks for a hello again (its hello round at start, MQTT). */
+  helloRequested?(via: AgentTransport): void;
 }
 
 /**

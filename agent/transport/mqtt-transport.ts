@@ -1,6 +1,6 @@
 import mqtt, { type MqttClient } from 'mqtt';
 import { backoffDelayMs, type BackoffOptions } from '../../shared/backoff.js';
-import { agentErrorMessage, leaseMessage, type HelloMessage, type LeaseMessage } from '../../shared/protocol/agent-messages.js';
+import { agentErrorMessage, helloRequestMessage, leaseMessage, type HelloMessage, type LeaseMessage } from '../../shared/protocol/agent-messages.js';
 import { agentClientId, topics } from '../../shared/protocol/mqtt-topics.js';
 import type { Logger } from '../logger.js';
 import { withTimeout } from '../util/timers.js';
@@ -168,7 +168,7 @@ export class MqttTransport implements AgentTransport {
   private async subscribe(client: MqttClient): Promise<void> {
     const gw = this.o.identity.gatewayId;
     try {
-      const granted = await client.subscribeAsync([topics.lease(gw), topics.error(gw)], { qos: 1 });
+      const granted = await client.subscribeAsync([topics.lease(gw), topics.error(gw), topics.helloRequest(gw)], { qos: 1 });
       if (granted.some((g) => g.qos === 128)) throw new Error('the broker refused the subscription');
       if (client !== this.client || !client.connected || this.ready) return;
       this.ready = true;
@@ -194,6 +194,7 @@ export class MqttTransport implements AgentTransport {
   private onMessage(topic: string, payload: Buffer, retained: boolean): void {
     const gw = this.o.identity.gatewayId;
     const isLease = topic === topics.lease(gw);
+    if (topic === topics.helloRequest(gw)) return this.helloRequested(payload);
     if (!isLease && topic !== topics.error(gw)) return;
     if (payload.length === 0) return; // a cleared retained message
     let body: unknown;
@@ -216,6 +217,20 @@ export class MqttTransport implements AgentTransport {
     for (const w of this.waiters) w.reject(new ControllerProblem(e.data));
     this.waiters.clear();
     this.o.handlers.problem(e.data, this);
+  }
+
+  /** The controller's hello round: only a well-formed request counts (nothing else is in it). */
+  private helloRequested(payload: Buffer): void {
+    let body: unknown;
+    try {
+      body = JSON.parse(payload.toString('utf8'));
+    } catch (err) {
+      this.o.logger.warn({ reason: (err as Error).message }, 'dropped malformed hello request');
+      return;
+    }
+    const m = helloRequestMessage.safeParse(body);
+    if (!m.success) return this.drop(topics.helloRequest(this.o.identity.gatewayId), m.error.issues[0]);
+    this.o.handlers.helloRequested?.(this);
   }
 
   /** Waiters are answered after the agent has handled the lease, so they see its outcome. */

@@ -48,7 +48,8 @@ export function registerGatewayRoutes(routes: RouteRegistry, gateways: GatewaySe
   routes.add({
     method: 'put',
     path: '/api/v1/gateways/:id/allocation',
-    summary: "Set a gateway's points (409 when the pool lacks them, or below usage unless forced)",
+    summary:
+      "Set a gateway's allocation (an entitlement; points float: a raise beyond the free points is granted in part or waits as pending). 409: above the pool's oversubscription cap, a reserved gateway the pool lacks free points for, or below usage unless forced",
     tag,
     auth: { role: 'operator' },
     params: idParams,

@@ -25,7 +25,7 @@ interface BorrowFacts {
 
 /**
  * An offline borrow (issue 21) inside one transaction: the pool row is locked first (so two
- * borrows in one pool cannot both pass its cap), the caps are checked on what is live at `nowMs`,
+ * borrows in one pool cannot both pass its cap), the caps are checked on what is live once it is locked,
  * and the lease is granted by the ordinary grant batch with the borrow marker: it keeps the points
  * the gateway holds (nothing new) for `durationSec`, without a disconnect grace.
  */
@@ -33,8 +33,10 @@ export async function runBorrow(tx: TransactionSql, gatewayId: string, durationS
   const [pool] = await tx<{ id: string }[]>`
     select p.id from "pools" p join "gateways" g on g.pool_id = p.id where g.id = ${gatewayId} for update of p`;
   if (!pool) return failed(notFound('gateway', gatewayId));
+  // Read once the pool is locked, as grant batches do: a clock read before the wait judges stale leases live.
+  const nowMs = deps.now();
   const [f] = await tx<BorrowFacts[]>`
-    with clock as (select to_timestamp(${deps.nowMs}::float8 / 1000) as t),
+    with clock as (select to_timestamp(${nowMs}::float8 / 1000) as t),
     b as (
       select l.gateway_id, max(l.tags) as tags, max(l.connections) as connections, count(*) as n
       from "leases" l where l.pool_id = ${pool.id} and l.borrow and ${tx.unsafe(LIVE_AT_CLOCK)} group by l.gateway_id

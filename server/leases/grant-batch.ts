@@ -26,13 +26,21 @@ export interface GrantRequest {
 export interface GrantBatchDeps {
   readonly issuer: string;
   readonly audience: string;
-  readonly nowMs: number;
+  /** The controller's clock (epoch ms); read once per batch, after its pools are locked. */
+  now(): number;
   sign(claims: LeaseClaims): Promise<{ jws: string; kid: string }>;
   /** The per-pool policy; tests replace it with a broken one to show the invariant checker catches it. */
   readonly plan?: typeof planPoolGrants;
 }
 
 const toSec = (ms: number) => Math.floor(ms / 1000);
+
+/**
+ * In an over-committed pool a grant keeps at most what the gateway will still hold this long from
+ * now: the pool must only shrink, and a lease that expires while the batch runs (between the
+ * clock read and the commit) would otherwise come back in its renewal after a reader saw it gone.
+ */
+export const OVER_COMMITTED_KEEP_HORIZON_MS = 2000;
 
 /**
  * One grant batch inside one transaction (F2 granting). Pools are locked, then gateways, then what
@@ -49,7 +57,12 @@ export async function runGrantBatch(
   const ids = valid.map((r) => r.gatewayId);
   const pools = await leaseBatchStore.lockPoolsForGrant(tx, ids);
   const targets = new Map((await leaseBatchStore.lockForGrant(tx, ids)).map((t) => [t.id, t]));
-  const { nowMs } = deps;
+  // The clock is read once the pools are locked, never before. A batch that waited for the lock
+  // behind one that judged a lease expired (and gave its points to another gateway) must judge it
+  // expired too; on a clock read before the wait, the lease's own gateway kept it in its renewal
+  // ("renewals never lose held points") and the pool held more than its limit (invariant seed
+  // 731905, issue 14: an over-committed pool grew by 113 tags).
+  const nowMs = deps.now();
   const toGrant: { req: GrantRequest; t: GrantTarget }[] = [];
   for (const req of valid) {
     const t = targets.get(req.gatewayId);
@@ -64,6 +77,7 @@ export async function runGrantBatch(
     pools.map((p) => p.id),
     toGrant.map((g) => g.t.id),
     nowMs,
+    { ids: toGrant.filter((g) => g.t.overCommitted).map((g) => g.t.id), atMs: nowMs + OVER_COMMITTED_KEEP_HORIZON_MS },
   );
   const decisions = new Map<string, GrantDecision>();
   for (const pool of pools) {
@@ -78,7 +92,7 @@ export async function runGrantBatch(
         priority: t.priority,
         sinceMs: t.pendingSinceMs ?? nowMs,
         allocation: { tags: t.allocTags, connections: t.allocConnections },
-        held: held.gateways.get(t.id) ?? { tags: 0, connections: 0 },
+        held: (t.overCommitted ? held.keeps : held.gateways).get(t.id) ?? { tags: 0, connections: 0 },
         granting: true,
       })),
     ];

@@ -104,6 +104,8 @@ interface TargetRow {
 
 /** The grant engine judges liveness at its own clock, bound once per statement. */
 const HELD_AT_CLOCK = heldByGatewaySql('(select t from clock)');
+/** What gateways will still hold at a later instant (a grant in an over-committed pool keeps no more). */
+const HELD_AT_LATER = heldByGatewaySql('(select t from later)');
 const LIVE_AT_CLOCK = liveLeaseSql('l', '(select t from clock)');
 const NOT_ENDED_O = notEndedSql('o');
 
@@ -125,14 +127,23 @@ export const leaseBatchStore = {
   /**
    * What the pools hold at `nowMs`, who waits in them, and what each of `gatewayIds` holds, read in
    * one statement (one snapshot) after the pools and gateways are locked, so a gateway's held
-   * points are part of its pool's total and nothing read here can grow before the commit.
+   * points are part of its pool's total and nothing read here can grow before the commit. `keep`:
+   * what those gateways will still hold at a later instant (over-committed pools, see grant-batch).
    */
-  async readHeld(tx: TransactionSql, poolIds: readonly string[], gatewayIds: readonly string[], nowMs: number): Promise<{ pools: Map<string, { held: Points; waiting: Contender[] }>; gateways: Map<string, Points> }> {
+  async readHeld(
+    tx: TransactionSql,
+    poolIds: readonly string[],
+    gatewayIds: readonly string[],
+    nowMs: number,
+    keep: { ids: readonly string[]; atMs: number } = { ids: [], atMs: nowMs },
+  ): Promise<{ pools: Map<string, { held: Points; waiting: Contender[] }>; gateways: Map<string, Points>; keeps: Map<string, Points> }> {
     const rows = await tx<
-      { kind: 'total' | 'waiting' | 'target'; pool_id: string; gateway_id: string | null; priority: number; since_ms: number | null; alloc_tags: number; alloc_connections: number; held_tags: string; held_connections: string }[]
+      { kind: 'total' | 'waiting' | 'target' | 'keep'; pool_id: string; gateway_id: string | null; priority: number; since_ms: number | null; alloc_tags: number; alloc_connections: number; held_tags: string; held_connections: string }[]
     >`
       with clock as (select to_timestamp(${nowMs}::float8 / 1000) as t),
-      h as (select * from (${tx.unsafe(HELD_AT_CLOCK)}) x where x.pool_id = any(${poolIds as string[]}::uuid[]))
+      later as (select to_timestamp(${keep.atMs}::float8 / 1000) as t),
+      h as (select * from (${tx.unsafe(HELD_AT_CLOCK)}) x where x.pool_id = any(${poolIds as string[]}::uuid[])),
+      k as (select * from (${tx.unsafe(HELD_AT_LATER)}) x where x.gateway_id = any(${keep.ids as string[]}::uuid[]))
       select 'total' as kind, h.pool_id, null::uuid as gateway_id, 0 as priority, null::float8 as since_ms, 0 as alloc_tags, 0 as alloc_connections,
         sum(h.held_tags)::bigint as held_tags, sum(h.held_connections)::bigint as held_connections
       from h group by h.pool_id
@@ -144,12 +155,16 @@ export const leaseBatchStore = {
         and (h.alloc_tags > h.held_tags or h.alloc_connections > h.held_connections)
       union all
       select 'target', h.pool_id, h.gateway_id, 0, null, 0, 0, h.held_tags, h.held_connections
-      from h where h.gateway_id = any(${gatewayIds as string[]}::uuid[])`;
+      from h where h.gateway_id = any(${gatewayIds as string[]}::uuid[])
+      union all
+      select 'keep', k.pool_id, k.gateway_id, 0, null, 0, 0, k.held_tags, k.held_connections from k`;
     const pools = new Map<string, { held: Points; waiting: Contender[] }>(poolIds.map((id) => [id, { held: { tags: 0, connections: 0 }, waiting: [] }]));
     const gateways = new Map<string, Points>();
+    const keeps = new Map<string, Points>();
     for (const r of rows) {
       const held = { tags: Number(r.held_tags), connections: Number(r.held_connections) };
       if (r.kind === 'target') gateways.set(r.gateway_id!, held);
+      else if (r.kind === 'keep') keeps.set(r.gateway_id!, held);
       else if (r.kind === 'total') pools.get(r.pool_id)!.held = held;
       else {
         pools.get(r.pool_id)!.waiting.push({
@@ -162,7 +177,7 @@ export const leaseBatchStore = {
         });
       }
     }
-    return { pools, gateways };
+    return { pools, gateways, keeps };
   },
 
   /** Locks the gateways (FOR UPDATE, in id order, after their pools) and reads their pools. Missing ids are absent. */

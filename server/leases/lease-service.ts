@@ -132,7 +132,7 @@ export class LeaseService {
    */
   async borrow(gatewayId: string, durationSec: number): Promise<LeaseGrant> {
     if (!isUuid(gatewayId)) throw notFound('gateway', gatewayId);
-    const deps = { issuer: this.opts.issuer, audience: this.opts.audience, nowMs: this.now(), sign: (c: LeaseClaims) => this.signer.signWithKid(c) };
+    const deps = { issuer: this.opts.issuer, audience: this.opts.audience, now: this.now, sign: (c: LeaseClaims) => this.signer.signWithKid(c) };
     const outcome = await this.rawTx('grant', (tx) => runBorrow(tx, gatewayId, durationSec, deps));
     if (!outcome.ok) throw outcome.error;
     return outcome.value!;
@@ -177,7 +177,7 @@ export class LeaseService {
       const deps = {
         issuer: this.opts.issuer,
         audience: this.opts.audience,
-        nowMs: this.now(),
+        now: this.now,
         sign: (c: LeaseClaims) => this.signer.signWithKid(c),
         ...(this.opts.grantPolicy ? { plan: this.opts.grantPolicy } : {}),
       };

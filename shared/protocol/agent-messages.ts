@@ -18,6 +18,9 @@ export const usageMessage = usageReportBody;
 export const releaseMessage = z.strictObject({ reason: z.string().max(200).optional() });
 export const presenceMessage = z.strictObject({ online: z.boolean(), at: z.int().optional() });
 
+/** Controller → agent: send your hello again (the hello round at a controller's start). */
+export const helloRequestMessage = z.strictObject({ round: z.string().max(100) });
+
 export const leaseMessage = leaseGrant;
 export type LeaseMessage = z.infer<typeof leaseMessage>;
 

@@ -6,6 +6,7 @@ import { UUID_PATTERN } from './uuid.js';
  * The MQTT topic tree, versioned so a later protocol can live beside this one:
  *   floatlease/v1/gw/{gatewayId}/lease       controller → agent, retained, QoS 1
  *   floatlease/v1/gw/{gatewayId}/down/error  controller → agent, QoS 1
+ *   floatlease/v1/gw/{gatewayId}/down/hello  controller → agent, QoS 1: say hello again (a controller's start)
  *   floatlease/v1/gw/{gatewayId}/up/{kind}   agent → controller, QoS 1 (hello, renew, ack, usage, release)
  *   floatlease/v1/gw/{gatewayId}/presence    agent (and its last will), retained
  * An agent, authenticated as its gateway id, may touch only its own subtree.
@@ -16,6 +17,8 @@ const SHARED_GROUP = 'floatlease';
 export const topics = {
   lease: (gatewayId: string) => `${MQTT_ROOT}/${gatewayId}/lease`,
   error: (gatewayId: string) => `${MQTT_ROOT}/${gatewayId}/down/error`,
+  /** The hello round at a controller's start (external broker): the agent answers with a hello. */
+  helloRequest: (gatewayId: string) => `${MQTT_ROOT}/${gatewayId}/down/hello`,
   up: (gatewayId: string, kind: UpstreamKind) => `${MQTT_ROOT}/${gatewayId}/up/${kind}`,
   presence: (gatewayId: string) => `${MQTT_ROOT}/${gatewayId}/presence`,
   /** What the controller subscribes to (optionally as a shared subscription). */

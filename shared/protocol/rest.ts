@@ -70,21 +70,23 @@ export const poolView = z.object({
   grantMode: z.enum(grantModes),
   capacity: pointsSchema,
   /** Capacity times the overdraft factor: the most that may ever be held. */
-  limit: pointsSchema,
+  limit: pointsSchema.describe('Capacity times the overdraft factor: the most that may ever be held.'),
   plugins: z.array(z.string()),
   license: poolLicenseView.nullable(),
   licenseExpired: z.boolean(),
   overCommitted: z.boolean(),
   /** Sum of allocations (entitlements, F2): may exceed the limit up to maxOversubscription. */
-  allocated: pointsSchema,
+  allocated: pointsSchema.describe('Sum of allocations: entitlements, not holdings (points float, F2). May exceed the limit up to maxOversubscription.'),
   /** Sum of held points: live leases, plus allocations of reserved gateways. Never above the limit. */
-  held: pointsSchema,
+  held: pointsSchema.describe(
+    "Sum of held points: each gateway's largest live lease (not expired, released, reclaimed or superseded by an acknowledged lease), and at least the allocation of a reserved gateway. Never above the limit; an offline gateway holds nothing once its leases end.",
+  ),
   /** What online gateways' allocations ask beyond what they hold: served as points free up. */
-  pending: pointsSchema,
+  pending: pointsSchema.describe("What online gateways' allocations ask beyond what they hold: not held, granted as points free up (priority, then arrival)."),
   /** Usage the agents report. */
-  inUse: pointsSchema,
-  free: pointsSchema,
-  utilization: z.object({ tags: z.number(), connections: z.number() }),
+  inUse: pointsSchema.describe('Usage the agents report (tags and connections configured in NeuronEX).'),
+  free: pointsSchema.describe('Limit minus held: what the next grant can give.'),
+  utilization: z.object({ tags: z.number(), connections: z.number() }).describe('Held divided by the limit, per kind.'),
   gateways: z.object({ total: z.int(), online: z.int() }),
   createdAt: z.string(),
 });
@@ -168,9 +170,9 @@ export const gatewayView = z.object({
   reserved: z.boolean(),
   priority: z.int(),
   /** What it holds: the largest live lease (at least the allocation when reserved). */
-  held: pointsSchema,
+  held: pointsSchema.describe('What it holds: its largest live lease (at least its allocation when reserved). Its allocation is an entitlement, not a holding.'),
   /** What its allocation asks beyond what it holds while online: waits for free points. */
-  pending: pointsSchema,
+  pending: pointsSchema.describe('What its allocation asks beyond what it holds while online: waits for free points (0 while offline).'),
   /**
    * Only in the answer to an allocation change: what the lease pushed next is expected to grant at
    * once and what waits (computed under the pool lock; the push decides, in queue order).

@@ -102,12 +102,12 @@ export function formatReport(r: BenchReport): string {
     `fleet stopped ${f2(r.derived.deliveryWaveToSmallestCeiling ?? NaN)}, end to end ${f2(r.derived.waveToSmallestCeiling)} (storm ${f2(r.derived.stormToSmallestCeiling)})`,
   ]);
   rows.push(['allocation change → applied at agent', `p50 ${f1(r.allocation.appliedMs.p50)} ms, p99 ${f1(r.allocation.appliedMs.p99)} ms (n=${r.allocation.changes}, failed ${r.allocation.failed}; API p50 ${f1(r.allocation.apiMs.p50)} ms)`]);
-  rows.push(['release → points free in the pool', `p50 ${f1(r.release.pointsFreeMs.p50)} ms, p99 ${f1(r.release.pointsFreeMs.p99)} ms (n=${r.release.releases}; pool held −${r.release.poolHeldDropTags} tags, expected −${r.release.expectedDropTags})`]);
+  rows.push(['release → pool free points', `p50 ${f1(r.release.poolFreeMs.p50)} ms, p99 ${f1(r.release.poolFreeMs.p99)} ms (n=${r.release.releases}, failed ${r.release.failed}; pool free +${r.release.freeRiseTags} tags, expected +${r.release.expectedRiseTags})`]);
   const s = r.silentLoss;
   rows.push([
-    'silent loss → reclaim',
+    'silent loss (SIGKILL) → pool free at exp',
     s
-      ? `offline ${f0(s.offlineAfterKillMs)} ms after SIGKILL; held back ${f0(s.heldReturnedAfterExpMs)} ms after exp; swept p50 ${f0(s.sweptAfterExpMs.p50)} / max ${f0(s.sweptAfterExpMs.max)} ms after exp (sweep every ${s.sweepIntervalMs} ms, n=${s.sweptAfterExpMs.n})`
+      ? `offline ${f0(s.offlineAfterKillMs)} ms after SIGKILL; pool free ${s.freeBefore} → ${s.freeAfter} of ${s.limit} tags ${f0(s.freeAfterExpMs)} ms after the last lease's exp; swept p50 ${f0(s.sweptAfterExpMs.p50)} / max ${f0(s.sweptAfterExpMs.max)} ms after exp (sweep every ${s.sweepIntervalMs} ms, n=${s.sweptAfterExpMs.n})`
       : 'skipped',
   ]);
   rows.push(['steady renewal', `${f1(r.steady.renewalsPerSec)} renewals/s over ${f0(r.steady.seconds)} s, ${r.steady.connectedAgents} agents`]);

@@ -20,16 +20,3 @@ export const round = (x: number, digits = 1): number => (Number.isFinite(x) ? Ma
 
 export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
-/**
- * Runs `fn` over `items` with at most `limit` in flight. The controller's failure rate limiter
- * counts requests in flight before it knows they succeed, so admin calls stay few at once.
- */
-export async function mapLimit<T, R>(items: readonly T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
-  const out: R[] = new Array<R>(items.length);
-  let next = 0;
-  const run = async () => {
-    for (let k = next++; k < items.length; k = next++) out[k] = await fn(items[k]!);
-  };
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, run));
-  return out;
-}

@@ -1,6 +1,6 @@
 import type { BenchContext } from '../bench-context.js';
 import { preciseNow } from '../fleet-messages.js';
-import { distribution, mapLimit, sleep, type Distribution } from '../stats.js';
+import { distribution, sleep, type Distribution } from '../stats.js';
 
 export interface SilentLossResult {
   readonly agents: number;
@@ -8,26 +8,28 @@ export interface SilentLossResult {
   readonly sweepIntervalMs: number;
   /** SIGKILL → every gateway of the pool shown offline (last will). */
   readonly offlineAfterKillMs: number;
-  /** The last counted lease's `exp` → the pool's held points back to its allocation (as the API shows it). */
-  readonly heldReturnedAfterExpMs: number;
-  /** Per lease: `exp` → the sweeper marked it expired (the audit's reclaim). */
+  /** The last live lease's `exp` → the pool's free points back to its whole limit (GET /api/v1/pools/:id). */
+  readonly freeAfterExpMs: number;
+  /** Per lease: `exp` → the sweeper marked it expired (bookkeeping only: points count by the clock). */
   readonly sweptAfterExpMs: Distribution;
-  readonly heldBefore: number;
-  readonly heldAfter: number;
+  /** The pool's free tags before the kill, at the last poll, and its limit. */
+  readonly freeBefore: number;
+  readonly freeAfter: number;
+  readonly limit: number;
 }
 
 const SILENT_TTL = 20;
 
 /**
- * Silent loss: the agents of one pool (one worker process) stop acknowledging, get their
- * allocation lowered to 0 (so their last acknowledged lease is what holds the points), then
- * their worker is SIGKILLed. Points must come back at that lease's expiry, and the sweeper
- * must mark it within one sweep interval.
+ * Silent loss on F2's floating model: the agents of one pool (one worker process) are SIGKILLed
+ * with their allocations untouched. They hold their points while their leases live; the pool's
+ * free points must be back to its whole limit at the last lease's `exp` (expiry is judged by the
+ * clock, not by the sweeper), and the sweeper marks the leases within one sweep interval.
  */
 export async function silentLoss(ctx: BenchContext): Promise<SilentLossResult | undefined> {
   const s = ctx.silentPool;
   if (!s || s.indices.length === 0) return undefined;
-  const { fleet, controller, sql, specs } = ctx;
+  const { fleet, controller, sql } = ctx;
   await controller.admin.setTtl(s.id, SILENT_TTL);
   await fleet.until('the silent pool to hold short leases', () => s.indices.every((i) => fleet.agents[i]!.ttl === SILENT_TTL && fleet.agents[i]!.acked), 60_000);
   // Their acknowledgements supersede the long leases before anything else happens.
@@ -37,14 +39,8 @@ export async function silentLoss(ctx: BenchContext): Promise<SilentLossResult | 
     if (r?.n === 0) break;
     await sleep(100);
   }
-  fleet.setAck(s.indices, false);
-  await sleep(100);
-  await mapLimit(s.indices, 8, async (i) => {
-    const zero = fleet.nextLease(i, (e) => e.tags === 0, 15_000);
-    await controller.admin.setAllocation(specs[i]!.gatewayId, 0, 0);
-    await zero;
-  });
-  const heldBefore = (await controller.admin.pool(s.id)).held.tags;
+  const before = await controller.admin.pool(s.id);
+  const limit = before.limit.tags;
   const tKill = preciseNow();
   fleet.killWorker(s.workerIndex);
   let offlineAfterKillMs = NaN;
@@ -57,18 +53,23 @@ export async function silentLoss(ctx: BenchContext): Promise<SilentLossResult | 
     await sleep(20);
   }
   const [last] = await sql<{ exp: Date | null }[]>`select max(expires_at) as exp from leases where pool_id = ${s.id}
-    and tags > 0 and state in ('issued', 'acknowledged')`;
+    and tags > 0 and ended_at is null`;
   const expMs = last?.exp?.getTime() ?? Date.now();
-  let heldReturnedAfterExpMs = NaN;
-  let heldAfter = heldBefore;
-  const limit = expMs + 30_000;
-  while (Date.now() < limit) {
-    heldAfter = (await controller.admin.pool(s.id)).held.tags;
-    if (heldAfter === 0) {
-      heldReturnedAfterExpMs = preciseNow() - expMs;
+  let freeAfterExpMs = NaN;
+  let freeAfter = before.free.tags;
+  const deadline = expMs + 30_000;
+  // Polled back to back from shortly before exp, so the figure is not a polling period.
+  while (Date.now() < deadline) {
+    if (Date.now() < expMs - 200) {
+      await sleep(Math.min(100, expMs - 200 - Date.now()));
+      continue;
+    }
+    freeAfter = (await controller.admin.pool(s.id)).free.tags;
+    if (freeAfter === limit) {
+      freeAfterExpMs = Date.now() - expMs;
       break;
     }
-    await sleep(100);
+    await sleep(1);
   }
   // The sweeper's reclaim: every counted lease marked expired, ended_at − expires_at.
   const sweepDeadline = Date.now() + SILENT_TTL * 1000 + ctx.opts.sweepIntervalMs * 3 + 10_000;
@@ -88,9 +89,10 @@ export async function silentLoss(ctx: BenchContext): Promise<SilentLossResult | 
     ttlSec: SILENT_TTL,
     sweepIntervalMs: ctx.opts.sweepIntervalMs,
     offlineAfterKillMs,
-    heldReturnedAfterExpMs,
+    freeAfterExpMs,
     sweptAfterExpMs: distribution(swept),
-    heldBefore,
-    heldAfter,
+    freeBefore: before.free.tags,
+    freeAfter,
+    limit,
   };
 }

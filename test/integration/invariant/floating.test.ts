@@ -10,18 +10,29 @@ import { AgentModel } from './agent-model.js';
 import { buildFleet, STANDARD_POOLS } from './fleet.js';
 import { takeSnapshot, violations } from './invariant-checker.js';
 import { formatOutcomes, runMix } from './mix-runner.js';
-import { admin, nextOp, type Op } from './operations.js';
+import { admin, nextOp, withPartitions, type Op } from './operations.js';
 import { seededRng, seedsToRun } from './prng.js';
 import { InvariantSampler } from './sampler.js';
 
 /**
  * Issue 14: the invariant on F2's floating definition. Oversubscribed pools (raises are not
  * refused), offline/online churn, partial and all-or-nothing grants, pending queues, reserved
- * gateways; ≥ 16 workers, 5,000 operations; an independent checker samples the database, and an
- * agent-side model sums what the simulated agents enforce.
+ * gateways, and partitions (an agent cut off, on-disconnect pools included: the agent drops to
+ * trial after the lease's grace since its last contact, the controller frees the points after
+ * grace + margin); ≥ 16 workers, 5,000 operations plus the partitions; an independent checker
+ * samples the database, and an agent-side model sums what the simulated agents enforce.
+ *
+ * Seeds: 14014 (fixed), 159387572 (failed once in CI on 2026-12-01, not reproduced in 4 replays:
+ * the interleaving decides, not the seed; the likely cause is the stale grant clock that random
+ * seed 731905 exposed, fixed in grant-batch.ts and pinned by test/integration/grant-clock.test.ts)
+ * and one fresh seed per run, printed in the test name; INVARIANT_SEEDS="a,b" replays exact seeds.
  */
 const OPS = 5000;
 const WORKERS = 16;
+/** The on-disconnect pool's grace (the smallest a pool accepts) and the sweeper's skew margin. */
+const GRACE_SEC = 5;
+const MARGIN_SEC = 1;
+const POOLS = STANDARD_POOLS.map((p) => (p.settings?.reclaim === 'on-disconnect' ? { ...p, settings: { ...p.settings, disconnectGraceSeconds: GRACE_SEC } } : p));
 
 let h: Harness;
 let checkerSql: Sql;
@@ -35,13 +46,16 @@ afterAll(async () => {
 });
 
 describe('F2 invariant with floating points', () => {
-  // Fixed seed only (no extra random one) until seed 159387572 is explained: it failed once in CI on
-  // 2026-12-01 (checker or model, not yet known); replay it with INVARIANT_SEEDS=159387572.
-  for (const seed of process.env.INVARIANT_SEEDS ? seedsToRun([14014]) : [14014]) {
-    it(`holds in every snapshot and on the agents' side: seed ${seed}`, { timeout: 600_000 }, async () => {
-      const fleet = await buildFleet(h, STANDARD_POOLS);
+  for (const seed of seedsToRun([14014, 159387572])) {
+    // About 2 minutes a seed on an idle 2-core machine; the bound is for a shared, busy one.
+    it(`holds in every snapshot and on the agents' side: seed ${seed}`, { timeout: 1_200_000 }, async () => {
+      const fleet = await buildFleet(h, POOLS);
       const rng = seededRng(seed);
-      const ops: Op[] = Array.from({ length: OPS }, () => nextOp(rng, fleet, 1));
+      const reclaimOnDisconnect = new Set(fleet.pools.filter((_, i) => POOLS[i]!.settings?.reclaim === 'on-disconnect').map((p) => p.id));
+      // The base mix is the seed's own stream; partitions come from a second one, so a seed's
+      // base sequence is the same as before partitions were added.
+      const base: Op[] = Array.from({ length: OPS }, () => nextOp(rng, fleet, 1));
+      const ops = withPartitions(base, seededRng(seed ^ 0x5eed14), fleet, reclaimOnDisconnect);
       const sampler = new InvariantSampler(checkerSql);
       const agents = new AgentModel(fleet);
       let running = true;
@@ -51,37 +65,47 @@ describe('F2 invariant with floating points', () => {
           await new Promise((r) => setTimeout(r, 2));
         }
       })();
+      // Whether some pool was oversubscribed at some point of the run (the end state may not be).
+      let oversubscribedSeen = false;
+      const oversubscription = (async () => {
+        while (running) {
+          const pools = await Promise.all(fleet.pools.map((p) => h.services.pools.get(p.id)));
+          if (pools.some((p) => p.allocated.tags > p.limit.tags)) oversubscribedSeen = true;
+          await new Promise((r) => setTimeout(r, 500));
+        }
+      })();
       const started = performance.now();
       sampler.start();
-      const reclaimOnDisconnect = new Set(fleet.pools.filter((_, i) => STANDARD_POOLS[i]!.settings?.reclaim === 'on-disconnect').map((p) => p.id));
       const stats = await runMix(
-        { replicas: [{ services: h.services, db: h.db.database.db }], sql: h.db.database.sql, fleet, license: (p) => h.license({ ...p, plugins: [] }), reclaimOnDisconnect },
+        { replicas: [{ services: h.services, db: h.db.database.db }], sql: h.db.database.sql, fleet, license: (p) => h.license({ ...p, plugins: [] }), reclaimMarginSec: MARGIN_SEC },
         ops,
         WORKERS,
         { agents },
       );
       running = false;
       await agentChecks;
+      await oversubscription;
       const result = await sampler.stop();
       const seconds = (performance.now() - started) / 1000;
       console.log(
         `[floating] seed ${seed}: ${stats.ops} ops in ${seconds.toFixed(1)} s, ${WORKERS} workers; ${result.snapshots} snapshots, ` +
-          `${agents.checks} agent-side checks; ${formatOutcomes(stats)}`,
+          `${agents.checks} agent-side checks (${agents.staleLimitExcused} not judged: limit change in flight, sum above the snapshot's old limit); ${formatOutcomes(stats)}`,
       );
       const replay = `replay with INVARIANT_SEEDS=${seed}`;
       expect(stats.unexpected, replay).toEqual([]);
       expect(result.violations, replay).toEqual([]);
       expect(agents.violations, replay).toEqual([]);
-      expect(stats.ops).toBe(OPS);
+      expect(stats.ops).toBe(ops.length);
+      expect(ops.length).toBeGreaterThan(OPS);
       expect(result.snapshots).toBeGreaterThanOrEqual(20);
       expect(agents.checks).toBeGreaterThanOrEqual(20);
       // The mix was meaningful: oversubscribing raises went through, grants were partial (pending),
       // reserving was refused at times, leases were superseded, presence churned.
-      for (const k of ['set/raise:ok', 'grant:partial', 'grant:ok', 'ack:ok', 'presence:offline', 'presence:online', 'release:ok']) {
+      // Partitions cut agents off and on-disconnect leases were reclaimed after grace + margin.
+      for (const k of ['set/raise:ok', 'grant:partial', 'grant:ok', 'ack:ok', 'presence:offline', 'presence:online', 'release:ok', 'partition:cut', 'heal:online', 'grant:partitioned', 'reclaim:reclaimed-some']) {
         expect(stats.outcomes.get(k) ?? 0, `${k} (${replay})`).toBeGreaterThan(0);
       }
-      const pools = await Promise.all(fleet.pools.map((p) => h.services.pools.get(p.id)));
-      expect(pools.some((p) => p.allocated.tags > p.limit.tags), 'some pool was oversubscribed').toBe(true);
+      expect(oversubscribedSeen, 'some pool was oversubscribed during the run').toBe(true);
     });
   }
 

@@ -2,7 +2,7 @@ import { AppError } from '../../../server/errors/app-error.js';
 import { reviewOverCommitment } from '../../../server/pools/pool-service.js';
 import { decodeJwt } from 'jose';
 import type { AgentModel } from './agent-model.js';
-import { admin, EXPECTED, type MixContext, type Op } from './operations.js';
+import { admin, EXPECTED, FROM_AGENT, type MixContext, type Op } from './operations.js';
 
 export interface MixStats {
   ops: number;
@@ -28,7 +28,27 @@ export async function runMix(
   opts: { interrupted?: (err: unknown) => boolean; agents?: AgentModel } = {},
 ): Promise<MixStats> {
   const stats: MixStats = { ops: 0, outcomes: new Map(), unexpected: [] };
-  const issued = new Map<string, string[]>(ctx.fleet.gateways.map((g) => [g.id, []]));
+  const run: MixRun = {
+    issued: new Map<string, string[]>(ctx.fleet.gateways.map((g) => [g.id, []])),
+    partitioned: new Map(),
+    agents: opts.agents,
+    done: () => stats.ops,
+  };
+  const count = (key: string) => stats.outcomes.set(key, (stats.outcomes.get(key) ?? 0) + 1);
+  /** Partitions whose span ran out end: the agent reaches the controller again (its transport is back). */
+  const heal = async (all: boolean) => {
+    for (const [gw, until] of [...run.partitioned]) {
+      if ((!all && until > stats.ops) || run.partitioned.get(gw) !== until) continue; // not due, or another worker heals it
+      run.partitioned.delete(gw);
+      try {
+        await ctx.replicas[0]!.services.leases.setPresence(ctx.fleet.gateways[gw]!.id, true, 'mqtt');
+        count('heal:online');
+      } catch (err) {
+        count('heal:UNEXPECTED');
+        stats.unexpected.push(`heal of gateway #${gw}: ${describeError(err)}`);
+      }
+    }
+  };
   let next = 0;
   const worker = async () => {
     while (next < ops.length) {
@@ -37,7 +57,7 @@ export async function runMix(
       const label = 'variant' in op ? `${op.kind}/${op.variant}` : op.kind;
       let outcome: string;
       try {
-        outcome = await execute(ctx, op, issued, opts.agents);
+        outcome = 'gw' in op && FROM_AGENT.has(op.kind) && run.partitioned.has(op.gw) ? 'partitioned' : await execute(ctx, op, run);
       } catch (err) {
         if (err instanceof AppError && EXPECTED[op.kind].includes(err.problem)) outcome = err.problem;
         else if (opts.interrupted?.(err)) outcome = 'interrupted';
@@ -47,14 +67,27 @@ export async function runMix(
         }
       }
       stats.ops += 1;
-      stats.outcomes.set(`${label}:${outcome}`, (stats.outcomes.get(`${label}:${outcome}`) ?? 0) + 1);
+      count(`${label}:${outcome}`);
+      await heal(false);
     }
   };
   await Promise.all(Array.from({ length: concurrency }, worker));
+  await heal(true);
   return stats;
 }
 
-async function execute(ctx: MixContext, op: Op, issued: Map<string, string[]>, agents: AgentModel | undefined): Promise<string> {
+interface MixRun {
+  /** Per gateway id, the leases granted to it, in order. */
+  issued: Map<string, string[]>;
+  /** Gateway index → the operation count at which its partition ends. */
+  partitioned: Map<number, number>;
+  agents: AgentModel | undefined;
+  /** Operations finished so far. */
+  done(): number;
+}
+
+async function execute(ctx: MixContext, op: Op, run: MixRun): Promise<string> {
+  const { issued, agents } = run;
   const gatewayId = (gw: number) => ctx.fleet.gateways[gw]!.id;
   const replica = 'replica' in op ? ctx.replicas[op.replica % ctx.replicas.length]! : ctx.replicas[0]!;
   const s = replica.services;
@@ -64,11 +97,12 @@ async function execute(ctx: MixContext, op: Op, issued: Map<string, string[]>, a
       return 'ok';
     case 'grant': {
       const generation = agents?.generation(gatewayId(op.gw));
+      const sentAt = Date.now();
       const g = await s.leases.grant(gatewayId(op.gw), op.renewal ? 'renewal' : 'grant');
       issued.get(gatewayId(op.gw))!.push(g.jti);
       // The agent receives the lease and enforces it.
-      const c = decodeJwt(g.lease) as { points: { tags: number; connections: number }; exp: number };
-      agents?.accept(gatewayId(op.gw), { jti: g.jti, seq: g.seq, points: c.points, exp: c.exp }, generation);
+      const c = decodeJwt(g.lease) as { points: { tags: number; connections: number }; exp: number; disconnectGraceSec?: number };
+      agents?.accept(gatewayId(op.gw), { jti: g.jti, seq: g.seq, points: c.points, exp: c.exp, ...(c.disconnectGraceSec !== undefined ? { disconnectGraceSec: c.disconnectGraceSec } : {}) }, generation, sentAt);
       return g.pending && (g.pending.tags > 0 || g.pending.connections > 0) ? 'partial' : 'ok';
     }
     case 'ack': {
@@ -79,15 +113,30 @@ async function execute(ctx: MixContext, op: Op, issued: Map<string, string[]>, a
       const r = await s.leases.acknowledge(gatewayId(op.gw), jti);
       return r.acknowledged ? 'ok' : 'refused';
     }
-    case 'release':
+    case 'release': {
       agents?.drop(gatewayId(op.gw)); // a clean stop: the agent stops enforcing, then releases
-      return (await s.leases.release(gatewayId(op.gw), admin)).released > 0 ? 'ok' : 'none';
+      const released = (await s.leases.release(gatewayId(op.gw), admin)).released;
+      // The mix's other workers are not this agent: a grant they asked after the stop may have
+      // been committed before the release and ended by it. The stopped agent never had it; the
+      // model took it up (it was asked after the stop), so it lets it go again here.
+      const raced = agents?.drop(gatewayId(op.gw));
+      if (raced) {
+        const [row] = await ctx.sql`select state from leases where id = ${raced}`;
+        if (row?.state === 'released') return 'raced-grant';
+      }
+      return released > 0 ? 'ok' : 'none';
+    }
     case 'presence':
-      // Under reclaim: on-disconnect the agent is to stop using its points when cut off (the
-      // disconnect grace, issue 14b); this model assumes it does, before the controller reclaims.
-      if (!op.online && ctx.reclaimOnDisconnect?.has(ctx.fleet.gateways[op.gw]!.pool.id)) agents?.drop(gatewayId(op.gw));
       await s.leases.setPresence(gatewayId(op.gw), op.online, op.online ? 'mqtt' : null);
       return op.online ? 'online' : 'offline';
+    case 'partition':
+      if (run.partitioned.has(op.gw)) return 'already';
+      run.partitioned.set(op.gw, run.done() + op.span);
+      agents?.cut(gatewayId(op.gw)); // answers in flight are lost; the lease's grace decides the rest
+      await s.leases.setPresence(gatewayId(op.gw), false, null);
+      return 'cut';
+    case 'reclaim':
+      return (await s.leases.reclaimDisconnected(ctx.reclaimMarginSec ?? 1)) > 0 ? 'reclaimed-some' : 'none';
     case 'sweep':
       return (await s.leases.sweep(25)) > 0 ? 'expired-some' : 'none';
     case 'review':
@@ -95,6 +144,7 @@ async function execute(ctx: MixContext, op: Op, issued: Map<string, string[]>, a
     case 'license': {
       const doc = await ctx.license({ tags: op.tags, connections: op.connections });
       const poolId = ctx.fleet.pools[op.pool]!.id;
+      agents?.limitChangeStarted(poolId);
       try {
         await s.pools.uploadLicense(poolId, doc, op.variant === 'smaller-forced', admin);
       } finally {
@@ -103,6 +153,7 @@ async function execute(ctx: MixContext, op: Op, issued: Map<string, string[]>, a
       return 'ok';
     }
     case 'overdraft':
+      agents?.limitChangeStarted(ctx.fleet.pools[op.pool]!.id);
       try {
         await s.pools.update(ctx.fleet.pools[op.pool]!.id, { overdraftFactor: op.factor }, admin);
       } finally {

@@ -18,8 +18,8 @@ export interface MixContext {
   sql: Sql;
   fleet: Fleet;
   license(points: { tags: number; connections: number }): Promise<string>;
-  /** Pools with `reclaim: on-disconnect` (the agent model drops a lease when its agent is cut off). */
-  reclaimOnDisconnect?: ReadonlySet<string>;
+  /** The skew margin the `reclaim` operation passes (seconds); 1 by default. */
+  reclaimMarginSec?: number;
 }
 
 export type Op =
@@ -33,7 +33,14 @@ export type Op =
   | { kind: 'license'; variant: 'bigger' | 'smaller' | 'smaller-forced'; pool: number; tags: number; connections: number; replica: number }
   | { kind: 'overdraft'; pool: number; factor: number; replica: number }
   | { kind: 'age'; gw: number; all: boolean }
-  | { kind: 'usage'; gw: number; tags: number; connections: number; replica: number };
+  | { kind: 'usage'; gw: number; tags: number; connections: number; replica: number }
+  /** The gateway's agent is cut off (its transport drops) and reaches the controller again `span` operations later. */
+  | { kind: 'partition'; gw: number; span: number; replica: number }
+  /** reclaim on-disconnect: the sweeper's half (grace + margin after the controller lost the gateway). */
+  | { kind: 'reclaim'; replica: number };
+
+/** Operations the agent itself sends: a partitioned agent sends none of them. */
+export const FROM_AGENT: ReadonlySet<Op['kind']> = new Set(['grant', 'ack', 'release', 'presence', 'usage']);
 
 export const admin: Actor = { kind: 'user', id: 'invariant', name: 'invariant-test', role: 'admin', via: 'token' };
 
@@ -53,6 +60,8 @@ export const EXPECTED: Record<Op['kind'], readonly ProblemName[]> = {
   overdraft: ['license-shortfall'],
   age: [],
   usage: [],
+  partition: [],
+  reclaim: [],
 };
 
 /** The next operation; drawn from the seed alone (never from run-time state) so a seed replays. */
@@ -96,4 +105,24 @@ export function nextOp(rng: Rng, fleet: Fleet, replicas: number): Op {
     case 'usage':
       return { kind: 'usage', gw, tags: rng.int(0, share('tags')), connections: rng.int(0, share('connections')), replica };
   }
+}
+
+/**
+ * Inserts partitions and reclaim sweeps into a mix, drawn from their own stream (`rng`) so the
+ * base sequence of a seed stays what it was: about one partition per `every` operations, half of
+ * them on gateways of `reclaim: on-disconnect` pools, lasting 50–600 operations (a few seconds to
+ * longer than a 5 s grace plus margin at the mix's pace), and a reclaim sweep per `every / 2`.
+ */
+export function withPartitions(ops: readonly Op[], rng: Rng, fleet: Fleet, onDisconnectPools: ReadonlySet<string>, every = 100): Op[] {
+  const onDisconnect = fleet.gateways.flatMap((g, i) => (onDisconnectPools.has(g.pool.id) ? [i] : []));
+  const out: Op[] = [];
+  for (const op of ops) {
+    out.push(op);
+    if (rng.chance(1 / every)) {
+      const gw = onDisconnect.length && rng.chance(0.5) ? rng.pick(onDisconnect) : rng.int(0, fleet.gateways.length - 1);
+      out.push({ kind: 'partition', gw, span: rng.int(50, 600), replica: 0 });
+    }
+    if (rng.chance(2 / every)) out.push({ kind: 'reclaim', replica: 0 });
+  }
+  return out;
 }

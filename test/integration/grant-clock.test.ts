@@ -1,0 +1,90 @@
+import { decodeJwt } from 'jose';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { OVER_COMMITTED_KEEP_HORIZON_MS } from '../../server/leases/grant-batch.js';
+import { LeaseService } from '../../server/leases/lease-service.js';
+import { LeaseSigner } from '../../server/signing/lease-signer.js';
+import { LEASE_AUDIENCE } from '../../shared/protocol/lease-claims.js';
+import { startHarness, type Harness } from '../helpers/api-harness.js';
+import { waitFor } from '../helpers/ports.js';
+import { admin } from './invariant/operations.js';
+
+/**
+ * Invariant seed 731905 (issue 14): "over-committed pool grew from 785 to 898 tags". A grant batch
+ * read its clock before it waited for the pool lock. Behind the lock, the gateway's lease expired
+ * (and another batch could give its points away); the batch then judged the lease live on its old
+ * clock and renewed it ("renewals never lose held points"): expired points came back. The clock is
+ * now read once the pool is locked.
+ */
+let h: Harness;
+beforeAll(async () => {
+  h = await startHarness();
+});
+afterAll(async () => {
+  await h?.close();
+});
+
+const TTL = 30;
+
+/** A lease service whose clock the test moves (the real one plus an offset). */
+function clocked() {
+  let offset = 0;
+  const svc = new LeaseService(h.db.database.db, new LeaseSigner(h.services.keys), { issuer: 'floatlease-test', audience: LEASE_AUDIENCE, now: () => Date.now() + offset });
+  return { svc, advance: (ms: number) => void (offset += ms), now: () => Date.now() + offset };
+}
+
+/** A pool of 100 tags whose gateway holds an 80-tag lease; the pool is then over-committed (forced 50-tag license). */
+async function overCommittedWithLease(svc: LeaseService) {
+  const poolId = await h.pool({ tags: 100, connections: 10, plugins: [], settings: { leaseTtlSeconds: TTL } });
+  const { gatewayId } = await h.enroll(await h.code(poolId));
+  await h.services.gateways.setAllocation(gatewayId, { tags: 80, connections: 1 }, admin);
+  const first = await svc.grant(gatewayId, 'grant');
+  expect((decodeJwt(first.lease) as { points: { tags: number } }).points.tags).toBe(80);
+  await h.services.pools.uploadLicense(poolId, await h.license({ tags: 50, connections: 10, plugins: [] }), true, admin);
+  expect((await h.services.pools.get(poolId)).overCommitted).toBe(true);
+  return { poolId, gatewayId, expMs: first.expiresAt * 1000 };
+}
+
+const tagsOf = (g: { lease: string }) => (decodeJwt(g.lease) as { points: { tags: number } }).points.tags;
+
+describe('grant batches read their clock after the pool lock', () => {
+  it('a renewal that waited for the lock while its lease expired does not bring the points back', async () => {
+    const c = clocked();
+    const { poolId, gatewayId, expMs } = await overCommittedWithLease(c.svc);
+    // (Only the controller's clock moves: the database's now() still sees the old lease live.)
+    const sql = h.db.database.sql;
+    // Another transaction holds the pool row: the renewal's batch starts and waits behind it.
+    let releaseBlocker!: () => void;
+    const blocked = new Promise<void>((r) => (releaseBlocker = r));
+    let locked!: () => void;
+    const isLocked = new Promise<void>((r) => (locked = r));
+    const blocker = sql.begin(async (tx) => {
+      await tx`select id from pools where id = ${poolId} for update`;
+      locked();
+      await blocked;
+    });
+    await isLocked;
+    const renewal = c.svc.grant(gatewayId, 'renewal');
+    await waitFor('the renewal to wait for the pool lock', async () => {
+      const [r] = await sql<{ n: number }[]>`select count(*)::int as n from pg_stat_activity
+        where datname = current_database() and wait_event_type = 'Lock' and query ilike '%for no key update%'`;
+      return r!.n > 0;
+    });
+    // Meanwhile the lease expires (on the controller's clock), then the lock is released.
+    c.advance(expMs - c.now() + 1_000);
+    releaseBlocker();
+    await blocker;
+    const g = await renewal;
+    expect(tagsOf(g), 'an over-committed pool grants nothing new; the 80 tags had expired').toBe(0);
+  });
+
+  it(`in an over-committed pool a renewal keeps what the gateway still holds ${OVER_COMMITTED_KEEP_HORIZON_MS} ms from now`, async () => {
+    const c = clocked();
+    const a = await overCommittedWithLease(c.svc);
+    // Well before exp: the renewal keeps its 80 tags (renewals never lose held points).
+    expect(tagsOf(await c.svc.grant(a.gatewayId, 'renewal'))).toBe(80);
+    const b = await overCommittedWithLease(c.svc);
+    // Within the horizon of its exp: the lease may be gone before the batch commits; keep nothing.
+    c.advance(b.expMs - c.now() - OVER_COMMITTED_KEEP_HORIZON_MS / 2);
+    expect(tagsOf(await c.svc.grant(b.gatewayId, 'renewal'))).toBe(0);
+  });
+});
