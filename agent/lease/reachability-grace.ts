@@ -26,6 +26,8 @@ export class ReachabilityGrace {
   private lastContactMs: number | undefined;
   private timer: NodeJS.Timeout | undefined;
   private closed = false;
+  /** The contact whose half-grace refresh was asked for: one refresh per contact. */
+  private refreshedFor: number | undefined;
 
   constructor(private readonly o: ReachabilityGraceOptions) {}
 
@@ -77,8 +79,11 @@ export class ReachabilityGrace {
     if (this.closed || grace === undefined || since === undefined) return;
     const graceMs = grace * 1000;
     const refreshAt = graceMs / 2;
-    if (since < refreshAt) {
+    // Timers may fire a fraction of a millisecond early against the monotonic clock: without the
+    // marker a refresh firing at 99.6 of 100 ms re-armed a second refresh instead of the cut-off.
+    if (since < refreshAt && this.refreshedFor !== this.lastContactMs) {
       this.later(refreshAt - since, () => {
+        this.refreshedFor = this.lastContactMs;
         this.o.onRefreshDue?.();
         this.arm();
       });

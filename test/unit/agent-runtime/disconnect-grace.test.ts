@@ -1,4 +1,4 @@
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { Agent } from '../../../agent/agent.js';
 import { ReachabilityGrace } from '../../../agent/lease/reachability-grace.js';
 import { TRIAL_ALLOWANCE } from '../../../shared/protocol/limits.js';
@@ -67,6 +67,27 @@ describe('ReachabilityGrace', () => {
     await waitFor('refresh, then cut-off', () => events.length === 2, { timeoutMs: 5_000 });
     expect(events).toEqual(['refresh', 'cut-off']);
     g.close();
+  });
+
+  it('refreshes once per contact when its timer fires a little early against the monotonic clock', () => {
+    // Seen in CI: the refresh timer fired at 99.6 of 100 ms, and a second refresh replaced the cut-off.
+    vi.useFakeTimers();
+    try {
+      const start = Date.now();
+      const events: string[] = [];
+      const g = new ReachabilityGrace({
+        clock: { now: () => Date.now(), monotonicMs: () => (Date.now() - start) * 0.99 },
+        graceSec: () => 0.2 as number,
+        onRefreshDue: () => events.push('refresh'),
+        onCutOff: () => events.push('cut-off'),
+      });
+      g.contact(0);
+      vi.advanceTimersByTime(1_000);
+      expect(events).toEqual(['refresh', 'cut-off']);
+      g.close();
+    } finally {
+      vi.useRealTimers();
+    }
   });
 });
 
