@@ -1,3 +1,4 @@
+import { startPeriodic } from '../periodic.js';
 import type { Logger } from '../logger.js';
 import type { ElasticService } from './elastic-service.js';
 
@@ -7,23 +8,8 @@ import type { ElasticService } from './elastic-service.js';
  * two replicas from resizing one gateway twice.
  */
 export function startElasticResizer(opts: { intervalMs: number }, elastic: Pick<ElasticService, 'tick'>, logger: Logger): { stop(): Promise<void> } {
-  let running: Promise<void> | undefined;
-  const tick = async () => {
-    try {
-      const r = await elastic.tick();
-      if (r.resized || r.preempted || r.timedOut) logger.info(r, 'elastic tick');
-    } catch (err) {
-      logger.warn({ err }, 'elastic tick failed; retrying next interval');
-    }
-  };
-  const timer = setInterval(() => {
-    if (!running) running = tick().finally(() => (running = undefined));
-  }, opts.intervalMs);
-  timer.unref();
-  return {
-    async stop() {
-      clearInterval(timer);
-      await running;
-    },
-  };
+  return startPeriodic(opts.intervalMs, async () => {
+    const r = await elastic.tick();
+    if (r.resized || r.preempted || r.timedOut) logger.info(r, 'elastic tick');
+  }, logger, 'elastic tick');
 }

@@ -1,3 +1,4 @@
+import { startPeriodic } from '../periodic.js';
 import type { GatewayHistory, HistoryRange, PoolHistory } from '../../shared/protocol/history.js';
 import type { Db } from '../db/database.js';
 import { AppError } from '../errors/app-error.js';
@@ -72,23 +73,5 @@ export class HistoryService {
 
 /** Samples the fleet every `intervalMs` (aligned to nothing: buckets are by the clock, peaks kept). */
 export function startHistoryRollup(history: HistoryService, intervalMs: number, logger: Logger): { stop(): Promise<void> } {
-  let running: Promise<void> | undefined;
-  const tick = async () => {
-    try {
-      const counts = await history.tick();
-      logger.debug(counts, 'history tick');
-    } catch (err) {
-      logger.warn({ err }, 'history tick failed; retrying next interval');
-    }
-  };
-  const timer = setInterval(() => {
-    if (!running) running = tick().finally(() => (running = undefined));
-  }, intervalMs);
-  timer.unref();
-  return {
-    async stop() {
-      clearInterval(timer);
-      await running;
-    },
-  };
+  return startPeriodic(intervalMs, async () => logger.debug(await history.tick(), 'history tick'), logger, 'history tick');
 }

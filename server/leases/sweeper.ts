@@ -1,3 +1,4 @@
+import { startPeriodic } from '../periodic.js';
 import type { Db } from '../db/database.js';
 import type { Logger } from '../logger.js';
 import { reviewOverCommitment } from '../pools/pool-service.js';
@@ -16,26 +17,11 @@ export function startSweeper(
   logger: Logger,
 ): { stop(): Promise<void> } {
   const { intervalMs, leaseHistoryDays, reclaimSkewMarginSec } = opts;
-  let running: Promise<void> | undefined;
-  const tick = async () => {
-    try {
-      const expired = await s.leases.sweep();
-      const reclaimed = await s.leases.reclaimDisconnected(reclaimSkewMarginSec);
-      const cleared = await reviewOverCommitment(db);
-      const pruned = leaseHistoryDays > 0 ? await s.leases.pruneHistory(leaseHistoryDays) : 0;
-      if (expired || reclaimed || cleared.length || pruned) logger.debug({ expired, reclaimed, cleared, pruned }, 'sweep');
-    } catch (err) {
-      logger.warn({ err }, 'sweep failed; retrying next interval');
-    }
-  };
-  const timer = setInterval(() => {
-    if (!running) running = tick().finally(() => (running = undefined));
-  }, intervalMs);
-  timer.unref();
-  return {
-    async stop() {
-      clearInterval(timer);
-      await running;
-    },
-  };
+  return startPeriodic(intervalMs, async () => {
+    const expired = await s.leases.sweep();
+    const reclaimed = await s.leases.reclaimDisconnected(reclaimSkewMarginSec);
+    const cleared = await reviewOverCommitment(db);
+    const pruned = leaseHistoryDays > 0 ? await s.leases.pruneHistory(leaseHistoryDays) : 0;
+    if (expired || reclaimed || cleared.length || pruned) logger.debug({ expired, reclaimed, cleared, pruned }, 'sweep');
+  }, logger, 'sweep');
 }
