@@ -171,6 +171,8 @@ export const leases = pgTable(
     disconnectGraceSeconds: integer('disconnect_grace_seconds'),
     /** Offline borrowing (issue 21): requested by the agent for a planned disconnect. */
     borrow: boolean('borrow').notNull().default(false),
+    /** Granted in an over-committed pool, keeping held points: checked at commit (server/leases/keep-guard.ts). */
+    overCommittedKeep: boolean('over_committed_keep').notNull().default(false),
     state: text('state', { enum: leaseStates }).notNull().default('issued'),
     acknowledgedAt: ts('acknowledged_at'),
     endedAt: ts('ended_at'),

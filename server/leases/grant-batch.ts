@@ -6,6 +6,7 @@ import { failed, succeeded, type Outcome } from '../db/batch-queue.js';
 import { notFound } from '../errors/app-error.js';
 import { poolLimit } from '../pools/capacity-policy.js';
 import { planPoolGrants, type Contender, type GrantDecision } from './grant-policy.js';
+import { markKeepClock } from './keep-guard.js';
 import { grantRefusal, leaseClaimsFor } from './lease-claims-builder.js';
 import { leaseBatchStore, type GrantTarget, type NewLease } from './lease-batch-store.js';
 
@@ -39,8 +40,10 @@ const toSec = (ms: number) => Math.floor(ms / 1000);
  * In an over-committed pool a grant keeps at most what the gateway will still hold this long from
  * now: the pool must only shrink, and a lease that expires while the batch runs (between the
  * clock read and the commit) would otherwise come back in its renewal after a reader saw it gone.
+ * The keep guard checks the same at commit (keep-guard.ts, 1 s margin) and rolls back a batch that
+ * took longer than this; the horizon keeps those rollbacks rare.
  */
-export const OVER_COMMITTED_KEEP_HORIZON_MS = 2000;
+export const OVER_COMMITTED_KEEP_HORIZON_MS = 5000;
 
 /**
  * One grant batch inside one transaction (F2 granting). Pools are locked, then gateways, then what
@@ -72,6 +75,7 @@ export async function runGrantBatch(
     else toGrant.push({ req, t: t! });
   }
   if (toGrant.length === 0) return [];
+  if (toGrant.some((g) => g.t.overCommitted)) await markKeepClock(tx, nowMs);
   const held = await leaseBatchStore.readHeld(
     tx,
     pools.map((p) => p.id),
@@ -111,7 +115,7 @@ export async function runGrantBatch(
       d = { points: { tags: Math.min(d.points.tags, h.tags), connections: Math.min(d.points.connections, h.connections) }, pending: { tags: 0, connections: 0 } };
     }
     const claims = leaseClaimsFor(t, iat, deps, d.points, req.offline?.ttlSec ?? req.borrow?.ttlSec);
-    return { req, d, claims: req.borrow ? { ...claims, borrow: true as const } : claims };
+    return { req, t, d, claims: req.borrow ? { ...claims, borrow: true as const } : claims };
   });
   // A lease that cannot be signed (claims the signer refuses) fails alone, not its batch.
   const settled = await Promise.allSettled(pending.map((p) => deps.sign(p.claims)));
@@ -123,7 +127,7 @@ export async function runGrantBatch(
   });
   await leaseBatchStore.insertGranted(
     tx,
-    signed.map(({ req, d, claims: c, kid }): NewLease => ({
+    signed.map(({ req, t, d, claims: c, kid }): NewLease => ({
       id: c.jti,
       gatewayId: c.sub,
       poolId: c.pool,
@@ -136,6 +140,7 @@ export async function runGrantBatch(
       exp: c.exp,
       ...(c.disconnectGraceSec !== undefined ? { disconnectGraceSec: c.disconnectGraceSec } : {}),
       ...(req.borrow ? { borrow: true } : {}),
+      ...(t.overCommitted ? { overCommittedKeep: true } : {}),
       auditActor: req.offline ? req.offline.actor : req.reason === 'push' ? 'system:push' : actorLabel({ kind: 'gateway', gatewayId: c.sub, poolId: c.pool }),
       auditAction: req.offline ? 'lease.offline-issued' : req.borrow ? 'lease.borrowed' : req.reason === 'renewal' ? 'lease.renewed' : 'lease.granted',
       auditAfter: { seq: c.seq, points: c.points, plugins: c.plugins, exp: c.exp, reason: req.reason, pending: d.pending },

@@ -38,16 +38,18 @@ export function liveLeaseSql(alias: string, now = 'now()'): string {
  * SQL: one row per gateway (columns gateway_id, pool_id, online, revoked, alloc_tags,
  * alloc_connections, held_tags, held_connections, live_leases), to use as a CTE body. Filter on
  * pool_id or gateway_id in the outer query: both are grouping columns, so PostgreSQL pushes the
- * filter down into the scan.
+ * filter down into the scan. `excludeLease`: an SQL expression naming one lease id left out (the
+ * commit-time keep guard judges a new lease against the others, see keep-guard.ts).
  */
-export function heldByGatewaySql(now = 'now()'): string {
+export function heldByGatewaySql(now = 'now()', excludeLease?: string): string {
+  const exclude = excludeLease === undefined ? '' : ` and l.id <> ${excludeLease}`;
   return `
     select g.id as gateway_id, g.pool_id, g.online, g.revoked_at is not null as revoked,
       g.alloc_tags, g.alloc_connections,
       greatest(case when g.reserved and g.revoked_at is null then g.alloc_tags else 0 end, coalesce(max(l.tags), 0))::int as held_tags,
       greatest(case when g.reserved and g.revoked_at is null then g.alloc_connections else 0 end, coalesce(max(l.connections), 0))::int as held_connections,
       count(l.id)::int as live_leases
-    from gateways g left join leases l on l.gateway_id = g.id and ${liveLeaseSql('l', now)}
+    from gateways g left join leases l on l.gateway_id = g.id and ${liveLeaseSql('l', now)}${exclude}
     group by g.id, g.pool_id`;
 }
 

@@ -57,6 +57,8 @@ export interface NewLease {
   readonly disconnectGraceSec?: number;
   /** An offline borrow (issue 21). */
   readonly borrow?: boolean;
+  /** Granted in an over-committed pool: the keep guard checks it at commit (keep-guard.ts). */
+  readonly overCommittedKeep?: boolean;
   readonly auditActor: string;
   readonly auditAction: string;
   readonly auditAfter: unknown;
@@ -237,6 +239,7 @@ export const leaseBatchStore = {
         exp: l.exp,
         grace: l.disconnectGraceSec ?? null,
         borrow: l.borrow === true,
+        keep: l.overCommittedKeep === true,
         actor: l.auditActor,
         action: l.auditAction,
         after: l.auditAfter,
@@ -246,10 +249,10 @@ export const leaseBatchStore = {
     await tx`
       with v as (
         select * from json_to_recordset(${rows}::json) as v(id uuid, gw uuid, pool uuid, seq bigint, kid text, tags int, conns int,
-          plugins text[], iat bigint, exp bigint, grace int, borrow boolean, actor text, action text, after jsonb, pend boolean)
+          plugins text[], iat bigint, exp bigint, grace int, borrow boolean, keep boolean, actor text, action text, after jsonb, pend boolean)
       ), ins as (
-        insert into "leases" (id, gateway_id, pool_id, seq, kid, tags, connections, plugins, issued_at, expires_at, disconnect_grace_seconds, borrow)
-        select id, gw, pool, seq, kid, tags, conns, plugins, to_timestamp(iat), to_timestamp(exp), grace, borrow from v
+        insert into "leases" (id, gateway_id, pool_id, seq, kid, tags, connections, plugins, issued_at, expires_at, disconnect_grace_seconds, borrow, over_committed_keep)
+        select id, gw, pool, seq, kid, tags, conns, plugins, to_timestamp(iat), to_timestamp(exp), grace, borrow, keep from v
       ), upd as (
         update "gateways" g set lease_seq = v.seq, last_seen_at = to_timestamp(${seenAtMs}::float8 / 1000),
           pending_since = case when v.pend then coalesce(g.pending_since, to_timestamp(${seenAtMs}::float8 / 1000)) end

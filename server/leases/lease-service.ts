@@ -11,6 +11,7 @@ import type { EventBus } from '../events/event-bus.js';
 import type { Sql, TransactionSql } from 'postgres';
 import { ConcurrencyLimit } from './concurrency-limit.js';
 import { BatchQueue, failed, succeeded, type Outcome } from '../db/batch-queue.js';
+import { retryOnKeepGuard } from './keep-guard.js';
 import { runGrantBatch, type GrantBatchDeps, type GrantReason, type GrantRequest } from './grant-batch.js';
 import { leaseBatchStore, type AckRequest } from './lease-batch-store.js';
 import { leaseStore, type EndedLease } from './lease-store.js';
@@ -32,6 +33,8 @@ export interface LeaseObserver {
   /** Duration of one database transaction of the lease engine. */
   transaction?(operation: 'grant' | 'acknowledge' | 'release' | 'presence' | 'sweep', seconds: number): void;
   ended?(state: 'released' | 'expired' | 'reclaimed' | 'superseded', leases: readonly EndedLease[]): void;
+  /** A grant in an over-committed pool was rolled back at commit: a kept lease expired meanwhile. */
+  keepRefused?(): void;
   /** What became of one push (a fresh lease sent unasked after a change). */
   pushed?(outcome: PushOutcome): void;
 }
@@ -133,7 +136,7 @@ export class LeaseService {
   async borrow(gatewayId: string, durationSec: number): Promise<LeaseGrant> {
     if (!isUuid(gatewayId)) throw notFound('gateway', gatewayId);
     const deps = { issuer: this.opts.issuer, audience: this.opts.audience, now: this.now, sign: (c: LeaseClaims) => this.signer.signWithKid(c) };
-    const outcome = await this.rawTx('grant', (tx) => runBorrow(tx, gatewayId, durationSec, deps));
+    const outcome = await this.keepGuarded(() => this.rawTx('grant', (tx) => runBorrow(tx, gatewayId, durationSec, deps)));
     if (!outcome.ok) throw outcome.error;
     return outcome.value!;
   }
@@ -181,7 +184,11 @@ export class LeaseService {
         sign: (c: LeaseClaims) => this.signer.signWithKid(c),
         ...(this.opts.grantPolicy ? { plan: this.opts.grantPolicy } : {}),
       };
-      issued = await this.rawTx('grant', (tx) => runGrantBatch(tx, valid, deps, outcomes));
+      issued = await this.keepGuarded(() => {
+        // A run refused at commit left outcomes of leases that were never committed.
+        for (const r of valid) outcomes.delete(r.gatewayId);
+        return this.rawTx('grant', (tx) => runGrantBatch(tx, valid, deps, outcomes));
+      });
     }
     if (this.opts.keySetFor && issued.length) await this.attachKeySets(outcomes, this.opts.keySetFor);
     // Only after the commit: a lease counts as issued once it is durable.
@@ -402,6 +409,11 @@ export class LeaseService {
   }
 
   /** The batch paths run on postgres.js directly: no query building per lease. */
+  /** A grant transaction the keep guard refused at commit runs again on a later clock (keep-guard.ts). */
+  private keepGuarded<T>(run: () => Promise<T>): Promise<T> {
+    return retryOnKeepGuard(run, () => this.opts.observer?.keepRefused?.());
+  }
+
   private async rawTx<T>(operation: 'grant' | 'acknowledge', fn: (tx: TransactionSql) => Promise<T>): Promise<T> {
     const started = performance.now();
     try {

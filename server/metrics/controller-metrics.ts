@@ -17,6 +17,7 @@ export interface PoolSnapshotSource {
 export class ControllerMetrics {
   readonly registry = new Registry();
   private readonly issuedCount: Counter<'reason'>;
+  private readonly keepRefusedCount: Counter;
   private readonly pushCount: Counter<'outcome'>;
   private readonly endedCounters: Record<'released' | 'expired' | 'reclaimed' | 'superseded', Counter>;
   private readonly reclaimedPoints: Counter<'kind' | 'reason'>;
@@ -134,6 +135,11 @@ export class ControllerMetrics {
         for (const transport of ['mqtt', 'ws', 'http']) this.set({ transport }, onlineByTransport.get(transport) ?? 0);
       },
     });
+    this.keepRefusedCount = new Counter({
+      name: 'floatlease_lease_keep_refusals_total',
+      help: 'Grant transactions in over-committed pools rolled back at commit (a kept lease expired meanwhile) and run again',
+      registers: [r],
+    });
     this.issuedCount = new Counter({ name: 'floatlease_leases_issued_total', help: 'Leases signed and issued, by reason (grant, renewal, push)', labelNames: ['reason'] as const, registers: [r] });
     this.pushCount = new Counter({
       name: 'floatlease_lease_pushes_total',
@@ -186,6 +192,7 @@ export class ControllerMetrics {
       ended: (state, leases) => this.ended(state, leases),
       transaction: (operation, seconds) => this.dbDuration.observe({ operation }, seconds),
       pushed: (outcome) => this.pushCount.inc({ outcome }),
+      keepRefused: () => this.keepRefusedCount.inc(),
     };
   }
 

@@ -6,6 +6,7 @@ import { LeaseSigner } from '../../server/signing/lease-signer.js';
 import { LEASE_AUDIENCE } from '../../shared/protocol/lease-claims.js';
 import { startHarness, type Harness } from '../helpers/api-harness.js';
 import { waitFor } from '../helpers/ports.js';
+import { GatedSigner } from './invariant/gated-signer.js';
 import { admin } from './invariant/operations.js';
 
 /**
@@ -25,11 +26,18 @@ afterAll(async () => {
 
 const TTL = 30;
 
-/** A lease service whose clock the test moves (the real one plus an offset). */
+/** A lease service whose clock the test moves (the real one plus an offset), with a signer the test can stop. */
 function clocked() {
   let offset = 0;
-  const svc = new LeaseService(h.db.database.db, new LeaseSigner(h.services.keys), { issuer: 'floatlease-test', audience: LEASE_AUDIENCE, now: () => Date.now() + offset });
-  return { svc, advance: (ms: number) => void (offset += ms), now: () => Date.now() + offset };
+  const signer = new GatedSigner(new LeaseSigner(h.services.keys));
+  const refusals = { n: 0 };
+  const svc = new LeaseService(h.db.database.db, signer, {
+    issuer: 'floatlease-test',
+    audience: LEASE_AUDIENCE,
+    now: () => Date.now() + offset,
+    observer: { keepRefused: () => void (refusals.n += 1) },
+  });
+  return { svc, signer, refusals, advance: (ms: number) => void (offset += ms), now: () => Date.now() + offset };
 }
 
 /** A pool of 100 tags whose gateway holds an 80-tag lease; the pool is then over-committed (forced 50-tag license). */
@@ -86,5 +94,25 @@ describe('grant batches read their clock after the pool lock', () => {
     // Within the horizon of its exp: the lease may be gone before the batch commits; keep nothing.
     c.advance(b.expMs - c.now() - OVER_COMMITTED_KEEP_HORIZON_MS / 2);
     expect(tagsOf(await c.svc.grant(b.gatewayId, 'renewal'))).toBe(0);
+  });
+
+  it('a renewal whose batch commits after its kept lease expired is rolled back and run again (keep guard)', { timeout: 60_000 }, async () => {
+    // Invariant seeds 14014 and 31337 (CI, 2026-12-02): "over-committed pool grew from 645 to 863
+    // tags". The batch kept a lease live at its clock plus the horizon, then took longer than the
+    // horizon (signing on a loaded machine) and committed after the lease had expired: a reader in
+    // between saw the points back in the pool, the agent had dropped them, and the commit took them again.
+    const c = clocked();
+    const { gatewayId, expMs } = await overCommittedWithLease(c.svc);
+    // The batch reads its clock just outside the horizon: the 80 tags are kept.
+    c.advance(expMs - c.now() - OVER_COMMITTED_KEEP_HORIZON_MS - 1_500);
+    c.signer.hold();
+    const renewal = c.svc.grant(gatewayId, 'renewal');
+    await c.signer.held();
+    // The batch stalls (real time passes) until the kept lease has expired on the controller's clock.
+    await waitFor('the kept lease to expire while the batch is stalled', async () => c.now() > expMs + 200, { timeoutMs: 30_000 });
+    c.signer.open();
+    const g = await renewal;
+    expect(c.refusals.n, 'the commit-time guard refused the first run').toBe(1);
+    expect(tagsOf(g), 'run again on a later clock, the expired 80 tags are not kept').toBe(0);
   });
 });

@@ -1,0 +1,1 @@
+ALTER TABLE "leases" ADD COLUMN "over_committed_keep" boolean DEFAULT false NOT NULL;
