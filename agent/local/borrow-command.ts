@@ -2,6 +2,7 @@ import { borrowBody } from '../../shared/protocol/elastic.js';
 import { describeIssue } from '../../shared/zod-issues.js';
 import { AgentConfigError, HelpShown, loadAgentConfig, type AgentConfig } from '../config.js';
 import { storedLocalToken } from './activation-routes.js';
+import { localBorrowAnswer, localBorrowRefusal } from './borrow-routes.js';
 
 export const BORROW_COMMANDS = ['borrow', 'return'] as const;
 type BorrowCommand = (typeof BORROW_COMMANDS)[number];
@@ -69,9 +70,15 @@ export async function runBorrowCommand(command: BorrowCommand, argv: readonly st
   } catch (err) {
     return say(1, `floatlease-agent ${command}: the agent at ${url} did not answer: ${(err as Error).message}`);
   }
-  const answer = (await res.json().catch(() => ({}))) as { error?: string; detail?: string; borrowed?: boolean; expiresAtDate?: string; points?: { tags: number; connections: number }; acknowledged?: boolean };
-  if (!res.ok) return say(1, `floatlease-agent ${command}: refused (${res.status} ${answer.error ?? ''}): ${answer.detail ?? ''}`);
-  const points = answer.points ? `${answer.points.tags} tags, ${answer.points.connections} connections` : '';
+  const json: unknown = await res.json().catch(() => undefined);
+  if (!res.ok) {
+    const refusal = localBorrowRefusal.safeParse(json);
+    return say(1, `floatlease-agent ${command}: refused (${res.status}${refusal.success ? ` ${refusal.data.error}): ${refusal.data.detail}` : ')'}`);
+  }
+  const parsed = localBorrowAnswer.safeParse(json);
+  if (!parsed.success) return say(1, `floatlease-agent ${command}: the agent at ${url} answered something else: ${describeIssue(parsed.error.issues[0])}`);
+  const answer = parsed.data;
+  const points = `${answer.points.tags} tags, ${answer.points.connections} connections`;
   out(
     command === 'borrow'
       ? `borrowed ${points} until ${answer.expiresAtDate} UTC: the gateway keeps them without the controller until then`

@@ -1,9 +1,22 @@
 import { Router, type Response } from 'express';
+import { z } from 'zod';
 import { borrowBody } from '../../shared/protocol/elastic.js';
 import { describeIssue } from '../../shared/zod-issues.js';
 import { neuronDate } from '../http/local-api.js';
 import type { BorrowResult } from '../lease/borrowing.js';
 import { localTokenCheck } from './activation-routes.js';
+
+/** The local answer to a borrow or a return (what `npm run agent -- borrow` parses). */
+export const localBorrowAnswer = z.object({
+  seq: z.int(),
+  borrowed: z.boolean(),
+  expiresAt: z.int(),
+  expiresAtDate: z.string(),
+  points: z.object({ tags: z.int(), connections: z.int() }),
+  plugins: z.array(z.string()),
+  acknowledged: z.boolean(),
+});
+export const localBorrowRefusal = z.object({ error: z.string(), detail: z.string() });
 
 /**
  * Offline borrowing at the device (issue 21), behind the local admin token like activation:
@@ -14,8 +27,9 @@ export function borrowRoutes(o: { localToken: string; borrow: (durationSec: numb
   const router = Router();
   const authorised = localTokenCheck(o.localToken);
   const answer = (res: Response, r: BorrowResult) => {
-    if (!r.ok) return void res.status(r.status >= 400 && r.status < 600 ? r.status : 502).json({ error: r.reason, detail: r.detail });
-    res.json({ seq: r.seq, borrowed: r.borrowed, expiresAt: r.expiresAt, expiresAtDate: neuronDate(r.expiresAt), points: r.points, plugins: r.plugins, acknowledged: r.acknowledged });
+    if (!r.ok) return void res.status(r.status >= 400 && r.status < 600 ? r.status : 502).json({ error: r.reason, detail: r.detail } satisfies z.input<typeof localBorrowRefusal>);
+    const body: z.input<typeof localBorrowAnswer> = { seq: r.seq, borrowed: r.borrowed, expiresAt: r.expiresAt, expiresAtDate: neuronDate(r.expiresAt), points: r.points, plugins: [...r.plugins], acknowledged: r.acknowledged };
+    res.json(body);
   };
   router.post('/api/license/borrow', (req, res, next) => {
     if (!authorised(req)) return void res.status(401).json({ error: 'unauthorized', detail: 'the local admin token is required (Authorization: Bearer …)' });

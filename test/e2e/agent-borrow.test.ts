@@ -23,16 +23,17 @@ interface GatewayJson {
 }
 
 /** `npm run agent -- <args>` (the CLI form), run to its exit. */
-async function agentCommand(args: string[], env: Record<string, string>): Promise<{ code: number | null; stdout: string }> {
+async function agentCommand(args: string[], env: Record<string, string>): Promise<{ code: number | null; stdout: string; stderr: string }> {
   const child = spawn(process.execPath, ['--import', 'tsx', path.join(ROOT, 'agent/main.ts'), ...args], {
     cwd: ROOT,
     env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/root', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let stdout = '';
+  let stderr = '';
   child.stdout.setEncoding('utf8').on('data', (c: string) => (stdout += c));
-  child.stderr.setEncoding('utf8').on('data', (c: string) => (stdout += c));
-  return { code: await waitExit(child, 30_000), stdout };
+  child.stderr.setEncoding('utf8').on('data', (c: string) => (stderr += c));
+  return { code: await waitExit(child, 30_000), stdout, stderr };
 }
 
 /**
@@ -117,7 +118,7 @@ describe('offline borrowing, real controller and agent', () => {
     shared = { poolId, agent: g };
     const { a, gatewayId, cut, port } = g;
     const cli = await agentCommand(['borrow', '--seconds', '60'], { FLOATLEASE_HTTP_PORT: port, FLOATLEASE_LOCAL_TOKEN: LOCAL_TOKEN });
-    expect(cli.code, cli.stdout).toBe(0);
+    expect(cli.code, cli.stdout + cli.stderr).toBe(0);
     expect(cli.stdout).toMatch(/^borrowed 60 tags, 5 connections until \d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC/);
     const license = await a.license();
     expect(license).toMatchObject({ mode: 'FLOATING', totalTagCount: 60, leaseBorrowed: true, leaseOffline: false });
@@ -193,13 +194,13 @@ describe('offline borrowing, real controller and agent', () => {
     expect(await poolHeldTags(poolId)).toBe(60);
     // The explicit return: an ordinary lease of the allocation, acknowledged; the 40 borrowed beyond it return.
     const cli = await agentCommand(['return'], { FLOATLEASE_HTTP_PORT: port, FLOATLEASE_LOCAL_TOKEN: LOCAL_TOKEN });
-    expect(cli.code, cli.stdout).toBe(0);
+    expect(cli.code, cli.stdout + cli.stderr).toBe(0);
     expect(cli.stdout).toMatch(/^returned the borrow: now an ordinary lease of 20 tags, 5 connections until .*; the controller freed the borrow/);
     expect(await a.license()).toMatchObject({ mode: 'FLOATING', totalTagCount: 20, leaseBorrowed: false });
     expect(await poolHeldTags(poolId)).toBe(20);
     // A second borrow is allowed again: the per-gateway cap counts live borrows only.
     const again = await agentCommand(['borrow', '--minutes', '5'], { FLOATLEASE_HTTP_PORT: port, FLOATLEASE_LOCAL_TOKEN: LOCAL_TOKEN });
-    expect(again.code, again.stdout).toBe(0);
+    expect(again.code, again.stdout + again.stderr).toBe(0);
     expect(await audit(gatewayId, 'lease.borrowed')).toBe(3);
   }, 120_000);
 });

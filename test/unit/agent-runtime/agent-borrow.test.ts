@@ -153,6 +153,21 @@ describe('Agent holding a borrow', () => {
     expect(store.state.lease?.seq).toBe(borrowed.seq);
   });
 
+  it('a restart while borrowing enforces the stored borrow again, and the hello after it does not end it', async () => {
+    const { agent, clock, store, borrowed } = await borrowing();
+    await agent.stop();
+    clock.advance(120_000);
+    const again = enrolledAgent(clock, store);
+    await again.agent.start();
+    expect(again.agent.status()).toMatchObject({ licenseType: 'FLOATING', borrowedUntil: borrowed.expiresAt });
+    const mqtt = await again.mqtt();
+    mqtt.answer = () => ordinary(clock, 20);
+    mqtt.connect();
+    await waitFor('the hello answered', () => again.log.messages().includes('kept the borrow: an ordinary lease replaces it on return or in its last minutes'));
+    expect(again.agent.status()).toMatchObject({ licenseType: 'FLOATING', borrowedUntil: borrowed.expiresAt });
+    expect(again.agent.effectiveLimits().tags).toBe(60);
+  });
+
   it('nothing to borrow without a lease; the license document shows the borrow and until when', async () => {
     const clock = wholeSecondClock();
     const { agent, controller } = enrolledAgent(clock);
