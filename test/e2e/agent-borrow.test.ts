@@ -77,9 +77,11 @@ describe('offline borrowing, real controller and agent', () => {
     await fs.rm(dir, { recursive: true, force: true });
   });
 
-  /** An on-disconnect pool (grace 4 s, leases of 20 s) that allows borrows of up to 1 h. */
+  /** An on-disconnect pool (grace 5 s, leases of 20 s) that allows borrows of up to 1 h. */
   async function borrowPool() {
-    const poolId = (await api<{ id: string }>('POST', '/api/v1/pools', { name: `b-${crypto.randomUUID().slice(0, 8)}`, reclaim: 'on-disconnect', disconnectGraceSeconds: 4, leaseTtlSeconds: 20 })).body.id;
+    const created = await api<{ id: string }>('POST', '/api/v1/pools', { name: `b-${crypto.randomUUID().slice(0, 8)}`, reclaim: 'on-disconnect', disconnectGraceSeconds: 5, leaseTtlSeconds: 20 });
+    expect(created.status, JSON.stringify(created.body)).toBe(201);
+    const poolId = created.body.id;
     expect((await api('PUT', `/api/v1/pools/${poolId}/license`, { license: await vendor.license({ tags: 100, connections: 50 }) })).status).toBe(200);
     expect((await api('PUT', `/api/v1/pools/${poolId}/policy`, { borrowMaxSec: 3600, borrowMaxFraction: 0.8, borrowsPerGateway: 1 })).status).toBe(200);
     const code = (await api<{ code: string }>('POST', `/api/v1/pools/${poolId}/activation-codes`, { seats: 5 })).body.code;
@@ -149,7 +151,7 @@ describe('offline borrowing, real controller and agent', () => {
       { timeoutMs: exp - Date.now() + 20_000, intervalMs: 250 },
     );
     const early = samples.filter((s) => s.after < exp - 1_000);
-    // The link was cut for the borrow's whole length: far past the pool's 4 s grace and 20 s leases.
+    // The link was cut for the borrow's whole length: far past the pool's 5 s grace and 20 s leases.
     expect(exp - cutAt).toBeGreaterThan(50_000);
     expect(early.length).toBeGreaterThan(20);
     for (const s of early) expect(s, JSON.stringify(s)).toMatchObject({ mode: 'FLOATING', tags: 60, held: 60 });
