@@ -4,6 +4,7 @@ import { ControllerHttpError } from '../../../agent/controller/controller-api.js
 import { licenseDocument, startLocalApi, type LocalApi } from '../../../agent/http/local-api.js';
 import { runBorrowCommand } from '../../../agent/local/borrow-command.js';
 import { borrowRoutes } from '../../../agent/local/borrow-routes.js';
+import { licensePageRoutes } from '../../../agent/local/license-page.js';
 import { TRIAL_ALLOWANCE } from '../../../shared/protocol/limits.js';
 import { waitFor } from '../../helpers/ports.js';
 import { FakeClock } from '../agent/fake-clock.js';
@@ -227,6 +228,14 @@ describe('local borrow API and `npm run agent -- borrow`', () => {
     expect(off.status).toBe(403);
     expect(await off.json()).toEqual({ error: 'forbidden', detail: 'borrowing is off in this pool' });
     expect(calls).toEqual([3600, 'return', 3600]);
+  });
+
+  it('the license page shows the borrow and until when, and offers borrow and return', async () => {
+    api = await startLocalApi({ host: '127.0.0.1', port: 0, view: () => ({}) as never, routers: [licensePageRoutes()] });
+    const html = await (await fetch(`${api.url}/license`)).text();
+    for (const id of ['borrowedBadge', 'borrowed', 'borrowForm', 'borrowHours', 'returnBorrow']) expect(html).toContain(`id="${id}"`);
+    // Rendered from GET /api/license's leaseBorrowed and borrowedUntil; asks the local borrow routes.
+    for (const text of ['l.leaseBorrowed', 'l.borrowedUntil', "'/api/license/borrow'", "'/api/license/borrow/return'"]) expect(html).toContain(text);
   });
 
   it('the CLI form: hours to seconds, the agent flags for where it listens, exit codes', async () => {
