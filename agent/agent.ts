@@ -9,6 +9,7 @@ import { systemClock, type Clock } from './lease/clock.js';
 import { LeaseHolder, type HeldLease } from './lease/lease-holder.js';
 import { LeasePipeline } from './lease/lease-pipeline.js';
 import { LicenseFileReports } from './lease/license-file-reports.js';
+import { Borrowing, type BorrowResult } from './lease/borrowing.js';
 import { LeaseVerifier } from './lease/lease-verifier.js';
 import { TimeFloor } from './lease/time-floor.js';
 import { ReachabilityGrace } from './lease/reachability-grace.js';
@@ -114,6 +115,7 @@ export class Agent {
   private readonly grace: ReachabilityGrace;
   private readonly usage: UsageSource;
   private readonly fileReports: LicenseFileReports;
+  private readonly borrowing: Borrowing;
   private readonly abort = new AbortController();
   private credential: AgentCredential | undefined;
   private pipeline: LeasePipeline | undefined;
@@ -141,6 +143,14 @@ export class Agent {
         deps.logger.warn({ sinceContactMs, graceSec: this.holder.current()?.claims.disconnectGraceSec }, 'cut off from the controller longer than the pool allows; enforcing the trial allowance until it answers'),
     });
     this.holder = new LeaseHolder({ clock: this.clock, usable: (c) => this.grace.allows(c) });
+    this.borrowing = new Borrowing({
+      controller: deps.controller,
+      logger: deps.logger,
+      clock: this.clock,
+      grace: this.grace,
+      session: () => (this.credential && this.pipeline ? { credential: this.credential, pipeline: this.pipeline, holder: this.holder } : undefined),
+      stopping: () => this.stopping !== undefined,
+    });
   }
 
   /** Loads the state folder, then enrolls (if needed) and connects in the background. */
@@ -183,6 +193,7 @@ export class Agent {
     const current = h.current();
     // Dates shown: the floating lease's, or a lapsed one's (as NeuronEX shows an expired license).
     const shown: HeldLease | undefined = h.licenseType() === 'FLOATING' ? current : current ? undefined : h.lastAccepted();
+    const borrowed = h.borrowed();
     return {
       gatewayId: this.credential?.gatewayId,
       licenseType: h.licenseType(),
@@ -193,13 +204,28 @@ export class Agent {
       licenseIssuedAt: shown?.claims.licenseIssuedAt,
       licenseExpiresAt: shown?.claims.licenseExpiresAt,
       customer: shown?.claims.customer,
-      offline: shown?.claims.offline === true,
+      // A borrow is issued as the offline class too; shown as what it is.
+      offline: shown?.claims.offline === true && shown.claims.borrow !== true,
+      borrowedUntil: borrowed?.claims.exp,
       secondsLeft: h.secondsLeft(),
       hardwareId: this.deps.options.hardwareId,
       controllerReachable: this.link?.reachable() ?? false,
       transport: this.link?.transport(),
       seq: h.lastAccepted()?.claims.seq,
     };
+  }
+
+  /**
+   * Borrows the points held for a planned disconnect of `durationSec` (issue 21): until the borrow's
+   * last stretch the agent needs nothing from the controller (borrow-policy.ts).
+   */
+  borrow(durationSec: number): Promise<BorrowResult> {
+    return this.borrowing.borrow(durationSec);
+  }
+
+  /** Returns a borrow early (back on the network): an ordinary lease, acknowledged, frees the borrow. */
+  returnBorrow(): Promise<BorrowResult> {
+    return this.borrowing.returnBorrow();
   }
 
   /** Reports usage now if it changed (the usage watcher may call this on every reading). */
@@ -477,10 +503,11 @@ export class Agent {
     clearInterval(this.guardTimer);
     await this.saveGuard();
     const link = this.link;
-    if (link && this.holder.current()?.claims.offline) {
-      // An offline license is not handed back at a stop: a reboot of a device away from the controller
-      // keeps it; the controller holds its points until exp (or until a later lease is acknowledged).
-      logger.info({ seq: this.holder.lastAcceptedSeq() }, 'kept the offline license across the stop');
+    const kept = this.holder.current()?.claims;
+    if (link && (kept?.offline || kept?.borrow)) {
+      // An offline license or a borrow is not handed back at a stop: a reboot of a device away from the
+      // controller keeps it; the controller holds its points until exp (or until a later lease is acknowledged).
+      logger.info({ seq: this.holder.lastAcceptedSeq(), borrow: kept?.borrow === true }, kept?.borrow ? 'kept the borrow across the stop' : 'kept the offline license across the stop');
       await link.close();
     } else if (link) {
       const via = await link.release(options.releaseTimeoutMs ?? 2_000);

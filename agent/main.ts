@@ -6,6 +6,8 @@ import { metricsRoutes } from './http/metrics-routes.js';
 import { AgentMetrics } from './local/agent-metrics.js';
 import { decisionRoutes } from './local/decision-routes.js';
 import { activationRoutes, localAdminToken } from './local/activation-routes.js';
+import { BORROW_COMMANDS, runBorrowCommand } from './local/borrow-command.js';
+import { borrowRoutes } from './local/borrow-routes.js';
 import { licensePageRoutes } from './local/license-page.js';
 import { createLogger } from './logger.js';
 import { startEnforcement, type Enforcement } from './neuronex/enforcement.js';
@@ -89,7 +91,13 @@ async function main(): Promise<void> {
       host: config.http.host,
       port: config.http.port,
       view,
-      routers: [licensePageRoutes(), decisionRoutes(view), metricsRoutes(metrics.registry), activationRoutes({ localToken: local.token, activate: (code) => agent.activate(code), loadLicenseFile: (file) => agent.loadLicenseFile(file) })],
+      routers: [
+        licensePageRoutes(),
+        decisionRoutes(view),
+        metricsRoutes(metrics.registry),
+        activationRoutes({ localToken: local.token, activate: (code) => agent.activate(code), loadLicenseFile: (file) => agent.loadLicenseFile(file) }),
+        borrowRoutes({ localToken: local.token, borrow: (sec) => agent.borrow(sec), returnBorrow: () => agent.returnBorrow() }),
+      ],
     });
     if (config.gateway) {
       enforcement = await startEnforcement({
@@ -112,4 +120,17 @@ async function main(): Promise<void> {
   logger.info({ gatewayId: s.gatewayId ?? null, localUrl: api.url, proxyUrl: enforcement?.proxyUrl ?? null, licenseType: s.licenseType, transport: s.transport ?? null, hardwareId }, 'agent ready');
 }
 
-void main();
+// `npm run agent -- borrow --hours 8` / `-- return`: a client of the running agent, not a second agent.
+const [command, ...rest] = process.argv.slice(2);
+const borrowCommand = BORROW_COMMANDS.find((c) => c === command);
+if (borrowCommand) {
+  void runBorrowCommand(borrowCommand, rest, process.env, (line) => process.stdout.write(`${line}\n`)).then(
+    (code) => process.exit(code),
+    (err: unknown) => {
+      process.stderr.write(`floatlease-agent ${borrowCommand}: ${(err as Error).message}\n`);
+      process.exit(1);
+    },
+  );
+} else {
+  void main();
+}

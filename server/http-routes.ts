@@ -63,7 +63,7 @@ export function buildApiRouter(
   registerAgentRoutes(routes, agents, () => s.publishedKeys.jwks(), () => s.keySet.document());
   registerElasticRoutes(routes, s.elastic);
   registerSimulateRoutes(routes, s.simulate);
-  registerBorrowRoutes(routes, s.leases);
+  registerBorrowRoutes(routes, agents);
   registerAuditRoutes(routes, s.audit);
   registerTokenRoutes(routes, s.tokens);
   registerSigningKeyRoutes(routes, s.signingKeys);

@@ -54,6 +54,10 @@ export interface ControllerClient {
   usage(credential: string, usage: { tags: number; connections: number }): Promise<void>;
   /** Reports an offline license file loaded here; `recorded` false: the controller had it already. */
   reportLicenseFile(credential: string, report: LicenseFileLoaded): Promise<{ recorded: boolean }>;
+  /** An offline borrow of the points held (issue 21): a lease marked borrow lasting `durationSec`. */
+  borrow(credential: string, durationSec: number): Promise<LeaseGrant>;
+  /** The early return of a borrow: an ordinary lease, which ends the borrow once acknowledged. */
+  returnBorrow(credential: string): Promise<LeaseGrant>;
   /** false when the controller refuses the credential, true when it accepts it, undefined when it cannot tell. */
   credentialAccepted(credential: string): Promise<boolean | undefined>;
 }
@@ -96,6 +100,14 @@ export class ControllerApi implements ControllerClient {
 
   async reportLicenseFile(credential: string, report: LicenseFileLoaded): Promise<{ recorded: boolean }> {
     return answer(licenseFileLoadedAnswer, await this.call('POST', '/api/v1/agent/license-file', credential, report), 'license file report');
+  }
+
+  async borrow(credential: string, durationSec: number): Promise<LeaseGrant> {
+    return answer(leaseGrant, await this.call('POST', '/api/v1/agent/borrow', credential, { durationSec }), 'borrow');
+  }
+
+  async returnBorrow(credential: string): Promise<LeaseGrant> {
+    return answer(leaseGrant, await this.call('POST', '/api/v1/agent/borrow/return', credential), 'borrow return');
   }
 
   /** Acknowledging a lease that never existed has no effect: 404 if the credential is good, 401 if not. */

@@ -38,6 +38,10 @@ export interface LicenseDocument {
   readonly leaseSecondsLeft: number;
   /** The lease is an offline license file loaded at the device. */
   readonly leaseOffline: boolean;
+  /** The lease is an offline borrow (issue 21): the controller is not needed until `borrowedUntil`. */
+  readonly leaseBorrowed: boolean;
+  /** The borrow's end, UTC "YYYY-MM-DD hh:mm:ss"; "" when not borrowed. */
+  readonly borrowedUntil: string;
   readonly controllerReachable: boolean;
   readonly transport: string | null;
   readonly gatewayId: string | null;
@@ -76,6 +80,8 @@ export function licenseDocument(v: AgentView): LicenseDocument {
     leaseExpiresAt: neuronDate(v.expiresAt),
     leaseSecondsLeft: v.secondsLeft,
     leaseOffline: v.offline === true,
+    leaseBorrowed: v.borrowedUntil !== undefined,
+    borrowedUntil: neuronDate(v.borrowedUntil),
     controllerReachable: v.controllerReachable,
     transport: v.transport ?? null,
     gatewayId: v.gatewayId ?? null,

@@ -1,5 +1,6 @@
 import type { LeaseClaims } from '../../shared/protocol/lease-claims.js';
 import { TRIAL_ALLOWANCE, type Limits } from '../../shared/protocol/limits.js';
+import { borrowLeadMs } from './borrow-policy.js';
 import type { Clock } from './clock.js';
 import { TimeFloor } from './time-floor.js';
 
@@ -51,8 +52,10 @@ export class LeaseHolder {
     const remaining = this.startCountdown(claims);
     // A third of the lifetime after receipt, on the monotonic clock; sooner only when the lease
     // arrived with less than its lifetime left, and even then not before half of what remains.
+    // A borrow is held to its end: only its last stretch asks for an ordinary lease (borrow-policy.ts).
     const ttlMs = claims.ttl * 1000;
-    this.renewAtMono = this.options.clock.monotonicMs() + Math.max(Math.min(ttlMs / 3, remaining / 2), remaining - (ttlMs * 2) / 3);
+    const renewIn = claims.borrow ? Math.max(0, remaining - borrowLeadMs(claims.ttl)) : Math.max(Math.min(ttlMs / 3, remaining / 2), remaining - (ttlMs * 2) / 3);
+    this.renewAtMono = this.options.clock.monotonicMs() + renewIn;
     return this.held;
   }
 
@@ -66,7 +69,8 @@ export class LeaseHolder {
     this.lastSeq = Math.max(this.lastSeq, lease.claims.seq);
     this.held = lease;
     const remaining = this.startCountdown(lease.claims);
-    this.renewAtMono = this.options.clock.monotonicMs() + Math.max(0, remaining - (lease.claims.ttl * 1000 * 2) / 3);
+    const { ttl, borrow } = lease.claims;
+    this.renewAtMono = this.options.clock.monotonicMs() + Math.max(0, remaining - (borrow ? borrowLeadMs(ttl) : (ttl * 1000 * 2) / 3));
     return this.msLeft() > 0;
   }
 
@@ -91,6 +95,12 @@ export class LeaseHolder {
   /** The lease while it is still valid. */
   current(): HeldLease | undefined {
     return this.msLeft() > 0 ? this.held : undefined;
+  }
+
+  /** The valid lease when it is an offline borrow (issue 21). */
+  borrowed(): HeldLease | undefined {
+    const lease = this.current();
+    return lease?.claims.borrow ? lease : undefined;
   }
 
   /** The last lease taken, valid or not (for the license view after expiry). */

@@ -2,6 +2,7 @@ import { decodeJwt } from 'jose';
 import type { LeaseMessage } from '../../shared/protocol/agent-messages.js';
 import type { Logger } from '../logger.js';
 import { trustAnchorSchema, type FileStateStore, type TrustAnchor } from '../state/file-state-store.js';
+import { keepsBorrow } from './borrow-policy.js';
 import type { Clock } from './clock.js';
 import type { HeldLease, LeaseHolder } from './lease-holder.js';
 import type { LeaseRefusalReason, LeaseVerdict, LeaseVerifier } from './lease-verifier.js';
@@ -9,7 +10,7 @@ import { verifyKeySet } from './pinned-keys.js';
 
 export type LeaseOutcome =
   | { readonly accepted: true; readonly lease: HeldLease }
-  | { readonly accepted: false; readonly reason: LeaseRefusalReason | 'duplicate' };
+  | { readonly accepted: false; readonly reason: LeaseRefusalReason | 'duplicate' | 'borrow-kept' };
 
 export interface LeasePipelineOptions {
   readonly verifier: Pick<LeaseVerifier, 'verify' | 'replaceJwks' | 'pinned'>;
@@ -108,6 +109,11 @@ export class LeasePipeline {
       return { accepted: false, reason: verdict.reason };
     }
     const before = holder.current();
+    if (keepsBorrow(before?.claims, holder.renewDueInMs() === 0, verdict.claims, source)) {
+      // Not acknowledged either: the borrow stays live at the controller (borrow-policy.ts).
+      logger[retained ? 'debug' : 'info']({ source, seq: grant.seq, borrowedUntil: before!.claims.exp }, 'kept the borrow: an ordinary lease replaces it on return or in its last minutes');
+      return { accepted: false, reason: 'borrow-kept' };
+    }
     const lease = holder.accept(grant.lease, verdict.claims);
     const { seq, points, plugins, exp } = verdict.claims;
     await this.o.store.saveLease({ jws: lease.jws, seq, receivedAt: lease.receivedAt }).catch((err: unknown) => {

@@ -3,7 +3,7 @@ import { backoffDelayMs, type BackoffOptions } from '../../shared/backoff.js';
 import type { LeaseHolder } from './lease-holder.js';
 
 export interface RenewalSchedulerOptions {
-  readonly holder: Pick<LeaseHolder, 'renewDueInMs' | 'msLeft' | 'lastAcceptedSeq' | 'current'>;
+  readonly holder: Pick<LeaseHolder, 'renewDueInMs' | 'msLeft' | 'lastAcceptedSeq' | 'current'> & Partial<Pick<LeaseHolder, 'borrowed'>>;
   /** Asks the controller for a fresh lease (hello or renew); resolves once the answer was handled. */
   readonly request: () => Promise<void>;
   readonly backoff: BackoffOptions;
@@ -102,6 +102,11 @@ export class RenewalScheduler {
       next = this.again ? 0 : this.o.holder.renewDueInMs();
     } else if (this.again) {
       next = 0;
+    } else if (this.o.holder.borrowed?.() && this.o.holder.renewDueInMs() > 0) {
+      // A borrow needs no renewal before its last stretch: an attempt without a fresh lease (a
+      // reconnect's hello, refused to keep the borrow, or no answer at all) is no loss, and no retry.
+      this.attempt = 0;
+      next = this.o.holder.renewDueInMs();
     } else {
       this.attempt += 1;
       next = this.retryDelay();

@@ -19,11 +19,7 @@ export function activationRoutes(o: {
   loadLicenseFile?: (content: string) => Promise<LicenseFileResult>;
 }): Router {
   const router = Router();
-  const expected = crypto.createHash('sha256').update(o.localToken).digest();
-  const authorised = (req: Request) => {
-    const m = /^Bearer (.+)$/.exec(req.get('authorization') ?? '');
-    return m?.[1] !== undefined && crypto.timingSafeEqual(crypto.createHash('sha256').update(m[1]).digest(), expected);
-  };
+  const authorised = localTokenCheck(o.localToken);
   // NeuronEX's own path for the same action (POST /api/license/activation_code {activationCode}).
   router.post('/api/license/activation_code', (req, res, next) => {
     if (!authorised(req)) return void res.status(401).json({ error: 'unauthorized', detail: 'the local admin token is required (Authorization: Bearer …)' });
@@ -52,6 +48,25 @@ export function activationRoutes(o: {
   return router;
 }
 
+/** Whether a request carries the local admin token (`Authorization: Bearer …`), compared in constant time. */
+export function localTokenCheck(localToken: string): (req: Request) => boolean {
+  const expected = crypto.createHash('sha256').update(localToken).digest();
+  return (req) => {
+    const m = /^Bearer (.+)$/.exec(req.get('authorization') ?? '');
+    return m?.[1] !== undefined && crypto.timingSafeEqual(crypto.createHash('sha256').update(m[1]).digest(), expected);
+  };
+}
+
+/** The token file in the state folder, if one was generated: what `localAdminToken` reads back. */
+export async function storedLocalToken(stateDir: string): Promise<string | undefined> {
+  try {
+    return (await fs.readFile(path.join(stateDir, 'local-token'), 'utf8')).trim() || undefined;
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+    return undefined;
+  }
+}
+
 /**
  * The local admin token: FLOATLEASE_LOCAL_TOKEN, or one generated once into the state folder
  * (`local-token`, mode 0600) for the person at the device to read. Never logged.
@@ -59,12 +74,8 @@ export function activationRoutes(o: {
 export async function localAdminToken(configured: string | undefined, stateDir: string): Promise<{ token: string; file: string | undefined }> {
   if (configured) return { token: configured, file: undefined };
   const file = path.join(stateDir, 'local-token');
-  try {
-    const existing = (await fs.readFile(file, 'utf8')).trim();
-    if (existing) return { token: existing, file };
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
-  }
+  const existing = await storedLocalToken(stateDir);
+  if (existing) return { token: existing, file };
   await fs.mkdir(stateDir, { recursive: true, mode: 0o700 });
   const token = crypto.randomBytes(24).toString('base64url');
   await fs.writeFile(file, token + '\n', { mode: 0o600 });

@@ -48,6 +48,14 @@ export class AgentMetrics {
       },
     });
     new Gauge({
+      name: 'floatlease_agent_lease_borrowed',
+      help: '1 while the valid lease is an offline borrow (issue 21): enforced without the controller until it ends',
+      registers: [r],
+      collect() {
+        this.set(view().borrowedUntil !== undefined ? 1 : 0);
+      },
+    });
+    new Gauge({
       name: 'floatlease_agent_controller_reachable',
       help: '1 while the controller is reachable over some transport',
       registers: [r],

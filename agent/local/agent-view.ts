@@ -16,6 +16,8 @@ export interface AgentView {
   readonly customer?: string | undefined;
   /** The lease shown is an offline license file (the borrowing class), not a renewing lease. */
   readonly offline?: boolean;
+  /** While the valid lease is an offline borrow (issue 21): its end (epoch seconds). */
+  readonly borrowedUntil?: number | undefined;
   readonly secondsLeft: number;
   readonly hardwareId: string;
   readonly controllerReachable: boolean;

@@ -22,14 +22,16 @@ const PAGE = `<!doctype html>
   form { margin-top: 22px; border-top: 1px solid #e7ebef; padding-top: 16px; display: grid; grid-template-columns: 220px 1fr; gap: 10px 16px; align-items: center; }
   form h2 { grid-column: 1 / -1; font-size: 15px; margin: 0; } input { font: inherit; padding: 6px 8px; border: 1px solid #c5ced8; border-radius: 6px; }
   button { grid-column: 2; justify-self: start; font: inherit; font-weight: 600; padding: 6px 14px; border-radius: 6px; border: 0; background: #2f6fdb; color: #fff; cursor: pointer; }
-  #activationResult, #licenseFileResult { grid-column: 1 / -1; margin: 0; } .ok { color: #17663a; } .err { color: #b42318; }
+  #activationResult, #licenseFileResult, #borrowResult { grid-column: 1 / -1; margin: 0; } .ok { color: #17663a; } .err { color: #b42318; }
   .alert { margin-top: 18px; padding: 10px 14px; border-radius: 8px; background: #fde8e7; color: #b42318; display: none; font-weight: 500; }
   .warn { margin-top: 18px; padding: 10px 14px; border-radius: 8px; background: #fff1d6; color: #8a5a00; display: none; }
+  .BORROWED { background: #e4ecfb; color: #1f4fa8; margin-left: 6px; display: none; }
+  #borrowForm button + button { grid-column: 2; background: #5b6b7b; }
 </style></head>
 <body><main>
 <h1>Gateway license</h1><p class="sub">floatlease agent · <span id="gatewayId">—</span></p>
 <dl>
-  <dt>License type</dt><dd><span id="licenseType" class="badge">—</span></dd>
+  <dt>License type</dt><dd><span id="licenseType" class="badge">—</span><span id="borrowedBadge" class="badge BORROWED">BORROWED</span></dd>
   <dt>Customer</dt><dd id="customerName">—</dd>
   <dt>Issued at</dt><dd id="startDate">—</dd>
   <dt>Expire at</dt><dd id="expiredDate">—</dd>
@@ -38,6 +40,7 @@ const PAGE = `<!doctype html>
   <dt>Enabled plugins</dt><dd id="enabledPlugins">—</dd>
   <dt>Hardware token</dt><dd id="hardwareToken" style="font-family: ui-monospace, monospace; font-size: 12px">—</dd>
   <dt>Lease</dt><dd><span id="leaseWindow">—</span> · lease renews in <span id="leaseSecondsLeft">—</span> s</dd>
+  <dt>Borrowed</dt><dd id="borrowed">—</dd>
   <dt>Controller reachable</dt><dd id="controllerReachable">—</dd>
 </dl>
 <div id="overUse" class="alert">Over the license: more is in use than it allows. New tags and connections are refused until usage fits.</div>
@@ -54,6 +57,13 @@ const PAGE = `<!doctype html>
   <label for="licenseFile">License file (issued by the controller for this hardware)</label><input id="licenseFile" name="licenseFile" type="file">
   <button id="loadLicenseFile" type="submit">Upload license</button>
   <p id="licenseFileResult" role="status"></p>
+</form>
+<form id="borrowForm" autocomplete="off">
+  <h2>Offline borrowing</h2>
+  <label for="borrowHours">Planned disconnect (hours, up to the pool's longest borrow; same local admin token)</label><input id="borrowHours" name="borrowHours" type="number" min="0.02" step="any" value="8">
+  <button id="borrow" type="submit">Borrow</button>
+  <button id="returnBorrow" type="button">Return early</button>
+  <p id="borrowResult" role="status"></p>
 </form>
 </main>
 <script>
@@ -73,7 +83,9 @@ async function refresh() {
     $('tagsRow').className = l.overUse.tags ? 'over' : ''; $('connectionsRow').className = l.overUse.connections ? 'over' : '';
     $('overUse').style.display = l.overUsed ? 'block' : 'none';
     $('enabledPlugins').textContent = l.allCommercialPluginsExceptCnc ? 'all except CNC' : l.enabledPlugins.length ? l.enabledPlugins.join(', ') : 'none';
-    $('leaseWindow').textContent = l.leaseIssuedAt ? (l.leaseOffline ? 'offline license file, ' : '') + l.leaseIssuedAt + ' – ' + l.leaseExpiresAt : 'no lease';
+    $('leaseWindow').textContent = l.leaseIssuedAt ? (l.leaseOffline ? 'offline license file, ' : l.leaseBorrowed ? 'borrowed, ' : '') + l.leaseIssuedAt + ' – ' + l.leaseExpiresAt : 'no lease';
+    $('borrowedBadge').style.display = l.leaseBorrowed ? 'inline-block' : 'none';
+    $('borrowed').textContent = l.leaseBorrowed ? 'until ' + l.borrowedUntil + ' UTC (' + Math.floor(l.leaseSecondsLeft / 3600) + ' h ' + Math.floor((l.leaseSecondsLeft % 3600) / 60) + ' min left): enforced without the controller' : 'no';
     $('hardwareToken').textContent = l.hardwareToken;
     $('leaseSecondsLeft').textContent = String(l.leaseSecondsLeft);
     $('controllerReachable').textContent = l.controllerReachable ? 'yes' : 'no';
@@ -106,6 +118,18 @@ $('licenseFileForm').addEventListener('submit', async (ev) => {
     else { out.className = 'err'; out.textContent = 'Refused (' + r.status + '): ' + (b.detail || b.error); }
   } catch (e) { out.className = 'err'; out.textContent = 'The agent did not answer'; }
 });
+async function borrowCall(path, body) {
+  const out = $('borrowResult');
+  out.className = ''; out.textContent = 'Asking the controller…';
+  try {
+    const r = await fetch(path, { method: 'POST', headers: { 'content-type': 'application/json', authorization: 'Bearer ' + $('localToken').value }, body: JSON.stringify(body) });
+    const b = await r.json();
+    if (r.ok) { out.className = 'ok'; out.textContent = (b.borrowed ? 'Borrowed ' : 'Returned; now ') + b.points.tags + ' tags, ' + b.points.connections + ' connections until ' + b.expiresAtDate + ' UTC'; refresh(); }
+    else { out.className = 'err'; out.textContent = 'Refused (' + r.status + '): ' + (b.detail || b.error); }
+  } catch (e) { out.className = 'err'; out.textContent = 'The agent did not answer'; }
+}
+$('borrowForm').addEventListener('submit', (ev) => { ev.preventDefault(); borrowCall('/api/license/borrow', { durationSec: Math.round(Number($('borrowHours').value) * 3600) }); });
+$('returnBorrow').addEventListener('click', () => borrowCall('/api/license/borrow/return', {}));
 refresh(); setInterval(refresh, 1000);
 </script></body></html>`;
 

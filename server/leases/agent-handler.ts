@@ -55,6 +55,20 @@ export class AgentHandler {
     return this.leases.grant(gatewayId, 'renewal');
   }
 
+  /**
+   * An offline borrow (issue 21) of the points the gateway holds. Over HTTP only: the person at the
+   * device must hear the controller's own answer (granted, or off / too long / a cap) before the
+   * gateway leaves the network, which an MQTT publish acknowledged by the broker cannot tell.
+   */
+  borrow(gatewayId: string, durationSec: number): Promise<LeaseMessage> {
+    return this.leases.borrow(gatewayId, durationSec);
+  }
+
+  /** The early return of a borrow: an ordinary lease; the borrow ends when the agent acknowledges it. */
+  returnBorrow(gatewayId: string): Promise<LeaseMessage> {
+    return this.leases.grant(gatewayId, 'grant');
+  }
+
   ack(gatewayId: string, m: UpstreamPayload<'ack'>, transport: Transport): Promise<{ acknowledged: boolean }> {
     this.seen(gatewayId, transport);
     return this.leases.acknowledge(gatewayId, m.jti);

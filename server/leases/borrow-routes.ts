@@ -3,10 +3,13 @@ import { leaseGrant } from '../../shared/protocol/rest.js';
 import type { Actor } from '../auth/actor.js';
 import { AppError } from '../errors/app-error.js';
 import type { RouteRegistry } from '../http/route-registry.js';
-import type { LeaseService } from './lease-service.js';
+import type { AgentHandler } from './agent-handler.js';
 
-/** Offline borrowing for agents (issue 21); the HTTP path, as the lease pull is. */
-export function registerBorrowRoutes(routes: RouteRegistry, leases: Pick<LeaseService, 'borrow' | 'grant'>): void {
+/**
+ * Offline borrowing for agents (issue 21); the HTTP path, as the lease pull is, handed to the one
+ * agent dispatcher. The agent asks from its local API or `npm run agent -- borrow --hours 8`.
+ */
+export function registerBorrowRoutes(routes: RouteRegistry, agents: Pick<AgentHandler, 'borrow' | 'returnBorrow'>): void {
   const tag = 'agent';
   const gatewayOf = (actor: Actor): string => {
     if (actor.kind !== 'gateway') throw new AppError('unauthorized', 'a gateway credential is required');
@@ -23,7 +26,7 @@ export function registerBorrowRoutes(routes: RouteRegistry, leases: Pick<LeaseSe
     auth: 'gateway',
     body: borrowBody,
     responses: { 200: { description: 'The borrow lease (accept and acknowledge it like any lease)', schema: leaseGrant } },
-    handler: async ({ actor, body }) => ({ body: await leases.borrow(gatewayOf(actor), body.durationSec) }),
+    handler: async ({ actor, body }) => ({ body: await agents.borrow(gatewayOf(actor), body.durationSec) }),
   });
   routes.add({
     method: 'post',
@@ -32,6 +35,6 @@ export function registerBorrowRoutes(routes: RouteRegistry, leases: Pick<LeaseSe
     tag,
     auth: 'gateway',
     responses: { 200: { description: 'An ordinary lease', schema: leaseGrant } },
-    handler: async ({ actor }) => ({ body: await leases.grant(gatewayOf(actor), 'grant') }),
+    handler: async ({ actor }) => ({ body: await agents.returnBorrow(gatewayOf(actor)) }),
   });
 }

@@ -202,6 +202,22 @@ export class FakeController implements ControllerClient {
     if (recorded) this.fileReports.push(report);
     return { recorded };
   }
+  /** Borrow requests (durationSec) and returns; the answers default to signed borrow / ordinary leases. */
+  borrows: number[] = [];
+  returns = 0;
+  borrowAnswer: ((durationSec: number) => Promise<LeaseGrant>) | undefined;
+  returnAnswer: Answer | undefined;
+  async borrow(_c: string, durationSec: number): Promise<LeaseGrant> {
+    if (!this.reachable) throw new Error('connect ECONNREFUSED');
+    this.borrows.push(durationSec);
+    return (this.borrowAnswer ?? ((d) => this.signer.grant({ ttl: d, borrow: true, offline: true })))(durationSec);
+  }
+  async returnBorrow(): Promise<LeaseGrant> {
+    const g = this.reachable ? await (this.returnAnswer ?? (() => this.signer.grant()))() : undefined;
+    if (!g) throw new Error('connect ECONNREFUSED');
+    this.returns += 1;
+    return g;
+  }
   async credentialAccepted() {
     return this.credentialOk;
   }

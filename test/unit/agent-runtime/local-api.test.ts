@@ -64,6 +64,8 @@ describe('local API', () => {
       leaseExpiresAt: '2026-11-28 09:10:07',
       leaseSecondsLeft: 299,
       leaseOffline: false,
+      leaseBorrowed: false,
+      borrowedUntil: '',
       controllerReachable: true,
       transport: 'mqtt',
       gatewayId: GATEWAY_ID,

@@ -48,6 +48,9 @@ describe('agent /metrics', () => {
     expect(trial.get('floatlease_agent_floating_license')).toBe(0);
     expect(trial.get('floatlease_agent_controller_reachable')).toBe(0);
     expect(trial.has(metric('floatlease_agent_usage_points', { kind: 'tags' }))).toBe(false);
+    expect(trial.get('floatlease_agent_lease_borrowed')).toBe(0);
+    view = { ...floating, borrowedUntil: 1_800_028_800 };
+    expect(parsePromText(await m.registry.metrics()).get('floatlease_agent_lease_borrowed')).toBe(1);
   });
 
   it.skipIf(!promtool)('passes promtool check metrics (prom-client’s nodejs_active_*_total naming filtered out)', async () => {
