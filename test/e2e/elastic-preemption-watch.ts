@@ -16,7 +16,7 @@ export async function enforcedLease(stateDir: string): Promise<{ tags: number; e
   return { tags: claims.points.tags, expMs: claims.exp * 1000 };
 }
 
-export interface WatchSources {
+interface WatchSources {
   readonly limit: number;
   /** The elastic gateway's max: its allocation never goes above it. */
   readonly max: number;

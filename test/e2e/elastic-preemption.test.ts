@@ -130,8 +130,6 @@ describe('elastic allocations and pre-emption by priority, end to end', () => {
     const proxyUrl = String(agent.logs.find((l) => l.msg === 'agent ready')?.proxyUrl);
     const g = { name, agent, sim, stateDir, gatewayId, proxyUrl, token: await sim.coreToken() };
     await waitFor(`${name} online`, async () => (await gateway(gatewayId)).online, { timeoutMs: 15_000 });
-    expect((await neuron(g, 'POST', '/node', { name: 'plc1', plugin: 'Modbus TCP' })).body).toEqual({ error: 0 });
-    expect((await neuron(g, 'POST', '/group', { name: 'g1', node: 'plc1', interval: 1000 })).body).toEqual({ error: 0 });
     return g;
   };
 
@@ -152,6 +150,11 @@ describe('elastic allocations and pre-emption by priority, end to end', () => {
     await allocate(low, { tags: 40, connections: 5 });
     await allocate(high, { tags: 60, connections: 5, priority: 5 });
     await Promise.all([enforces(low, 40), enforces(high, 60)]);
+    // One south node (a connection) with one group, to add tags to.
+    for (const g of [low, high]) {
+      expect((await neuron(g, 'POST', '/node', { name: 'plc1', plugin: 'Modbus TCP' })).body).toEqual({ error: 0 });
+      expect((await neuron(g, 'POST', '/group', { name: 'g1', node: 'plc1', interval: 1000 })).body).toEqual({ error: 0 });
+    }
     watch = new AgentSideWatch({
       limit: LIMIT,
       max: MAX,

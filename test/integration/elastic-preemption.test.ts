@@ -162,12 +162,13 @@ describe('pre-emption by priority and pending requests', () => {
     // (never acknowledged: its agent is gone) lives the pool's whole TTL, and holds none of the 50 owed.
     await h.db.database.sql`update leases set expires_at = now() + interval '100 seconds' where gateway_id = ${lo.gatewayId} and ended_at is null`;
     const small = await lease(lo.credential);
-    const [big] = await h.db.database.sql<{ expires_at: Date }[]>`
-      select expires_at from leases where gateway_id = ${lo.gatewayId} and tags = 150 and ended_at is null`;
-    expect(small.expiresAt * 1000).toBeGreaterThan(big!.expires_at.getTime());
+    const [big] = await h.db.database.sql<{ ms: number }[]>`
+      select (extract(epoch from expires_at) * 1000)::float8 as ms from leases where gateway_id = ${lo.gatewayId} and tags = 150 and ended_at is null`;
+    const bigExp = new Date(Number(big!.ms)); // whole milliseconds, as the API renders it
+    expect(small.expiresAt * 1000).toBeGreaterThan(bigExp.getTime());
     const p = pendingView.parse((await h.api('GET', `/api/v1/gateways/${hi.gatewayId}/pending`)).body);
     expect(p.waitsFor).toEqual([expect.objectContaining({ gatewayId: lo.gatewayId, owes: { tags: 50, connections: 0 } })]);
-    expect(p.waitsFor[0]!.until).toBe(big!.expires_at.toISOString());
+    expect(p.waitsFor[0]!.until).toBe(bigExp.toISOString());
   });
 
   it('equal priorities never pre-empt', async () => {
