@@ -18,10 +18,15 @@ export function registerElasticRoutes(routes: RouteRegistry, elastic: ElasticSer
   routes.add({
     method: 'put',
     path: '/api/v1/pools/:id/policy',
-    summary:
-      "Change a pool's policy. Elastic example: headroom 0.25, step 0.25, cooldownSec 300 and a gateway with tags {min 50, max 400} using 180 of 190 " +
-      'grows to 225 (180 × 1.25) if 35 points are free, at most 100 (0.25 × 400) per resize; with usage down to 20 for 300 s it shrinks to 125, ' +
-      'then to 50 (its min), never below usage, never two resizes within 300 s',
+    summary: "Change a pool's elastic, pre-emption, pending-timeout and borrowing policy",
+    description:
+      'Elastic allocations: kinds made elastic with `PUT /api/v1/gateways/{id}/elastic` follow reported usage within `[min, max]`. ' +
+      'The target is `ceil(usage × (1 + headroom))`, never below usage or min, never above max. The allocation grows when less than half ' +
+      'of that headroom is left and the pool has free points, and shrinks once it has stayed above `usage × (1 + 2 × headroom)` for ' +
+      '`cooldownSec`; each resize moves at most `step × max`, and no two resizes of one gateway come within `cooldownSec`.\n\n' +
+      'Worked example: headroom 0.25, step 0.25, cooldownSec 300, tags `{min 50, max 400}`. A gateway allocated 190 and using 180 ' +
+      'grows to 225 (180 × 1.25) if 35 points are free (at most 100 = 0.25 × 400 per resize). If its usage falls to 20 and stays there ' +
+      '300 s it shrinks to 125 (one step of 100), then, 300 s later, to 50 (its min). It never goes below what it uses.',
     tag,
     auth: { role: 'admin' },
     params: idParams,
@@ -53,10 +58,17 @@ export function registerElasticRoutes(routes: RouteRegistry, elastic: ElasticSer
   routes.add({
     method: 'get',
     path: '/api/v1/gateways/:id/pending',
-    summary:
-      'What a pending request waits for: gateways that owe the pool points (pre-empted or lowered) and when their leases expire at the latest. ' +
-      'Pre-emption example: B (priority 5) raises to 100 with 0 free; A (priority 0, elastic min 10, 100 held, 20 in use) is lowered to 60 ' +
-      '(its unused headroom); B waits for A until A acknowledges its 60-point lease, releases, or its lease expires',
+    summary: 'What a pending request waits for: which gateways owe the pool points, and until when at the latest',
+    description:
+      "Pre-emption by priority: when a waiting gateway's points cannot be served from free points (or from points already owed back), " +
+      'the controller lowers elastic gateways of strictly lower priority, lowest first: their unused headroom (down to usage, never below ' +
+      'min), and only with the policy `preemptToMin` down to min (their agents then apply their over-limit policy). Equal priorities never ' +
+      'pre-empt; fixed and reserved gateways are never victims. The request stays pending until each gateway in `waitsFor` acknowledges ' +
+      'its smaller lease, releases, or reaches `until`: the expiry of its last lease above its allocation.\n\n' +
+      'Worked example: a 200-tag pool, 0 free. A (priority 0, elastic tags `{min 10, max 200}`) holds 150 and uses 20; B (priority 5) ' +
+      'holds 50 and is raised to 100. A is lowered to 100 (50 of its 130 unused tags), and this answer for B shows `pending` 50 and ' +
+      '`waitsFor` A owing 50 until the expiry of its 150-tag lease. B gets its 100 when A acknowledges the 100-tag lease, or at that ' +
+      "expiry if A's agent is gone.",
     tag,
     auth: { role: 'viewer' },
     params: idParams,

@@ -129,7 +129,7 @@ export class ElasticService {
     if (me && me.online) for (const k of POINT_KINDS) pending[k] = Math.max(0, me.allocation[k] - me.held[k]);
     const waiting = pending.tags > 0 || pending.connections > 0;
     const owing = waiting ? rows.filter((r) => r.id !== gatewayId && POINT_KINDS.some((k) => r.held[k] > r.allocation[k])) : [];
-    const until = await elasticStore.liveUntil(this.db, owing.map((r) => r.id));
+    const until = await elasticStore.owedUntil(this.db, owing.map((r) => r.id));
     const since = waiting ? (me?.pendingSinceMs ?? null) : null;
     const timeout = pool?.pendingTimeoutSeconds ?? null;
     return {

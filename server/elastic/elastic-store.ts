@@ -94,12 +94,17 @@ export const elasticStore = {
     await q.update(gateways).set(patch).where(and(eq(gateways.id, id), isNull(gateways.revokedAt)));
   },
 
-  /** Per gateway of the pool: its newest live lease's expiry (when what it holds returns at the latest). */
-  async liveUntil(q: DbOrTx, ids: readonly string[]): Promise<Map<string, Date>> {
+  /**
+   * Per gateway: when the points it owes (held above its allocation) come back at the latest, the
+   * expiry of its last live lease that grants more than the allocation. The smaller lease pushed
+   * after a cut holds none of them, so its later expiry is not what a waiter waits for.
+   */
+  async owedUntil(q: DbOrTx, ids: readonly string[]): Promise<Map<string, Date>> {
     if (ids.length === 0) return new Map();
     const rows = (await q.execute(sql`
-      select l.gateway_id, max(l.expires_at) as until from ${leases} l
+      select l.gateway_id, max(l.expires_at) as until from ${leases} l join ${gateways} g on g.id = l.gateway_id
       where l.gateway_id in (${sql.join(ids.map((id) => sql`${id}::uuid`), sql`, `)}) and ${LIVE}
+        and (l.tags > g.alloc_tags or l.connections > g.alloc_connections)
       group by l.gateway_id`)) as unknown as { gateway_id: string; until: Date | string }[];
     return new Map(rows.map((r) => [r.gateway_id, new Date(r.until)]));
   },

@@ -18,6 +18,8 @@ export interface RouteSpec<B extends Schema | undefined, Q extends Schema | unde
   /** Express path, e.g. `/api/v1/pools/:id`. */
   readonly path: string;
   readonly summary: string;
+  /** Longer text for the OpenAPI document (CommonMark): how a policy works, with a worked example. */
+  readonly description?: string;
   readonly tag: string;
   readonly auth: RouteAuth;
   readonly body?: B;

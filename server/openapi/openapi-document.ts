@@ -49,6 +49,7 @@ export function buildOpenApiDocument(specs: readonly AnyRouteSpec[], info: { ver
     p[spec.method] = {
       operationId: `${spec.method}${toOpenApiPath(spec.path).replace(/[^A-Za-z0-9]+(.)?/g, (_m, c: string | undefined) => (c ? c.toUpperCase() : ''))}`,
       summary: spec.summary,
+      ...(spec.description ? { description: spec.description } : {}),
       tags: [spec.tag],
       security,
       ...(spec.auth !== 'public' && spec.auth !== 'gateway' ? { 'x-required-role': spec.auth.role } : {}),

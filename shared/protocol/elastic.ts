@@ -63,8 +63,9 @@ export const pendingView = z.object({
   timesOutAt: z.string().nullable(),
   /**
    * Gateways that hold more than their allocation (pre-empted or lowered) and owe the pool those
-   * points: they return when each acknowledges its smaller lease, releases, or at `until` (its
-   * newest live lease's expiry) at the latest.
+   * points: they return when each acknowledges its smaller lease, releases, or at `until` at the
+   * latest: the expiry of its last live lease above its allocation (not of the smaller lease
+   * pushed after the cut, which holds none of the owed points).
    */
   waitsFor: z.array(z.object({ gatewayId: z.uuid(), name: z.string(), owes: pointsSchema, until: z.string().nullable(), online: z.boolean() })),
 });

@@ -154,6 +154,23 @@ describe('pre-emption by priority and pending requests', () => {
     expect((await lease(hi.credential)).pending?.tags ?? 0).toBe(0);
   });
 
+  it("waits until the victim's larger lease expires, not the smaller one pushed after the cut", async () => {
+    const { lo, hi } = await scene();
+    clock += 3600_000;
+    expect((await elastic.tick()).preempted).toBe(1);
+    // The victim's acknowledged 150-tag lease ends in 100 s; the 100-tag lease it is then pushed
+    // (never acknowledged: its agent is gone) lives the pool's whole TTL, and holds none of the 50 owed.
+    await h.db.database.sql`update leases set expires_at = now() + interval '100 seconds' where gateway_id = ${lo.gatewayId} and ended_at is null`;
+    const small = await lease(lo.credential);
+    const [big] = await h.db.database.sql<{ ms: number }[]>`
+      select (extract(epoch from expires_at) * 1000)::float8 as ms from leases where gateway_id = ${lo.gatewayId} and tags = 150 and ended_at is null`;
+    const bigExp = new Date(Number(big!.ms)); // whole milliseconds, as the API renders it
+    expect(small.expiresAt * 1000).toBeGreaterThan(bigExp.getTime());
+    const p = pendingView.parse((await h.api('GET', `/api/v1/gateways/${hi.gatewayId}/pending`)).body);
+    expect(p.waitsFor).toEqual([expect.objectContaining({ gatewayId: lo.gatewayId, owes: { tags: 50, connections: 0 } })]);
+    expect(p.waitsFor[0]!.until).toBe(bigExp.toISOString());
+  });
+
   it('equal priorities never pre-empt', async () => {
     const { lo } = await scene(5);
     clock += 3600_000;

@@ -80,4 +80,14 @@ describe('OpenAPI document', () => {
     }
     expect(operationIds.size).toBe(specs.length);
   });
+
+  it('describes the elastic and pre-emption policies with one worked example each (issue 21)', async () => {
+    const doc = (await fetchDoc()) as unknown as { paths: Record<string, Record<string, { summary: string; description?: string }>> };
+    const elastic = doc.paths['/api/v1/pools/{id}/policy']!.put!;
+    expect(elastic.description).toMatch(/Worked example: headroom 0\.25, step 0\.25, cooldownSec 300.*grows to 225.*shrinks to 125.*to 50 \(its min\)/s);
+    const preemption = doc.paths['/api/v1/gateways/{id}/pending']!.get!;
+    expect(preemption.description).toMatch(/Worked example: a 200-tag pool.*A is lowered to 100.*`waitsFor` A owing 50 until the expiry of its 150-tag lease/s);
+    // Summaries stay one line; the policies live in the descriptions.
+    for (const op of [elastic, preemption]) expect(op.summary.length).toBeLessThan(120);
+  });
 });
