@@ -115,8 +115,14 @@ function elasticOf(ctx: MixContext): ElasticDriver {
   return ctx.elastic;
 }
 
-/** The agent receives a lease it asked for at `sentAtMs` under `generation`, and enforces it. */
+/**
+ * The agent receives a lease it asked for at `sentAtMs` under `generation`, and enforces it. An
+ * answer the modelled agent never got (it was cut off or stopped meanwhile) is not one it can
+ * acknowledge later either: acknowledging it would end, on the controller's side, the older lease
+ * the agent still enforces (a borrow lives an hour).
+ */
 function received(run: MixRun, gatewayId: string, g: LeaseGrant, generation: number | undefined, sentAtMs: number): void {
+  if (run.agents && generation !== run.agents.generation(gatewayId)) return;
   run.issued.get(gatewayId)!.push(g.jti);
   const c = decodeJwt(g.lease) as { points: { tags: number; connections: number }; exp: number; disconnectGraceSec?: number };
   run.agents?.accept(gatewayId, { jti: g.jti, seq: g.seq, points: c.points, exp: c.exp, ...(c.disconnectGraceSec !== undefined ? { disconnectGraceSec: c.disconnectGraceSec } : {}) }, generation, sentAtMs);
