@@ -164,8 +164,8 @@ export function withPartitions(ops: readonly Op[], rng: Rng, fleet: Fleet, onDis
  * elastic gateways (what ticks size from); a priority raise of 1–3 shares at priority 3–9 (it
  * pre-empts lower-priority gateways when it does not fit) and a priority change; 1.5 cancels of a
  * pending request; 1.5 borrows of up to an hour (one in ten past the pool's longest), half of
- * them followed by the planned disconnect (a partition), most by an early return 20–700
- * operations later.
+ * them followed by the planned disconnect (a partition of 50–600 operations), most by an early
+ * return 5–60 operations after the disconnect ends.
  */
 export function withIssue21Ops(ops: readonly Op[], rng: Rng, fleet: Fleet, every = 100): Op[] {
   const elastic = fleet.gateways.flatMap((g, i) => (g.elastic ? [i] : []));
@@ -194,9 +194,12 @@ export function withIssue21Ops(ops: readonly Op[], rng: Rng, fleet: Fleet, every
     if (rng.chance(1.5 / every)) {
       const gw = gateway();
       out.push({ kind: 'borrow', gw, durationSec: rng.chance(0.1) ? 7200 : rng.int(60, 3600), replica: 0 });
-      if (rng.chance(0.5)) out.push({ kind: 'partition', gw, span: rng.int(50, 600), replica: 0 });
+      // Back after the disconnect (or without one): soon, before the base mix's own grant and
+      // acknowledgement of a newer lease ends the borrow first.
+      const away = rng.chance(0.5) ? rng.int(50, 600) : 0;
+      if (away) out.push({ kind: 'partition', gw, span: away, replica: 0 });
       if (rng.chance(0.8)) {
-        const at = i + rng.int(20, 700);
+        const at = i + away + rng.int(5, 60);
         returns.set(at, [...(returns.get(at) ?? []), gw]);
       }
     }
