@@ -7,10 +7,10 @@ import { LeaseSigner } from '../../../server/signing/lease-signer.js';
 import { LEASE_AUDIENCE } from '../../../shared/protocol/lease-claims.js';
 import { startHarness, type Harness } from '../../helpers/api-harness.js';
 import { AgentModel } from './agent-model.js';
-import { buildFleet, STANDARD_POOLS } from './fleet.js';
+import { buildFleet, ELASTIC_POOLS } from './fleet.js';
 import { takeSnapshot, violations } from './invariant-checker.js';
-import { formatOutcomes, runMix } from './mix-runner.js';
-import { admin, nextOp, withPartitions, type Op } from './operations.js';
+import { elasticDriver, formatOutcomes, runMix } from './mix-runner.js';
+import { admin, nextOp, withIssue21Ops, withPartitions, type Op } from './operations.js';
 import { seededRng, seedsToRun } from './prng.js';
 import { InvariantSampler } from './sampler.js';
 
@@ -21,6 +21,10 @@ import { InvariantSampler } from './sampler.js';
  * trial after the lease's grace since its last contact, the controller frees the points after
  * grace + margin); ≥ 16 workers, 5,000 operations plus the partitions; an independent checker
  * samples the database, and an agent-side model sums what the simulated agents enforce.
+ * Issue 21 adds elastic ticks on the mix's clock (resizes, pending timeouts, pre-emption of
+ * lower-priority gateways), priority raises and changes, cancels of pending requests, offline
+ * borrows (some followed by the planned disconnect) and early returns, from a third rng stream;
+ * the deliberately broken pre-emption is in broken-preemption.test.ts.
  *
  * Seeds: 14014 (fixed), 159387572 (failed once in CI on 2026-12-01, not reproduced in 4 replays:
  * the interleaving decides, not the seed; the likely cause is the stale grant clock that random
@@ -32,7 +36,7 @@ const WORKERS = 16;
 /** The on-disconnect pool's grace (the smallest a pool accepts) and the sweeper's skew margin. */
 const GRACE_SEC = 5;
 const MARGIN_SEC = 1;
-const POOLS = STANDARD_POOLS.map((p) => (p.settings?.reclaim === 'on-disconnect' ? { ...p, settings: { ...p.settings, disconnectGraceSeconds: GRACE_SEC } } : p));
+const POOLS = ELASTIC_POOLS.map((p) => (p.settings?.reclaim === 'on-disconnect' ? { ...p, settings: { ...p.settings, disconnectGraceSeconds: GRACE_SEC } } : p));
 
 let h: Harness;
 let checkerSql: Sql;
@@ -55,7 +59,7 @@ describe('F2 invariant with floating points', () => {
       // The base mix is the seed's own stream; partitions come from a second one, so a seed's
       // base sequence is the same as before partitions were added.
       const base: Op[] = Array.from({ length: OPS }, () => nextOp(rng, fleet, 1));
-      const ops = withPartitions(base, seededRng(seed ^ 0x5eed14), fleet, reclaimOnDisconnect);
+      const ops = withIssue21Ops(withPartitions(base, seededRng(seed ^ 0x5eed14), fleet, reclaimOnDisconnect), seededRng(seed ^ 0x5eed21), fleet);
       const sampler = new InvariantSampler(checkerSql);
       const agents = new AgentModel(fleet);
       let running = true;
@@ -77,7 +81,14 @@ describe('F2 invariant with floating points', () => {
       const started = performance.now();
       sampler.start();
       const stats = await runMix(
-        { replicas: [{ services: h.services, db: h.db.database.db }], sql: h.db.database.sql, fleet, license: (p) => h.license({ ...p, plugins: [] }), reclaimMarginSec: MARGIN_SEC },
+        {
+          replicas: [{ services: h.services, db: h.db.database.db }],
+          sql: h.db.database.sql,
+          fleet,
+          license: (p) => h.license({ ...p, plugins: [] }),
+          reclaimMarginSec: MARGIN_SEC,
+          elastic: elasticDriver(h.db.database.db, h.services),
+        },
         ops,
         WORKERS,
         { agents },
@@ -102,7 +113,10 @@ describe('F2 invariant with floating points', () => {
       // The mix was meaningful: oversubscribing raises went through, grants were partial (pending),
       // reserving was refused at times, leases were superseded, presence churned.
       // Partitions cut agents off and on-disconnect leases were reclaimed after grace + margin.
-      for (const k of ['set/raise:ok', 'grant:partial', 'grant:ok', 'ack:ok', 'presence:offline', 'presence:online', 'release:ok', 'partition:cut', 'heal:online', 'grant:partitioned', 'reclaim:reclaimed-some']) {
+      // Issue 21: elastic resizes, pre-emptions and pending timeouts happened, priority raises and
+      // cancels went through, borrows were taken and returned early.
+      const issue21 = ['elastic:resized', 'elastic:preempted', 'elastic:timed-out', 'priority/raise:ok', 'priority/change:ok', 'cancel:ok', 'borrow:ok', 'return:returned'];
+      for (const k of ['set/raise:ok', 'grant:partial', 'grant:ok', 'ack:ok', 'presence:offline', 'presence:online', 'release:ok', 'partition:cut', 'heal:online', 'grant:partitioned', 'reclaim:reclaimed-some', ...issue21]) {
         expect(stats.outcomes.get(k) ?? 0, `${k} (${replay})`).toBeGreaterThan(0);
       }
       expect(oversubscribedSeen, 'some pool was oversubscribed during the run').toBe(true);

@@ -1,8 +1,13 @@
 import { AppError } from '../../../server/errors/app-error.js';
+import type { Db } from '../../../server/db/database.js';
+import { ElasticService } from '../../../server/elastic/elastic-service.js';
+import { notifierWithEvents } from '../../../server/events/event-bus.js';
 import { reviewOverCommitment } from '../../../server/pools/pool-service.js';
+import type { Services } from '../../../server/services.js';
+import type { LeaseGrant } from '../../../shared/protocol/rest.js';
 import { decodeJwt } from 'jose';
 import type { AgentModel } from './agent-model.js';
-import { admin, EXPECTED, FROM_AGENT, type MixContext, type Op } from './operations.js';
+import { admin, EXPECTED, FROM_AGENT, type ElasticDriver, type MixContext, type Op } from './operations.js';
 
 export interface MixStats {
   ops: number;
@@ -33,8 +38,9 @@ export async function runMix(
     partitioned: new Map(),
     agents: opts.agents,
     done: () => stats.ops,
+    count: (key, n = 1) => stats.outcomes.set(key, (stats.outcomes.get(key) ?? 0) + n),
   };
-  const count = (key: string) => stats.outcomes.set(key, (stats.outcomes.get(key) ?? 0) + 1);
+  const count = (key: string) => run.count(key);
   /** Partitions whose span ran out end: the agent reaches the controller again (its transport is back). */
   const heal = async (all: boolean) => {
     for (const [gw, until] of [...run.partitioned]) {
@@ -84,6 +90,42 @@ interface MixRun {
   agents: AgentModel | undefined;
   /** Operations finished so far. */
   done(): number;
+  /** Counts `n` more of an outcome key besides the operation's own (the tick's resizes, pre-emptions). */
+  count(key: string, n?: number): void;
+}
+
+/**
+ * An elastic service on the mix's own clock: real time plus what `tick` operations moved it on.
+ * Leases are judged by the database's clock as ever; the mix's clock only runs cooldowns and
+ * pending timeouts, which change allocations and never grant (the grant batch does).
+ */
+export function elasticDriver(db: Db, services: Pick<Services, 'pusher' | 'events'>): ElasticDriver {
+  let offsetMs = 0;
+  const service = new ElasticService(db, notifierWithEvents(services.pusher, services.events), () => Date.now() + offsetMs);
+  return {
+    service,
+    advance: (sec) => {
+      offsetMs += sec * 1000;
+    },
+  };
+}
+
+function elasticOf(ctx: MixContext): ElasticDriver {
+  if (!ctx.elastic) throw new Error('the mix has issue 21 operations but its context has no elastic driver');
+  return ctx.elastic;
+}
+
+/**
+ * The agent receives a lease it asked for at `sentAtMs` under `generation`, and enforces it. An
+ * answer the modelled agent never got (it was cut off or stopped meanwhile) is not one it can
+ * acknowledge later either: acknowledging it would end, on the controller's side, the older lease
+ * the agent still enforces (a borrow lives an hour).
+ */
+function received(run: MixRun, gatewayId: string, g: LeaseGrant, generation: number | undefined, sentAtMs: number): void {
+  if (run.agents && generation !== run.agents.generation(gatewayId)) return;
+  run.issued.get(gatewayId)!.push(g.jti);
+  const c = decodeJwt(g.lease) as { points: { tags: number; connections: number }; exp: number; disconnectGraceSec?: number };
+  run.agents?.accept(gatewayId, { jti: g.jti, seq: g.seq, points: c.points, exp: c.exp, ...(c.disconnectGraceSec !== undefined ? { disconnectGraceSec: c.disconnectGraceSec } : {}) }, generation, sentAtMs);
 }
 
 async function execute(ctx: MixContext, op: Op, run: MixRun): Promise<string> {
@@ -99,10 +141,7 @@ async function execute(ctx: MixContext, op: Op, run: MixRun): Promise<string> {
       const generation = agents?.generation(gatewayId(op.gw));
       const sentAt = Date.now();
       const g = await s.leases.grant(gatewayId(op.gw), op.renewal ? 'renewal' : 'grant');
-      issued.get(gatewayId(op.gw))!.push(g.jti);
-      // The agent receives the lease and enforces it.
-      const c = decodeJwt(g.lease) as { points: { tags: number; connections: number }; exp: number; disconnectGraceSec?: number };
-      agents?.accept(gatewayId(op.gw), { jti: g.jti, seq: g.seq, points: c.points, exp: c.exp, ...(c.disconnectGraceSec !== undefined ? { disconnectGraceSec: c.disconnectGraceSec } : {}) }, generation, sentAt);
+      received(run, gatewayId(op.gw), g, generation, sentAt);
       return g.pending && (g.pending.tags > 0 || g.pending.connections > 0) ? 'partial' : 'ok';
     }
     case 'ack': {
@@ -174,6 +213,50 @@ async function execute(ctx: MixContext, op: Op, run: MixRun): Promise<string> {
     case 'usage':
       await s.gateways.reportUsage(gatewayId(op.gw), { tags: op.tags, connections: op.connections });
       return 'ok';
+    case 'tick': {
+      const e = elasticOf(ctx);
+      e.advance(op.advanceSec);
+      const r = await e.service.tick();
+      run.count('elastic:resized', r.resized);
+      run.count('elastic:preempted', r.preempted);
+      run.count('elastic:timed-out', r.timedOut);
+      return r.resized + r.preempted + r.timedOut > 0 ? 'changed' : 'none';
+    }
+    case 'priority': {
+      const id = gatewayId(op.gw);
+      // A priority change keeps the allocation an administrator sees (a set in between may win).
+      const to = op.variant === 'raise' ? op : (await s.gateways.get(id)).allocation;
+      await s.gateways.setAllocation(id, { tags: to.tags, connections: to.connections, priority: op.priority }, admin);
+      return 'ok';
+    }
+    case 'cancel':
+      await elasticOf(ctx).service.cancelPending(gatewayId(op.gw), admin);
+      return 'ok';
+    case 'borrow': {
+      const id = gatewayId(op.gw);
+      const generation = agents?.generation(id);
+      const sentAt = Date.now();
+      received(run, id, await s.leases.borrow(id, op.durationSec), generation, sentAt);
+      return 'ok';
+    }
+    case 'return': {
+      // Reconnected: a fresh ordinary lease, acknowledged; the acknowledgement ends the borrow.
+      const id = gatewayId(op.gw);
+      const [borrowed] = await ctx.sql<{ id: string }[]>`
+        select id from leases where gateway_id = ${id} and borrow and ended_at is null and expires_at > now() order by seq desc limit 1`;
+      const generation = agents?.generation(id);
+      const sentAt = Date.now();
+      const g = await s.leases.grant(id, 'grant');
+      received(run, id, g, generation, sentAt);
+      // Cut off (or stopped) meanwhile: the agent never got the lease, so it acknowledges nothing.
+      if (agents && agents.generation(id) !== generation) return 'cut';
+      const acked = (await s.leases.acknowledge(id, g.jti)).acknowledged;
+      if (!borrowed) return 'no-borrow';
+      if (!acked) return 'refused';
+      const [after] = await ctx.sql<{ state: string }[]>`select state from leases where id = ${borrowed.id}`;
+      // superseded: returned early; expired or released: something else ended it first.
+      return after!.state === 'superseded' ? 'returned' : `borrow-${after!.state}`;
+    }
   }
 }
 

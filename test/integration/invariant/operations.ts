@@ -1,6 +1,7 @@
 import type { Sql } from 'postgres';
 import type { Actor } from '../../../server/auth/actor.js';
 import type { Db } from '../../../server/db/database.js';
+import type { ElasticService } from '../../../server/elastic/elastic-service.js';
 import type { Services } from '../../../server/services.js';
 import type { ProblemName } from '../../../shared/protocol/problem.js';
 import type { Fleet } from './fleet.js';
@@ -20,6 +21,15 @@ export interface MixContext {
   license(points: { tags: number; connections: number }): Promise<string>;
   /** The skew margin the `reclaim` operation passes (seconds); 1 by default. */
   reclaimMarginSec?: number;
+  /** Issue 21's elastic tick and pending cancels; needed by `tick` and `cancel` operations. */
+  elastic?: ElasticDriver;
+}
+
+/** An elastic service on the mix's own clock (see elasticDriver in mix-runner.ts). */
+export interface ElasticDriver {
+  readonly service: Pick<ElasticService, 'tick' | 'cancelPending'>;
+  /** Moves the service's clock on: its cooldowns and pending timeouts run on it. */
+  advance(sec: number): void;
 }
 
 export type Op =
@@ -37,19 +47,32 @@ export type Op =
   /** The gateway's agent is cut off (its transport drops) and reaches the controller again `span` operations later. */
   | { kind: 'partition'; gw: number; span: number; replica: number }
   /** reclaim on-disconnect: the sweeper's half (grace + margin after the controller lost the gateway). */
-  | { kind: 'reclaim'; replica: number };
+  | { kind: 'reclaim'; replica: number }
+  /** Issue 21: the elastic tick (resizes, pending timeouts, pre-emption) after the mix's clock moved on `advanceSec`. */
+  | { kind: 'tick'; advanceSec: number }
+  /** Issue 21: an administrator sets a priority, with a raise that may pre-empt (`raise`) or keeping the allocation (`change`). */
+  | { kind: 'priority'; variant: 'raise'; gw: number; priority: number; tags: number; connections: number; replica: number }
+  | { kind: 'priority'; variant: 'change'; gw: number; priority: number; replica: number }
+  /** Issue 21: an operator cancels the gateway's pending request. */
+  | { kind: 'cancel'; gw: number }
+  /** Issue 21: the agent borrows its points for a planned disconnect of `durationSec`. */
+  | { kind: 'borrow'; gw: number; durationSec: number; replica: number }
+  /** Issue 21: the agent is back and returns its borrow early: a fresh lease, acknowledged at once. */
+  | { kind: 'return'; gw: number; replica: number };
 
 /** Operations the agent itself sends: a partitioned agent sends none of them. */
-export const FROM_AGENT: ReadonlySet<Op['kind']> = new Set(['grant', 'ack', 'release', 'presence', 'usage']);
+export const FROM_AGENT: ReadonlySet<Op['kind']> = new Set(['grant', 'ack', 'release', 'presence', 'usage', 'borrow', 'return']);
 
 export const admin: Actor = { kind: 'user', id: 'invariant', name: 'invariant-test', role: 'admin', via: 'token' };
 
 const WEIGHTS = { raise: 18, lower: 10, random: 8, grant: 20, ack: 16, release: 4, presence: 6, sweep: 3, review: 2, license: 3, overdraft: 1, age: 5, usage: 4 } as const;
 
+const SET_REFUSALS: readonly ProblemName[] = ['insufficient-points', 'pool-over-committed', 'below-usage', 'oversubscription-cap', 'license-expired'];
+
 /** Refusals that are correct answers for an operation; anything else is a failure. */
 export const EXPECTED: Record<Op['kind'], readonly ProblemName[]> = {
   // insufficient-points, pool-over-committed, license-expired: reserving only (F2).
-  set: ['insufficient-points', 'pool-over-committed', 'below-usage', 'oversubscription-cap', 'license-expired'],
+  set: SET_REFUSALS,
   grant: [],
   ack: ['not-found'],
   release: [],
@@ -62,6 +85,13 @@ export const EXPECTED: Record<Op['kind'], readonly ProblemName[]> = {
   usage: [],
   partition: [],
   reclaim: [],
+  tick: [],
+  priority: SET_REFUSALS,
+  // Nothing pending.
+  cancel: ['conflict'],
+  // Past the pool's longest borrow (validation-failed), one live borrow already or the pool's cap (conflict).
+  borrow: ['validation-failed', 'conflict'],
+  return: [],
 };
 
 /** The next operation; drawn from the seed alone (never from run-time state) so a seed replays. */
@@ -123,6 +153,56 @@ export function withPartitions(ops: readonly Op[], rng: Rng, fleet: Fleet, onDis
       out.push({ kind: 'partition', gw, span: rng.int(50, 600), replica: 0 });
     }
     if (rng.chance(2 / every)) out.push({ kind: 'reclaim', replica: 0 });
+  }
+  return out;
+}
+
+/**
+ * Inserts issue 21's operations into a mix, drawn from their own stream (`rng`) so the base
+ * sequence of a seed stays what it was. Per `every` operations, about: 4 elastic ticks, each
+ * moving the mix's clock on 0–10 s (cooldowns and pending timeouts pass); 3 usage reports of
+ * elastic gateways (what ticks size from); a priority raise of 1–3 shares at priority 3–9 (it
+ * pre-empts lower-priority gateways when it does not fit) and a priority change; 1.5 cancels of a
+ * pending request; 1.5 borrows of up to an hour (one in ten past the pool's longest), half of
+ * them followed by the planned disconnect (a partition of 50–600 operations), most by an early
+ * return 5–60 operations after the disconnect ends.
+ */
+export function withIssue21Ops(ops: readonly Op[], rng: Rng, fleet: Fleet, every = 100): Op[] {
+  const elastic = fleet.gateways.flatMap((g, i) => (g.elastic ? [i] : []));
+  const share = (gw: number, k: 'tags' | 'connections') => {
+    const pool = fleet.gateways[gw]!.pool;
+    return Math.max(1, Math.floor(pool.base[k] / pool.gateways.length));
+  };
+  const gateway = () => rng.int(0, fleet.gateways.length - 1);
+  const returns = new Map<number, number[]>();
+  const out: Op[] = [];
+  for (const [i, op] of ops.entries()) {
+    out.push(op);
+    for (const gw of returns.get(i) ?? []) out.push({ kind: 'return', gw, replica: 0 });
+    returns.delete(i);
+    if (rng.chance(4 / every)) out.push({ kind: 'tick', advanceSec: rng.int(0, 10) });
+    if (elastic.length && rng.chance(3 / every)) {
+      const gw = rng.pick(elastic);
+      out.push({ kind: 'usage', gw, tags: rng.int(0, share(gw, 'tags') * 2), connections: rng.int(0, share(gw, 'connections') * 2), replica: 0 });
+    }
+    if (rng.chance(1 / every)) {
+      const gw = gateway();
+      out.push({ kind: 'priority', variant: 'raise', gw, priority: rng.int(3, 9), tags: rng.int(share(gw, 'tags'), share(gw, 'tags') * 3), connections: rng.int(share(gw, 'connections'), share(gw, 'connections') * 3), replica: 0 });
+    }
+    if (rng.chance(1 / every)) out.push({ kind: 'priority', variant: 'change', gw: gateway(), priority: rng.int(-1, 6), replica: 0 });
+    if (rng.chance(1.5 / every)) out.push({ kind: 'cancel', gw: gateway() });
+    if (rng.chance(1.5 / every)) {
+      const gw = gateway();
+      out.push({ kind: 'borrow', gw, durationSec: rng.chance(0.1) ? 7200 : rng.int(60, 3600), replica: 0 });
+      // Back after the disconnect (or without one): soon, before the base mix's own grant and
+      // acknowledgement of a newer lease ends the borrow first.
+      const away = rng.chance(0.5) ? rng.int(50, 600) : 0;
+      if (away) out.push({ kind: 'partition', gw, span: away, replica: 0 });
+      if (rng.chance(0.8)) {
+        const at = i + away + rng.int(5, 60);
+        returns.set(at, [...(returns.get(at) ?? []), gw]);
+      }
+    }
   }
   return out;
 }
