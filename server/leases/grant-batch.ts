@@ -144,7 +144,8 @@ export async function runGrantBatch(
       auditActor: req.offline ? req.offline.actor : req.reason === 'push' ? 'system:push' : actorLabel({ kind: 'gateway', gatewayId: c.sub, poolId: c.pool }),
       auditAction: req.offline ? 'lease.offline-issued' : req.borrow ? 'lease.borrowed' : req.reason === 'renewal' ? 'lease.renewed' : 'lease.granted',
       auditAfter: { seq: c.seq, points: c.points, plugins: c.plugins, exp: c.exp, reason: req.reason, pending: d.pending },
-      pending: !req.borrow && (d.pending.tags > 0 || d.pending.connections > 0),
+      // A borrow keeps what is held and decides nothing about the queue: the gateway keeps its place.
+      pending: req.borrow ? null : d.pending.tags > 0 || d.pending.connections > 0,
     })),
     nowMs,
   );

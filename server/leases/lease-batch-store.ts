@@ -62,8 +62,8 @@ export interface NewLease {
   readonly auditActor: string;
   readonly auditAction: string;
   readonly auditAfter: unknown;
-  /** The grant left part of the allocation pending: the gateway keeps (or takes) its place in the queue. */
-  readonly pending: boolean;
+  /** The grant left part of the allocation pending: the gateway keeps (or takes) its place in the queue; null: unchanged. */
+  readonly pending: boolean | null;
 }
 
 export interface AckRequest {
@@ -255,7 +255,7 @@ export const leaseBatchStore = {
         select id, gw, pool, seq, kid, tags, conns, plugins, to_timestamp(iat), to_timestamp(exp), grace, borrow, keep from v
       ), upd as (
         update "gateways" g set lease_seq = v.seq, last_seen_at = to_timestamp(${seenAtMs}::float8 / 1000),
-          pending_since = case when v.pend then coalesce(g.pending_since, to_timestamp(${seenAtMs}::float8 / 1000)) end
+          pending_since = case when v.pend is null then g.pending_since when v.pend then coalesce(g.pending_since, to_timestamp(${seenAtMs}::float8 / 1000)) end
         from v where g.id = v.gw
       )
       insert into "audit_events" (actor, action, pool_id, gateway_id, subject, after)

@@ -88,4 +88,19 @@ describe('offline borrowing', () => {
     await h.api('PUT', `/api/v1/pools/${poolId}/policy`, { borrowMaxSec: 0 });
     expect((await h.api('POST', '/api/v1/agent/borrow', { durationSec: 600 }, b.credential)).status).toBe(403);
   });
+
+  it('a borrow by a gateway waiting for points keeps its place in the queue', async () => {
+    // Found by the issue 21 invariant mix: a borrow cleared pending_since, so the gateway lost its
+    // place and its pending timeout started again.
+    const { poolId, code } = await borrowPool();
+    await gw(poolId, code, 900);
+    const b = await gw(poolId, code, 200); // 100 of 200 free: 100 pending
+    const since = async () =>
+      (await h.db.database.sql<{ t: Date | null }[]>`select pending_since as t from gateways where id = ${b.gatewayId}`)[0]!.t;
+    const before = await since();
+    expect(before, 'the second gateway waits for 100 tags').not.toBeNull();
+    const borrowed = await lease(b.credential, '/api/v1/agent/borrow', { durationSec: 600 });
+    expect((decodeJwt(borrowed.lease) as { points: { tags: number } }).points.tags).toBe(100);
+    expect(await since()).toEqual(before);
+  });
 });
