@@ -120,24 +120,30 @@ export const gatewayStore = {
     ]);
     return { total: count?.n ?? 0, ids: rows.map((r) => r.id) };
   },
-  /** Latest lease and held points for many gateways in two round trips. */
+  /** Latest lease and held points for many gateways in two statements sent together. */
   async leaseInfoMany(q: DbOrTx, ids: readonly string[]): Promise<Map<string, GatewayLeaseInfo>> {
     const out = new Map<string, GatewayLeaseInfo>();
     if (ids.length === 0) return out;
     const idList = sql.join(ids.map((id) => sql`${id}::uuid`), sql`, `);
     // The gateway row holds its latest seq: one index probe each, however long the lease history.
-    const latest = await q
-      .select()
-      .from(leases)
-      .where(sql`(${leases.gatewayId}, ${leases.seq}) in (select g.id, g.lease_seq from ${gateways} g where g.id in (${idList}))`);
-    const held = (await q.execute(sql`
-      select gateway_id, held_tags, held_connections from (${HELD}) x where x.gateway_id in (${idList})`)) as unknown as { gateway_id: string; held_tags: number; held_connections: number }[];
+    // Both at once: one round trip less on every page of the gateway list.
+    const [latest, held] = await Promise.all([
+      q
+        .select()
+        .from(leases)
+        .where(sql`(${leases.gatewayId}, ${leases.seq}) in (select g.id, g.lease_seq from ${gateways} g where g.id in (${idList}))`),
+      q.execute(sql`
+      select gateway_id, held_tags, held_connections from (${HELD}) x where x.gateway_id in (${idList})`) as unknown as Promise<{ gateway_id: string; held_tags: number; held_connections: number }[]>,
+    ]);
     for (const id of ids) out.set(id, { latest: undefined, held: { tags: 0, connections: 0 } });
     for (const l of latest) out.get(l.gatewayId)!.latest = l;
     for (const h of held) out.get(h.gateway_id)!.held = { tags: h.held_tags, connections: h.held_connections };
     return out;
   },
 };
+
+/** What can occur in a uuid's text, in any case (ilike). */
+const UUID_FRAGMENT = /^[0-9a-f-]+$/i;
 
 /** One filter for the list, the selection and the export, so "all matching" means the same rows. */
 function filterCondition(f: GatewayFilter): SQL | undefined {
@@ -147,7 +153,14 @@ function filterCondition(f: GatewayFilter): SQL | undefined {
   if (f.online !== undefined) where.push(eq(gateways.online, f.online));
   if (f.q) {
     const like = `%${f.q.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
-    where.push(sql`(${gateways.name} ilike ${like} or ${gateways.id}::text ilike ${like} or ${gateways.hardwareId} ilike ${like})`);
+    // An id's text is lower-case hex and hyphens: a search with any other character cannot match
+    // it, and leaving the clause out spares a uuid-to-text conversion and a match on every row of
+    // the scan. Same rows either way.
+    where.push(
+      UUID_FRAGMENT.test(f.q)
+        ? sql`(${gateways.name} ilike ${like} or ${gateways.id}::text ilike ${like} or ${gateways.hardwareId} ilike ${like})`
+        : sql`(${gateways.name} ilike ${like} or ${gateways.hardwareId} ilike ${like})`,
+    );
   }
   return where.length ? and(...where) : undefined;
 }

@@ -34,11 +34,26 @@ function arg(name: string, fallback: number): number {
   return v;
 }
 
-/** Runs one UI change inside the page and times it until the table shows the new data, painted. */
-function measure(page: Page, step: Step): Promise<{ ms: number; rows: number; total: number }> {
+interface Sample {
+  readonly ms: number;
+  readonly rows: number;
+  readonly total: number;
+  /** From the input event to the list request leaving (render and effects before the fetch). */
+  readonly beforeRequest: number;
+  /** The list request as the browser's resource timing saw it (server, network, body download). */
+  readonly request: number;
+}
+
+/**
+ * Runs one UI change inside the page and times it until the table shows the new data, painted;
+ * the browser's resource timing of the list request splits the time into before / request / after.
+ */
+function measure(page: Page, step: Step): Promise<Sample> {
   return page.evaluate(async (s) => {
     const table = document.querySelector('table.gateways')!;
     const before = table.getAttribute('data-key');
+    // The resource timing buffer holds 250 entries: start each change with an empty one.
+    performance.clearResourceTimings();
     const t0 = performance.now();
     if (s.kind === 'search' || s.kind === 'select') {
       const el = document.querySelector<HTMLInputElement | HTMLSelectElement>(`[name=${s.kind === 'search' ? 'q' : s.name}]`)!;
@@ -59,7 +74,18 @@ function measure(page: Page, step: Step): Promise<{ ms: number; rows: number; to
     });
     // The rows are in the DOM; wait for the frame that paints them.
     await new Promise((r) => requestAnimationFrame(() => setTimeout(r, 0)));
-    return { ms: performance.now() - t0, rows: table.querySelectorAll('tbody tr').length, total: Number(table.getAttribute('data-total')) };
+    const ms = performance.now() - t0;
+    const req = performance
+      .getEntriesByType('resource')
+      .filter((e) => e.name.includes('/api/v1/gateways?'))
+      .pop() as PerformanceResourceTiming | undefined;
+    return {
+      ms,
+      rows: table.querySelectorAll('tbody tr').length,
+      total: Number(table.getAttribute('data-total')),
+      beforeRequest: req ? req.startTime - t0 : NaN,
+      request: req ? req.responseEnd - req.startTime : NaN,
+    };
   }, step);
 }
 
@@ -77,6 +103,10 @@ async function main(): Promise<void> {
       TRUSTED_ISSUERS: vendor.publicJwkFile,
       // The rollup is timed below with its own clock; the controller's sampler stays out of the way.
       HISTORY_SAMPLE_MS: '3600000',
+      // Profiling (see cpu-profile-hook.ts): BENCH_PROFILE_PHASE=filter profiles only the filter changes.
+      ...(process.env.BENCH_CONTROLLER_NODE_OPTIONS ? { NODE_OPTIONS: process.env.BENCH_CONTROLLER_NODE_OPTIONS } : {}),
+      ...(process.env.BENCH_PROFILE_DIR ? { BENCH_PROFILE_DIR: process.env.BENCH_PROFILE_DIR } : {}),
+      ...(process.env.BENCH_PROFILE_PHASE ? { BENCH_PROFILE_PHASE: process.env.BENCH_PROFILE_PHASE } : {}),
     });
     cleanup.unshift(() => ctl.stop());
     const browser = await startBrowser();
@@ -127,15 +157,26 @@ async function main(): Promise<void> {
     await page.locator('table.gateways[data-state=ready] tbody tr').first().waitFor({ timeout: 30_000 });
     process.stdout.write(`gateways page first load (${count} gateways, 50 rows): ${Date.now() - loadStart} ms\n`);
 
-    const samples = new Map<string, number[]>();
-    const info = new Map<string, { rows: number; total: number }>();
+    const samples = new Map<string, Sample[]>();
+    const profiling = process.env.BENCH_PROFILE_PHASE === 'filter';
+    // The page's main thread too (JavaScript only), as a .cpuprofile beside the controller's.
+    const cdp = profiling ? await browser.context.newCDPSession(page) : undefined;
     for (let r = 0; r <= rounds; r++) {
+      if (r === 1 && profiling) {
+        ctl.child.kill('SIGUSR2');
+        await cdp!.send('Profiler.enable');
+        await cdp!.send('Profiler.start');
+      }
       for (const step of steps) {
         const m = await measure(page, step);
         if (r === 0) continue; // warm-up round: JIT, connection pools, PostgreSQL caches
-        samples.set(step.label, [...(samples.get(step.label) ?? []), m.ms]);
-        info.set(step.label, { rows: m.rows, total: m.total });
+        samples.set(step.label, [...(samples.get(step.label) ?? []), m]);
       }
+    }
+    if (profiling) {
+      ctl.child.kill('SIGUSR2');
+      const { profile } = await cdp!.send('Profiler.stop');
+      await fs.writeFile(path.join(process.env.BENCH_PROFILE_DIR ?? os.tmpdir(), `browser-${process.pid}-filter.cpuprofile`), JSON.stringify(profile));
     }
     await browser.screenshot('bench-gateways-10k');
 
@@ -150,12 +191,13 @@ async function main(): Promise<void> {
     }
 
     const all = [...samples.values()].flat();
+    const p50 = (xs: readonly Sample[], f: (x: Sample) => number) => String(round(distribution(xs.map(f)).p50)).padStart(6);
     const lines = [...samples].map(([label, xs]) => {
-      const d = distribution(xs);
-      const i = info.get(label)!;
-      return `  ${label.padEnd(34)} p50 ${String(round(d.p50)).padStart(6)} ms   max ${String(round(d.max)).padStart(6)} ms   (${i.rows} rows of ${i.total})`;
+      const d = distribution(xs.map((x) => x.ms));
+      const last = xs[xs.length - 1]!;
+      return `  ${label.padEnd(34)} p50 ${String(round(d.p50)).padStart(6)} ms   max ${String(round(d.max)).padStart(6)} ms   request p50 ${p50(xs, (x) => x.request)} ms   (${last.rows} rows of ${last.total})`;
     });
-    const d = distribution(all);
+    const d = distribution(all.map((x) => x.ms));
     const a = distribution(api);
     process.stdout.write(
       [
@@ -164,6 +206,7 @@ async function main(): Promise<void> {
         ...lines,
         '',
         `  all changes: n=${d.n} p50 ${round(d.p50)} ms  p90 ${round(d.p90)} ms  p95 ${round(d.p95)} ms  p99 ${round(d.p99)} ms  max ${round(d.max)} ms  (target p95 < ${TARGET_MS} ms)`,
+        `  of which (p50): input to request ${p50(all, (x) => x.beforeRequest).trim()} ms, the request (browser resource timing) ${p50(all, (x) => x.request).trim()} ms, response to painted rows ${p50(all, (x) => x.ms - x.beforeRequest - x.request).trim()} ms`,
         `  REST API alone (GET /api/v1/gateways, 50 rows): p50 ${round(a.p50)} ms  p90 ${round(a.p90)} ms  max ${round(a.max)} ms`,
         `  ${d.p95 < TARGET_MS ? 'PASS' : 'FAIL'}: p95 ${d.p95 < TARGET_MS ? 'under' : 'over'} ${TARGET_MS} ms`,
         '',

@@ -21,6 +21,7 @@ const VALUE_SETS: Record<string, string[]> = {
     'mqtt.username=floatlease-controller',
     'mqtt.password=broker-secret',
     'controller.trustProxy=1',
+    'controller.historySampleMs=300000',
   ],
   'CloudNativePG + EMQX': ['replicaCount=2', 'database.cloudnativepg.enabled=true', 'mqtt.emqx.enabled=true', 'database.cloudnativepg.storage.storageClass=fast'],
   'ServiceMonitor + PrometheusRule + dashboard + Ingress': [
@@ -134,7 +135,7 @@ describe('helm/floatlease', () => {
     expect(pod.topologySpreadConstraints).toHaveLength(2);
     expect(pod.volumes.find((v) => v.name === 'signing-keys')?.secret).toEqual({ secretName: 'fl-floatlease-signing-keys', defaultMode: 0o400 });
     const cfg = configData(objs);
-    expect(cfg).toMatchObject({ HOST: '0.0.0.0', PORT: '8080', METRICS_PORT: '9090', MQTT_EMBEDDED_HOST: '0.0.0.0', SIGNING_KEY_DIR: '/etc/floatlease/signing-keys' });
+    expect(cfg).toMatchObject({ HOST: '0.0.0.0', PORT: '8080', METRICS_PORT: '9090', MQTT_EMBEDDED_HOST: '0.0.0.0', SIGNING_KEY_DIR: '/etc/floatlease/signing-keys', HISTORY_SAMPLE_MS: '60000' });
     expect(cfg.MQTT_URL).toBeUndefined();
     expect(c.ports.map((p) => p.name)).toEqual(['http', 'metrics', 'mqtt']);
     // The generated signing key is an Ed25519 PKCS#8 PEM the controller can read; the admin token has its form.
@@ -152,7 +153,7 @@ describe('helm/floatlease', () => {
     expect((find(objs, 'Deployment').spec as { replicas: number }).replicas).toBe(3);
     expect(find(objs, 'PodDisruptionBudget').spec).toMatchObject({ minAvailable: 1 });
     const cfg = configData(objs);
-    expect(cfg).toMatchObject({ MQTT_URL: 'mqtt://broker.internal:1883', MQTT_USERNAME: 'floatlease-controller', TRUST_PROXY: '1' });
+    expect(cfg).toMatchObject({ MQTT_URL: 'mqtt://broker.internal:1883', MQTT_USERNAME: 'floatlease-controller', TRUST_PROXY: '1', HISTORY_SAMPLE_MS: '300000' });
     expect(cfg.MQTT_EMBEDDED_HOST).toBeUndefined();
     const secret = find(objs, 'Secret', 'fl-floatlease').data as Record<string, string>;
     expect(Buffer.from(secret['database-url']!, 'base64').toString()).toBe('postgres://floatlease:secret@db.internal:5432/floatlease');
@@ -203,6 +204,7 @@ describe('helm/floatlease', () => {
     expect(await templateError(['mqtt.url=http://broker:1883', 'database.cloudnativepg.enabled=false', 'database.url=postgres://a:b@c/d'])).toMatch(/mqtt\.url: Does not match pattern/);
     expect(await templateError(['adminToken.value=hunter2'])).toMatch(/adminToken\.value: Does not match pattern/);
     expect(await templateError(['replicas=3'])).toMatch(/Additional property replicas is not allowed/);
+    expect(await templateError(['controller.historySampleMs=0'])).toMatch(/controller\.historySampleMs: Must be greater than or equal to 1/);
     expect(await templateError(['service.port=http'])).toMatch(/service\.port: Invalid type/);
     // Combinations the schema cannot express fail the render with a reason.
     expect(await templateError(['replicaCount=2'])).toMatch(/more than one replica needs a shared broker/);

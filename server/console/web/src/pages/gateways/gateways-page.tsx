@@ -1,11 +1,11 @@
-import { useEffect, useMemo, useState } from 'preact/hooks';
+import { useCallback, useEffect, useMemo, useState } from 'preact/hooks';
 import { query as qs } from '../../api/client.js';
 import type { GatewayIdsPage, GatewayPage, GatewayView, PoolView } from '../../api/types.js';
 import { Empty, Pager } from '../../components/bits.js';
 import { ProblemNotice } from '../../components/problem.js';
 import { useCan, useConsole } from '../../context.js';
 import { num } from '../../format.js';
-import { useAction, useNow, useQuery } from '../../hooks.js';
+import { useAction, useQuery } from '../../hooks.js';
 import { navigate } from '../../router.js';
 import { AllocationEditor } from './allocation-editor.js';
 import { BulkAllocationDialog, BulkReleaseDialog } from './bulk-actions.js';
@@ -33,8 +33,6 @@ export function GatewaysPage({ query }: { query: URLSearchParams }) {
   const pools = useQuery('pools', (api, signal) => api.get<PoolView[]>('/pools', signal), { refreshOn: (c) => c.pools === null || c.pools.length > 0 });
   const poolById = useMemo(() => new Map((pools.data ?? []).map((p) => [p.id, p])), [pools.data]);
   const [editing, setEditing] = useState<GatewayView | undefined>();
-  const now = useNow();
-  const elapsed = page.receivedAt ? Math.max(0, (now - page.receivedAt) / 1000) : 0;
 
   const set = (patch: Partial<GatewayFilters>) => navigate(`/gateways${filterQuery({ ...f, offset: 0, ...patch })}`, { replace: true });
   const sortBy = (field: SortField) => set({ sort: field, order: f.sort === field && f.order === 'asc' ? 'desc' : 'asc' });
@@ -51,13 +49,18 @@ export function GatewaysPage({ query }: { query: URLSearchParams }) {
     setSelected(new Set());
     setTruncated(false);
   }, [filterKey]);
-  const toggle = (ids: readonly string[], on: boolean) =>
-    setSelected((cur) => {
-      const next = new Set(cur);
-      for (const id of ids) if (on) next.add(id);
-      else next.delete(id);
-      return next;
-    });
+  // Stable, so the memoised rows are not re-rendered by every page render.
+  const toggle = useCallback(
+    (ids: readonly string[], on: boolean) =>
+      setSelected((cur) => {
+        const next = new Set(cur);
+        for (const id of ids) if (on) next.add(id);
+        else next.delete(id);
+        return next;
+      }),
+    [],
+  );
+  const selectOne = useCallback((id: string, on: boolean) => toggle([id], on), [toggle]);
   const allMatching = useAction(() => api.get<GatewayIdsPage>(`/gateways/ids${qs({ q: f.q.trim(), poolId: f.poolId, online: f.online, sort: f.sort, order: f.order })}`));
   const selectAllMatching = async () => {
     const r = await allMatching.run();
@@ -197,11 +200,11 @@ export function GatewaysPage({ query }: { query: URLSearchParams }) {
                 key={g.id}
                 g={g}
                 poolName={poolById.get(g.poolId)?.name}
-                elapsed={elapsed}
+                receivedAt={page.receivedAt}
                 canEdit={canEdit}
                 onEdit={setEditing}
                 selected={selected.has(g.id)}
-                onSelect={(on) => toggle([g.id], on)}
+                onSelect={selectOne}
               />
             ))}
           </tbody>
