@@ -5,6 +5,7 @@ import { poolStore } from '../pools/pool-store.js';
 import { historyToEvents } from './history.js';
 import { replay, type SimSettings } from './replay.js';
 import { simulateStore } from './simulate-store.js';
+import { usageHistoryStore } from './usage-history-store.js';
 
 const DAY = 86_400_000;
 
@@ -49,5 +50,13 @@ export class SimulateService {
       inForce: { settings: inForce, report: a },
       whatIf: { settings: whatIf, report: b },
     };
+  }
+
+  /**
+   * Usage-history retention: deletes up to `batch` usage samples older than `days` days (by the
+   * injected clock), oldest first; returns how many. The replay cannot look back further than this.
+   */
+  pruneUsageHistory(days: number, batch = 2000): Promise<number> {
+    return usageHistoryStore.pruneBefore(this.db, new Date(this.now() - days * DAY), batch);
   }
 }
