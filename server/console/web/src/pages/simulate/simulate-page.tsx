@@ -33,12 +33,12 @@ export function SimulatePage({ poolId }: { poolId: string }) {
         </div>
       </div>
       <ProblemNotice error={pool.error ?? policy.error} />
-      {p && pol ? <SimulateBody key={`${p.id}`} pool={p} policy={pol} /> : null}
+      {p && pol ? <SimulateWorkbench key={`${p.id}`} pool={p} policy={pol} /> : null}
     </section>
   );
 }
 
-function SimulateBody({ pool, policy }: { pool: PoolView; policy: PoolPolicyView }) {
+function SimulateWorkbench({ pool, policy }: { pool: PoolView; policy: PoolPolicyView }) {
   const { api } = useConsole();
   const canRun = useCan('operator');
   const [was] = useState<SimForm>(() => formOf(pool, policy));
@@ -51,7 +51,7 @@ function SimulateBody({ pool, policy }: { pool: PoolView; policy: PoolPolicyView
     if (result) heading.current?.focus();
   }, [result]);
 
-  const set = <K extends keyof SimForm>(k: K) => (e: { currentTarget: { value: string } }) => setForm((f) => ({ ...f, [k]: e.currentTarget.value }));
+  const set = <K extends keyof SimForm>(k: K) => (e: { currentTarget: { value: string } }) => setForm((f) => ({ ...f, [k]: e.currentTarget.value as SimForm[K] }));
   const changed = changedCount(was, form);
   const elasticOff = !form.elastic;
   return (
@@ -120,10 +120,10 @@ function SimulateBody({ pool, policy }: { pool: PoolView; policy: PoolPolicyView
           </label>
           <div class="form-grid">
             <Field label="Headroom" hint="% of usage kept above it">
-              <input name="headroomPct" type="number" min={0} max={1000} step={1} required disabled={elasticOff} value={form.headroomPct} onInput={set('headroomPct')} />
+              <input name="headroomPct" type="number" min={0} max={1000} step="any" required disabled={elasticOff} value={form.headroomPct} onInput={set('headroomPct')} />
             </Field>
             <Field label="Step" hint="largest resize, % of the gateway's max">
-              <input name="stepPct" type="number" min={0.1} max={100} step={0.1} required disabled={elasticOff} value={form.stepPct} onInput={set('stepPct')} />
+              <input name="stepPct" type="number" min={0.1} max={100} step="any" required disabled={elasticOff} value={form.stepPct} onInput={set('stepPct')} />
             </Field>
             <Field label="Cooldown" hint="seconds between two resizes of a gateway">
               <input name="cooldownSec" type="number" min={0} max={604_800} required disabled={elasticOff} value={form.cooldownSec} onInput={set('cooldownSec')} />
@@ -135,7 +135,7 @@ function SimulateBody({ pool, policy }: { pool: PoolView; policy: PoolPolicyView
               <input name="borrowMaxSec" type="number" min={0} max={2_592_000} required value={form.borrowMaxSec} onInput={set('borrowMaxSec')} />
             </Field>
             <Field label="Borrowed points cap" hint="% of the pool's capacity borrowed at once">
-              <input name="borrowMaxPct" type="number" min={0} max={100} step={0.1} required value={form.borrowMaxPct} onInput={set('borrowMaxPct')} />
+              <input name="borrowMaxPct" type="number" min={0} max={100} step="any" required value={form.borrowMaxPct} onInput={set('borrowMaxPct')} />
             </Field>
           </div>
         </fieldset>
