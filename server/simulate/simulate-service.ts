@@ -3,7 +3,7 @@ import type { Db } from '../db/database.js';
 import { AppError, notFound } from '../errors/app-error.js';
 import { poolStore } from '../pools/pool-store.js';
 import { historyToEvents } from './history.js';
-import { replay, type SimSettings } from './replay.js';
+import { compileEvents, replay, type SimSettings } from './replay.js';
 import { simulateStore } from './simulate-store.js';
 import { usageHistoryStore } from './usage-history-store.js';
 
@@ -38,8 +38,10 @@ export class SimulateService {
     };
     const whatIf: SimSettings = { ...inForce, ...body.settings };
     const started = performance.now();
-    const a = replay(gateways, events, inForce, from, to);
-    const b = replay(gateways, events, whatIf, from, to);
+    // One compiled event log serves both replays.
+    const log = compileEvents(events);
+    const a = replay(gateways, log, inForce, from, to);
+    const b = replay(gateways, log, whatIf, from, to);
     return {
       poolId,
       from: new Date(from).toISOString(),
