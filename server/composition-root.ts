@@ -132,7 +132,7 @@ export async function startController(config: Config, logger: Logger, onFatal: (
     const bootstrapToken = await services.tokens.bootstrapAdmin(config.adminToken);
     if (bootstrapToken) printBootstrapToken(bootstrapToken);
     stack.push('lease-pusher', () => services.pusher.idle());
-    const sweeper = startSweeper({ intervalMs: config.sweepIntervalMs, leaseHistoryDays: config.leaseHistoryDays, reclaimSkewMarginSec: config.reclaimSkewMarginSec }, database.db, services, logger.child({ component: 'sweeper' }));
+    const sweeper = startSweeper({ intervalMs: config.sweepIntervalMs, leaseHistoryDays: config.leaseHistoryDays, usageHistoryDays: config.usageHistoryDays, reclaimSkewMarginSec: config.reclaimSkewMarginSec }, database.db, services, logger.child({ component: 'sweeper' }));
     stack.push('sweeper', () => sweeper.stop());
     const rollup = startHistoryRollup(services.history, config.historySampleMs, logger.child({ component: 'history' }));
     stack.push('history', () => rollup.stop());

@@ -102,6 +102,13 @@ const configSchema = z.object({
     .min(0, 'expected a whole number of days, 0 to keep ended leases forever')
     .max(3650, 'at most 3650 days')
     .default(7),
+  /** Usage samples (the what-if replay's usage history) older than this are deleted; 0 keeps them. */
+  USAGE_HISTORY_DAYS: z.coerce
+    .number({ error: 'expected a whole number of days, 0 to keep usage samples forever' })
+    .int('expected a whole number of days, 0 to keep usage samples forever')
+    .min(0, 'expected a whole number of days, 0 to keep usage samples forever')
+    .max(3650, 'at most 3650 days')
+    .default(31),
   ENROLL_FAILURES_PER_MINUTE: positiveInt(10, 'a positive whole number'),
   AUTH_FAILURES_PER_MINUTE: positiveInt(30, 'a positive whole number'),
   REPLICAS: positiveInt(1, 'a positive whole number of controller replicas'),
@@ -199,6 +206,8 @@ export interface Config {
   readonly helloRoundWindowMs: number;
   /** Ended leases older than this are deleted (each gateway keeps its latest); 0 keeps them all. */
   readonly leaseHistoryDays: number;
+  /** Usage samples older than this are deleted (the replay's look-back); 0 keeps them all. */
+  readonly usageHistoryDays: number;
   readonly rateLimits: { readonly enrollFailuresPerMinute: number; readonly authFailuresPerMinute: number };
   /** express "trust proxy"; also decides the address MQTT-over-WS/Socket.IO logins are counted under. */
   readonly trustProxy: TrustProxy;
@@ -283,6 +292,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     reclaimSkewMarginSec: c.RECLAIM_SKEW_MARGIN_SEC,
     helloRoundWindowMs: c.HELLO_ROUND_WINDOW_MS,
     leaseHistoryDays: c.LEASE_HISTORY_DAYS,
+    usageHistoryDays: c.USAGE_HISTORY_DAYS,
     rateLimits: { enrollFailuresPerMinute: c.ENROLL_FAILURES_PER_MINUTE, authFailuresPerMinute: c.AUTH_FAILURES_PER_MINUTE },
     trustProxy: c.TRUST_PROXY,
     oidc: c.OIDC_ISSUER

@@ -2,13 +2,18 @@ import type { ElasticBounds, Kind } from '../elastic/elastic-policy.js';
 import type { Points } from '../leases/lease-accounting.js';
 import type { SimEvent, SimGateway } from './replay.js';
 
-/** One recorded fact of a pool's history, as read from the audit trail and the usage history. */
+/**
+ * One recorded fact of a pool's history, as read from the audit trail and the usage history: the
+ * points before and after (an allocation change; `after` is the usage of a `usage` row) and a
+ * borrowed lease's expiry (epoch seconds), when the row has them.
+ */
 export interface HistoryRow {
   readonly at: number;
   readonly gatewayId: string;
   readonly action: string;
-  readonly before: Record<string, unknown> | null;
-  readonly after: Record<string, unknown> | null;
+  readonly before: Points | null;
+  readonly after: Points | null;
+  readonly exp: number | null;
 }
 
 export interface GatewayNow {
@@ -21,8 +26,6 @@ export interface GatewayNow {
 
 const ALLOCATION = new Set(['allocation.changed', 'allocation.changed.forced', 'allocation.released', 'allocation.elastic', 'allocation.preempted', 'allocation.pending-cancelled', 'allocation.pending-timed-out']);
 const ONLINE = new Set(['lease.granted', 'lease.renewed', 'lease.borrowed']);
-const points = (o: Record<string, unknown> | null): Points | undefined =>
-  o && typeof o.tags === 'number' && typeof o.connections === 'number' ? { tags: o.tags, connections: o.connections } : undefined;
 
 /**
  * A pool's recorded history as replay input (pure). Allocation changes come from the audit trail
@@ -45,8 +48,7 @@ export function historyToEvents(gatewaysNow: readonly GatewayNow[], rows: readon
     if (gw === undefined) continue;
     if (ALLOCATION.has(r.action) && !seenAlloc.has(gw)) {
       seenAlloc.add(gw);
-      const b = points(r.before);
-      if (b) startAlloc[gw] = b;
+      if (r.before) startAlloc[gw] = r.before;
     }
     if (!firstPresence.has(gw) && r.action === 'gateway.offline') firstPresence.set(gw, true);
     if (!firstPresence.has(gw) && ONLINE.has(r.action)) firstPresence.set(gw, false);
@@ -59,11 +61,9 @@ export function historyToEvents(gatewaysNow: readonly GatewayNow[], rows: readon
     if (gw === undefined) continue;
     const t = r.at;
     if (ALLOCATION.has(r.action)) {
-      const a = points(r.after);
-      if (a) events.push({ t, kind: 'alloc', gw, points: a });
+      if (r.after) events.push({ t, kind: 'alloc', gw, points: r.after });
     } else if (r.action === 'usage') {
-      const u = points(r.after);
-      if (u) events.push({ t, kind: 'usage', gw, points: u });
+      if (r.after) events.push({ t, kind: 'usage', gw, points: r.after });
     } else if (r.action === 'gateway.offline') {
       if (state[gw]) events.push({ t, kind: 'presence', gw, online: false });
       state[gw] = false;
@@ -71,8 +71,8 @@ export function historyToEvents(gatewaysNow: readonly GatewayNow[], rows: readon
       if (!state[gw]) events.push({ t, kind: 'presence', gw, online: true });
       state[gw] = true;
       if (r.action === 'lease.borrowed') {
-        const exp = Number(r.after?.exp);
-        if (Number.isFinite(exp)) events.push({ t, kind: 'borrow', gw, durationSec: Math.max(0, Math.round(exp - t / 1000)) });
+        const exp = r.exp;
+        if (exp !== null && Number.isFinite(exp)) events.push({ t, kind: 'borrow', gw, durationSec: Math.max(0, Math.round(exp - t / 1000)) });
       }
     } else if (r.action === 'lease.released') events.push({ t, kind: 'release', gw });
   }

@@ -24,6 +24,45 @@ export type SimEvent =
   | { readonly t: number; readonly kind: 'borrow'; readonly gw: number; readonly durationSec: number }
   | { readonly t: number; readonly kind: 'release'; readonly gw: number };
 
+const ALLOC = 0;
+const PRESENCE = 1;
+const USAGE = 2;
+const BORROW = 3;
+const RELEASE = 4;
+const CODE = { alloc: ALLOC, presence: PRESENCE, usage: USAGE, borrow: BORROW, release: RELEASE } as const;
+
+/**
+ * Events as columns of typed arrays: one replay reads 1.7 M events (10,000 gateways × 7 days) as
+ * contiguous numbers instead of chasing 1.7 M objects across the heap, which was most of its time.
+ * `a`/`b`: tags/connections of an alloc or usage event, 1/0 (online) of a presence, the seconds of a borrow.
+ */
+export interface EventLog {
+  readonly length: number;
+  readonly t: Float64Array;
+  readonly kind: Uint8Array;
+  readonly gw: Int32Array;
+  readonly a: Float64Array;
+  readonly b: Float64Array;
+}
+
+/** Compiles events once; several replays (in force, what if) then share the log. */
+export function compileEvents(events: readonly SimEvent[]): EventLog {
+  const n = events.length;
+  const log = { length: n, t: new Float64Array(n), kind: new Uint8Array(n), gw: new Int32Array(n), a: new Float64Array(n), b: new Float64Array(n) };
+  for (let i = 0; i < n; i++) {
+    const e = events[i]!;
+    log.t[i] = e.t;
+    log.kind[i] = CODE[e.kind];
+    log.gw[i] = e.gw;
+    if (e.kind === 'alloc' || e.kind === 'usage') {
+      log.a[i] = e.points.tags;
+      log.b[i] = e.points.connections;
+    } else if (e.kind === 'presence') log.a[i] = e.online ? 1 : 0;
+    else if (e.kind === 'borrow') log.a[i] = e.durationSec;
+  }
+  return log;
+}
+
 export interface SimGateway {
   readonly priority: number;
   /** Elastic bounds per kind (resized only under an elastic policy). */
@@ -128,7 +167,8 @@ class ExpiryHeap {
 const zero = (): Points => ({ tags: 0, connections: 0 });
 
 /** Replays `events` (sorted by t, ms) over `gateways` from `startMs` to `endMs` under `s`. */
-export function replay(gateways: readonly SimGateway[], events: readonly SimEvent[], s: SimSettings, startMs: number, endMs: number): SimReport {
+export function replay(gateways: readonly SimGateway[], events: readonly SimEvent[] | EventLog, s: SimSettings, startMs: number, endMs: number): SimReport {
+  const log = 'kind' in events && events.kind instanceof Uint8Array ? (events as EventLog) : compileEvents(events as readonly SimEvent[]);
   const limit = { tags: Math.floor(s.capacity.tags * s.overdraftFactor + 1e-9), connections: Math.floor(s.capacity.connections * s.overdraftFactor + 1e-9) };
   const st: GwState[] = gateways.map((g) => ({
     online: g.online,
@@ -169,8 +209,13 @@ export function replay(gateways: readonly SimGateway[], events: readonly SimEven
     }
     now = t;
   };
-  const peak = () => {
-    for (const k of KINDS) if (limit[k] > 0) r.peakUtilization[k] = Math.max(r.peakUtilization[k], heldSum[k] / limit[k]);
+  /**
+   * Peak utilization, taken whenever held points grow. Within one step held points only fall then
+   * rise (a release, expiry or lowered lease, then serving the waiting), so this sees the same
+   * highs as sampling after every step, without a pass per event.
+   */
+  const peak = (k: Kind) => {
+    if (limit[k] > 0) r.peakUtilization[k] = Math.max(r.peakUtilization[k], heldSum[k] / limit[k]);
   };
   const pendingOf = (g: GwState, k: Kind) => (g.online ? Math.max(0, g.alloc[k] - g.held[k]) : 0);
   /** Keeps pendingSum equal to what waiting gateways wait for (called after any change to gateway i). */
@@ -183,14 +228,15 @@ export function replay(gateways: readonly SimGateway[], events: readonly SimEven
       c[k] = next;
     }
   };
-  const setHeld = (i: number, next: Points) => {
+  /** Sets what gateway i holds of kind k (in place: no object per change); call recount(i) after. */
+  const setHeldKind = (i: number, k: Kind, next: number) => {
     const g = st[i]!;
-    for (const k of KINDS) {
-      heldSum[k] += next[k] - g.held[k];
-      if (!g.online) offlineHeld[k] += next[k] - g.held[k];
-    }
-    g.held = next;
-    recount(i);
+    const d = next - g.held[k];
+    if (d === 0) return;
+    heldSum[k] += d;
+    if (!g.online) offlineHeld[k] += d;
+    g.held[k] = next;
+    if (d > 0) peak(k);
   };
   const waitingAny = (i: number) => inList.tags[i] === 1 || inList.connections[i] === 1;
   const before = (a: number, b: number) => gateways[b]!.priority - gateways[a]!.priority || st[a]!.waitingSince! - st[b]!.waitingSince! || a - b;
@@ -232,7 +278,10 @@ export function replay(gateways: readonly SimGateway[], events: readonly SimEven
         const g = st[i]!;
         const want = Math.max(0, g.alloc[k] - g.held[k]);
         const give = Math.min(want, free);
-        if (give > 0) setHeld(i, { ...g.held, [k]: g.held[k] + give });
+        if (give > 0) {
+          setHeldKind(i, k, g.held[k] + give);
+          recount(i);
+        }
         free -= want; // what it still waits for stays owed to it
         if (give < want) break;
         served += 1;
@@ -245,15 +294,16 @@ export function replay(gateways: readonly SimGateway[], events: readonly SimEven
         }
       }
     }
-    peak();
   };
   /** An online gateway asks for its allocation: held now, or queued. */
   const request = (i: number) => {
     const g = st[i]!;
     if (!g.online) return;
     // What it holds above its allocation returns at once (the agent acknowledges a smaller lease).
-    const lowered = { tags: Math.min(g.held.tags, g.alloc.tags), connections: Math.min(g.held.connections, g.alloc.connections) };
-    if (lowered.tags !== g.held.tags || lowered.connections !== g.held.connections) setHeld(i, lowered);
+    if (g.held.tags > g.alloc.tags || g.held.connections > g.alloc.connections) {
+      for (const k of KINDS) setHeldKind(i, k, Math.min(g.held[k], g.alloc[k]));
+      recount(i);
+    }
     if (KINDS.some((k) => pendingOf(g, k) > 0)) {
       enqueue(i);
       serve();
@@ -267,7 +317,8 @@ export function replay(gateways: readonly SimGateway[], events: readonly SimEven
     const g = st[i]!;
     if (g.online || g.expiry !== now) return;
     if (g.held.tags === 0 && g.held.connections === 0) return;
-    setHeld(i, zero());
+    for (const k of KINDS) setHeldKind(i, k, 0);
+    recount(i);
     for (const k of KINDS) borrowedSum[k] -= g.borrowed[k];
     g.borrowed = zero();
     r.reclaims += 1;
@@ -276,9 +327,11 @@ export function replay(gateways: readonly SimGateway[], events: readonly SimEven
   };
 
   for (let i = 0; i < st.length; i++) request(i);
+  const { t: times, kind: kinds, gw: gws, a: as, b: bs } = log;
+  const n = log.length;
   let e = 0;
   for (;;) {
-    const nextEvent = e < events.length ? events[e]!.t : Infinity;
+    const nextEvent = e < n ? times[e]! : Infinity;
     if (heap.size && heap.peek() <= nextEvent && heap.peek() <= endMs) {
       const [t, i] = heap.pop();
       advance(t);
@@ -286,16 +339,21 @@ export function replay(gateways: readonly SimGateway[], events: readonly SimEven
       continue;
     }
     if (nextEvent > endMs) break;
-    const ev = events[e++]!;
-    advance(ev.t);
-    const g = st[ev.gw]!;
-    switch (ev.kind) {
-      case 'presence':
-        if (ev.online === g.online) break;
-        if (ev.online) {
-          const rec = reclaimedAt.get(ev.gw);
+    const gw = gws[e]!;
+    const kind = kinds[e]!;
+    const a = as[e]!;
+    const b = bs[e]!;
+    e++;
+    advance(nextEvent);
+    const g = st[gw]!;
+    switch (kind) {
+      case PRESENCE: {
+        const online = a === 1;
+        if (online === g.online) break;
+        if (online) {
+          const rec = reclaimedAt.get(gw);
           if (rec !== undefined && rec >= g.offlineSince && now - g.offlineSince <= s.falseReclaimWindowSec * 1000) r.falseReclaims += 1;
-          reclaimedAt.delete(ev.gw);
+          reclaimedAt.delete(gw);
           for (const k of KINDS) offlineHeld[k] -= g.held[k];
           // Back early: the borrow is returned (an ordinary lease supersedes it).
           for (const k of KINDS) borrowedSum[k] -= g.borrowed[k];
@@ -303,58 +361,63 @@ export function replay(gateways: readonly SimGateway[], events: readonly SimEven
           g.borrowUntil = -Infinity;
           g.online = true;
           g.expiry = Infinity;
-          recount(ev.gw);
-          request(ev.gw);
+          recount(gw);
+          request(gw);
         } else {
-          dequeue(ev.gw);
+          dequeue(gw);
           g.online = false;
           g.offlineSince = now;
           for (const k of KINDS) offlineHeld[k] += g.held[k];
           const keep = s.reclaim === 'on-disconnect' ? s.graceSec : s.ttlSec;
           g.expiry = Math.max(now + keep * 1000, g.borrowUntil);
-          heap.push(g.expiry, ev.gw);
-        }
-        break;
-      case 'alloc':
-        g.alloc = { ...ev.points };
-        recount(ev.gw);
-        request(ev.gw);
-        break;
-      case 'usage': {
-        g.usage = { ...ev.points };
-        if (!s.elastic || !gateways[ev.gw]!.bounds || !g.online) break;
-        const free = { tags: limit.tags - heldSum.tags - pendingSum.tags, connections: limit.connections - heldSum.connections - pendingSum.connections };
-        const d = decideResize({ allocation: g.alloc, usage: g.usage, bounds: gateways[ev.gw]!.bounds!, changedAtMs: g.changedAt, lowSinceMs: g.lowSince }, s.elastic, free, now);
-        g.lowSince = d.lowSinceMs;
-        if (d.changed) {
-          g.alloc = d.allocation;
-          recount(ev.gw);
-          g.changedAt = now;
-          r.elasticResizes += 1;
-          request(ev.gw);
+          heap.push(g.expiry, gw);
         }
         break;
       }
-      case 'borrow': {
+      case ALLOC:
+        g.alloc = { tags: a, connections: b };
+        recount(gw);
+        request(gw);
+        break;
+      case USAGE: {
+        // Kept in place: only an elastic replay reads it, at the gateway's next report.
+        if (g.usage) {
+          g.usage.tags = a;
+          g.usage.connections = b;
+        } else g.usage = { tags: a, connections: b };
+        if (!s.elastic || !gateways[gw]!.bounds || !g.online) break;
+        const free = { tags: limit.tags - heldSum.tags - pendingSum.tags, connections: limit.connections - heldSum.connections - pendingSum.connections };
+        const d = decideResize({ allocation: g.alloc, usage: g.usage, bounds: gateways[gw]!.bounds!, changedAtMs: g.changedAt, lowSinceMs: g.lowSince }, s.elastic, free, now);
+        g.lowSince = d.lowSinceMs;
+        if (d.changed) {
+          g.alloc = d.allocation;
+          recount(gw);
+          g.changedAt = now;
+          r.elasticResizes += 1;
+          request(gw);
+        }
+        break;
+      }
+      case BORROW: {
         const fits = KINDS.every((k) => borrowedSum[k] + g.held[k] <= Math.floor(s.capacity[k] * s.borrowMaxFraction + 1e-9));
-        if (!g.online || ev.durationSec > s.borrowMaxSec || !fits) {
+        if (!g.online || a > s.borrowMaxSec || !fits) {
           r.refusedBorrows += 1;
           break;
         }
         for (const k of KINDS) borrowedSum[k] += g.held[k] - g.borrowed[k];
         g.borrowed = { ...g.held };
-        g.borrowUntil = now + ev.durationSec * 1000;
+        g.borrowUntil = now + a * 1000;
         break;
       }
-      case 'release':
+      case RELEASE:
         if (g.online) {
-          dequeue(ev.gw);
-          setHeld(ev.gw, zero());
+          dequeue(gw);
+          for (const k of KINDS) setHeldKind(gw, k, 0);
+          recount(gw);
           serve();
         }
         break;
     }
-    peak();
   }
   advance(endMs);
   return r;

@@ -3,8 +3,9 @@ import type { Db } from '../db/database.js';
 import { AppError, notFound } from '../errors/app-error.js';
 import { poolStore } from '../pools/pool-store.js';
 import { historyToEvents } from './history.js';
-import { replay, type SimSettings } from './replay.js';
+import { compileEvents, replay, type SimSettings } from './replay.js';
 import { simulateStore } from './simulate-store.js';
+import { usageHistoryStore } from './usage-history-store.js';
 
 const DAY = 86_400_000;
 
@@ -37,8 +38,10 @@ export class SimulateService {
     };
     const whatIf: SimSettings = { ...inForce, ...body.settings };
     const started = performance.now();
-    const a = replay(gateways, events, inForce, from, to);
-    const b = replay(gateways, events, whatIf, from, to);
+    // One compiled event log serves both replays.
+    const log = compileEvents(events);
+    const a = replay(gateways, log, inForce, from, to);
+    const b = replay(gateways, log, whatIf, from, to);
     return {
       poolId,
       from: new Date(from).toISOString(),
@@ -49,5 +52,13 @@ export class SimulateService {
       inForce: { settings: inForce, report: a },
       whatIf: { settings: whatIf, report: b },
     };
+  }
+
+  /**
+   * Usage-history retention: deletes up to `batch` usage samples older than `days` days (by the
+   * injected clock), oldest first; returns how many. The replay cannot look back further than this.
+   */
+  pruneUsageHistory(days: number, batch = 2000): Promise<number> {
+    return usageHistoryStore.pruneBefore(this.db, new Date(this.now() - days * DAY), batch);
   }
 }

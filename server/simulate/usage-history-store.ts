@@ -10,4 +10,25 @@ export const usageHistoryStore = {
       where g.id = ${gatewayId} and g.revoked_at is null
         and (g.usage_tags is distinct from ${usage.tags}::int or g.usage_connections is distinct from ${usage.connections}::int)`);
   },
+
+  /**
+   * Deletes up to `batch` usage samples taken before `before`, oldest first per pool, and returns
+   * how many. It walks the pools (never deleted; a gateway's samples go with it) so each read is a
+   * range of the (pool_id, at) index, not a scan of the whole table. SKIP LOCKED: replicas share it.
+   */
+  async pruneBefore(q: DbOrTx, before: Date, batch: number): Promise<number> {
+    const rows = await q.execute(sql`
+      with doomed as (
+        select u.id from pools p cross join lateral (
+          select x.id from usage_samples x
+          where x.pool_id = p.id and x.at < ${before.toISOString()}::timestamptz
+          order by x.at
+          limit ${batch}
+          for update of x skip locked
+        ) u
+        limit ${batch}
+      )
+      delete from usage_samples where id in (select id from doomed) returning id`);
+    return rows.length;
+  },
 };

@@ -33,7 +33,7 @@ afterAll(async () => {
 /** Sweepers on both replicas, each ticking every `ms`, as two controller processes would run them. */
 function sweepers(ms: number) {
   const logger = pino({ level: 'silent' });
-  const running = [a, b].map((r) => startSweeper({ intervalMs: ms, leaseHistoryDays: 7, reclaimSkewMarginSec: 5 }, r.db, r.services, logger));
+  const running = [a, b].map((r) => startSweeper({ intervalMs: ms, leaseHistoryDays: 7, usageHistoryDays: 31, reclaimSkewMarginSec: 5 }, r.db, r.services, logger));
   return { stop: () => Promise.all(running.map((s) => s.stop())) };
 }
 

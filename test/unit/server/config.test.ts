@@ -12,6 +12,8 @@ describe('loadConfig', () => {
     expect(c.log.level).toBe('info');
     expect(c.leaseHistoryDays).toBe(7);
     expect(loadConfig({ LEASE_HISTORY_DAYS: '0' }).leaseHistoryDays).toBe(0);
+    expect(c.usageHistoryDays).toBe(31);
+    expect(loadConfig({ USAGE_HISTORY_DAYS: '0' }).usageHistoryDays).toBe(0);
   });
 
   it('is frozen all the way down', () => {
@@ -52,6 +54,7 @@ describe('loadConfig', () => {
     ['DATABASE_POOL_MAX', '14', /DATABASE_POOL_MAX .*at least 15 connections/],
     ['LEASE_HISTORY_DAYS', '-1', /LEASE_HISTORY_DAYS .*0 to keep ended leases forever/],
     ['LEASE_HISTORY_DAYS', '1.5', /LEASE_HISTORY_DAYS .*whole number of days/],
+    ['USAGE_HISTORY_DAYS', '-1', /USAGE_HISTORY_DAYS .*0 to keep usage samples forever/],
   ])('refuses %s=%s naming the variable and the expected form', (name, value, pattern) => {
     let thrown: unknown;
     try {

@@ -7,6 +7,7 @@ import { GatewayDetailPage } from './pages/gateways/gateway-detail-page.js';
 import { GatewaysPage } from './pages/gateways/gateways-page.js';
 import { PoolsPage } from './pages/pools/pools-page.js';
 import { PoolDetailPage } from './pages/pools/pool-detail-page.js';
+import { SimulatePage } from './pages/simulate/simulate-page.js';
 import { TokensPage } from './pages/admin/tokens-page.js';
 import { Logo } from './pages/sign-in.js';
 import { navigate, onLinkClick, useLocation } from './router.js';
@@ -25,7 +26,8 @@ export function Shell({ onSignOut }: { onSignOut: () => void }) {
   const loc = useLocation();
   const gatewayId = /^\/gateways\/([0-9a-f-]{36})$/i.exec(loc.path)?.[1];
   const poolId = /^\/pools\/([0-9a-f-]{36})$/i.exec(loc.path)?.[1];
-  const page = pages.find((p) => p.path === loc.path || (gatewayId && p.path === '/gateways') || (poolId && p.path === '/pools'));
+  const simulatePoolId = /^\/pools\/([0-9a-f-]{36})\/simulate$/i.exec(loc.path)?.[1];
+  const page = pages.find((p) => p.path === loc.path || (gatewayId && p.path === '/gateways') || ((poolId || simulatePoolId) && p.path === '/pools'));
   useEffect(() => {
     if (!page) navigate('/pools', { replace: true });
   }, [page]);
@@ -65,6 +67,8 @@ export function Shell({ onSignOut }: { onSignOut: () => void }) {
           <GatewayDetailPage key={gatewayId} id={gatewayId} />
         ) : poolId ? (
           <PoolDetailPage key={poolId} id={poolId} />
+        ) : simulatePoolId ? (
+          <SimulatePage key={simulatePoolId} poolId={simulatePoolId} />
         ) : View ? (
           <View query={loc.query} />
         ) : null}

@@ -10,6 +10,8 @@ export type {
 } from '../../../../../shared/protocol/rest.js';
 export type { GatewayHistory, HistoryRange, PoolHistory } from '../../../../../shared/protocol/history.js';
 export type { ConsoleChanges } from '../../../../../shared/protocol/console-events.js';
+export type { PoolPolicyView } from '../../../../../shared/protocol/elastic.js';
+export type { SimulateBody, SimulateView } from '../../../../../shared/protocol/simulate.js';
 
 export interface Me {
   readonly name: string;

@@ -34,7 +34,7 @@ export function PoolDetailPage({ id }: { id: string }) {
           <h1>{p.name}</h1>
           <p class="muted">
             {num(p.gateways.online)} of {num(p.gateways.total)} gateways online · <a href={`/gateways?poolId=${p.id}`}>Gateways</a> ·{' '}
-            <a href={`/codes?poolId=${p.id}`}>Activation codes</a>
+            <a href={`/codes?poolId=${p.id}`}>Activation codes</a> · <a href={`/pools/${p.id}/simulate`}>What-if replay</a>
           </p>
         </div>
         <div class="badges">
