@@ -211,7 +211,8 @@ describe('floatlease usage and connectivity errors', () => {
       cli(['pools', 'list', '--bogus'], env),
       cli(['poolz'], env),
       cli(['codes'], env),
-      cli(['--help'], {}),
+      // As `npm run cli` runs it: the TypeScript sources through tsx.
+      cli(['--help'], {}, { via: 'tsx' }),
       binVersion(),
     ]);
     expect(unreachable.code, outcome(unreachable)).toBe(6);
