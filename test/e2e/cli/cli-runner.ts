@@ -2,6 +2,7 @@ import { execFile, spawn } from 'node:child_process';
 import { promisify } from 'node:util';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { inject } from 'vitest';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
 const MAIN = path.join(ROOT, 'server/cli/main.ts');
@@ -13,9 +14,14 @@ export interface CliRun {
   readonly stderr: string;
 }
 
-/** Runs the real CLI (`node --import tsx server/cli/main.ts …`) with only the given environment. */
-export function cli(args: readonly string[], env: Record<string, string> = {}, opts: { stdin?: string; timeoutMs?: number } = {}): Promise<CliRun> {
-  const child = spawn(process.execPath, ['--import', 'tsx', MAIN, ...args], {
+/**
+ * Runs the real CLI with only the given environment: the run's `cli:build` bundle of the current
+ * sources (test/setup/cli-bundle.ts) with plain node, or with `via: 'tsx'` the sources as
+ * `npm run cli` runs them (`node --import tsx server/cli/main.ts …`, several times slower to start).
+ */
+export function cli(args: readonly string[], env: Record<string, string> = {}, opts: { stdin?: string; timeoutMs?: number; via?: 'bundle' | 'tsx' } = {}): Promise<CliRun> {
+  const entry = opts.via === 'tsx' ? ['--import', 'tsx', MAIN] : [inject('cliBundle')];
+  const child = spawn(process.execPath, [...entry, ...args], {
     cwd: ROOT,
     env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/root', ...env },
     stdio: ['pipe', 'pipe', 'pipe'],

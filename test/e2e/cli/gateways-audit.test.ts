@@ -7,7 +7,7 @@ import type { AuditEventView, GatewayPage, GatewayView, PoolView } from '../../.
 import { ADMIN_TOKEN, randomHardwareId, startHarness, type Harness } from '../../helpers/api-harness.js';
 import { cli, json, outcome } from './cli-runner.js';
 
-// Each test spawns several CLI processes (~0.5 s of CPU each); leave room on a busy two-core machine.
+// Each test spawns several CLI processes (~0.3 s of CPU each, bundled); leave room on a busy two-core machine.
 vi.setConfig({ testTimeout: 120_000 });
 
 let h: Harness;

@@ -8,7 +8,7 @@ import { ADMIN_TOKEN, startHarness, type Harness } from '../../helpers/api-harne
 import { freePort } from '../../helpers/ports.js';
 import { binVersion, cli, json, outcome } from './cli-runner.js';
 
-// Each test spawns several CLI processes (~0.5 s of CPU each); leave room on a busy two-core machine.
+// Each test spawns several CLI processes (~0.3 s of CPU each, bundled); leave room on a busy two-core machine.
 vi.setConfig({ testTimeout: 120_000 });
 
 let h: Harness;
@@ -211,7 +211,8 @@ describe('floatlease usage and connectivity errors', () => {
       cli(['pools', 'list', '--bogus'], env),
       cli(['poolz'], env),
       cli(['codes'], env),
-      cli(['--help'], {}),
+      // As `npm run cli` runs it: the TypeScript sources through tsx.
+      cli(['--help'], {}, { via: 'tsx' }),
       binVersion(),
     ]);
     expect(unreachable.code, outcome(unreachable)).toBe(6);

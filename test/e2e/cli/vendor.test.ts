@@ -7,7 +7,7 @@ import { startControllerProcess, type ControllerProcess } from '../../helpers/co
 import { createTestDatabase, type TestDatabase } from '../../helpers/test-database.js';
 import { cli, json, outcome } from './cli-runner.js';
 
-// Each test spawns several CLI processes (~0.5 s of CPU each); leave room on a busy two-core machine.
+// Each test spawns several CLI processes (~0.3 s of CPU each, bundled); leave room on a busy two-core machine.
 vi.setConfig({ testTimeout: 60_000 });
 
 const TOKEN = `fl_${'v'.repeat(43)}`;
