@@ -8,7 +8,11 @@ import { BaseSequencer, type TestSpecification } from 'vitest/node';
  * moves a lot or a new slow file lands.
  */
 const EXPECTED_SECONDS: ReadonlyMap<string, number> = new Map([
-  ['integration/invariant/floating.test.ts', 158],
+  // Estimates until the next CI log (loaded runs of 2026-12-02 scaled down): the issue 21 op mix
+  // lengthened floating.test.ts; the borrow and elastic e2e files are new.
+  ['integration/invariant/floating.test.ts', 200],
+  ['e2e/agent-borrow.test.ts', 150],
+  ['e2e/elastic-preemption.test.ts', 100],
   ['e2e/lease-tamper.test.ts', 148],
   ['deploy/container-image.test.ts', 83],
   ['e2e/partition-presence.test.ts', 67],
@@ -30,6 +34,7 @@ const EXPECTED_SECONDS: ReadonlyMap<string, number> = new Map([
   ['e2e/cli/vendor.test.ts', 26],
   ['integration/invariant/allocation-race.test.ts', 22],
   ['e2e/demo.test.ts', 22],
+  ['e2e/console/console-simulate.test.ts', 20],
   ['e2e/agent-lifecycle.test.ts', 20],
   ['integration/hardening/rest-fuzz.test.ts', 20],
   ['e2e/console/console-admin.test.ts', 19],
