@@ -21,7 +21,7 @@ describe('HTTP agent routes through the AgentHandler dispatcher', () => {
     const pool = await h.pool({ tags: 100, connections: 10 });
     const gw = await h.enroll(await h.code(pool));
     await h.api('PUT', `/api/v1/gateways/${gw.gatewayId}/allocation`, { tags: 10, connections: 1 });
-    await h.services.leases.setPresence(gw.gatewayId, true, 'mqtt');
+    await h.services.presence.set(gw.gatewayId, true, 'mqtt');
     expect((await gatewayOf(gw.gatewayId)).online).toBe(true);
     expect((await h.api('POST', '/api/v1/agent/lease', {}, gw.credential)).status).toBe(200);
 

@@ -35,7 +35,7 @@ const usage = async (credential: string, tags: number) => expect((await h.api('P
 async function gw(_poolId: string, code: string, tags: number, extra: Record<string, unknown> = {}) {
   const g = await h.enroll(code);
   expect((await h.api('PUT', `/api/v1/gateways/${g.gatewayId}/allocation`, { tags, connections: 0, ...extra })).status).toBe(200);
-  await h.services.leases.setPresence(g.gatewayId, true, 'ws');
+  await h.services.presence.set(g.gatewayId, true, 'ws');
   const l = await lease(g.credential);
   await ack(g.credential, l.jti);
   return g;

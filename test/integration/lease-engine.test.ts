@@ -94,7 +94,7 @@ describe('leases', () => {
     // Age the lease in the database rather than waiting 15 s.
     await h.db.database.sql`update leases set expires_at = now() - interval '1 second' where id = ${l.body.jti}`;
     expect((await pool(poolId)).held.tags).toBe(0);
-    expect(await h.services.leases.sweep()).toBeGreaterThanOrEqual(1);
+    expect(await h.services.leaseEndings.sweep()).toBeGreaterThanOrEqual(1);
     const audit = await h.api<{ items: { action: string; subject: string }[] }>('GET', `/api/v1/audit?gatewayId=${gw.gatewayId}&action=lease.expired`);
     expect(audit.body.items.map((e) => e.subject)).toContain(l.body.jti);
   });
@@ -136,11 +136,11 @@ describe('leases', () => {
     const poolId = await h.pool({ tags: 100, connections: 10 });
     const gw = await h.enroll(await h.code(poolId));
     const online = async () => (await h.api<{ online: boolean; transport: string }>('GET', `/api/v1/gateways/${gw.gatewayId}`)).body;
-    await h.services.leases.setPresence(gw.gatewayId, true, 'mqtt');
-    await h.services.leases.setPresence(gw.gatewayId, true, 'ws'); // failed over to WebSocket
-    await h.services.leases.setPresence(gw.gatewayId, false, 'mqtt'); // the MQTT last will arrives late
+    await h.services.presence.set(gw.gatewayId, true, 'mqtt');
+    await h.services.presence.set(gw.gatewayId, true, 'ws'); // failed over to WebSocket
+    await h.services.presence.set(gw.gatewayId, false, 'mqtt'); // the MQTT last will arrives late
     expect(await online()).toMatchObject({ online: true, transport: 'ws' });
-    await h.services.leases.setPresence(gw.gatewayId, false, 'ws');
+    await h.services.presence.set(gw.gatewayId, false, 'ws');
     expect(await online()).toMatchObject({ online: false });
   });
 });

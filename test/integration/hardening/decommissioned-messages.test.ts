@@ -15,7 +15,7 @@ it("a decommissioned gateway's usage, presence and grants are refused", async ()
   const gw = await h.enroll(await h.code(await h.pool()));
   expect((await h.api('DELETE', `/api/v1/gateways/${gw.gatewayId}`)).status).toBe(200);
   await expect(h.services.gateways.reportUsage(gw.gatewayId, { tags: 7, connections: 1 })).rejects.toMatchObject({ problem: 'unauthorized' });
-  await h.services.leases.setPresence(gw.gatewayId, true, 'mqtt');
+  await h.services.presence.set(gw.gatewayId, true, 'mqtt');
   await expect(h.services.leases.grant(gw.gatewayId, 'grant')).rejects.toMatchObject({ problem: 'unauthorized' });
   const view = await h.api<{ online: boolean; usage: unknown }>('GET', `/api/v1/gateways/${gw.gatewayId}`);
   expect(view.body.online).toBe(false);

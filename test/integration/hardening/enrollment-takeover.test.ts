@@ -23,7 +23,7 @@ const lastEnrollAudit = async (gatewayId: string) =>
 describe('re-enrollment of a live gateway', () => {
   it.each([
     ['holding a live lease', async (id: string) => void (await h.services.leases.grant(id, 'grant'))],
-    ['online', async (id: string) => h.services.leases.setPresence(id, true, 'mqtt')],
+    ['online', async (id: string) => h.services.presence.set(id, true, 'mqtt')],
   ])('is refused without proof when the gateway is %s; its credential keeps working', async (_label, makeLive) => {
     const hw = randomHardwareId();
     const b = (await enroll(hw)).body;
@@ -52,7 +52,7 @@ describe('re-enrollment of a live gateway', () => {
   it("is allowed after an administrator's binding reset (which ends the old credential), not an operator's", async () => {
     const hw = randomHardwareId();
     const b = (await enroll(hw)).body;
-    await h.services.leases.setPresence(b.gatewayId, true, 'mqtt');
+    await h.services.presence.set(b.gatewayId, true, 'mqtt');
     const operator = await h.token('operator');
     expect((await h.api('POST', `/api/v1/gateways/${b.gatewayId}/reset-binding`, undefined, operator)).status).toBe(403);
     expect((await h.api('POST', `/api/v1/gateways/${b.gatewayId}/reset-binding`)).status).toBe(200);
