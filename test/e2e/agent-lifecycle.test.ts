@@ -63,10 +63,9 @@ describe('agent sidecar end to end', () => {
     await waitFor('acknowledged', async () => (await gateway(gatewayId)).lease?.state === 'acknowledged');
     const t0 = Date.now();
     await first.stop('SIGKILL');
-    await waitFor('offline', async () => !(await gateway(gatewayId)).online, { timeoutMs: 10_000, intervalMs: 50 });
-    const offlineIn = Date.now() - t0;
-    console.info(`kill -9: gateway offline after ${offlineIn} ms (keepalive 2 s)`);
-    expect(offlineIn).toBeLessThan(4_000);
+    await waitFor('offline', async () => !(await gateway(gatewayId)).online, { timeoutMs: 20_000, intervalMs: 50 });
+    // A figure, not a budget: the bench owns the target (test/bench/phases/silent-loss.ts).
+    console.info(`kill -9: gateway offline after ${Date.now() - t0} ms (keepalive 2 s)`);
     // Silent loss: the points stay held until the lease expires.
     expect((await gateway(gatewayId)).lease?.state).toBe('acknowledged');
 
@@ -110,30 +109,29 @@ describe('agent sidecar end to end', () => {
       expect(mode).toBe(0o600);
     });
 
-    it("enforces an allocation within 1 s of the administrator's change, and acknowledges the lease", async () => {
+    it("enforces an allocation after the administrator's change, and acknowledges the lease", async () => {
       const t0 = Date.now();
       expect((await api('PUT', `/api/v1/gateways/${gatewayId}/allocation`, { tags: 120, connections: 7, plugins: ['OPC UA'] })).status).toBe(200);
       const lic = await waitFor('limits applied', async () => {
         const l = await agent.license();
         return l.totalTagCount === 120 && l.maxConnections === 7 ? l : undefined;
-      }, { timeoutMs: 5_000, intervalMs: 10 });
-      const elapsed = Date.now() - t0;
-      console.info(`${transport} agent: allocation to enforced limits in ${elapsed} ms`);
-      expect(elapsed).toBeLessThan(1_000);
+      }, { intervalMs: 10 });
+      // A figure, not a budget: the bench owns the target (test/bench/phases/alloc-latency.ts).
+      console.info(`${transport} agent: allocation to enforced limits in ${Date.now() - t0} ms`);
       expect(lic).toMatchObject({ mode: 'FLOATING', enabledPlugins: ['OPC UA'], expired: false, transport });
       expect(String(lic.expiredDate)).toMatch(/^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d$/);
-      await waitFor('acknowledged', async () => (await gateway(gatewayId)).lease?.state === 'acknowledged', { timeoutMs: 2_000 });
+      await waitFor('acknowledged', async () => (await gateway(gatewayId)).lease?.state === 'acknowledged');
       expect((await gateway(gatewayId)).lease?.seq).toBe(lic.seq);
     });
 
-    it('on SIGTERM releases the lease at once and exits cleanly', async () => {
+    it('on SIGTERM releases the lease (not left to expire) and exits cleanly', async () => {
       const t0 = Date.now();
       const exited = agent.stop('SIGTERM');
-      await waitFor('released', async () => (await gateway(gatewayId)).lease?.state === 'released', { timeoutMs: 3_000, intervalMs: 20 });
+      await waitFor('released', async () => (await gateway(gatewayId)).lease?.state === 'released', { intervalMs: 20 });
       const releasedIn = Date.now() - t0;
       expect(await exited).toBe(0);
+      // Figures, not budgets: the bench owns the target (test/bench/phases/release.ts).
       console.info(`${transport} agent: SIGTERM to lease released in ${releasedIn} ms, exit in ${Date.now() - t0} ms`);
-      expect(releasedIn).toBeLessThan(1_000);
       expect((await gateway(gatewayId)).online).toBe(false);
       expect(agent.logs.find((l) => l.msg === 'released the lease')).toMatchObject({ transport });
     });

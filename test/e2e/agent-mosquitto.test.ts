@@ -65,40 +65,39 @@ describe.skipIf(!mosquittoInstalled())('real agents through an external Mosquitt
     await fs.rm(dir, { recursive: true, force: true });
   });
 
-  it('applies an allocation within 1 s, returns the points within 1 s of SIGTERM', async () => {
+  // How fast each step is belongs to the bench (test/bench/phases/alloc-latency.ts, release.ts, silent-loss.ts).
+  it('applies an allocation, and returns the points by the release at SIGTERM', async () => {
     const a = agent();
     const { gatewayId } = await a.ready();
-    const t0 = Date.now();
     expect((await api('PUT', `/api/v1/gateways/${gatewayId}/allocation`, { tags: 70, connections: 7 })).status).toBe(200);
-    await waitFor('limits applied', async () => (await a.license()).totalTagCount === 70, { timeoutMs: 1_000, intervalMs: 20 });
-    expect(Date.now() - t0).toBeLessThan(1_000);
+    await waitFor('limits applied', async () => (await a.license()).totalTagCount === 70, { intervalMs: 20 });
     await waitFor('acknowledged', async () => (await api<{ lease: { state: string } }>('GET', `/api/v1/gateways/${gatewayId}`)).body.lease.state === 'acknowledged');
     await api('PUT', `/api/v1/gateways/${gatewayId}/allocation`, { tags: 0, connections: 0 });
-    await waitFor('ack of the 0 lease', async () => (await held()) === 0, { timeoutMs: 3_000 });
+    await waitFor('ack of the 0 lease', async () => (await held()) === 0);
     await api('PUT', `/api/v1/gateways/${gatewayId}/allocation`, { tags: 70, connections: 7 });
     await waitFor('re-applied', async () => (await a.license()).totalTagCount === 70);
     const before = await held();
     expect(before).toBe(70);
     a.child.kill('SIGSTOP'); // frozen, the agent cannot acknowledge the smaller lease
     await api('PUT', `/api/v1/gateways/${gatewayId}/allocation`, { tags: 0, connections: 0, force: true });
-    await new Promise((r) => setTimeout(r, 500));
+    // The smaller lease is issued; unacknowledged, it frees nothing.
+    await waitFor('the 0 lease issued', async () => {
+      const l = (await api<{ lease: { state: string; points: { tags: number } } }>('GET', `/api/v1/gateways/${gatewayId}`)).body.lease;
+      return l.state === 'issued' && l.points.tags === 0;
+    });
     expect(await held()).toBe(70);
-    const stopAt = Date.now();
     a.child.kill('SIGCONT');
     expect(await a.stop('SIGTERM')).toBe(0);
-    await waitFor('points back', async () => (await held()) === 0, { timeoutMs: 1_000, intervalMs: 20 });
-    expect(Date.now() - stopAt).toBeLessThan(1_500);
+    await waitFor('points back', async () => (await held()) === 0, { intervalMs: 20 });
     const audit = await api<{ items: { action: string }[] }>('GET', `/api/v1/audit?gatewayId=${gatewayId}&limit=20`);
     expect(audit.body.items.map((e) => e.action)).toEqual(expect.arrayContaining(['lease.released']));
   });
 
-  it('marks a SIGKILLed agent offline within the keepalive window (will via Mosquitto)', async () => {
+  it('marks a SIGKILLed agent offline by its will (via Mosquitto)', async () => {
     const a = agent();
     const { gatewayId } = await a.ready();
     await waitFor('online', () => online(gatewayId));
-    const t0 = Date.now();
     await a.stop('SIGKILL');
-    await waitFor('offline', async () => !(await online(gatewayId)), { timeoutMs: 6_000, intervalMs: 50 });
-    expect(Date.now() - t0).toBeLessThan(4_000);
+    await waitFor('offline', async () => !(await online(gatewayId)), { timeoutMs: 20_000, intervalMs: 50 });
   });
 });

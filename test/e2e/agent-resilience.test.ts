@@ -19,7 +19,7 @@ interface PoolJson {
 interface GatewayJson {
   online: boolean;
   allocation: { tags: number; connections: number };
-  lease: { seq: number; state: string; expiresAt: string } | null;
+  lease: { seq: number; state: string; expiresAt: string; points: { tags: number; connections: number } } | null;
 }
 
 /** Real controller process, real agents; lowering, silent loss of an agent, and a controller crash. */
@@ -84,7 +84,10 @@ describe('points return when they should, and survive a controller crash', () =>
     a.child.kill('SIGSTOP'); // the agent cannot acknowledge while frozen
     try {
       expect((await api('PUT', `/api/v1/gateways/${gatewayId}/allocation`, { tags: 20, connections: 2 })).status).toBe(200);
-      await new Promise((r) => setTimeout(r, 1_500));
+      await waitFor('the smaller lease issued', async () => {
+        const l = (await gateway(gatewayId)).lease;
+        return l?.state === 'issued' && l.points.tags === 20;
+      });
       expect((await pool()).held.tags).toBe(heldBefore);
     } finally {
       a.child.kill('SIGCONT');
@@ -128,6 +131,7 @@ describe('points return when they should, and survive a controller crash', () =>
     const two = await agent({ tags: 30, connections: 3 });
     const before = await Promise.all([gateway(one.gatewayId), gateway(two.gatewayId)]);
     await ctl.stop('SIGKILL');
+    // An observation window (every sample must pass), not a wait: the sleep only paces the samples.
     const downUntil = Date.now() + 3_000;
     while (Date.now() < downUntil) {
       expect((await one.a.license()).totalTagCount).toBe(50);

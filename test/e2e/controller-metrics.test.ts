@@ -66,8 +66,11 @@ afterAll(async () => {
 
 describe('controller /metrics', () => {
   it('reports exactly the expected pool gauges and lease counters', async () => {
-    await new Promise((r) => setTimeout(r, 1_100)); // the pool snapshot is cached for 1 s
-    const m = parsePromText(await scrape());
+    // The pool snapshot is cached for 1 s: wait until it shows the setup's last change (b2's lease expired).
+    const m = await waitFor('the pool snapshot after the expiry', async () => {
+      const scraped = parsePromText(await scrape());
+      return scraped.get(metric('floatlease_pool_active_leases', { pool: 'site-b' })) === 1 ? scraped : undefined;
+    }, { intervalMs: 100 });
     const expected: [string, Record<string, string>, number][] = [
       ['floatlease_pool_capacity_points', { pool: 'site-a', kind: 'tags' }, 100],
       ['floatlease_pool_capacity_points', { pool: 'site-a', kind: 'connections' }, 10],

@@ -160,7 +160,7 @@ describe('points float between real agents (200-tag pool, 100-tag allocations)',
       expect(f.pending.tags).toBe(ALLOCATION.tags);
       expect(await tagsOf(fifth.a)).toBeLessThan(ALLOCATION.tags);
       samples += 1;
-      await new Promise((r) => setTimeout(r, SWEEP_MS));
+      await new Promise((r) => setTimeout(r, SWEEP_MS)); // paces the samples of the watch window: no wait for an event
     }
     console.log(`[floating] reserved gateway offline: pool held 200, fifth pending 100 in all ${samples} samples up to its lease's exp + ${4 * SWEEP_MS} ms`);
     expect(samples).toBeGreaterThan(3);

@@ -146,7 +146,8 @@ describe('partitions and presence, embedded broker', () => {
     expect((await a.license()).mode).toBe('FLOATING');
     cut.heal();
     await waitFor('online again', async () => (await gateway(gatewayId)).online, { timeoutMs: 20_000, intervalMs: 100 });
-    // Past when the offline spell's grace + margin would have ended: still nothing reclaimed.
+    // Past when the offline spell's grace + margin would have ended: still nothing reclaimed. An
+    // observation window (every sample must pass); the sleep only paces the samples.
     const until = Date.now() + 6_000;
     while (Date.now() < until) {
       expect((await a.license()).mode).toBe('FLOATING');
@@ -233,6 +234,7 @@ describe.skipIf(!mosquittoInstalled())('a Mosquitto outage shorter than the grac
       await waitFor('online over MQTT', async () => (await gateway(gatewayId)).transport === 'mqtt');
     }
     await broker.stop();
+    // Observation windows (every sample must pass); the sleeps only pace the samples.
     const back = Date.now() + 8_000;
     while (Date.now() < back) {
       for (const a of agents) expect((await a.license()).mode).toBe('FLOATING');

@@ -87,10 +87,9 @@ describe.each(variants)('agent transports via $name', (variant) => {
     await c.publishAsync(topics.up(gw.gatewayId, 'ack'), JSON.stringify({ jti: l1.jti }), { qos: 1 });
 
     const pushed = nextLease(c, gw.gatewayId, l1.seq);
-    const t0 = Date.now();
     expect((await api('PUT', `/api/v1/gateways/${gw.gatewayId}/allocation`, { tags: 120, connections: 7, plugins: ['OPC UA'] })).status).toBe(200);
+    // Pushed unasked; how fast is the bench's (test/bench/phases/alloc-latency.ts), not a test budget.
     const l2 = await pushed;
-    expect(Date.now() - t0).toBeLessThan(1_000);
     const claims = (await jwtVerify(l2.lease, createLocalJWKSet(jwks), { audience: LEASE_AUDIENCE })).payload as { points: unknown; plugins: unknown };
     expect(claims.points).toEqual({ tags: 120, connections: 7 });
     expect(claims.plugins).toEqual(['OPC UA']);
@@ -122,6 +121,8 @@ describe.each(variants)('agent transports via $name', (variant) => {
     // Try to release b's lease by publishing into b's subtree.
     // aedes drops a client that publishes where it may not; Mosquitto ignores the message.
     ca.publish(topics.up(b.gatewayId, 'release'), '{}', { qos: 0 });
+    // An absence check, not a wait for an event: nothing is to arrive, so give a stray release the
+    // time it would take to reach the controller before looking that none did.
     await new Promise((r) => setTimeout(r, 500));
     const held = await api<{ held: { tags: number }; lease: { state: string } }>('GET', `/api/v1/gateways/${b.gatewayId}`);
     expect(held.body.lease.state).not.toBe('released');
@@ -131,7 +132,7 @@ describe.each(variants)('agent transports via $name', (variant) => {
     await expect(connect(b.gatewayId, a.credential)).rejects.toThrow();
   });
 
-  it('drops malformed messages without harm, and marks a silently lost agent offline within the keepalive window', async () => {
+  it('drops malformed messages without harm, and marks a silently lost agent offline by its will', async () => {
     const code = (await api<{ code: string }>('POST', `/api/v1/pools/${poolId}/activation-codes`, { seats: 5 })).body.code;
     const gw = await enroll(code);
     const c = await connect(gw.gatewayId, gw.credential);
@@ -141,9 +142,8 @@ describe.each(variants)('agent transports via $name', (variant) => {
     await waitFor('online', async () => (await api<{ online: boolean }>('GET', `/api/v1/gateways/${gw.gatewayId}`)).body.online);
     expect((await fetch(`${ctl.url}/readyz`)).status).toBe(200);
     c.stream.destroy(); // a cut cable: no DISCONNECT, the broker fires the will after keepalive × 1.5
-    const started = Date.now();
-    await waitFor('offline', async () => !(await api<{ online: boolean }>('GET', `/api/v1/gateways/${gw.gatewayId}`)).body.online, { timeoutMs: 10_000 });
-    expect(Date.now() - started).toBeLessThan(5_000);
+    // Only the will marks it offline here; how soon is the bench's (test/bench/phases/silent-loss.ts).
+    await waitFor('offline', async () => !(await api<{ online: boolean }>('GET', `/api/v1/gateways/${gw.gatewayId}`)).body.online, { timeoutMs: 20_000 });
   });
 
   it('a WebSocket agent authenticates in the handshake, gets acknowledged leases and pushes', async () => {
@@ -169,7 +169,7 @@ describe.each(variants)('agent transports via $name', (variant) => {
       const bogus = (await s.timeout(3000).emitWithAck('usage', { tags: 'many' })) as { ok: boolean; error: { name: string } };
       expect(bogus).toMatchObject({ ok: false, error: { name: 'validation-failed' } });
       await api('PUT', `/api/v1/gateways/${gw.gatewayId}/allocation`, { tags: 33, connections: 3 });
-      await waitFor('pushed lease', () => pushed.find((p) => p.seq > hello.value.seq), { timeoutMs: 1_000 });
+      await waitFor('pushed lease', () => pushed.find((p) => p.seq > hello.value.seq));
       expect((await api<{ transport: string; online: boolean }>('GET', `/api/v1/gateways/${gw.gatewayId}`)).body).toMatchObject({ online: true, transport: 'ws' });
       const rel = (await s.timeout(3000).emitWithAck('release', {})) as { ok: boolean; value: { released: number } };
       expect(rel.ok).toBe(true);

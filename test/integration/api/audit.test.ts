@@ -45,6 +45,11 @@ const ids = { poolA: '', poolB: '', codeA: '', gw1: '', gw2: '', token: '' };
 const marks = { t0: '', t1: '', t2: '', t3: '' };
 const steps: Step[] = [];
 
+/**
+ * A timestamp strictly between the events before and after it (the API filters by the millisecond).
+ * The pauses wait for nothing: they only keep events out of the mark's millisecond, and a busy
+ * machine can only lengthen them.
+ */
 async function mark(): Promise<string> {
   await sleep(15);
   const at = new Date().toISOString();

@@ -148,8 +148,8 @@ describe('Agent lifecycle', () => {
     expect(agent.status().transport).toBe('mqtt');
   });
 
-  it('on stop, releases over the live transport and waits at most 2 s for the acknowledgement', async () => {
-    const { agent, store, controller, transports } = setup({ enrolled: true });
+  it('on stop, releases over the live transport and waits for the acknowledgement at most releaseTimeoutMs', async () => {
+    const { agent, store, controller, transports } = setup({ enrolled: true, releaseTimeoutMs: 300 });
     await agent.start();
     const [mqtt] = await transports();
     mqtt!.connect();
@@ -158,9 +158,9 @@ describe('Agent lifecycle', () => {
     controller.releaseDelayMs = 10_000;
     const started = Date.now();
     await agent.stop();
-    const took = Date.now() - started;
-    expect(took).toBeGreaterThanOrEqual(1_950);
-    expect(took).toBeLessThan(2_500);
+    // It waited out its timeout (a busy machine only lengthens that) and stopped without the answer.
+    expect(Date.now() - started).toBeGreaterThanOrEqual(290);
+    expect(controller.released).toBe(0);
     expect(mqtt!.calls).toContain('release');
     expect(store.state.lease).toBeUndefined();
     expect(store.state.lastSeq).toBeGreaterThan(0);
@@ -206,7 +206,8 @@ describe('Agent lifecycle', () => {
     const [mqtt] = await transports();
     controller.credentialOk = undefined;
     mqtt!.handlers.authRefused(mqtt!);
-    await new Promise((r) => setTimeout(r, 50));
+    await waitFor('the credential check', () => controller.credentialChecks === 1);
+    await new Promise((r) => setImmediate(r)); // its answer is acted on in the microtasks that follow
     expect(sets).toHaveLength(1);
     expect(mqtt!.closed).toBe(0);
   });

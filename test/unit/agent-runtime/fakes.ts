@@ -164,6 +164,7 @@ export class FakeController implements ControllerClient {
   /** Offline license file loads the controller recorded (jti); unreachable while `reachable` is false. */
   fileReports: LicenseFileLoaded[] = [];
   credentialOk: boolean | undefined = true;
+  credentialChecks = 0;
   leaseAnswer: Answer | undefined;
   releaseDelayMs = 0;
   reachable = true;
@@ -203,6 +204,7 @@ export class FakeController implements ControllerClient {
     return { recorded };
   }
   async credentialAccepted() {
+    this.credentialChecks += 1;
     return this.credentialOk;
   }
 }
