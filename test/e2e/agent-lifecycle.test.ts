@@ -1,62 +1,31 @@
 import crypto from 'node:crypto';
 import fs from 'node:fs/promises';
-import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { spawnAgent, type AgentProcess } from '../helpers/agent-process.js';
-import { startControllerProcess, type ControllerProcess } from '../helpers/controller-process.js';
+import type { AgentProcess } from '../helpers/agent-process.js';
+import { startControllerStack, type ControllerStack } from '../helpers/controller-stack.js';
 import { waitFor } from '../helpers/ports.js';
-import { createTestDatabase, type TestDatabase } from '../helpers/test-database.js';
-import { createTestVendor } from '../helpers/vendor.js';
 import { restClient } from '../helpers/rest-client.js';
 
 const ADMIN = `fl_${'a'.repeat(43)}`;
 
-interface GatewayJson {
-  online: boolean;
-  transport: string | null;
-  lease: { seq: number; state: string } | null;
-}
-
 /** Real controller (embedded aedes), real agents as processes, on loopback. */
 describe('agent sidecar end to end', () => {
-  let db: TestDatabase;
-  let ctl: ControllerProcess;
-  let dir: string;
+  let s: ControllerStack;
   let code: string;
-  const agents: AgentProcess[] = [];
-  const api = restClient(() => ctl.url, ADMIN);
-  const gateway = async (id: string) => (await api<GatewayJson>('GET', `/api/v1/gateways/${id}`)).body;
+  const api = restClient(() => s.ctl.url, ADMIN);
+  const gateway = (id: string) => s.gateway(id);
 
   beforeAll(async () => {
-    dir = await fs.mkdtemp(path.join(os.tmpdir(), 'floatlease-agent-e2e-'));
-    const vendor = await createTestVendor(dir);
-    db = await createTestDatabase();
-    ctl = await startControllerProcess({ DATABASE_URL: db.url, ADMIN_TOKEN: ADMIN, TRUSTED_ISSUERS: vendor.publicJwkFile });
-    const poolId = (await api<{ id: string }>('POST', '/api/v1/pools', { name: 'site-a' })).body.id;
-    expect((await api('PUT', `/api/v1/pools/${poolId}/license`, { license: await vendor.license({ tags: 1000, connections: 50, plugins: ['OPC UA'] }) })).status).toBe(200);
-    code = (await api<{ code: string }>('POST', `/api/v1/pools/${poolId}/activation-codes`, { seats: 10 })).body.code;
+    s = await startControllerStack({ name: 'agent-e2e', admin: ADMIN });
+    ({ code } = await s.pool('site-a', { tags: 1000, connections: 50, plugins: ['OPC UA'] }));
   }, 90_000);
-  afterAll(async () => {
-    await Promise.all(agents.map((a) => a.stop('SIGKILL')));
-    await ctl?.stop('SIGKILL');
-    await db?.drop();
-    await fs.rm(dir, { recursive: true, force: true });
-  });
+  afterAll(() => s?.close());
 
-  it('after kill -9, the broker marks the gateway offline within the keepalive window; restarted without a controller, the agent enforces its stored lease', async () => {
-    const stateDir = path.join(dir, 'state-crash');
+  it('after kill -9, the broker marks the gateway offline by its will; restarted without a controller, the agent enforces its stored lease', async () => {
+    const stateDir = path.join(s.dir, 'state-crash');
     const hardwareId = crypto.randomUUID();
-    const first = spawnAgent({
-      FLOATLEASE_CONTROLLER_URL: ctl.url,
-      FLOATLEASE_MQTT_URL: ctl.mqttUrl,
-      FLOATLEASE_TRANSPORT: 'mqtt',
-      FLOATLEASE_MQTT_KEEPALIVE_SEC: '2',
-      FLOATLEASE_ACTIVATION_CODE: code,
-      FLOATLEASE_STATE_DIR: stateDir,
-      FLOATLEASE_HARDWARE_ID: hardwareId,
-    });
-    agents.push(first);
+    const first = s.agent({ FLOATLEASE_MQTT_KEEPALIVE_SEC: '2', FLOATLEASE_ACTIVATION_CODE: code, FLOATLEASE_STATE_DIR: stateDir, FLOATLEASE_HARDWARE_ID: hardwareId });
     const { gatewayId } = await first.ready();
     await api('PUT', `/api/v1/gateways/${gatewayId}/allocation`, { tags: 50, connections: 5 });
     await waitFor('limits', async () => (await first.license()).totalTagCount === 50);
@@ -69,14 +38,13 @@ describe('agent sidecar end to end', () => {
     // Silent loss: the points stay held until the lease expires.
     expect((await gateway(gatewayId)).lease?.state).toBe('acknowledged');
 
-    const second = spawnAgent({
+    const second = s.agent({
       FLOATLEASE_CONTROLLER_URL: 'http://127.0.0.1:9',
       FLOATLEASE_MQTT_URL: 'mqtt://127.0.0.1:9',
       FLOATLEASE_FAILOVER_AFTER_SEC: '1',
       FLOATLEASE_STATE_DIR: stateDir,
       FLOATLEASE_HARDWARE_ID: hardwareId,
     });
-    agents.push(second);
     await second.ready();
     expect(await second.license()).toMatchObject({ mode: 'FLOATING', totalTagCount: 50, maxConnections: 5, controllerReachable: false, gatewayId });
     expect(second.logs.find((l) => l.msg === 'enforcing the stored lease until the controller answers')).toBeDefined();
@@ -90,22 +58,18 @@ describe('agent sidecar end to end', () => {
     let gatewayId: string;
 
     it('enrolls and runs on the trial allowance while nothing is allocated', async () => {
-      agent = spawnAgent({
-        FLOATLEASE_CONTROLLER_URL: ctl.url,
-        FLOATLEASE_MQTT_URL: ctl.mqttUrl,
+      agent = s.agent({
         FLOATLEASE_TRANSPORT: transport,
         FLOATLEASE_ACTIVATION_CODE: code,
-        FLOATLEASE_STATE_DIR: path.join(dir, `state-${transport}`),
-        FLOATLEASE_HARDWARE_ID: crypto.randomUUID(),
+        FLOATLEASE_STATE_DIR: path.join(s.dir, `state-${transport}`),
         FLOATLEASE_GATEWAY_NAME: `gw-${transport}`,
       });
-      agents.push(agent);
       const started = Date.now();
       ({ gatewayId } = await agent.ready());
       console.info(`${transport} agent: enrolled and ready in ${Date.now() - started} ms (including process start)`);
       expect(await agent.license()).toMatchObject({ licenseType: 'TRIAL', totalTagCount: 30, maxConnections: 30, enabledPlugins: [], gatewayId, transport, controllerReachable: true });
       expect(await gateway(gatewayId)).toMatchObject({ online: true, transport });
-      const mode = (await fs.stat(path.join(dir, `state-${transport}`, 'credential.json'))).mode & 0o777;
+      const mode = (await fs.stat(path.join(s.dir, `state-${transport}`, 'credential.json'))).mode & 0o777;
       expect(mode).toBe(0o600);
     });
 

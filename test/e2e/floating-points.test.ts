@@ -1,36 +1,13 @@
-import crypto from 'node:crypto';
-import fs from 'node:fs/promises';
-import os from 'node:os';
-import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { spawnAgent, type AgentProcess } from '../helpers/agent-process.js';
-import { startControllerProcess, type ControllerProcess } from '../helpers/controller-process.js';
-import { freePort, waitFor } from '../helpers/ports.js';
+import type { AgentProcess } from '../helpers/agent-process.js';
+import { startControllerStack, type ControllerStack } from '../helpers/controller-stack.js';
+import { waitFor } from '../helpers/ports.js';
 import { restClient } from '../helpers/rest-client.js';
-import { createTestDatabase, type TestDatabase } from '../helpers/test-database.js';
-import { createTestVendor } from '../helpers/vendor.js';
 
 const ADMIN = `fl_${'f'.repeat(43)}`;
 const TTL_SEC = 15;
 const SWEEP_MS = 250;
 const ALLOCATION = { tags: 100, connections: 10 };
-
-interface Points {
-  tags: number;
-  connections: number;
-}
-interface PoolJson {
-  held: Points;
-  pending: Points;
-  limit: Points;
-}
-interface GatewayJson {
-  online: boolean;
-  reserved: boolean;
-  held: Points;
-  pending: Points;
-  lease: { seq: number; state: string; expiresAt: string } | null;
-}
 
 /**
  * Issue 14, acceptance 3, with a real controller and real agents: 3 gateways allocated 100 tags
@@ -39,32 +16,20 @@ interface GatewayJson {
  * its points held while offline.
  */
 describe('points float between real agents (200-tag pool, 100-tag allocations)', () => {
-  let db: TestDatabase;
-  let ctl: ControllerProcess;
-  let dir: string;
+  let s: ControllerStack;
   let poolId: string;
   let code: string;
-  const agents: AgentProcess[] = [];
-  const api = restClient(() => ctl.url, ADMIN);
-  const pool = async () => (await api<PoolJson>('GET', `/api/v1/pools/${poolId}`)).body;
-  const gateway = async (id: string) => (await api<GatewayJson>('GET', `/api/v1/gateways/${id}`)).body;
+  const api = restClient(() => s.ctl.url, ADMIN);
+  const pool = () => s.poolView(poolId);
+  const gateway = (id: string) => s.gateway(id);
   const tagsOf = async (a: AgentProcess) => Number((await a.license()).totalTagCount);
 
   /** A running agent with a 100-tag allocation; resolves once it holds it or waits for it. */
   const agent = async (outcome: 'granted' | 'pending') => {
-    const a = spawnAgent({
-      FLOATLEASE_CONTROLLER_URL: ctl.url,
-      FLOATLEASE_MQTT_URL: ctl.mqttUrl,
-      FLOATLEASE_TRANSPORT: 'mqtt',
-      FLOATLEASE_MQTT_KEEPALIVE_SEC: '2',
-      FLOATLEASE_ACTIVATION_CODE: code,
-      FLOATLEASE_STATE_DIR: path.join(dir, crypto.randomUUID()),
-      FLOATLEASE_HARDWARE_ID: crypto.randomUUID(),
-    });
-    agents.push(a);
+    const a = s.agent({ FLOATLEASE_MQTT_KEEPALIVE_SEC: '2', FLOATLEASE_ACTIVATION_CODE: code });
     const { gatewayId } = await a.ready();
     await waitFor('online', async () => (await gateway(gatewayId)).online);
-    const put = await api<GatewayJson>('PUT', `/api/v1/gateways/${gatewayId}/allocation`, ALLOCATION);
+    const put = await api('PUT', `/api/v1/gateways/${gatewayId}/allocation`, ALLOCATION);
     if (put.status !== 200) throw new Error(`allocation: ${put.status} ${JSON.stringify(put.body)}`);
     if (outcome === 'granted') {
       await waitFor('limits applied', async () => (await tagsOf(a)) === ALLOCATION.tags);
@@ -76,28 +41,10 @@ describe('points float between real agents (200-tag pool, 100-tag allocations)',
   };
 
   beforeAll(async () => {
-    dir = await fs.mkdtemp(path.join(os.tmpdir(), 'floatlease-floating-'));
-    const vendor = await createTestVendor(dir);
-    db = await createTestDatabase();
-    ctl = await startControllerProcess({
-      DATABASE_URL: db.url,
-      ADMIN_TOKEN: ADMIN,
-      TRUSTED_ISSUERS: vendor.publicJwkFile,
-      SWEEP_INTERVAL_MS: String(SWEEP_MS),
-      DATA_DIR: path.join(dir, 'controller'),
-      MQTT_EMBEDDED_PORT: String(await freePort()),
-    });
-    poolId = (await api<{ id: string }>('POST', '/api/v1/pools', { name: 'site-f', leaseTtlSeconds: TTL_SEC })).body.id;
-    const upload = await api('PUT', `/api/v1/pools/${poolId}/license`, { license: await vendor.license({ tags: 200, connections: 30 }) });
-    expect(upload.status, `${JSON.stringify(upload.body)} ${JSON.stringify(ctl.logs.filter((l) => Number(l.level) >= 50))}`).toBe(200);
-    code = (await api<{ code: string }>('POST', `/api/v1/pools/${poolId}/activation-codes`, { seats: 10 })).body.code;
+    s = await startControllerStack({ name: 'floating', admin: ADMIN, restartable: true, env: { SWEEP_INTERVAL_MS: String(SWEEP_MS) } });
+    ({ poolId, code } = await s.pool('site-f', { tags: 200, connections: 30 }, { settings: { leaseTtlSeconds: TTL_SEC } }));
   }, 90_000);
-  afterAll(async () => {
-    await Promise.all(agents.map((a) => a.stop('SIGKILL')));
-    await ctl?.stop('SIGKILL');
-    await db?.drop();
-    await fs.rm(dir, { recursive: true, force: true });
-  });
+  afterAll(() => s?.close());
 
   it('SIGTERM frees points for the pending gateway at once; SIGKILL at exp; a reserved gateway keeps them offline', async () => {
     const one = await agent('granted');
@@ -139,7 +86,7 @@ describe('points float between real agents (200-tag pool, 100-tag allocations)',
     expect((await pool()).held.tags).toBe(200);
 
     // 3. A reserved gateway goes offline: its allocation stays held, nobody else gets it.
-    const reserve = await api<GatewayJson>('PUT', `/api/v1/gateways/${third.gatewayId}/allocation`, { ...ALLOCATION, reserved: true });
+    const reserve = await api('PUT', `/api/v1/gateways/${third.gatewayId}/allocation`, { ...ALLOCATION, reserved: true });
     expect(reserve.status, JSON.stringify(reserve.body)).toBe(200);
     const fifth = await agent('pending');
     await third.a.stop('SIGTERM'); // a clean stop: its lease is released at once

@@ -1,6 +1,3 @@
-import fs from 'node:fs/promises';
-import os from 'node:os';
-import path from 'node:path';
 import crypto from 'node:crypto';
 import { createLocalJWKSet, jwtVerify, type JSONWebKeySet } from 'jose';
 import mqtt, { type MqttClient } from 'mqtt';
@@ -9,12 +6,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LEASE_AUDIENCE } from '../../shared/protocol/lease-claims.js';
 import { agentClientId, topics } from '../../shared/protocol/mqtt-topics.js';
 import { AGENT_NAMESPACE } from '../../shared/protocol/socket-events.js';
-import type { TestBroker } from '../helpers/brokers.js';
 import { brokerVariants } from '../helpers/broker-variants.js';
-import { startControllerProcess, type ControllerProcess } from '../helpers/controller-process.js';
+import type { ControllerProcess } from '../helpers/controller-process.js';
+import { startControllerStack, type ControllerStack } from '../helpers/controller-stack.js';
 import { waitFor } from '../helpers/ports.js';
-import { createTestDatabase, type TestDatabase } from '../helpers/test-database.js';
-import { createTestVendor } from '../helpers/vendor.js';
 import { restClient } from '../helpers/rest-client.js';
 
 const ADMIN = `fl_${'t'.repeat(43)}`;
@@ -23,16 +18,14 @@ const hw = () => crypto.createHash('sha256').update(crypto.randomBytes(8)).diges
 const variants = brokerVariants('external Mosquitto with dynamic security');
 
 describe.each(variants)('agent transports via $name', (variant) => {
-  let db: TestDatabase;
-  let broker: TestBroker | undefined;
+  let stack: ControllerStack;
   let ctl: ControllerProcess;
-  let dir: string;
   let poolId: string;
   const clients: MqttClient[] = [];
   const api = restClient(() => ctl.url, ADMIN);
   const enroll = async (code: string) => (await api<{ gatewayId: string; credential: string }>('POST', '/api/v1/enroll', { activationCode: code, hardwareId: hw() }, null)).body;
   const connect = (gatewayId: string, password: string, extra: mqtt.IClientOptions = {}) =>
-    mqtt.connectAsync(ctl.mqttUrl, {
+    mqtt.connectAsync(stack.mqttUrl, {
       username: gatewayId,
       password,
       clientId: agentClientId(gatewayId),
@@ -54,21 +47,13 @@ describe.each(variants)('agent transports via $name', (variant) => {
     });
 
   beforeAll(async () => {
-    dir = await fs.mkdtemp(path.join(os.tmpdir(), 'floatlease-transport-'));
-    const vendor = await createTestVendor(dir);
-    db = await createTestDatabase();
-    broker = variant.broker ? await variant.broker() : undefined;
-    ctl = await startControllerProcess({ DATABASE_URL: db.url, ADMIN_TOKEN: ADMIN, TRUSTED_ISSUERS: vendor.publicJwkFile, ...variant.env(broker) });
-    if (broker) (ctl as { mqttUrl: string }).mqttUrl = broker.url;
-    poolId = (await api<{ id: string }>('POST', '/api/v1/pools', { name: 'p1' })).body.id;
-    expect((await api('PUT', `/api/v1/pools/${poolId}/license`, { license: await vendor.license({ tags: 500, connections: 50, plugins: ['OPC UA'] }) })).status).toBe(200);
+    stack = await startControllerStack({ name: 'transport', admin: ADMIN, broker: variant });
+    ctl = stack.ctl;
+    ({ poolId } = await stack.pool('p1', { tags: 500, connections: 50, plugins: ['OPC UA'] }));
   }, 60_000);
   afterAll(async () => {
     await Promise.all(clients.map((c) => c.endAsync(true).catch(() => undefined)));
-    await ctl?.stop('SIGKILL');
-    await broker?.dispose();
-    await db?.drop();
-    await fs.rm(dir, { recursive: true, force: true });
+    await stack?.close();
   });
 
   it('an MQTT agent gets a verified lease on hello and a pushed one on allocation change', async () => {
