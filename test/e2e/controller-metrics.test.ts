@@ -51,7 +51,6 @@ beforeAll(async () => {
 }, 60_000);
 
 afterAll(() => stack?.close());
-});
 
 describe('controller /metrics', () => {
   it('reports exactly the expected pool gauges and lease counters', async () => {

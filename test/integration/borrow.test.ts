@@ -1,16 +1,10 @@
 import { decodeJwt } from 'jose';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { gatewayView, leaseGrant, poolView } from '../../shared/protocol/rest.js';
-import { startHarness, type Harness } from '../helpers/api-harness.js';
+import { useHarness } from '../helpers/api-harness.js';
 
 /** Issue 21 step 3: offline borrowing on real PostgreSQL through the agent REST API. */
-let h: Harness;
-beforeAll(async () => {
-  h = await startHarness();
-});
-afterAll(async () => {
-  await h?.close();
-});
+const h = useHarness();
 
 const pool = async (id: string) => poolView.parse((await h.api('GET', `/api/v1/pools/${id}`)).body);
 const gateway = async (id: string) => gatewayView.parse((await h.api('GET', `/api/v1/gateways/${id}`)).body);

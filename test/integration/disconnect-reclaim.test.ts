@@ -1,17 +1,11 @@
 import { decodeJwt } from 'jose';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { LeaseEndings } from '../../server/leases/lease-endings.js';
 import { PresenceService } from '../../server/leases/presence-service.js';
 import { markAllOfflineAtStart } from '../../server/leases/presence-reconciler.js';
-import { startHarness, type Harness } from '../helpers/api-harness.js';
+import { useHarness } from '../helpers/api-harness.js';
 
-let h: Harness;
-beforeAll(async () => {
-  h = await startHarness();
-});
-afterAll(async () => {
-  await h?.close();
-});
+const h = useHarness();
 
 const MARGIN = 5;
 type PoolBody = { held: { tags: number; connections: number }; disconnectGraceSeconds: number; reclaim: string };

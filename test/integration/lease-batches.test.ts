@@ -1,12 +1,12 @@
 import crypto from 'node:crypto';
 import { decodeJwt } from 'jose';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { AppError } from '../../server/errors/app-error.js';
 import { LeaseService, type LeaseObserver } from '../../server/leases/lease-service.js';
 import { PresenceService } from '../../server/leases/presence-service.js';
 import { LeaseSigner } from '../../server/signing/lease-signer.js';
 import { leaseClaimsSchema, LEASE_AUDIENCE } from '../../shared/protocol/lease-claims.js';
-import { startHarness, type Harness } from '../helpers/api-harness.js';
+import { useHarness } from '../helpers/api-harness.js';
 import { GatedSigner } from './invariant/gated-signer.js';
 import { takeSnapshot, violations } from './invariant/invariant-checker.js';
 
@@ -17,13 +17,7 @@ import { takeSnapshot, violations } from './invariant/invariant-checker.js';
  * the answer it would have had alone.
  */
 
-let h: Harness;
-beforeAll(async () => {
-  h = await startHarness();
-});
-afterAll(async () => {
-  await h?.close();
-});
+const h = useHarness();
 
 interface Fixture {
   service: LeaseService;

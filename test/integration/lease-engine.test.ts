@@ -1,15 +1,9 @@
 import { createLocalJWKSet, decodeProtectedHeader, jwtVerify, type JSONWebKeySet } from 'jose';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { leaseClaimsSchema, LEASE_AUDIENCE } from '../../shared/protocol/lease-claims.js';
-import { startHarness, type Harness } from '../helpers/api-harness.js';
+import { useHarness } from '../helpers/api-harness.js';
 
-let h: Harness;
-beforeAll(async () => {
-  h = await startHarness();
-});
-afterAll(async () => {
-  await h?.close();
-});
+const h = useHarness();
 
 type PoolBody = { held: { tags: number; connections: number }; free: { tags: number; connections: number }; allocated: { tags: number } };
 const pool = async (id: string) => (await h.api<PoolBody>('GET', `/api/v1/pools/${id}`)).body;

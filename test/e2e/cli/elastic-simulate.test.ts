@@ -1,19 +1,15 @@
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { beforeAll, describe, expect, it, vi } from 'vitest';
 import type { SimulateView } from '../../../shared/protocol/simulate.js';
-import { ADMIN_TOKEN, startHarness, type Harness } from '../../helpers/api-harness.js';
+import { ADMIN_TOKEN, useHarness } from '../../helpers/api-harness.js';
 import { cli, json, outcome } from './cli-runner.js';
 
 vi.setConfig({ testTimeout: 120_000 });
 
 /** Issue 21 through the CLI: policy, elastic, pending and simulate on a pool with recorded history. */
-let h: Harness;
+const h = useHarness();
 let env: Record<string, string>;
 beforeAll(async () => {
-  h = await startHarness();
   env = { FLOATLEASE_URL: h.url, FLOATLEASE_TOKEN: ADMIN_TOKEN };
-});
-afterAll(async () => {
-  await h?.close();
 });
 
 describe('floatlease policy / elastic / pending / simulate', () => {

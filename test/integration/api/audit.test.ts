@@ -1,15 +1,11 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { randomHardwareId, startHarness, type Harness } from '../../helpers/api-harness.js';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { randomHardwareId, useHarness } from '../../helpers/api-harness.js';
 
-let h: Harness;
+const h = useHarness();
 beforeAll(async () => {
-  h = await startHarness();
   await script();
 }, 60_000);
-afterAll(async () => {
-  await h?.close();
-});
 
 interface AuditEvent {
   id: number;

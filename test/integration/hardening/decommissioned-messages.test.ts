@@ -1,15 +1,9 @@
-import { afterAll, beforeAll, expect, it } from 'vitest';
-import { startHarness, type Harness } from '../../helpers/api-harness.js';
+import { expect, it } from 'vitest';
+import { useHarness } from '../../helpers/api-harness.js';
 
 // Issue 15, finding 3: a session opened before the decommission (on another replica, or not yet
 // closed) must have every later message refused: usage, presence, lease grants.
-let h: Harness;
-beforeAll(async () => {
-  h = await startHarness();
-});
-afterAll(async () => {
-  await h?.close();
-});
+const h = useHarness();
 
 it("a decommissioned gateway's usage, presence and grants are refused", async () => {
   const gw = await h.enroll(await h.code(await h.pool()));

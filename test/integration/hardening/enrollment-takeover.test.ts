@@ -1,16 +1,12 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { randomHardwareId, startHarness, type Harness } from '../../helpers/api-harness.js';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { randomHardwareId, useHarness } from '../../helpers/api-harness.js';
 
 // Issue 15, finding 2: anyone with the pool's activation code and B's hardware id (shown to
 // viewers) re-enrolled as B, got a fresh credential, and B's own credential stopped working.
-let h: Harness;
+const h = useHarness();
 let code: string;
 beforeAll(async () => {
-  h = await startHarness();
   code = await h.code(await h.pool(), 20);
-});
-afterAll(async () => {
-  await h?.close();
 });
 
 type Enrolled = { gatewayId: string; credential: string; reenrolled: boolean };

@@ -1,15 +1,12 @@
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import { Agent, type AgentOptions } from '../../../agent/agent.js';
 import { ControllerHttpError, ControllerUnreachableError } from '../../../agent/controller/controller-api.js';
 import { TRIAL_ALLOWANCE } from '../../../shared/protocol/limits.js';
 import { waitFor } from '../../helpers/ports.js';
 import { captureLogger, CREDENTIAL, FakeController, FakeTransport, GATEWAY_ID, HARDWARE_ID, MemoryStore, TestSigner } from './fakes.js';
+import { perFile } from '../../helpers/per-file.js';
 
-let signer: TestSigner;
-beforeAll(async () => {
-  signer = await TestSigner.create();
-});
-afterAll(() => signer.dispose());
+const signer = perFile(() => TestSigner.create(), (s) => s.dispose());
 
 const running: Agent[] = [];
 afterEach(async () => {

@@ -1,4 +1,4 @@
-import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { Agent } from '../../../agent/agent.js';
 import { ReachabilityGrace } from '../../../agent/lease/reachability-grace.js';
 import { TRIAL_ALLOWANCE } from '../../../shared/protocol/limits.js';
@@ -6,6 +6,7 @@ import type { LeaseGrant } from '../../../shared/protocol/rest.js';
 import { waitFor } from '../../helpers/ports.js';
 import { FakeClock } from '../agent/fake-clock.js';
 import { captureLogger, CREDENTIAL, FakeController, FakeTransport, GATEWAY_ID, HARDWARE_ID, MemoryStore, TestSigner } from './fakes.js';
+import { perFile } from '../../helpers/per-file.js';
 
 /** reclaim on-disconnect, the agent's half: the grace counts on the monotonic clock from the last answered request. */
 describe('ReachabilityGrace', () => {
@@ -91,11 +92,7 @@ describe('ReachabilityGrace', () => {
   });
 });
 
-let signer: TestSigner;
-beforeAll(async () => {
-  signer = await TestSigner.create();
-});
-afterAll(() => signer.dispose());
+const signer = perFile(() => TestSigner.create(), (s) => s.dispose());
 const running: Agent[] = [];
 afterEach(async () => {
   await Promise.all(running.splice(0).map((a) => a.stop()));

@@ -1,4 +1,4 @@
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import { Agent } from '../../../agent/agent.js';
 import { startLocalApi, type LocalApi } from '../../../agent/http/local-api.js';
 import { activationRoutes } from '../../../agent/local/activation-routes.js';
@@ -7,18 +7,11 @@ import { LicenseFileReports } from '../../../agent/lease/license-file-reports.js
 import { TRIAL_ALLOWANCE } from '../../../shared/protocol/limits.js';
 import { waitFor } from '../../helpers/ports.js';
 import { captureLogger, CREDENTIAL, FakeController, FakeTransport, GATEWAY_ID, HARDWARE_ID, MemoryStore, TestSigner } from './fakes.js';
+import { perFile } from '../../helpers/per-file.js';
 
 /** Issue 17 finding 9: an offline license file loaded at the device is checked like a pushed lease. */
-let signer: TestSigner;
-let stranger: TestSigner;
-beforeAll(async () => {
-  signer = await TestSigner.create();
-  stranger = await TestSigner.create();
-});
-afterAll(async () => {
-  await signer.dispose();
-  await stranger.dispose();
-});
+const signer = perFile(() => TestSigner.create(), (s) => s.dispose());
+const stranger = perFile(() => TestSigner.create(), (s) => s.dispose());
 
 const running: Agent[] = [];
 let api: LocalApi | undefined;
