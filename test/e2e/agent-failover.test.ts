@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { AgentProcess } from '../helpers/agent-process.js';
-import { startAedes, type TestBroker } from '../helpers/brokers.js';
+import { startAedes } from '../helpers/brokers.js';
 import { startControllerStack, type ControllerStack } from '../helpers/controller-stack.js';
 import { waitFor } from '../helpers/ports.js';
 import { restClient } from '../helpers/rest-client.js';
@@ -10,7 +10,6 @@ const ADMIN = `fl_${'f'.repeat(43)}`;
 /** A controller on an external broker that the test can stop, and an agent configured with both transports. */
 describe('agent failover between MQTT and WebSocket', () => {
   let s: ControllerStack;
-  let broker: TestBroker;
   let agent: AgentProcess;
   const api = restClient(() => s.ctl.url, ADMIN);
 
@@ -20,7 +19,6 @@ describe('agent failover between MQTT and WebSocket', () => {
       admin: ADMIN,
       broker: { broker: () => startAedes(), env: (b) => ({ MQTT_URL: b!.url, MQTT_SHARED_SUBSCRIPTIONS: 'false' }) },
     });
-    broker = s.broker!;
     // The shortest lease TTL (15 s): a renewal every 5 s.
     const { code } = await s.pool('failover', { tags: 500, connections: 20 }, { settings: { leaseTtlSeconds: 15 }, seats: 1 });
     agent = s.agent({ FLOATLEASE_TRANSPORT: 'mqtt,ws', FLOATLEASE_FAILOVER_AFTER_SEC: '1', FLOATLEASE_ACTIVATION_CODE: code });
@@ -37,7 +35,7 @@ describe('agent failover between MQTT and WebSocket', () => {
 
     const seqBefore = Number((await agent.license()).seq);
     const down = Date.now();
-    await broker.stop();
+    await s.broker!.stop();
     // hello on the new transport brings one lease; the scheduled renewal (a third of 15 s) the next.
     const seqOnWs = await waitFor('on ws with a lease', async () => {
       const l = await agent.license();
@@ -51,7 +49,7 @@ describe('agent failover between MQTT and WebSocket', () => {
     console.info(`broker down: agent on WebSocket after ${switchedIn} ms, renewed over it ${Date.now() - down} ms after the outage began`);
 
     const up = Date.now();
-    await broker.restart();
+    await s.broker!.restart();
     await waitFor('back on mqtt with a fresh lease', async () => {
       const l = await agent.license();
       return l.transport === 'mqtt' && Number(l.seq) > Number(lic.seq);

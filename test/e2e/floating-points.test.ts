@@ -20,22 +20,20 @@ describe('points float between real agents (200-tag pool, 100-tag allocations)',
   let poolId: string;
   let code: string;
   const api = restClient(() => s.ctl.url, ADMIN);
-  const pool = () => s.poolView(poolId);
-  const gateway = (id: string) => s.gateway(id);
   const tagsOf = async (a: AgentProcess) => Number((await a.license()).totalTagCount);
 
   /** A running agent with a 100-tag allocation; resolves once it holds it or waits for it. */
   const agent = async (outcome: 'granted' | 'pending') => {
     const a = s.agent({ FLOATLEASE_MQTT_KEEPALIVE_SEC: '2', FLOATLEASE_ACTIVATION_CODE: code });
     const { gatewayId } = await a.ready();
-    await waitFor('online', async () => (await gateway(gatewayId)).online);
+    await waitFor('online', async () => (await s.gateway(gatewayId)).online);
     const put = await api('PUT', `/api/v1/gateways/${gatewayId}/allocation`, ALLOCATION);
     if (put.status !== 200) throw new Error(`allocation: ${put.status} ${JSON.stringify(put.body)}`);
     if (outcome === 'granted') {
       await waitFor('limits applied', async () => (await tagsOf(a)) === ALLOCATION.tags);
-      await waitFor('lease acknowledged', async () => (await gateway(gatewayId)).lease?.state === 'acknowledged');
+      await waitFor('lease acknowledged', async () => (await s.gateway(gatewayId)).lease?.state === 'acknowledged');
     } else {
-      await waitFor('pending 100', async () => (await gateway(gatewayId)).pending.tags === ALLOCATION.tags);
+      await waitFor('pending 100', async () => (await s.gateway(gatewayId)).pending.tags === ALLOCATION.tags);
     }
     return { a, gatewayId };
   };
@@ -51,8 +49,8 @@ describe('points float between real agents (200-tag pool, 100-tag allocations)',
     const two = await agent('granted');
     const third = await agent('pending');
     expect(await tagsOf(third.a)).toBeLessThan(ALLOCATION.tags);
-    expect((await pool()).held.tags).toBe(200);
-    expect((await pool()).pending.tags).toBe(100);
+    expect((await s.poolView(poolId)).held.tags).toBe(200);
+    expect((await s.poolView(poolId)).pending.tags).toBe(100);
 
     // 1. A clean stop releases; the freed points are pushed to the pending gateway.
     const termAt = Date.now();
@@ -60,13 +58,13 @@ describe('points float between real agents (200-tag pool, 100-tag allocations)',
     await waitFor('the third agent enforces 100 tags', async () => (await tagsOf(third.a)) === ALLOCATION.tags, { timeoutMs: 20_000, intervalMs: 20 });
     const termMs = Date.now() - termAt;
     console.log(`[floating] SIGTERM → third agent's /api/license shows 100 tags after ${termMs} ms`);
-    expect((await pool()).held.tags).toBe(200);
+    expect((await s.poolView(poolId)).held.tags).toBe(200);
 
     // 2. kill -9: the killed agent may enforce its lease until exp, so its points wait for it.
     const fourth = await agent('pending');
     await two.a.stop('SIGKILL');
-    await waitFor('killed gateway offline', async () => !(await gateway(two.gatewayId)).online, { timeoutMs: 10_000 });
-    const exp = Date.parse((await gateway(two.gatewayId)).lease!.expiresAt);
+    await waitFor('killed gateway offline', async () => !(await s.gateway(two.gatewayId)).online, { timeoutMs: 10_000 });
+    const exp = Date.parse((await s.gateway(two.gatewayId)).lease!.expiresAt);
     let grantedAt = 0;
     await waitFor(
       'the fourth agent enforces 100 tags',
@@ -83,7 +81,7 @@ describe('points float between real agents (200-tag pool, 100-tag allocations)',
     );
     // Not before exp: the agent's license was read after it changed, so a grant before exp fails here.
     expect(grantedAt).toBeGreaterThanOrEqual(exp);
-    expect((await pool()).held.tags).toBe(200);
+    expect((await s.poolView(poolId)).held.tags).toBe(200);
 
     // 3. A reserved gateway goes offline: its allocation stays held, nobody else gets it.
     const reserve = await api('PUT', `/api/v1/gateways/${third.gatewayId}/allocation`, { ...ALLOCATION, reserved: true });
@@ -91,10 +89,10 @@ describe('points float between real agents (200-tag pool, 100-tag allocations)',
     const fifth = await agent('pending');
     await third.a.stop('SIGTERM'); // a clean stop: its lease is released at once
     await waitFor('reserved gateway offline, lease ended', async () => {
-      const g = await gateway(third.gatewayId);
+      const g = await s.gateway(third.gatewayId);
       return !g.online && g.lease?.state === 'released';
     }, { timeoutMs: 10_000 });
-    const thirdGone = await gateway(third.gatewayId);
+    const thirdGone = await s.gateway(third.gatewayId);
     expect(thirdGone.reserved).toBe(true);
     expect(thirdGone.held.tags).toBe(ALLOCATION.tags);
     // Watch past the released lease's exp plus several sweeps: the points never move.
@@ -102,7 +100,7 @@ describe('points float between real agents (200-tag pool, 100-tag allocations)',
     // A plain loop, not waitFor: every sample must pass (waitFor would retry a failed one).
     let samples = 0;
     while (Date.now() <= watchUntil) {
-      const [p, f] = await Promise.all([pool(), gateway(fifth.gatewayId)]);
+      const [p, f] = await Promise.all([s.poolView(poolId), s.gateway(fifth.gatewayId)]);
       expect(p.held.tags).toBe(200); // the fourth's 100 + the reserved 100
       expect(f.pending.tags).toBe(ALLOCATION.tags);
       expect(await tagsOf(fifth.a)).toBeLessThan(ALLOCATION.tags);

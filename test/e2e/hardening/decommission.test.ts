@@ -5,7 +5,6 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { agentClientId, topics } from '../../../shared/protocol/mqtt-topics.js';
 import { AGENT_NAMESPACE } from '../../../shared/protocol/socket-events.js';
 import { brokerVariants } from '../../helpers/broker-variants.js';
-import type { ControllerProcess } from '../../helpers/controller-process.js';
 import { startControllerStack, type ControllerStack } from '../../helpers/controller-stack.js';
 import { waitFor } from '../../helpers/ports.js';
 import { restClient } from '../../helpers/rest-client.js';
@@ -15,15 +14,11 @@ import { restClient } from '../../helpers/rest-client.js';
 const ADMIN = `fl_${'d'.repeat(43)}`;
 const hw = () => crypto.createHash('sha256').update(crypto.randomBytes(8)).digest('base64');
 
-const variants = brokerVariants();
-
-describe.each(variants)('decommission ends access ($name)', (variant) => {
+describe.each(brokerVariants())('decommission ends access ($name)', (variant) => {
   let stack: ControllerStack;
-  let ctl: ControllerProcess;
-  let mqttUrl: string;
   let code: string;
   const clients: MqttClient[] = [];
-  const api = restClient(() => ctl.url, ADMIN);
+  const api = restClient(() => stack.ctl.url, ADMIN);
   const enroll = async (hardwareId: string) =>
     api<{ gatewayId: string; credential: string; reenrolled: boolean }>('POST', '/api/v1/enroll', { activationCode: code, hardwareId }, null);
   const gateway = async (id: string) =>
@@ -31,7 +26,6 @@ describe.each(variants)('decommission ends access ($name)', (variant) => {
 
   beforeAll(async () => {
     stack = await startControllerStack({ name: 'decom', admin: ADMIN, broker: variant });
-    ({ ctl, mqttUrl } = stack);
     ({ code } = await stack.pool('p1', { tags: 500, connections: 50 }));
   }, 60_000);
   afterAll(async () => {
@@ -43,7 +37,7 @@ describe.each(variants)('decommission ends access ($name)', (variant) => {
     const hwM = hw();
     const m = (await enroll(hwM)).body;
     const w = (await enroll(hw())).body;
-    const c = await mqtt.connectAsync(mqttUrl, {
+    const c = await mqtt.connectAsync(stack.mqttUrl, {
       username: m.gatewayId,
       password: m.credential,
       clientId: agentClientId(m.gatewayId),
@@ -55,7 +49,7 @@ describe.each(variants)('decommission ends access ($name)', (variant) => {
     await c.publishAsync(topics.presence(m.gatewayId), '{"online":true}', { qos: 1, retain: true });
     await waitFor('mqtt gateway online', async () => (await gateway(m.gatewayId)).online);
 
-    const s = ioc(`${ctl.url}${AGENT_NAMESPACE}`, { auth: { credential: w.credential }, transports: ['websocket'], reconnection: false });
+    const s = ioc(`${stack.ctl.url}${AGENT_NAMESPACE}`, { auth: { credential: w.credential }, transports: ['websocket'], reconnection: false });
     try {
       await new Promise<void>((resolve) => s.once('connect', () => resolve()));
       await waitFor('ws gateway online', async () => (await gateway(w.gatewayId)).online);
@@ -71,7 +65,7 @@ describe.each(variants)('decommission ends access ($name)', (variant) => {
     }
     // The broker credential is deleted: the old one no longer connects.
     await expect(
-      mqtt.connectAsync(mqttUrl, { username: m.gatewayId, password: m.credential, clientId: agentClientId(m.gatewayId), reconnectPeriod: 0 }),
+      mqtt.connectAsync(stack.mqttUrl, { username: m.gatewayId, password: m.credential, clientId: agentClientId(m.gatewayId), reconnectPeriod: 0 }),
     ).rejects.toThrow();
     expect((await gateway(m.gatewayId)).online).toBe(false);
 

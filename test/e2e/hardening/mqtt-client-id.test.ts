@@ -3,7 +3,6 @@ import mqtt, { type MqttClient } from 'mqtt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { agentClientId, topics } from '../../../shared/protocol/mqtt-topics.js';
 import { brokerVariants } from '../../helpers/broker-variants.js';
-import type { ControllerProcess } from '../../helpers/controller-process.js';
 import { startControllerStack, type ControllerStack } from '../../helpers/controller-stack.js';
 import { waitFor } from '../../helpers/ports.js';
 import { restClient } from '../../helpers/rest-client.js';
@@ -13,19 +12,15 @@ import { restClient } from '../../helpers/rest-client.js';
 const ADMIN = `fl_${'c'.repeat(43)}`;
 const hw = () => crypto.createHash('sha256').update(crypto.randomBytes(8)).digest('base64');
 
-const variants = brokerVariants();
-
-describe.each(variants)('MQTT client ids are bound to the gateway ($name)', (variant) => {
+describe.each(brokerVariants())('MQTT client ids are bound to the gateway ($name)', (variant) => {
   let stack: ControllerStack;
-  let ctl: ControllerProcess;
-  let mqttUrl: string;
   let code: string;
   const clients: MqttClient[] = [];
-  const api = restClient(() => ctl.url, ADMIN);
+  const api = restClient(() => stack.ctl.url, ADMIN);
   const enroll = async () =>
     (await api<{ gatewayId: string; credential: string }>('POST', '/api/v1/enroll', { activationCode: code, hardwareId: hw() }, null)).body;
   const connect = async (username: string, password: string, clientId: string) => {
-    const c = await mqtt.connectAsync(mqttUrl, {
+    const c = await mqtt.connectAsync(stack.mqttUrl, {
       username,
       password,
       clientId,
@@ -56,7 +51,6 @@ describe.each(variants)('MQTT client ids are bound to the gateway ($name)', (var
 
   beforeAll(async () => {
     stack = await startControllerStack({ name: 'clientid', admin: ADMIN, broker: variant });
-    ({ ctl, mqttUrl } = stack);
     ({ code } = await stack.pool('p1', { tags: 500, connections: 50 }, { settings: { reclaim: 'on-disconnect' } }));
   }, 60_000);
   afterAll(async () => {

@@ -1,17 +1,14 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { Agent, type AgentOptions } from '../../../agent/agent.js';
 import { ControllerHttpError, ControllerUnreachableError } from '../../../agent/controller/controller-api.js';
 import { TRIAL_ALLOWANCE } from '../../../shared/protocol/limits.js';
 import { waitFor } from '../../helpers/ports.js';
-import { captureLogger, CREDENTIAL, FakeController, FakeTransport, GATEWAY_ID, HARDWARE_ID, MemoryStore, TestSigner } from './fakes.js';
+import { captureLogger, CREDENTIAL, FakeController, FakeTransport, GATEWAY_ID, HARDWARE_ID, MemoryStore, stoppedAfterEach, TestSigner } from './fakes.js';
 import { perFile } from '../../helpers/per-file.js';
 
 const signer = perFile(() => TestSigner.create(), (s) => s.dispose());
 
-const running: Agent[] = [];
-afterEach(async () => {
-  await Promise.all(running.splice(0).map((a) => a.stop()));
-});
+const running = stoppedAfterEach<Agent>();
 
 function setup(opts: Partial<AgentOptions> & { enrolled?: boolean; names?: ('mqtt' | 'ws')[] } = {}) {
   const store = new MemoryStore();

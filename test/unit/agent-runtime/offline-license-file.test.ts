@@ -6,7 +6,7 @@ import { ControllerHttpError } from '../../../agent/controller/controller-api.js
 import { LicenseFileReports } from '../../../agent/lease/license-file-reports.js';
 import { TRIAL_ALLOWANCE } from '../../../shared/protocol/limits.js';
 import { waitFor } from '../../helpers/ports.js';
-import { captureLogger, CREDENTIAL, FakeController, FakeTransport, GATEWAY_ID, HARDWARE_ID, MemoryStore, TestSigner } from './fakes.js';
+import { captureLogger, CREDENTIAL, enrolledStore, FakeController, FakeTransport, HARDWARE_ID, MemoryStore, TestSigner } from './fakes.js';
 import { perFile } from '../../helpers/per-file.js';
 
 /** Issue 17 finding 9: an offline license file loaded at the device is checked like a pushed lease. */
@@ -25,7 +25,7 @@ const DAY = 86_400;
 const TOKEN = 'local-token-for-tests';
 
 /** Enrolled, controller unreachable over every transport (they never connect): the offline case. */
-async function offlineAgent(store = enrolledStore(), controller = new FakeController(signer)) {
+async function offlineAgent(store = enrolledStore(signer), controller = new FakeController(signer)) {
   const log = captureLogger();
   const mqtt: FakeTransport[] = [];
   const agent = new Agent({
@@ -43,13 +43,6 @@ async function offlineAgent(store = enrolledStore(), controller = new FakeContro
   running.push(agent);
   await agent.start();
   return { agent, store, controller, log, mqtt: () => waitFor('transport', () => mqtt.at(-1)) };
-}
-
-function enrolledStore(): MemoryStore {
-  const store = new MemoryStore();
-  store.credential = { gatewayId: GATEWAY_ID, secret: CREDENTIAL };
-  store.trust = signer.trust();
-  return store;
 }
 
 const offlineFile = (overrides: Parameters<TestSigner['grant']>[0] = {}, nowMs?: number) =>
@@ -112,7 +105,7 @@ describe('offline license file', () => {
   });
 
   it('controller out of reach: the report waits in the state folder, survives a restart and is sent at the next contact', async () => {
-    const store = enrolledStore();
+    const store = enrolledStore(signer);
     const controller = new FakeController(signer);
     controller.reachable = false;
     const first = await offlineAgent(store, controller);
