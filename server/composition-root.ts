@@ -141,7 +141,7 @@ export async function startController(config: Config, logger: Logger, onFatal: (
 
     // Agents' messages take their lane of the connection budget; the rest stays free for the other lanes.
     // One dispatcher for every transport: MQTT, Socket.IO and the HTTP agent routes.
-    const agentHandler = new AgentHandler(services.leases, services.gateways, services.licenseFiles, {
+    const agentHandler = new AgentHandler(services, {
       maxInFlight: budget.lanes.agentMessages,
       logger: logger.child({ component: 'agent-handler' }),
     });
@@ -178,7 +178,7 @@ export async function startController(config: Config, logger: Logger, onFatal: (
       // External broker: agents stayed connected across our restart; a hello round finds the ghosts.
       const helloRound = new AbortController();
       const round = runHelloRound(
-        { sql: database.db.$client, link: brokerLink, setOfflineIf: (id, transport, stillGone) => services.leases.setOfflineIf(id, transport, stillGone), logger: logger.child({ component: 'hello-round' }) },
+        { sql: database.db.$client, link: brokerLink, setOfflineIf: (id, transport, stillGone) => services.presence.setOfflineIf(id, transport, stillGone), logger: logger.child({ component: 'hello-round' }) },
         config.helloRoundWindowMs,
         helloRound.signal,
       ).catch((err: unknown) => logger.warn({ err }, 'hello round failed; presence follows the agents\' next messages'));

@@ -59,7 +59,7 @@ export function buildApiRouter(
   registerGatewayRoutes(routes, s.gateways);
   registerHistoryRoutes(routes, s.history);
   registerOfflineLicenseRoutes(routes, s.leases);
-  const agents = opts.agents ?? new AgentHandler(s.leases, s.gateways, s.licenseFiles, { maxInFlight: (opts.budget?.lanes ?? LANES).agentMessages });
+  const agents = opts.agents ?? new AgentHandler(s, { maxInFlight: (opts.budget?.lanes ?? LANES).agentMessages });
   registerAgentRoutes(routes, agents, () => s.publishedKeys.jwks(), () => s.keySet.document());
   registerElasticRoutes(routes, s.elastic);
   registerSimulateRoutes(routes, s.simulate);

@@ -12,8 +12,10 @@ import { SimulateService } from './simulate/simulate-service.js';
 import { GatewayService } from './gateways/gateway-service.js';
 import { HistoryService } from './history/history-service.js';
 import { LeasePusher } from './leases/lease-pusher.js';
+import { LeaseEndings } from './leases/lease-endings.js';
 import { LeaseService, type LeaseObserver } from './leases/lease-service.js';
 import { LicenseFileService } from './leases/license-file-service.js';
+import { PresenceService } from './leases/presence-service.js';
 import { PublishedKeys } from './leases/published-keys.js';
 import { SigningKeyService } from './leases/signing-key-service.js';
 import { AuditService } from './audit/audit-service.js';
@@ -37,7 +39,12 @@ export interface Services {
   readonly gateways: GatewayService;
   readonly bulkAllocations: BulkAllocationService;
   readonly enrollment: EnrollmentService;
+  /** Grants, renewals, acknowledgements, offline license files and borrows. */
   readonly leases: LeaseService;
+  /** Release, expiry, reclaim on disconnect, pruning of ended leases. */
+  readonly leaseEndings: LeaseEndings;
+  /** Online or offline, and over which transport. */
+  readonly presence: PresenceService;
   /** Offline license files loaded at devices, as the agents report them. */
   readonly licenseFiles: LicenseFileService;
   readonly pusher: LeasePusher;
@@ -82,7 +89,6 @@ export async function createServices(
     ), {
     issuer: config.leaseIssuer,
     audience: LEASE_AUDIENCE,
-    events,
     keySetFor: (kid) => announcer.forKid(kid),
     ...(observer ? { observer } : {}),
     ...(config.budget ? { lanes: config.budget.lanes } : {}),
@@ -90,6 +96,8 @@ export async function createServices(
   const pusher = new LeasePusher(db, leases, logger.child({ component: 'lease-pusher' }), observer);
   const notifier = notifierWithEvents(pusher, events);
   leases.onPointsFreed((poolId) => notifier.pointsFreed(poolId));
+  const leaseEndings = new LeaseEndings(db, { observer, pointsFreed: (poolId) => notifier.pointsFreed(poolId) });
+  const presence = new PresenceService(db, { events, observer, lanes: config.budget?.lanes });
   const identity = { issuer: config.leaseIssuer, audience: LEASE_AUDIENCE, jwks: () => publishedKeys.jwks() };
   const pools = new PoolService(db, trustedIssuerVerifier(config.trustedIssuerFiles, path.join(config.dataDir, 'trusted-issuers')), notifier);
   return {
@@ -100,6 +108,8 @@ export async function createServices(
     bulkAllocations: new BulkAllocationService(db, notifier),
     enrollment: new EnrollmentService(db, identity, notifier, credentials),
     leases,
+    leaseEndings,
+    presence,
     licenseFiles: new LicenseFileService(db),
     pusher,
     keys,

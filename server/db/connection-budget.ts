@@ -16,9 +16,9 @@ export interface ConnectionLanes {
   readonly leaseGrants: number;
   /** Lease acknowledgement batches (LeaseService). */
   readonly leaseAcks: number;
-  /** Presence batches (LeaseService). */
+  /** "Online" presence batches (PresenceService). */
   readonly presence: number;
-  /** Offline transactions with their reclaims (LeaseService). */
+  /** "Offline" presence transactions, one gateway each (PresenceService). */
   readonly offline: number;
   /** Agents' credential look-ups (GatewayAuthenticator). */
   readonly gatewayAuth: number;

@@ -2,6 +2,7 @@ import { and, eq, isNull, sql, type SQL } from 'drizzle-orm';
 import type { DbOrTx } from '../db/database.js';
 import { gateways, leases } from '../db/schema.js';
 import { heldByGatewaySql, liveLeaseSql, type Points } from '../leases/lease-accounting.js';
+import { returnedRow } from '../db/returned-row.js';
 
 export type GatewayRow = typeof gateways.$inferSelect;
 
@@ -73,12 +74,10 @@ export const gatewayStore = {
     return q.select().from(gateways).where(eq(gateways.activationCodeId, codeId)).orderBy(gateways.enrolledAt);
   },
   async insert(q: DbOrTx, row: typeof gateways.$inferInsert): Promise<GatewayRow> {
-    const [created] = await q.insert(gateways).values(row).returning();
-    return created!;
+    return returnedRow(await q.insert(gateways).values(row).returning(), 'gateway insert');
   },
   async update(q: DbOrTx, id: string, patch: Partial<typeof gateways.$inferInsert>): Promise<GatewayRow> {
-    const [row] = await q.update(gateways).set(patch).where(eq(gateways.id, id)).returning();
-    return row!;
+    return returnedRow(await q.update(gateways).set(patch).where(eq(gateways.id, id)).returning(), `gateway ${id} update`);
   },
   /** Updates a gateway that is not decommissioned; undefined when it is (or does not exist). */
   async updateActive(q: DbOrTx, id: string, patch: Partial<typeof gateways.$inferInsert>): Promise<GatewayRow | undefined> {
@@ -101,7 +100,7 @@ export const gatewayStore = {
     return row !== undefined;
   },
   async leaseInfo(q: DbOrTx, gatewayId: string): Promise<GatewayLeaseInfo> {
-    return (await gatewayStore.leaseInfoMany(q, [gatewayId])).get(gatewayId)!;
+    return (await gatewayStore.leaseInfoMany(q, [gatewayId])).get(gatewayId) ?? { latest: undefined, held: { tags: 0, connections: 0 } };
   },
   async list(q: DbOrTx, f: GatewayListFilter): Promise<{ total: number; rows: GatewayRow[] }> {
     const cond = filterCondition(f);
@@ -135,9 +134,9 @@ export const gatewayStore = {
       q.execute(sql`
       select gateway_id, held_tags, held_connections from (${HELD}) x where x.gateway_id in (${idList})`) as unknown as Promise<{ gateway_id: string; held_tags: number; held_connections: number }[]>,
     ]);
-    for (const id of ids) out.set(id, { latest: undefined, held: { tags: 0, connections: 0 } });
-    for (const l of latest) out.get(l.gatewayId)!.latest = l;
-    for (const h of held) out.get(h.gateway_id)!.held = { tags: h.held_tags, connections: h.held_connections };
+    const latestOf = new Map(latest.map((l) => [l.gatewayId, l]));
+    const heldOf = new Map(held.map((h) => [h.gateway_id, { tags: h.held_tags, connections: h.held_connections }]));
+    for (const id of ids) out.set(id, { latest: latestOf.get(id), held: heldOf.get(id) ?? { tags: 0, connections: 0 } });
     return out;
   },
 };

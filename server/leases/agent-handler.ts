@@ -1,11 +1,10 @@
 import type { LeaseMessage, UpstreamPayload } from '../../shared/protocol/agent-messages.js';
 import type { LicenseFileLoaded } from '../../shared/protocol/rest.js';
 import type { Actor } from '../auth/actor.js';
-import type { GatewayService } from '../gateways/gateway-service.js';
 import { ConcurrencyLimit } from './concurrency-limit.js';
-import type { LeaseService } from './lease-service.js';
-import type { LicenseFileService } from './license-file-service.js';
+import type { PresenceService } from './presence-service.js';
 import type { Logger } from '../logger.js';
+import type { Services } from '../services.js';
 import { LANES } from '../db/connection-budget.js';
 
 export type Transport = 'mqtt' | 'ws' | 'http';
@@ -16,6 +15,7 @@ export type Transport = 'mqtt' | 'ws' | 'http';
  */
 export class AgentHandler {
   private readonly inFlight: ConcurrencyLimit;
+  private readonly logger: Pick<Logger, 'warn'> | undefined;
 
   /**
    * `maxInFlight` bounds the agent messages that each take a database connection of their own
@@ -25,34 +25,31 @@ export class AgentHandler {
    * connections itself, and a bound here would keep its batches small.
    */
   constructor(
-    private readonly leases: LeaseService,
-    private readonly gateways: GatewayService,
-    private readonly licenseFiles: Pick<LicenseFileService, 'recordLoaded'>,
+    private readonly s: Pick<Services, 'leases' | 'leaseEndings' | 'presence' | 'gateways' | 'licenseFiles'>,
     opts: { maxInFlight?: number; logger?: Pick<Logger, 'warn'> } = {},
   ) {
     this.inFlight = new ConcurrencyLimit(opts.maxInFlight ?? LANES.agentMessages);
     this.logger = opts.logger;
   }
 
-  private readonly logger: Pick<Logger, 'warn'> | undefined;
-
   hello(gatewayId: string, m: UpstreamPayload<'hello'>, transport: Transport): Promise<LeaseMessage> {
-    return this.leases
-      .setPresence(gatewayId, true, transport)
-      .then(() => (m.usage ? this.inFlight.run(() => this.gateways.reportUsage(gatewayId, m.usage!)) : undefined))
-      .then(() => this.leases.grant(gatewayId, 'grant'));
+    const { usage } = m;
+    return this.s.presence
+      .set(gatewayId, true, transport)
+      .then(() => (usage ? this.inFlight.run(() => this.s.gateways.reportUsage(gatewayId, usage)) : undefined))
+      .then(() => this.s.leases.grant(gatewayId, 'grant'));
   }
 
   /** A lease without a hello (HTTP pull): a grant, or a renewal of the one the agent holds. */
   lease(gatewayId: string, renewal: boolean, transport: Transport): Promise<LeaseMessage> {
     if (renewal) return this.renew(gatewayId, transport);
     this.seen(gatewayId, transport);
-    return this.leases.grant(gatewayId, 'grant');
+    return this.s.leases.grant(gatewayId, 'grant');
   }
 
   renew(gatewayId: string, transport: Transport): Promise<LeaseMessage> {
     this.seen(gatewayId, transport);
-    return this.leases.grant(gatewayId, 'renewal');
+    return this.s.leases.grant(gatewayId, 'renewal');
   }
 
   /**
@@ -71,12 +68,12 @@ export class AgentHandler {
 
   ack(gatewayId: string, m: UpstreamPayload<'ack'>, transport: Transport): Promise<{ acknowledged: boolean }> {
     this.seen(gatewayId, transport);
-    return this.leases.acknowledge(gatewayId, m.jti);
+    return this.s.leases.acknowledge(gatewayId, m.jti);
   }
 
   usage(gatewayId: string, m: UpstreamPayload<'usage'>, transport: Transport): Promise<void> {
     this.seen(gatewayId, transport);
-    return this.inFlight.run(() => this.gateways.reportUsage(gatewayId, m));
+    return this.inFlight.run(() => this.s.gateways.reportUsage(gatewayId, m));
   }
 
   /**
@@ -87,7 +84,7 @@ export class AgentHandler {
    */
   private seen(gatewayId: string, transport: Transport): void {
     if (transport === 'http') return;
-    this.leases.seen(gatewayId, transport).catch((err: unknown) => this.logger?.warn({ err, gatewayId, transport }, 'could not mark a gateway online'));
+    this.s.presence.seen(gatewayId, transport).catch((err: unknown) => this.logger?.warn({ err, gatewayId, transport }, 'could not mark a gateway online'));
   }
 
   /**
@@ -96,27 +93,27 @@ export class AgentHandler {
    * report was recorded (an MQTT publish is acknowledged by the broker, not the controller).
    */
   licenseFileLoaded(gatewayId: string, m: LicenseFileLoaded): Promise<{ recorded: boolean }> {
-    return this.inFlight.run(() => this.licenseFiles.recordLoaded(gatewayId, m));
+    return this.inFlight.run(() => this.s.licenseFiles.recordLoaded(gatewayId, m));
   }
 
   /** A clean stop: the points return at once and the gateway shows offline without waiting for a will. */
   release(gatewayId: string, poolId: string, transport: Transport): Promise<{ released: number }> {
     return this.inFlight.run(async () => {
       const actor: Actor = { kind: 'gateway', gatewayId, poolId };
-      const result = await this.leases.release(gatewayId, actor);
+      const result = await this.s.leaseEndings.release(gatewayId, actor);
       // HTTP pull holds no connection, so the row names the transport the agent was last live on; the
       // agent's own release over HTTP still means it stopped (null: whatever transport the row names).
-      await this.leases.setPresence(gatewayId, false, transport === 'http' ? null : transport);
+      await this.s.presence.set(gatewayId, false, transport === 'http' ? null : transport);
       return result;
     });
   }
 
-  /** Offline only if `stillGone` holds with the gateway row locked (see LeaseService.setOfflineIf). */
-  offlineIf(gatewayId: string, transport: Transport, stillGone: Parameters<LeaseService['setOfflineIf']>[2]): Promise<void> {
-    return this.leases.setOfflineIf(gatewayId, transport, stillGone);
+  /** Offline only if `stillGone` holds with the gateway row locked (see PresenceService.setOfflineIf). */
+  offlineIf(gatewayId: string, transport: Transport, stillGone: Parameters<PresenceService['setOfflineIf']>[2]): Promise<void> {
+    return this.s.presence.setOfflineIf(gatewayId, transport, stillGone);
   }
 
   presence(gatewayId: string, online: boolean, transport: Transport): Promise<void> {
-    return this.leases.setPresence(gatewayId, online, transport);
+    return this.s.presence.set(gatewayId, online, transport);
   }
 }

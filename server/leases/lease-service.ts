@@ -2,20 +2,15 @@ import { decodeProtectedHeader } from 'jose';
 import type { KeySetDocument } from '../../shared/protocol/key-set.js';
 import type { LeaseClaims } from '../../shared/protocol/lease-claims.js';
 import type { LeaseGrant } from '../../shared/protocol/rest.js';
-import { auditStore, type AuditEntry } from '../audit/audit-store.js';
-import { actorLabel, systemActor, type Actor } from '../auth/actor.js';
-import type { Db, Tx } from '../db/database.js';
+import { actorLabel, type Actor } from '../auth/actor.js';
+import type { Db } from '../db/database.js';
 import { AppError, notFound } from '../errors/app-error.js';
-import { gatewayStore } from '../gateways/gateway-store.js';
-import type { EventBus } from '../events/event-bus.js';
-import type { Sql, TransactionSql } from 'postgres';
-import { ConcurrencyLimit } from './concurrency-limit.js';
+import type { TransactionSql } from 'postgres';
 import { BatchQueue, failed, succeeded, type Outcome } from '../db/batch-queue.js';
 import { retryOnKeepGuard } from './keep-guard.js';
 import { runGrantBatch, type GrantBatchDeps, type GrantReason, type GrantRequest } from './grant-batch.js';
-import { leaseBatchStore, type AckRequest } from './lease-batch-store.js';
-import { leaseStore, type EndedLease } from './lease-store.js';
-import { reclaimDisconnected } from './disconnect-reclaim.js';
+import { leaseBatchStore, type AckRequest, type AckResult } from './lease-batch-store.js';
+import type { EndedLease } from './lease-store.js';
 import { runBorrow } from './borrow.js';
 import { isUuid } from '../../shared/protocol/uuid.js';
 import { LANES, type ConnectionLanes } from '../db/connection-budget.js';
@@ -49,7 +44,6 @@ export type PushOutcome = 'delivered' | 'undelivered' | 'skipped' | 'failed';
 export interface LeaseServiceOptions {
   issuer: string;
   audience: string;
-  events?: EventBus;
   now?: () => number;
   observer?: LeaseObserver;
   /** Tests only: a replacement grant policy (the invariant tests show a broken one is caught). */
@@ -57,7 +51,7 @@ export interface LeaseServiceOptions {
   /** Grants and acknowledgements are batched: at most `maxBatch` per transaction, `lanes` transactions at once (tests). */
   batch?: { maxBatch?: number; lanes?: number };
   /** This service's lanes of the connection budget (server/db/connection-budget.ts). */
-  lanes?: Pick<ConnectionLanes, 'leaseGrants' | 'leaseAcks' | 'presence' | 'offline'>;
+  lanes?: Pick<ConnectionLanes, 'leaseGrants' | 'leaseAcks'>;
   /** The longest offline license file an operator may issue (seconds); 7 days by default. */
   offlineMaxSeconds?: number;
   /** The vouched key set to send with a lease signed by `kid` (FreshKeyAnnouncer), if any. */
@@ -66,27 +60,21 @@ export interface LeaseServiceOptions {
 
 export const DEFAULT_OFFLINE_MAX_SECONDS = 7 * 24 * 3600;
 
-
-interface PresenceRequest {
-  readonly gatewayId: string;
-  readonly online: boolean;
-  readonly transport: string | null;
-  /** Any other message from the agent: online if it was not; an online gateway keeps its transport. */
-  readonly seen?: boolean;
+/** Only a push comes back without a lease (its gateway is offline); any other grant gets one or an error. */
+function leaseOf(grant: LeaseGrant | undefined): LeaseGrant {
+  if (!grant) throw new AppError('internal', 'a grant that is not a push came back without a lease');
+  return grant;
 }
 
-
 /**
- * Issues, renews, acknowledges and releases leases. Transports (MQTT, Socket.IO, HTTP pull) call
- * these plain functions; none of them knows about the others.
+ * Issues, renews and acknowledges leases: the grant and acknowledgement batches, offline license
+ * files and borrows. How leases end otherwise (release, expiry, reclaim) is LeaseEndings; presence
+ * is PresenceService. Transports reach all three through AgentHandler.
  */
 export class LeaseService {
   private readonly now: () => number;
   private readonly grants: BatchQueue<GrantRequest, LeaseGrant | undefined>;
   private readonly acks: BatchQueue<AckRequest, { acknowledged: boolean }>;
-  private readonly presence: BatchQueue<PresenceRequest, void>;
-  /** Offline transactions (with their reclaims) that run at once. */
-  private readonly offlineLimit: ConcurrencyLimit;
   private freedListener: (poolId: string) => void = () => {};
 
   constructor(
@@ -99,8 +87,6 @@ export class LeaseService {
     const maxBatch = opts.batch?.maxBatch ?? 128;
     this.grants = new BatchQueue((b) => this.grantBatch(b), { maxBatch, lanes: opts.batch?.lanes ?? lanes.leaseGrants, key: (r) => r.gatewayId });
     this.acks = new BatchQueue((b) => this.ackBatch(b), { maxBatch, lanes: opts.batch?.lanes ?? lanes.leaseAcks, key: (r) => r.gatewayId });
-    this.presence = new BatchQueue((b) => this.presenceBatch(b), { maxBatch, lanes: lanes.presence, key: (r) => r.gatewayId });
-    this.offlineLimit = new ConcurrencyLimit(lanes.offline);
   }
 
   /**
@@ -109,8 +95,7 @@ export class LeaseService {
    * Concurrent calls are granted together, one transaction per batch (see BatchQueue).
    */
   async grant(gatewayId: string, reason: GrantReason): Promise<LeaseGrant> {
-    const grant = await this.grants.submit({ gatewayId, reason, onlyOnline: false, started: performance.now() });
-    return grant!;
+    return leaseOf(await this.grants.submit({ gatewayId, reason, onlyOnline: false, started: performance.now() }));
   }
 
   /**
@@ -124,8 +109,7 @@ export class LeaseService {
     if (!Number.isInteger(ttlSec) || ttlSec < 60 || ttlSec > max) {
       throw new AppError('validation-failed', `ttlSeconds must be a whole number from 60 to ${max} (the longest offline license this controller issues)`);
     }
-    const grant = await this.grants.submit({ gatewayId, reason: 'offline', onlyOnline: false, started: performance.now(), offline: { ttlSec, actor: actorLabel(actor) } });
-    return grant!;
+    return leaseOf(await this.grants.submit({ gatewayId, reason: 'offline', onlyOnline: false, started: performance.now(), offline: { ttlSec, actor: actorLabel(actor) } }));
   }
 
   /**
@@ -138,7 +122,7 @@ export class LeaseService {
     const deps = { issuer: this.opts.issuer, audience: this.opts.audience, now: this.now, sign: (c: LeaseClaims) => this.signer.signWithKid(c) };
     const outcome = await this.keepGuarded(() => this.rawTx('grant', (tx) => runBorrow(tx, gatewayId, durationSec, deps)));
     if (!outcome.ok) throw outcome.error;
-    return outcome.value!;
+    return leaseOf(outcome.value);
   }
 
   /** A pushed lease for an online gateway; undefined when it is offline (it gets one when it reconnects). */
@@ -165,7 +149,7 @@ export class LeaseService {
 
   /** Settles waiting grants and acknowledgements (shutdown, tests). */
   async idle(): Promise<void> {
-    await Promise.all([this.grants.idle(), this.acks.idle(), this.presence.idle()]);
+    await Promise.all([this.grants.idle(), this.acks.idle()]);
   }
 
   private async grantBatch(requests: readonly GrantRequest[]): Promise<Outcome<LeaseGrant | undefined>[]> {
@@ -212,7 +196,7 @@ export class LeaseService {
   }
 
   private async ackBatch(requests: readonly AckRequest[]): Promise<Outcome<{ acknowledged: boolean }>[]> {
-    const { existing, result, found } = await this.rawTx('acknowledge', async (tx) => {
+    const { existing, result, found, returned } = await this.rawTx('acknowledge', async (tx) => {
       const existing = await leaseBatchStore.lockGateways(tx, requests.map((r) => r.gatewayId));
       const result = await leaseBatchStore.acknowledge(
         tx,
@@ -220,32 +204,32 @@ export class LeaseService {
         this.now(),
       );
       const found = new Map(result.found.map((f) => [f.id, f]));
-      // The points of a larger lease came back: that is worth an audit row.
-      const returned = new Map<string, EndedLease[]>();
+      // The points of a larger lease came back: that is worth an audit row per acknowledged lease.
+      const returned = new Map<string, { by: AckResult['found'][number]; ended: EndedLease[] }>();
       for (const s of result.superseded) {
-        const by = found.get(s.by)!;
-        if (s.tags > by.tags || s.connections > by.connections) returned.set(s.by, [...(returned.get(s.by) ?? []), s]);
+        const by = found.get(s.by);
+        if (!by || (s.tags <= by.tags && s.connections <= by.connections)) continue;
+        const entry = returned.get(s.by) ?? { by, ended: [] };
+        entry.ended.push(s);
+        returned.set(s.by, entry);
       }
       await leaseBatchStore.appendAudit(
         tx,
-        [...returned].map(([jti, ended]) => {
-          const by = found.get(jti)!;
-          return {
-            actor: actorLabel({ kind: 'gateway', gatewayId: by.gatewayId, poolId: by.poolId }),
-            action: 'lease.superseded',
-            poolId: by.poolId,
-            gatewayId: by.gatewayId,
-            subject: jti,
-            before: ended.map((e) => ({ jti: e.id, tags: e.tags, connections: e.connections })),
-            after: { tags: by.tags, connections: by.connections },
-          };
-        }),
+        [...returned].map(([jti, { by, ended }]) => ({
+          actor: actorLabel({ kind: 'gateway', gatewayId: by.gatewayId, poolId: by.poolId }),
+          action: 'lease.superseded',
+          poolId: by.poolId,
+          gatewayId: by.gatewayId,
+          subject: jti,
+          before: ended.map((e) => ({ jti: e.id, tags: e.tags, connections: e.connections })),
+          after: { tags: by.tags, connections: by.connections },
+        })),
       );
-      return { existing, result, found };
+      return { existing, result, found, returned };
     });
     if (result.superseded.length) this.opts.observer?.ended?.('superseded', result.superseded);
     // A larger lease that stopped counting returned points.
-    this.pointsFreed(result.superseded.filter((s) => { const by = found.get(s.by)!; return s.tags > by.tags || s.connections > by.connections; }));
+    this.pointsFreed([...returned.values()].flatMap((r) => r.ended));
     return requests.map((r) => {
       if (!existing.has(r.gatewayId)) return failed(notFound('gateway', r.gatewayId));
       const f = found.get(r.jti);
@@ -253,159 +237,6 @@ export class LeaseService {
       if (!f || f.gatewayId !== r.gatewayId) return failed(notFound('lease', r.jti));
       return succeeded({ acknowledged: f.live });
     });
-  }
-
-  /** A clean stop: every live lease of the gateway ends now and its points return at once. */
-  async release(gatewayId: string, actor: Actor): Promise<{ released: number }> {
-    const ended = await this.tx('release', async (tx) => {
-      const g = await gatewayStore.lock(tx, gatewayId);
-      if (!g) throw notFound('gateway', gatewayId);
-      return this.endLeases(tx, g.id, g.poolId, 'released', actorLabel(actor));
-    });
-    if (ended.length) this.opts.observer?.ended?.('released', ended);
-    this.pointsFreed(ended);
-    return { released: ended.length };
-  }
-
-  /**
-   * Presence from the transports (connect, hello, last will, disconnect). Going offline returns
-   * nothing by itself: see disconnect-reclaim.ts. Calls for one gateway apply in the order made;
-   * "online" calls are applied in batches.
-   */
-  setPresence(gatewayId: string, online: boolean, transport: string | null): Promise<void> {
-    if (!isUuid(gatewayId)) return Promise.resolve(); // names no gateway
-    return this.presence.submit({ gatewayId, online, transport });
-  }
-
-  /**
-   * "Offline" applied only if `stillGone` holds once the gateway row is locked: a replica taking over
-   * a dead replica's agents, or a socket that closed, re-checks that no replica holds one (server/replicas).
-   */
-  setOfflineIf(gatewayId: string, transport: string, stillGone: (tx: Tx) => Promise<boolean>): Promise<void> {
-    if (!isUuid(gatewayId)) return Promise.resolve();
-    return this.offlineLimit.run(() => this.setOffline(gatewayId, transport, stillGone));
-  }
-
-  /**
-   * Any message from an agent over a live transport (renew, ack, usage) shows it is online: a
-   * gateway shown offline becomes online over that transport; an online one keeps its transport,
-   * so a late message from the transport it left cannot take presence away from the live one.
-   */
-  seen(gatewayId: string, transport: string): Promise<void> {
-    if (!isUuid(gatewayId)) return Promise.resolve();
-    return this.presence.submit({ gatewayId, online: true, transport, seen: true });
-  }
-
-  /**
-   * reclaim on-disconnect: ends the leases of gateways lost for longer than their lease's grace
-   * plus `marginSec` (see disconnect-reclaim.ts). Returns how many ended.
-   */
-  async reclaimDisconnected(marginSec: number, batch = 1000): Promise<number> {
-    let total = 0;
-    for (;;) {
-      const ended = await this.rawStatement('sweep', (sql) => reclaimDisconnected(sql, this.now(), marginSec, batch));
-      total += ended.length;
-      if (ended.length) this.opts.observer?.ended?.('reclaimed', ended);
-      this.pointsFreed(ended);
-      if (ended.length < batch) return total;
-    }
-  }
-
-  private async presenceBatch(requests: readonly PresenceRequest[]): Promise<Outcome<void>[]> {
-    const outcomes = new Map<string, Outcome<void>>();
-    const online = requests.filter((r) => r.online);
-    if (online.length) {
-      try {
-        const changed = await this.rawStatement('presence', (sql) => leaseBatchStore.markOnline(sql, online.map((r) => ({ ...r, seen: r.seen === true })), this.now()));
-        for (const r of changed) this.opts.events?.emit('gateway.presence', { gatewayId: r.id, poolId: r.poolId, online: true, transport: r.transport });
-        for (const r of online) outcomes.set(r.gatewayId, succeeded(undefined));
-      } catch (err) {
-        for (const r of online) outcomes.set(r.gatewayId, failed(err));
-      }
-    }
-    // Going offline: one transaction per gateway, a few at a time.
-    await Promise.all(
-      requests
-        .filter((r) => !r.online)
-        .map((r) =>
-          this.offlineLimit.run(() => this.setOffline(r.gatewayId, r.transport)).then(
-            () => outcomes.set(r.gatewayId, succeeded(undefined)),
-            (err: unknown) => outcomes.set(r.gatewayId, failed(err)),
-          ),
-        ),
-    );
-    return requests.map((r) => outcomes.get(r.gatewayId)!);
-  }
-
-  private async setOffline(gatewayId: string, transport: string | null, stillGone?: (tx: Tx) => Promise<boolean>): Promise<void> {
-    let changed: { poolId: string } | undefined;
-    await this.tx('presence', async (tx) => {
-      const g = await gatewayStore.lock(tx, gatewayId);
-      if (!g) return;
-      if (stillGone && !(await stillGone(tx))) return;
-      // An agent that failed over: a late "offline" from the transport it left says nothing.
-      if (g.online && transport !== null && g.transport !== null && g.transport !== transport) return;
-      if (g.online) {
-        changed = { poolId: g.poolId };
-        const at = new Date(this.now());
-        await gatewayStore.update(tx, gatewayId, { online: false, presenceChangedAt: at, lastSeenAt: at });
-        await auditStore.append(tx, [{ actor: 'system:presence', action: 'gateway.offline', poolId: g.poolId, gatewayId, subject: g.name, after: { transport } }]);
-      }
-    });
-    if (changed) this.opts.events?.emit('gateway.presence', { gatewayId, poolId: changed.poolId, online: false, transport });
-  }
-
-  /** Deletes ended leases older than `days` (one batch); returns how many. See leaseStore.pruneEnded. */
-  async pruneHistory(days: number, batch = 2000): Promise<number> {
-    return this.tx('sweep', (tx) => leaseStore.pruneEnded(tx, days, batch));
-  }
-
-  /** Ends leases past their expiry; safe to run on every replica at once. Returns how many ended. */
-  async sweep(batch = 1000): Promise<number> {
-    let total = 0;
-    for (;;) {
-      const ended = await this.tx('sweep', async (tx) => {
-        const rows = await leaseStore.expireDue(tx, batch);
-        await auditStore.append(
-          tx,
-          rows.map(
-            (r): AuditEntry => ({
-              actor: actorLabel(systemActor('sweeper')),
-              action: 'lease.expired',
-              poolId: r.poolId,
-              gatewayId: r.gatewayId,
-              subject: r.id,
-              before: { seq: r.seq, tags: r.tags, connections: r.connections },
-            }),
-          ),
-        );
-        return rows;
-      });
-      total += ended.length;
-      if (ended.length) this.opts.observer?.ended?.('expired', ended);
-      this.pointsFreed(ended);
-      if (ended.length < batch) return total;
-    }
-  }
-
-  /** Runs one transaction and reports its duration. */
-  private async tx<T>(operation: Parameters<NonNullable<LeaseObserver['transaction']>>[0], fn: (tx: Tx) => Promise<T>): Promise<T> {
-    const started = performance.now();
-    try {
-      return await this.db.transaction(fn);
-    } finally {
-      this.opts.observer?.transaction?.(operation, (performance.now() - started) / 1000);
-    }
-  }
-
-  /** One statement, atomic on its own: no BEGIN and COMMIT round trips. */
-  private async rawStatement<T>(operation: 'presence' | 'sweep', fn: (sql: Sql) => Promise<T>): Promise<T> {
-    const started = performance.now();
-    try {
-      return await fn(this.db.$client);
-    } finally {
-      this.opts.observer?.transaction?.(operation, (performance.now() - started) / 1000);
-    }
   }
 
   /** The batch paths run on postgres.js directly: no query building per lease. */
@@ -421,22 +252,5 @@ export class LeaseService {
     } finally {
       this.opts.observer?.transaction?.(operation, (performance.now() - started) / 1000);
     }
-  }
-
-  private async endLeases(tx: Tx, gatewayId: string, poolId: string, state: 'released' | 'reclaimed', actor: string): Promise<EndedLease[]> {
-    const ended = await leaseStore.endLive(tx, gatewayId, state);
-    if (ended.length) {
-      await auditStore.append(tx, [
-        {
-          actor,
-          action: state === 'released' ? 'lease.released' : 'lease.reclaimed',
-          poolId,
-          gatewayId,
-          subject: ended.map((e) => e.id).join(','),
-          before: { leases: ended.length, tags: Math.max(...ended.map((e) => e.tags)), connections: Math.max(...ended.map((e) => e.connections)) },
-        },
-      ]);
-    }
-    return ended;
   }
 }

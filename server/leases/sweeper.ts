@@ -13,15 +13,15 @@ import type { Services } from '../services.js';
 export function startSweeper(
   opts: { intervalMs: number; leaseHistoryDays: number; usageHistoryDays: number; reclaimSkewMarginSec: number },
   db: Db,
-  s: Pick<Services, 'leases' | 'simulate'>,
+  s: Pick<Services, 'leaseEndings' | 'simulate'>,
   logger: Logger,
 ): { stop(): Promise<void> } {
   const { intervalMs, leaseHistoryDays, usageHistoryDays, reclaimSkewMarginSec } = opts;
   return startPeriodic(intervalMs, async () => {
-    const expired = await s.leases.sweep();
-    const reclaimed = await s.leases.reclaimDisconnected(reclaimSkewMarginSec);
+    const expired = await s.leaseEndings.sweep();
+    const reclaimed = await s.leaseEndings.reclaimDisconnected(reclaimSkewMarginSec);
     const cleared = await reviewOverCommitment(db);
-    const pruned = leaseHistoryDays > 0 ? await s.leases.pruneHistory(leaseHistoryDays) : 0;
+    const pruned = leaseHistoryDays > 0 ? await s.leaseEndings.pruneHistory(leaseHistoryDays) : 0;
     const prunedUsage = usageHistoryDays > 0 ? await s.simulate.pruneUsageHistory(usageHistoryDays) : 0;
     if (expired || reclaimed || cleared.length || pruned || prunedUsage) logger.debug({ expired, reclaimed, cleared, pruned, prunedUsage }, 'sweep');
   }, logger, 'sweep');

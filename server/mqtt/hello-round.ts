@@ -11,7 +11,7 @@ import type { BrokerLink } from './broker-link.js';
 export interface HelloRoundDeps {
   readonly sql: Sql;
   readonly link: BrokerLink;
-  /** Marks a gateway offline if `stillGone` holds under its row lock (LeaseService.setOfflineIf). */
+  /** Marks a gateway offline if `stillGone` holds under its row lock (PresenceService.setOfflineIf). */
   setOfflineIf(gatewayId: string, transport: string, stillGone: (tx: Tx) => Promise<boolean>): Promise<void>;
   readonly logger: Logger;
   readonly now?: () => number;

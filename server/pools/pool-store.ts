@@ -3,6 +3,7 @@ import type { DbOrTx } from '../db/database.js';
 import { poolLicenses, pools } from '../db/schema.js';
 import { heldByGatewaySql, pendingSql } from '../leases/lease-accounting.js';
 import { poolLimit } from './capacity-policy.js';
+import { returnedRow } from '../db/returned-row.js';
 
 export type PoolRow = typeof pools.$inferSelect;
 export type PoolLicenseRow = typeof poolLicenses.$inferSelect;
@@ -89,8 +90,7 @@ async function selectTotals(q: DbOrTx, poolId: string | undefined): Promise<Map<
 
 export const poolStore = {
   async insert(q: DbOrTx, row: typeof pools.$inferInsert): Promise<PoolRow> {
-    const [created] = await q.insert(pools).values(row).returning();
-    return created!;
+    return returnedRow(await q.insert(pools).values(row).returning(), 'pool insert');
   },
   async get(q: DbOrTx, id: string): Promise<PoolRow | undefined> {
     const [row] = await q.select().from(pools).where(eq(pools.id, id));
@@ -110,12 +110,12 @@ export const poolStore = {
     return q.select().from(pools).orderBy(pools.name);
   },
   async update(q: DbOrTx, id: string, patch: Partial<typeof pools.$inferInsert>): Promise<PoolRow> {
-    const [row] = await q
+    const rows = await q
       .update(pools)
       .set({ ...patch, updatedAt: sql`now()` })
       .where(eq(pools.id, id))
       .returning();
-    return row!;
+    return returnedRow(rows, `pool ${id} update`);
   },
   async totals(q: DbOrTx, poolId: string): Promise<PoolTotals> {
     return (await selectTotals(q, poolId)).get(poolId) ?? emptyTotals();
@@ -177,7 +177,6 @@ export const poolStore = {
       .update(poolLicenses)
       .set({ replacedAt: sql`now()` })
       .where(and(eq(poolLicenses.poolId, row.poolId), isNull(poolLicenses.replacedAt)));
-    const [created] = await q.insert(poolLicenses).values(row).returning();
-    return created!;
+    return returnedRow(await q.insert(poolLicenses).values(row).returning(), 'pool license insert');
   },
 };

@@ -23,19 +23,16 @@ describe('controller on the embedded defaults', () => {
     const dataDir = await fs.mkdtemp(path.join(os.tmpdir(), 'floatlease-embedded-'));
     cleanups.push(() => fs.rm(dataDir, { recursive: true, force: true }));
 
-    const started = Date.now();
+    // Start and stop are bounded by the helpers' own timeouts; how long they take is no assertion.
     const first = await startControllerProcess({ DATA_DIR: dataDir });
     cleanups.push(() => first.stop('SIGKILL'));
-    expect(Date.now() - started).toBeLessThan(30_000);
     const ready = await fetch(`${first.url}/readyz`);
     expect(ready.status).toBe(200);
     expect(await ready.json()).toMatchObject({ checks: { database: 'up', broker: 'up' } });
     expect(first.logs.some((l) => l.msg === 'initialising embedded PostgreSQL cluster')).toBe(true);
     expect(postgresProcessesUsing(dataDir).length).toBeGreaterThan(0);
 
-    const stopAt = Date.now();
     expect(await first.stop('SIGINT')).toBe(0);
-    expect(Date.now() - stopAt).toBeLessThan(10_000);
     expect(postgresProcessesUsing(dataDir)).toEqual([]);
 
     const pgVersion = path.join(dataDir, 'postgres', 'data', 'PG_VERSION');

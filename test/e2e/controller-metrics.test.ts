@@ -1,23 +1,22 @@
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs/promises';
-import os from 'node:os';
 import path from 'node:path';
 import crypto from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startControllerProcess, type ControllerProcess } from '../helpers/controller-process.js';
+import type { ControllerProcess } from '../helpers/controller-process.js';
+import { startControllerStack, type ControllerStack } from '../helpers/controller-stack.js';
 import { waitFor } from '../helpers/ports.js';
 import { metric, parsePromText } from '../helpers/prom-text.js';
-import { createTestDatabase, type TestDatabase } from '../helpers/test-database.js';
-import { createTestVendor } from '../helpers/vendor.js';
+import type { TestDatabase } from '../helpers/test-database.js';
 import { restClient } from '../helpers/rest-client.js';
 
 const ADMIN = `fl_${'m'.repeat(43)}`;
 const hw = () => crypto.createHash('sha256').update(crypto.randomBytes(8)).digest('base64');
 const promtool = spawnSync('sh', ['-c', 'command -v promtool']).status === 0;
 
+let stack: ControllerStack;
 let db: TestDatabase;
 let ctl: ControllerProcess;
-let dir: string;
 const api = restClient(() => ctl.url, ADMIN);
 const scrape = async () => {
   const res = await fetch(`${ctl.url}/metrics`);
@@ -26,17 +25,10 @@ const scrape = async () => {
 };
 
 beforeAll(async () => {
-  dir = await fs.mkdtemp(path.join(os.tmpdir(), 'floatlease-metrics-'));
-  const vendor = await createTestVendor(dir);
-  db = await createTestDatabase();
-  ctl = await startControllerProcess({ DATABASE_URL: db.url, ADMIN_TOKEN: ADMIN, TRUSTED_ISSUERS: vendor.publicJwkFile, SWEEP_INTERVAL_MS: '200' });
-  const pool = async (name: string, tags: number, connections: number) => {
-    const id = (await api<{ id: string }>('POST', '/api/v1/pools', { name })).body.id;
-    expect((await api('PUT', `/api/v1/pools/${id}/license`, { license: await vendor.license({ tags, connections }) })).status).toBe(200);
-    return id;
-  };
-  const a = await pool('site-a', 100, 10);
-  const b = await pool('site-b', 50, 5);
+  stack = await startControllerStack({ name: 'metrics', admin: ADMIN, env: { SWEEP_INTERVAL_MS: '200' } });
+  ({ ctl, db } = stack);
+  const a = (await stack.pool('site-a', { tags: 100, connections: 10 }, { seats: 1 })).poolId;
+  const b = (await stack.pool('site-b', { tags: 50, connections: 5 }, { seats: 1 })).poolId;
   const gateway = async (poolId: string, tags: number, connections: number) => {
     const code = (await api<{ code: string }>('POST', `/api/v1/pools/${poolId}/activation-codes`, { seats: 1 })).body.code;
     const gw = (await api<{ gatewayId: string; credential: string }>('POST', '/api/v1/enroll', { activationCode: code, hardwareId: hw() })).body;
@@ -58,16 +50,15 @@ beforeAll(async () => {
   await waitFor('expiry swept', async () => parsePromText(await scrape()).get('floatlease_leases_expired_total') === 1, { timeoutMs: 5_000 });
 }, 60_000);
 
-afterAll(async () => {
-  await ctl?.stop('SIGKILL');
-  await db?.drop();
-  await fs.rm(dir, { recursive: true, force: true });
-});
+afterAll(() => stack?.close());
 
 describe('controller /metrics', () => {
   it('reports exactly the expected pool gauges and lease counters', async () => {
-    await new Promise((r) => setTimeout(r, 1_100)); // the pool snapshot is cached for 1 s
-    const m = parsePromText(await scrape());
+    // The pool snapshot is cached for 1 s: wait until it shows the setup's last change (b2's lease expired).
+    const m = await waitFor('the pool snapshot after the expiry', async () => {
+      const scraped = parsePromText(await scrape());
+      return scraped.get(metric('floatlease_pool_active_leases', { pool: 'site-b' })) === 1 ? scraped : undefined;
+    }, { intervalMs: 100 });
     const expected: [string, Record<string, string>, number][] = [
       ['floatlease_pool_capacity_points', { pool: 'site-a', kind: 'tags' }, 100],
       ['floatlease_pool_capacity_points', { pool: 'site-a', kind: 'connections' }, 10],

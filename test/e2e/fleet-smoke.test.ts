@@ -90,7 +90,7 @@ describe('fleet smoke: 200 simulated agents against the real controller', () => 
         if (!(err instanceof AdminApiError) || !err.message.includes('HTTP 409')) throw err;
         refused += 1;
       }
-      await sleep(100);
+      await sleep(100); // paces the churn (a load generator), waits for nothing
     }
 
     expect(violations).toEqual([]);

@@ -205,6 +205,7 @@ describe('the agent cannot be made to enforce a lease past exp + skew (issue 16)
       },
       { timeoutMs: 150_000, intervalMs: 100 },
     );
+    // Ten more samples after the last delivery, paced: an observation window, not a wait for an event.
     for (let i = 0; i < 10; i++) {
       samples.push(String((await a.license()).mode));
       await new Promise((r) => setTimeout(r, 100));

@@ -1,60 +1,38 @@
 import crypto from 'node:crypto';
-import fs from 'node:fs/promises';
-import os from 'node:os';
-import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { spawnAgent, type AgentProcess } from '../helpers/agent-process.js';
-import { mosquittoInstalled, startMosquitto, type TestBroker } from '../helpers/brokers.js';
-import { startControllerProcess, type ControllerProcess } from '../helpers/controller-process.js';
-import { freePort, waitFor } from '../helpers/ports.js';
+import { mosquittoDynsec } from '../helpers/broker-variants.js';
+import { mosquittoInstalled } from '../helpers/brokers.js';
+import { startControllerStack, type ControllerStack } from '../helpers/controller-stack.js';
+import { waitFor } from '../helpers/ports.js';
 import { restClient } from '../helpers/rest-client.js';
 import { startTcpProxy, type TcpProxy } from '../helpers/tcp-proxy.js';
-import { createTestDatabase, type TestDatabase } from '../helpers/test-database.js';
-import { createTestVendor, type TestVendor } from '../helpers/vendor.js';
 
 const ADMIN = `fl_${'p'.repeat(43)}`;
+const ON_DISCONNECT_ENV = { SWEEP_INTERVAL_MS: '250', RECLAIM_SKEW_MARGIN_SEC: '2' };
 
-interface GatewayJson {
-  online: boolean;
-  transport: string | null;
-  lease: { seq: number; state: string; expiresAt: string } | null;
-}
-
-async function setupPool(api: ReturnType<typeof restClient>, vendor: TestVendor, settings: Record<string, unknown>, tags = 500) {
-  const poolId = (await api<{ id: string }>('POST', '/api/v1/pools', { name: `p-${crypto.randomUUID().slice(0, 8)}`, ...settings })).body.id;
-  expect((await api('PUT', `/api/v1/pools/${poolId}/license`, { license: await vendor.license({ tags, connections: 50 }) })).status).toBe(200);
-  const code = (await api<{ code: string }>('POST', `/api/v1/pools/${poolId}/activation-codes`, { seats: 10 })).body.code;
-  return { poolId, code };
-}
+/** A pool of a fresh name with a license of `tags` tags and 50 connections, and its activation code. */
+const setupPool = (s: ControllerStack, settings: Record<string, unknown>, tags = 500) =>
+  s.pool(`p-${crypto.randomUUID().slice(0, 8)}`, { tags, connections: 50 }, { settings });
 
 /** reclaim on-disconnect under partition, and presence across a controller restart (embedded broker). */
 describe('partitions and presence, embedded broker', () => {
-  let db: TestDatabase;
-  let ctl: ControllerProcess;
-  let dir: string;
-  let vendor: TestVendor;
-  let ctlEnv: Record<string, string>;
-  const agents: AgentProcess[] = [];
+  let s: ControllerStack;
   const proxies: TcpProxy[] = [];
-  const api = restClient(() => ctl.url, ADMIN);
-  const gateway = async (id: string) => (await api<GatewayJson>('GET', `/api/v1/gateways/${id}`)).body;
+  const api = restClient(() => s.ctl.url, ADMIN);
+  const gateway = (id: string) => s.gateway(id);
   const reclaims = async (gatewayId: string) => (await api<{ items: unknown[] }>('GET', `/api/v1/audit?gatewayId=${gatewayId}&action=lease.reclaimed`)).body.items.length;
 
   /** An agent whose every route to the controller (MQTT and HTTP) runs through proxies the test can cut. */
   async function agentBehindProxies(code: string, allocation: { tags: number; connections: number }, granted = allocation.tags) {
-    const mqtt = await startTcpProxy({ host: '127.0.0.1', port: Number(new URL(ctl.mqttUrl).port) });
-    const http = await startTcpProxy({ host: '127.0.0.1', port: Number(ctlEnv.PORT) });
+    const mqtt = await startTcpProxy({ host: '127.0.0.1', port: Number(new URL(s.ctl.mqttUrl).port) });
+    const http = await startTcpProxy({ host: '127.0.0.1', port: Number(new URL(s.ctl.url).port) });
     proxies.push(mqtt, http);
-    const a = spawnAgent({
+    const a = s.agent({
       FLOATLEASE_CONTROLLER_URL: http.url('http'),
       FLOATLEASE_MQTT_URL: mqtt.url('mqtt'),
-      FLOATLEASE_TRANSPORT: 'mqtt',
       FLOATLEASE_MQTT_KEEPALIVE_SEC: '2',
       FLOATLEASE_ACTIVATION_CODE: code,
-      FLOATLEASE_STATE_DIR: path.join(dir, crypto.randomUUID()),
-      FLOATLEASE_HARDWARE_ID: crypto.randomUUID(),
     });
-    agents.push(a);
     const { gatewayId } = await a.ready(60_000).catch((err: unknown) => {
       throw new Error(`${String(err)}; agent logs: ${a.logs.slice(-8).map((l) => JSON.stringify(l)).join('\n')}`);
     });
@@ -66,31 +44,16 @@ describe('partitions and presence, embedded broker', () => {
   }
 
   beforeAll(async () => {
-    dir = await fs.mkdtemp(path.join(os.tmpdir(), 'floatlease-partition-'));
-    vendor = await createTestVendor(dir);
-    db = await createTestDatabase();
-    ctlEnv = {
-      DATABASE_URL: db.url,
-      ADMIN_TOKEN: ADMIN,
-      TRUSTED_ISSUERS: vendor.publicJwkFile,
-      SWEEP_INTERVAL_MS: '250',
-      RECLAIM_SKEW_MARGIN_SEC: '2',
-      DATA_DIR: path.join(dir, 'controller'),
-      PORT: String(await freePort()),
-      MQTT_EMBEDDED_PORT: String(await freePort()),
-    };
-    ctl = await startControllerProcess(ctlEnv, { readyTimeoutMs: 90_000 });
+    s = await startControllerStack({ name: 'partition', admin: ADMIN, restartable: true, env: ON_DISCONNECT_ENV, readyTimeoutMs: 90_000 });
   }, 90_000);
   afterAll(async () => {
-    await Promise.all(agents.map((a) => a.stop('SIGKILL')));
+    await Promise.all(s?.agents.map((a) => a.stop('SIGKILL')) ?? []);
     await Promise.all(proxies.map((p) => p.close()));
-    await ctl?.stop('SIGKILL');
-    await db?.drop();
-    await fs.rm(dir, { recursive: true, force: true });
+    await s?.close();
   });
 
   it('a partitioned agent of an on-disconnect pool is on trial before its points are granted to anyone else (both sides measured)', async () => {
-    const { code } = await setupPool(api, vendor, { reclaim: 'on-disconnect', disconnectGraceSeconds: 8, leaseTtlSeconds: 60 }, 100);
+    const { code } = await setupPool(s, { reclaim: 'on-disconnect', disconnectGraceSeconds: 8, leaseTtlSeconds: 60 }, 100);
     const { a, gatewayId, cut } = await agentBehindProxies(code, { tags: 80, connections: 8 });
     // A second gateway entitled to 80 gets the 20 that are free and waits for the rest.
     const { a: other } = await agentBehindProxies(code, { tags: 80, connections: 8 }, 20);
@@ -138,7 +101,7 @@ describe('partitions and presence, embedded broker', () => {
   }, 90_000);
 
   it('a partition shorter than the grace returns nothing and the agent stays FLOATING', async () => {
-    const { code } = await setupPool(api, vendor, { reclaim: 'on-disconnect', disconnectGraceSeconds: 20, leaseTtlSeconds: 60 });
+    const { code } = await setupPool(s, { reclaim: 'on-disconnect', disconnectGraceSeconds: 20, leaseTtlSeconds: 60 });
     const { a, gatewayId, cut } = await agentBehindProxies(code, { tags: 30, connections: 3 });
     cut.blackhole();
     // Long enough for the broker to miss the keepalive (1.5 × 2 s) and mark the gateway offline.
@@ -146,7 +109,8 @@ describe('partitions and presence, embedded broker', () => {
     expect((await a.license()).mode).toBe('FLOATING');
     cut.heal();
     await waitFor('online again', async () => (await gateway(gatewayId)).online, { timeoutMs: 20_000, intervalMs: 100 });
-    // Past when the offline spell's grace + margin would have ended: still nothing reclaimed.
+    // Past when the offline spell's grace + margin would have ended: still nothing reclaimed. An
+    // observation window (every sample must pass); the sleep only paces the samples.
     const until = Date.now() + 6_000;
     while (Date.now() < until) {
       expect((await a.license()).mode).toBe('FLOATING');
@@ -157,13 +121,13 @@ describe('partitions and presence, embedded broker', () => {
   }, 90_000);
 
   it('ghost online: an agent killed while the controller was down shows offline after the restart', async () => {
-    const { code } = await setupPool(api, vendor, {});
+    const { code } = await setupPool(s, {});
     const { a: doomed, gatewayId: doomedId } = await agentBehindProxies(code, { tags: 10, connections: 1 });
     const { gatewayId: aliveId } = await agentBehindProxies(code, { tags: 10, connections: 1 });
     expect((await gateway(doomedId)).online).toBe(true);
-    await ctl.stop('SIGKILL');
+    await s.ctl.stop('SIGKILL');
     await doomed.stop('SIGKILL');
-    ctl = await startControllerProcess(ctlEnv, { readyTimeoutMs: 90_000 });
+    await s.start();
     // Nobody can be connected to an embedded broker that just started: no stale "online".
     expect((await gateway(doomedId)).online).toBe(false);
     await waitFor('the live agent is back online', async () => (await gateway(aliveId)).online, { timeoutMs: 60_000, intervalMs: 200 });
@@ -175,70 +139,36 @@ describe('partitions and presence, embedded broker', () => {
 
 // Skipped only where Mosquitto is not installed; .ci/run installs it, so CI always runs this.
 describe.skipIf(!mosquittoInstalled())('a Mosquitto outage shorter than the grace (agents fail over to WebSocket and back)', () => {
-  let db: TestDatabase;
-  let broker: TestBroker;
-  let ctl: ControllerProcess;
-  let dir: string;
-  const agents: AgentProcess[] = [];
-  const api = restClient(() => ctl.url, ADMIN);
-  const gateway = async (id: string) => (await api<GatewayJson>('GET', `/api/v1/gateways/${id}`)).body;
+  let s: ControllerStack;
+  const api = restClient(() => s.ctl.url, ADMIN);
+  const gateway = (id: string) => s.gateway(id);
 
   beforeAll(async () => {
-    dir = await fs.mkdtemp(path.join(os.tmpdir(), 'floatlease-outage-'));
-    db = await createTestDatabase();
-    broker = await startMosquitto({ dynsec: { username: 'ctl', password: 'ctl-secret' } });
-    const vendor = await createTestVendor(dir);
-    ctl = await startControllerProcess({
-      DATABASE_URL: db.url,
-      ADMIN_TOKEN: ADMIN,
-      TRUSTED_ISSUERS: vendor.publicJwkFile,
-      MQTT_URL: broker.url,
-      MQTT_USERNAME: 'ctl',
-      MQTT_PASSWORD: 'ctl-secret',
-      MQTT_DYNSEC: 'true',
-      SWEEP_INTERVAL_MS: '250',
-      RECLAIM_SKEW_MARGIN_SEC: '2',
-    }, { readyTimeoutMs: 90_000 });
-    const { code } = await setupPool(api, vendor, { reclaim: 'on-disconnect', disconnectGraceSeconds: 30, leaseTtlSeconds: 120 });
+    s = await startControllerStack({ name: 'outage', admin: ADMIN, broker: mosquittoDynsec, env: ON_DISCONNECT_ENV, readyTimeoutMs: 90_000 });
+    const { code } = await setupPool(s, { reclaim: 'on-disconnect', disconnectGraceSeconds: 30, leaseTtlSeconds: 120 });
     for (let i = 0; i < 2; i++) {
-      agents.push(
-        spawnAgent({
-          FLOATLEASE_CONTROLLER_URL: ctl.url,
-          FLOATLEASE_MQTT_URL: broker.url,
-          FLOATLEASE_TRANSPORT: 'mqtt,ws',
-          FLOATLEASE_FAILOVER_AFTER_SEC: '1',
-          FLOATLEASE_MQTT_KEEPALIVE_SEC: '2',
-          FLOATLEASE_ACTIVATION_CODE: code,
-          FLOATLEASE_STATE_DIR: path.join(dir, crypto.randomUUID()),
-          FLOATLEASE_HARDWARE_ID: crypto.randomUUID(),
-        }),
-      );
+      s.agent({ FLOATLEASE_TRANSPORT: 'mqtt,ws', FLOATLEASE_FAILOVER_AFTER_SEC: '1', FLOATLEASE_MQTT_KEEPALIVE_SEC: '2', FLOATLEASE_ACTIVATION_CODE: code });
     }
   }, 90_000);
-  afterAll(async () => {
-    await Promise.all(agents.map((a) => a.stop('SIGKILL')));
-    await ctl?.stop('SIGKILL');
-    await broker?.dispose();
-    await db?.drop();
-    await fs.rm(dir, { recursive: true, force: true });
-  });
+  afterAll(() => s?.close());
 
   it('returns nothing: no lease reclaimed, every agent FLOATING throughout, back on MQTT after', async () => {
     const ids: string[] = [];
-    for (const a of agents) {
+    for (const a of s.agents) {
       const { gatewayId } = await a.ready(60_000);
       ids.push(gatewayId);
       await api('PUT', `/api/v1/gateways/${gatewayId}/allocation`, { tags: 40, connections: 4 });
       await waitFor('limits applied', async () => (await a.license()).totalTagCount === 40);
       await waitFor('online over MQTT', async () => (await gateway(gatewayId)).transport === 'mqtt');
     }
-    await broker.stop();
+    await s.broker!.stop();
+    // Observation windows (every sample must pass); the sleeps only pace the samples.
     const back = Date.now() + 8_000;
     while (Date.now() < back) {
-      for (const a of agents) expect((await a.license()).mode).toBe('FLOATING');
+      for (const a of s.agents) expect((await a.license()).mode).toBe('FLOATING');
       await new Promise((r) => setTimeout(r, 200));
     }
-    await broker.restart();
+    await s.broker!.restart();
     for (const id of ids) await waitFor('back on MQTT and online', async () => {
       const g = await gateway(id);
       return g.online && g.transport === 'mqtt';
@@ -246,7 +176,7 @@ describe.skipIf(!mosquittoInstalled())('a Mosquitto outage shorter than the grac
     // A few sweeps after the switch back: still nothing reclaimed (what was seen: every lease, twice).
     const settle = Date.now() + 3_000;
     while (Date.now() < settle) {
-      for (const a of agents) expect((await a.license()).mode).toBe('FLOATING');
+      for (const a of s.agents) expect((await a.license()).mode).toBe('FLOATING');
       await new Promise((r) => setTimeout(r, 200));
     }
     for (const id of ids) {

@@ -10,6 +10,7 @@ import type { Config } from '../../server/config.js';
 import { buildApiRouter } from '../../server/http-routes.js';
 import { createServices, type Services } from '../../server/services.js';
 import type { RouteRegistry } from '../../server/http/route-registry.js';
+import { perFile } from './per-file.js';
 import { createTestDatabase, type TestDatabase } from './test-database.js';
 import { createTestVendor } from './vendor.js';
 
@@ -45,15 +46,23 @@ export function randomHardwareId(): string {
   return crypto.createHash('sha256').update(crypto.randomBytes(16)).digest('base64');
 }
 
+export interface HarnessOptions {
+  rateLimits?: { enrollFailuresPerMinute: number; authFailuresPerMinute: number };
+  oidc?: Config['oidc'];
+  mqtt?: Pick<Config['mqtt'], 'emqxHookToken' | 'username' | 'password'>;
+  trustProxy?: Config['trustProxy'];
+}
+
+/**
+ * The harness of one test file (or describe block): started in its beforeAll, closed in its
+ * afterAll. The object answers once the harness runs, that is inside tests and later hooks.
+ */
+export function useHarness(opts: HarnessOptions = {}): Harness {
+  return perFile(() => startHarness(opts), (h) => h.close());
+}
+
 /** The controller's services and REST API in this process, on a fresh database clone. */
-export async function startHarness(
-  opts: {
-    rateLimits?: { enrollFailuresPerMinute: number; authFailuresPerMinute: number };
-    oidc?: Config['oidc'];
-    mqtt?: Pick<Config['mqtt'], 'emqxHookToken' | 'username' | 'password'>;
-    trustProxy?: Config['trustProxy'];
-  } = {},
-): Promise<Harness> {
+export async function startHarness(opts: HarnessOptions = {}): Promise<Harness> {
   const db = await createTestDatabase();
   const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'floatlease-harness-'));
   const vendor = await createTestVendor(dir);

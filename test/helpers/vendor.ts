@@ -3,7 +3,7 @@ import path from 'node:path';
 import { issuePoolLicense } from '../../server/signing/pool-license.js';
 import { generateVendorKeys, loadVendorPrivateKey } from '../../server/signing/vendor-keys.js';
 
-interface LicenseOptions {
+export interface LicenseOptions {
   tags: number;
   connections: number;
   plugins?: string[];

@@ -1,5 +1,5 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startHarness, type Harness } from '../helpers/api-harness.js';
+import { describe, expect, it } from 'vitest';
+import { useHarness } from '../helpers/api-harness.js';
 
 /**
  * Issue 15 finding 7: a burst of allocation raises held every database connection, each queued on
@@ -12,13 +12,7 @@ const RAISES = 300;
 const AGENTS = 8;
 const TARGETS = 10;
 
-let h: Harness;
-beforeAll(async () => {
-  h = await startHarness();
-});
-afterAll(async () => {
-  await h?.close();
-});
+const h = useHarness();
 
 describe('an allocation burst and agents (connection lanes)', () => {
   it('agents get their leases while the admin burst is still queued', async () => {

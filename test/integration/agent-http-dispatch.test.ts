@@ -1,18 +1,12 @@
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { gatewayView } from '../../shared/protocol/rest.js';
 import { LANES } from '../../server/db/connection-budget.js';
-import { startHarness, type Harness } from '../helpers/api-harness.js';
+import { useHarness } from '../helpers/api-harness.js';
 import { waitFor } from '../helpers/ports.js';
 
 // Issue 22, seen 4: HTTP went straight into the services, so its release skipped the offline step and
 // its usage skipped the in-flight bound. It now goes through AgentHandler like MQTT and Socket.IO.
-let h: Harness;
-beforeAll(async () => {
-  h = await startHarness();
-});
-afterAll(async () => {
-  await h?.close();
-});
+const h = useHarness();
 
 const gatewayOf = async (id: string) => gatewayView.parse((await h.api('GET', `/api/v1/gateways/${id}`)).body);
 
@@ -21,7 +15,7 @@ describe('HTTP agent routes through the AgentHandler dispatcher', () => {
     const pool = await h.pool({ tags: 100, connections: 10 });
     const gw = await h.enroll(await h.code(pool));
     await h.api('PUT', `/api/v1/gateways/${gw.gatewayId}/allocation`, { tags: 10, connections: 1 });
-    await h.services.leases.setPresence(gw.gatewayId, true, 'mqtt');
+    await h.services.presence.set(gw.gatewayId, true, 'mqtt');
     expect((await gatewayOf(gw.gatewayId)).online).toBe(true);
     expect((await h.api('POST', '/api/v1/agent/lease', {}, gw.credential)).status).toBe(200);
 

@@ -1,16 +1,10 @@
 import { decodeJwt } from 'jose';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { gatewayView, leaseGrant, poolView } from '../../shared/protocol/rest.js';
-import { startHarness, type Harness } from '../helpers/api-harness.js';
+import { useHarness } from '../helpers/api-harness.js';
 
 /** Issue 21 step 3: offline borrowing on real PostgreSQL through the agent REST API. */
-let h: Harness;
-beforeAll(async () => {
-  h = await startHarness();
-});
-afterAll(async () => {
-  await h?.close();
-});
+const h = useHarness();
 
 const pool = async (id: string) => poolView.parse((await h.api('GET', `/api/v1/pools/${id}`)).body);
 const gateway = async (id: string) => gatewayView.parse((await h.api('GET', `/api/v1/gateways/${id}`)).body);
@@ -23,7 +17,7 @@ const ack = async (credential: string, jti: string) => expect((await h.api('POST
 async function gw(_poolId: string, code: string, tags: number) {
   const g = await h.enroll(code);
   expect((await h.api('PUT', `/api/v1/gateways/${g.gatewayId}/allocation`, { tags, connections: 1 })).status).toBe(200);
-  await h.services.leases.setPresence(g.gatewayId, true, 'ws');
+  await h.services.presence.set(g.gatewayId, true, 'ws');
   await ack(g.credential, (await lease(g.credential)).jti);
   return g;
 }
@@ -48,10 +42,10 @@ describe('offline borrowing', () => {
     expect(row!.borrow).toBe(true);
     await ack(a.credential, b.jti);
     // Disconnect, and let the on-disconnect reclaim run well past the grace: the borrow is not reclaimed.
-    await h.services.leases.setPresence(a.gatewayId, false, 'ws');
+    await h.services.presence.set(a.gatewayId, false, 'ws');
     await h.db.database.sql`update gateways set presence_changed_at = now() - interval '1 hour' where id = ${a.gatewayId}`;
-    await h.services.leases.reclaimDisconnected(0);
-    await h.services.leases.sweep();
+    await h.services.leaseEndings.reclaimDisconnected(0);
+    await h.services.leaseEndings.sweep();
     expect((await pool(poolId)).held.tags).toBe(100);
     expect((await gateway(a.gatewayId)).held.tags).toBe(100);
     // The borrow's end: its points return.

@@ -1,16 +1,11 @@
 import { decodeJwt } from 'jose';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { LeaseService } from '../../server/leases/lease-service.js';
+import { describe, expect, it } from 'vitest';
+import { LeaseEndings } from '../../server/leases/lease-endings.js';
+import { PresenceService } from '../../server/leases/presence-service.js';
 import { markAllOfflineAtStart } from '../../server/leases/presence-reconciler.js';
-import { startHarness, type Harness } from '../helpers/api-harness.js';
+import { useHarness } from '../helpers/api-harness.js';
 
-let h: Harness;
-beforeAll(async () => {
-  h = await startHarness();
-});
-afterAll(async () => {
-  await h?.close();
-});
+const h = useHarness();
 
 const MARGIN = 5;
 type PoolBody = { held: { tags: number; connections: number }; disconnectGraceSeconds: number; reclaim: string };
@@ -24,8 +19,8 @@ const leased = async (gatewayId: string) =>
 /** Presence and reclaim on a clock the test moves; grants keep the real one (they stamp last_seen_at). */
 function clocked(startMs: number) {
   let now = startMs;
-  const svc = new LeaseService(h.db.database.db, { signWithKid: () => Promise.reject(new Error('not used')) }, { issuer: 'floatlease-test', audience: 'x', now: () => now });
-  return { svc, at: (ms: number) => void (now = startMs + ms) };
+  const clock = { now: () => now };
+  return { presence: new PresenceService(h.db.database.db, clock), endings: new LeaseEndings(h.db.database.db, clock), at: (ms: number) => void (now = startMs + ms) };
 }
 
 async function gatewayIn(settings: Record<string, unknown>, tags = 40) {
@@ -46,42 +41,42 @@ describe('reclaim: on-disconnect', () => {
     expect(g.claims.disconnectGraceSec).toBe(30);
     expect((await pool(g.poolId)).held.tags).toBe(40);
     const t = clocked(Date.now() + 1_000);
-    await t.svc.setPresence(g.gatewayId, true, 'mqtt');
-    await t.svc.setPresence(g.gatewayId, false, 'mqtt');
+    await t.presence.set(g.gatewayId, true, 'mqtt');
+    await t.presence.set(g.gatewayId, false, 'mqtt');
     // Going offline returns nothing by itself (what was seen: reclaimed 0.1 s after the broker stopped).
     expect(await leased(g.gatewayId)).toBe(40);
     t.at(30_000 + MARGIN * 1000 - 1);
-    expect(await t.svc.reclaimDisconnected(MARGIN)).toBe(0);
+    expect(await t.endings.reclaimDisconnected(MARGIN)).toBe(0);
     expect(await leased(g.gatewayId)).toBe(40);
     t.at(30_000 + MARGIN * 1000);
-    expect(await t.svc.reclaimDisconnected(MARGIN)).toBe(1);
+    expect(await t.endings.reclaimDisconnected(MARGIN)).toBe(1);
     expect(await leased(g.gatewayId)).toBe(0);
     expect(await audits(g.gatewayId, 'lease.reclaimed')).toEqual([{ after: expect.objectContaining({ reason: 'disconnected', graceSec: 30, marginSec: MARGIN }) }]);
-    expect(await t.svc.reclaimDisconnected(MARGIN)).toBe(0);
+    expect(await t.endings.reclaimDisconnected(MARGIN)).toBe(0);
   });
 
   it('a transport switch or a broker outage shorter than the grace returns nothing', async () => {
     const g = await gatewayIn({ reclaim: 'on-disconnect', disconnectGraceSeconds: 20 });
     const t = clocked(Date.now() + 1_000);
-    await t.svc.setPresence(g.gatewayId, true, 'mqtt');
-    await t.svc.setPresence(g.gatewayId, false, 'mqtt'); // the broker stopped
+    await t.presence.set(g.gatewayId, true, 'mqtt');
+    await t.presence.set(g.gatewayId, false, 'mqtt'); // the broker stopped
     t.at(19_000);
-    await t.svc.setPresence(g.gatewayId, true, 'ws'); // the agent failed over
+    await t.presence.set(g.gatewayId, true, 'ws'); // the agent failed over
     t.at(600_000);
-    expect(await t.svc.reclaimDisconnected(MARGIN)).toBe(0);
+    expect(await t.endings.reclaimDisconnected(MARGIN)).toBe(0);
     expect(await leased(g.gatewayId)).toBe(40);
   });
 
   it('the grace counts from the last time the controller heard from the agent, even offline (HTTP pull)', async () => {
     const g = await gatewayIn({ reclaim: 'on-disconnect', disconnectGraceSeconds: 30 });
     const t = clocked(Date.now() - 20_000);
-    await t.svc.setPresence(g.gatewayId, true, 'mqtt');
-    await t.svc.setPresence(g.gatewayId, false, 'mqtt'); // offline 20 s ago
+    await t.presence.set(g.gatewayId, true, 'mqtt');
+    await t.presence.set(g.gatewayId, false, 'mqtt'); // offline 20 s ago
     await lease(g.credential); // renewed over HTTP now: last seen now
     t.at(20_000 + 30_000 + MARGIN * 1000 - 1_000);
-    expect(await t.svc.reclaimDisconnected(MARGIN)).toBe(0);
+    expect(await t.endings.reclaimDisconnected(MARGIN)).toBe(0);
     t.at(20_000 + 30_000 + MARGIN * 1000 + 1_000);
-    expect(await t.svc.reclaimDisconnected(MARGIN)).toBeGreaterThan(0);
+    expect(await t.endings.reclaimDisconnected(MARGIN)).toBeGreaterThan(0);
     expect(await leased(g.gatewayId)).toBe(0);
   });
 
@@ -91,10 +86,10 @@ describe('reclaim: on-disconnect', () => {
     expect((await h.api('PATCH', `/api/v1/pools/${g.poolId}`, { reclaim: 'on-disconnect', disconnectGraceSeconds: 10 })).status).toBe(200);
     await h.services.pusher.idle();
     const t = clocked(Date.now() + 1_000);
-    await t.svc.setPresence(g.gatewayId, true, 'mqtt');
-    await t.svc.setPresence(g.gatewayId, false, 'mqtt');
+    await t.presence.set(g.gatewayId, true, 'mqtt');
+    await t.presence.set(g.gatewayId, false, 'mqtt');
     t.at(100_000);
-    await t.svc.reclaimDisconnected(MARGIN);
+    await t.endings.reclaimDisconnected(MARGIN);
     // The old lease is still held (a pushed replacement, if any went out, would carry the grace).
     const live = await sql()<{ grace: number | null }[]>`
       select disconnect_grace_seconds as grace from leases where gateway_id = ${g.gatewayId} and ended_at is null`;
@@ -105,10 +100,10 @@ describe('reclaim: on-disconnect', () => {
   it('an on-expiry pool never reclaims on disconnect', async () => {
     const g = await gatewayIn({ reclaim: 'on-expiry' });
     const t = clocked(Date.now() + 1_000);
-    await t.svc.setPresence(g.gatewayId, true, 'mqtt');
-    await t.svc.setPresence(g.gatewayId, false, 'mqtt');
+    await t.presence.set(g.gatewayId, true, 'mqtt');
+    await t.presence.set(g.gatewayId, false, 'mqtt');
     t.at(250_000);
-    expect(await t.svc.reclaimDisconnected(MARGIN)).toBe(0);
+    expect(await t.endings.reclaimDisconnected(MARGIN)).toBe(0);
     expect(await leased(g.gatewayId)).toBe(40);
   });
 });
@@ -117,7 +112,7 @@ describe('presence you can trust', () => {
   it('embedded broker start: gateways shown online go offline, audited once', async () => {
     const g = await gatewayIn({});
     const t = clocked(Date.now());
-    await t.svc.setPresence(g.gatewayId, true, 'mqtt');
+    await t.presence.set(g.gatewayId, true, 'mqtt');
     const reset = await markAllOfflineAtStart(sql(), Date.now());
     expect(reset.map((r) => r.gatewayId)).toContain(g.gatewayId);
     expect(await markAllOfflineAtStart(sql(), Date.now())).toEqual([]);
@@ -130,12 +125,12 @@ describe('presence you can trust', () => {
     const g = await gatewayIn({});
     const t = clocked(Date.now());
     const state = async () => (await sql()<{ online: boolean; transport: string | null }[]>`select online, transport from gateways where id = ${g.gatewayId}`)[0];
-    await t.svc.seen(g.gatewayId, 'mqtt'); // a renewal over MQTT of a gateway shown offline
+    await t.presence.seen(g.gatewayId, 'mqtt'); // a renewal over MQTT of a gateway shown offline
     expect(await state()).toEqual({ online: true, transport: 'mqtt' });
-    await t.svc.setPresence(g.gatewayId, true, 'ws'); // failed over: its hello over WebSocket
-    await t.svc.seen(g.gatewayId, 'mqtt'); // a late message from the transport it left
+    await t.presence.set(g.gatewayId, true, 'ws'); // failed over: its hello over WebSocket
+    await t.presence.seen(g.gatewayId, 'mqtt'); // a late message from the transport it left
     expect(await state()).toEqual({ online: true, transport: 'ws' });
-    await t.svc.setPresence(g.gatewayId, false, 'mqtt'); // the old transport's will: says nothing
+    await t.presence.set(g.gatewayId, false, 'mqtt'); // the old transport's will: says nothing
     expect(await state()).toEqual({ online: true, transport: 'ws' });
     expect(await audits(g.gatewayId, 'gateway.online')).toHaveLength(1);
   });

@@ -1,17 +1,16 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { ElasticService } from '../../server/elastic/elastic-service.js';
 import type { ChangeNotifier } from '../../server/leases/change-notifier.js';
 import { elasticBoundsView, pendingView, poolPolicyView } from '../../shared/protocol/elastic.js';
 import { gatewayView, leaseGrant } from '../../shared/protocol/rest.js';
-import { startHarness, type Harness } from '../helpers/api-harness.js';
+import { useHarness } from '../helpers/api-harness.js';
 
 /** Issue 21 steps 1–2 on real PostgreSQL: elastic resizes, pending requests, pre-emption by priority. */
-let h: Harness;
+const h = useHarness();
 let clock = Date.parse('2026-12-02T00:00:00Z');
 const changed: string[] = [];
 let elastic: ElasticService;
 beforeAll(async () => {
-  h = await startHarness();
   // The real pusher behind a recorder: tests see what was pushed and the agents still get leases.
   const notifier: ChangeNotifier = {
     gatewayChanged: (id) => (changed.push(id), h.services.pusher.gatewayChanged(id)),
@@ -19,9 +18,6 @@ beforeAll(async () => {
     pointsFreed: (id) => h.services.pusher.pointsFreed(id),
   };
   elastic = new ElasticService(h.db.database.db, notifier, () => clock);
-});
-afterAll(async () => {
-  await h?.close();
 });
 
 const gateway = async (id: string) => gatewayView.parse((await h.api('GET', `/api/v1/gateways/${id}`)).body);
@@ -35,7 +31,7 @@ const usage = async (credential: string, tags: number) => expect((await h.api('P
 async function gw(_poolId: string, code: string, tags: number, extra: Record<string, unknown> = {}) {
   const g = await h.enroll(code);
   expect((await h.api('PUT', `/api/v1/gateways/${g.gatewayId}/allocation`, { tags, connections: 0, ...extra })).status).toBe(200);
-  await h.services.leases.setPresence(g.gatewayId, true, 'ws');
+  await h.services.presence.set(g.gatewayId, true, 'ws');
   const l = await lease(g.credential);
   await ack(g.credential, l.jti);
   return g;

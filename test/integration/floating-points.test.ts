@@ -1,16 +1,10 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { gatewayView, leaseGrant, poolView } from '../../shared/protocol/rest.js';
 import { poolStore } from '../../server/pools/pool-store.js';
-import { startHarness, type Harness } from '../helpers/api-harness.js';
+import { useHarness } from '../helpers/api-harness.js';
 
 /** Issue 14: points float (PRODUCT F2 rewritten), on real PostgreSQL through the REST API. */
-let h: Harness;
-beforeAll(async () => {
-  h = await startHarness();
-});
-afterAll(async () => {
-  await h?.close();
-});
+const h = useHarness();
 
 const pool = async (id: string) => poolView.parse((await h.api('GET', `/api/v1/pools/${id}`)).body);
 const gateway = async (id: string) => gatewayView.parse((await h.api('GET', `/api/v1/gateways/${id}`)).body);
@@ -26,7 +20,7 @@ const ack = (credential: string, jti: string) => h.api('POST', '/api/v1/agent/le
 async function gw(_poolId: string, code: string, tags: number, extra: Record<string, unknown> = {}) {
   const g = await h.enroll(code);
   expect((await allocate(g.gatewayId, { tags, connections: 1, ...extra })).status).toBe(200);
-  await h.services.leases.setPresence(g.gatewayId, true, 'ws');
+  await h.services.presence.set(g.gatewayId, true, 'ws');
   return g;
 }
 
@@ -48,7 +42,7 @@ describe('points float (F2)', () => {
     const poolId = await h.pool({ tags: 100, connections: 10 });
     const a = await gw(poolId, await h.code(poolId), 80);
     const l = await lease(a.credential);
-    await h.services.leases.setPresence(a.gatewayId, false, 'ws');
+    await h.services.presence.set(a.gatewayId, false, 'ws');
     expect((await pool(poolId)).held.tags).toBe(80);
     await h.db.database.sql`update leases set expires_at = now() - interval '1 second' where id = ${l.jti}`;
     expect((await pool(poolId)).held.tags).toBe(0);
@@ -68,14 +62,14 @@ describe('points float (F2)', () => {
     // A renewal of the first two keeps what they hold.
     expect((await lease(a.credential)).pending).toEqual({ tags: 0, connections: 0 });
     await h.api('POST', '/api/v1/agent/lease/release', undefined, a.credential);
-    await h.services.leases.setPresence(a.gatewayId, false, 'ws');
+    await h.services.presence.set(a.gatewayId, false, 'ws');
     // The release names the waiting gateway as the one to push to.
     expect(await poolStore.servableWaiting(h.db.database.db, poolId)).toEqual([c.gatewayId]);
     const served = await lease(c.credential);
     expect(served.pending).toEqual({ tags: 0, connections: 0 });
     expect(await pool(poolId)).toMatchObject({ held: { tags: 200 }, pending: { tags: 0 } });
     // A returning gateway now waits behind nobody and gets nothing until points free up.
-    await h.services.leases.setPresence(a.gatewayId, true, 'ws');
+    await h.services.presence.set(a.gatewayId, true, 'ws');
     expect((await lease(a.credential)).pending?.tags).toBe(100);
   });
 
@@ -104,7 +98,7 @@ describe('points float (F2)', () => {
     const late = await gw(poolId, code, 10);
     expect((await lease(late.credential)).pending?.tags).toBe(10);
     await h.api('POST', '/api/v1/agent/lease/release', undefined, a.credential);
-    await h.services.leases.setPresence(a.gatewayId, false, 'ws');
+    await h.services.presence.set(a.gatewayId, false, 'ws');
     expect(await poolStore.servableWaiting(h.db.database.db, poolId)).toEqual([urgent.gatewayId, early.gatewayId]);
     // The latest arrival asks first, yet the points ahead of it are owed to the others.
     expect((await lease(late.credential)).pending?.tags).toBe(10);

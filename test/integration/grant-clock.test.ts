@@ -1,10 +1,10 @@
 import { decodeJwt } from 'jose';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { OVER_COMMITTED_KEEP_HORIZON_MS } from '../../server/leases/grant-batch.js';
 import { LeaseService } from '../../server/leases/lease-service.js';
 import { LeaseSigner } from '../../server/signing/lease-signer.js';
 import { LEASE_AUDIENCE } from '../../shared/protocol/lease-claims.js';
-import { startHarness, type Harness } from '../helpers/api-harness.js';
+import { useHarness } from '../helpers/api-harness.js';
 import { waitFor } from '../helpers/ports.js';
 import { GatedSigner } from './invariant/gated-signer.js';
 import { admin } from './invariant/operations.js';
@@ -16,13 +16,7 @@ import { admin } from './invariant/operations.js';
  * clock and renewed it ("renewals never lose held points"): expired points came back. The clock is
  * now read once the pool is locked.
  */
-let h: Harness;
-beforeAll(async () => {
-  h = await startHarness();
-});
-afterAll(async () => {
-  await h?.close();
-});
+const h = useHarness();
 
 const TTL = 30;
 

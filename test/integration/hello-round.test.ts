@@ -42,7 +42,7 @@ describe.skipIf(!mosquittoInstalled())('hello round at controller start (Mosquit
       acl: 'user ctl\ntopic readwrite #\n\npattern readwrite floatlease/v1/gw/%u/#\n',
     });
     controller = connectMqtt({ url: broker.url, username: 'ctl', password: 'pw', clientId: 'floatlease-controller-hello', logger });
-    const bridge = new MqttAgentBridge(clientLink(controller.client), h.db.database.db, new AgentHandler(h.services.leases, h.services.gateways, h.services.licenseFiles), logger, { sharedSubscriptions: false });
+    const bridge = new MqttAgentBridge(clientLink(controller.client), h.db.database.db, new AgentHandler(h.services), logger, { sharedSubscriptions: false });
     bridge.start();
     await waitFor('the controller on the broker', () => controller.client.connected);
     const hello = (via: AgentTransport) => void via.hello({ agentVersion: 'test' }, 0).catch(() => undefined);
@@ -75,12 +75,12 @@ describe.skipIf(!mosquittoInstalled())('hello round at controller start (Mosquit
   it('keeps a connected agent online (it says hello again) and marks the silent ghost offline, once', async () => {
     await waitFor('the live agent online after its hello', async () => (await row(live.gatewayId)).online);
     // The ghost: shown online over MQTT from before the restart, nobody connected, no retained will.
-    await h.services.leases.setPresence(ghost.gatewayId, true, 'mqtt');
+    await h.services.presence.set(ghost.gatewayId, true, 'mqtt');
     expect((await row(ghost.gatewayId)).online).toBe(true);
     const seenBefore = (await row(live.gatewayId)).seen_ms;
 
     const result = await runHelloRound(
-      { sql: h.db.database.sql, link: clientLink(controller.client), setOfflineIf: (id, t, still) => h.services.leases.setOfflineIf(id, t, still), logger },
+      { sql: h.db.database.sql, link: clientLink(controller.client), setOfflineIf: (id, t, still) => h.services.presence.setOfflineIf(id, t, still), logger },
       3_000,
     );
 
@@ -96,7 +96,7 @@ describe.skipIf(!mosquittoInstalled())('hello round at controller start (Mosquit
 
     // A second round finds nothing to do: the ghost is not asked again, nothing is audited twice.
     const again = await runHelloRound(
-      { sql: h.db.database.sql, link: clientLink(controller.client), setOfflineIf: (id, t, still) => h.services.leases.setOfflineIf(id, t, still), logger },
+      { sql: h.db.database.sql, link: clientLink(controller.client), setOfflineIf: (id, t, still) => h.services.presence.setOfflineIf(id, t, still), logger },
       1_000,
     );
     expect(again.asked).toBe(1);

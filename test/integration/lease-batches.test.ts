@@ -1,11 +1,12 @@
 import crypto from 'node:crypto';
 import { decodeJwt } from 'jose';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { AppError } from '../../server/errors/app-error.js';
 import { LeaseService, type LeaseObserver } from '../../server/leases/lease-service.js';
+import { PresenceService } from '../../server/leases/presence-service.js';
 import { LeaseSigner } from '../../server/signing/lease-signer.js';
 import { leaseClaimsSchema, LEASE_AUDIENCE } from '../../shared/protocol/lease-claims.js';
-import { startHarness, type Harness } from '../helpers/api-harness.js';
+import { useHarness } from '../helpers/api-harness.js';
 import { GatedSigner } from './invariant/gated-signer.js';
 import { takeSnapshot, violations } from './invariant/invariant-checker.js';
 
@@ -16,13 +17,7 @@ import { takeSnapshot, violations } from './invariant/invariant-checker.js';
  * the answer it would have had alone.
  */
 
-let h: Harness;
-beforeAll(async () => {
-  h = await startHarness();
-});
-afterAll(async () => {
-  await h?.close();
-});
+const h = useHarness();
 
 interface Fixture {
   service: LeaseService;
@@ -133,7 +128,7 @@ describe('batched grants', () => {
     const { service } = batchedService();
     const poolId = await h.pool({ tags: 100, connections: 10 });
     const [offline, online] = await gatewaysIn(poolId, 2, { tags: 10, connections: 1 });
-    await service.setPresence(online!, true, 'mqtt');
+    await h.services.presence.set(online!, true, 'mqtt');
     const [skipped, pushed] = await Promise.all([service.pushGrant(offline!), service.pushGrant(online!)]);
     expect(skipped).toBeUndefined();
     expect(pushed?.seq).toBe(1);
@@ -211,20 +206,20 @@ describe('batched acknowledgements', () => {
 
 describe('batched presence', () => {
   it('online calls go together, only changes are written and audited, and calls for one gateway keep their order', async () => {
-    const { service } = batchedService();
+    const presence = new PresenceService(h.db.database.db);
     const poolId = await h.pool({ tags: 100, connections: 10 });
     const gws = await gatewaysIn(poolId, 6, { tags: 1, connections: 1 });
     const [flapping, already] = gws as [string, string];
-    await service.setPresence(already, true, 'mqtt');
+    await presence.set(already, true, 'mqtt');
     const sql = h.db.database.sql;
     const auditBefore = Number((await sql`select count(*) as n from audit_events where pool_id = ${poolId} and action in ('gateway.online', 'gateway.offline')`)[0]!.n);
     // One tick: every gateway comes online (one already was), and `flapping` goes online, offline, online, offline.
     await Promise.all([
-      ...gws.map((id) => service.setPresence(id, true, 'mqtt')),
-      service.setPresence(flapping, false, 'mqtt'),
-      service.setPresence(flapping, true, 'ws'),
-      service.setPresence(flapping, false, 'ws'),
-      service.setPresence('not-a-uuid', true, 'mqtt'),
+      ...gws.map((id) => presence.set(id, true, 'mqtt')),
+      presence.set(flapping, false, 'mqtt'),
+      presence.set(flapping, true, 'ws'),
+      presence.set(flapping, false, 'ws'),
+      presence.set('not-a-uuid', true, 'mqtt'),
     ]);
     const rows = await sql`select id, online, transport from gateways where id = any(${gws}::uuid[])`;
     for (const r of rows) expect([r.id, r.online], r.id as string).toEqual([r.id, r.id !== flapping]);
@@ -278,9 +273,9 @@ describe('lease history retention', () => {
     await sql`update leases set state = 'released', ended_at = now() - interval '9 days' where gateway_id = ${quiet}`;
     const auditBefore = (await sql`select count(*)::int as n from audit_events where gateway_id in (${busy}, ${quiet})`)[0]!.n as number;
 
-    expect(await service.pruneHistory(7, 3)).toBe(3);
-    expect(await service.pruneHistory(7, 3)).toBe(1);
-    expect(await service.pruneHistory(7, 3)).toBe(0);
+    expect(await h.services.leaseEndings.pruneHistory(7, 3)).toBe(3);
+    expect(await h.services.leaseEndings.pruneHistory(7, 3)).toBe(1);
+    expect(await h.services.leaseEndings.pruneHistory(7, 3)).toBe(0);
     const left = await sql`select gateway_id, seq, state from leases where gateway_id in (${busy}, ${quiet}) order by gateway_id = ${busy} desc, seq`;
     expect(left.map((r) => `${r.gateway_id === busy ? 'busy' : 'quiet'}:${r.seq}:${r.state}`)).toEqual(['busy:5:superseded', 'busy:6:acknowledged', 'quiet:1:released']);
     // The audit trail keeps every event of the deleted leases.

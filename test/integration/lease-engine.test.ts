@@ -1,15 +1,9 @@
 import { createLocalJWKSet, decodeProtectedHeader, jwtVerify, type JSONWebKeySet } from 'jose';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { leaseClaimsSchema, LEASE_AUDIENCE } from '../../shared/protocol/lease-claims.js';
-import { startHarness, type Harness } from '../helpers/api-harness.js';
+import { useHarness } from '../helpers/api-harness.js';
 
-let h: Harness;
-beforeAll(async () => {
-  h = await startHarness();
-});
-afterAll(async () => {
-  await h?.close();
-});
+const h = useHarness();
 
 type PoolBody = { held: { tags: number; connections: number }; free: { tags: number; connections: number }; allocated: { tags: number } };
 const pool = async (id: string) => (await h.api<PoolBody>('GET', `/api/v1/pools/${id}`)).body;
@@ -94,7 +88,7 @@ describe('leases', () => {
     // Age the lease in the database rather than waiting 15 s.
     await h.db.database.sql`update leases set expires_at = now() - interval '1 second' where id = ${l.body.jti}`;
     expect((await pool(poolId)).held.tags).toBe(0);
-    expect(await h.services.leases.sweep()).toBeGreaterThanOrEqual(1);
+    expect(await h.services.leaseEndings.sweep()).toBeGreaterThanOrEqual(1);
     const audit = await h.api<{ items: { action: string; subject: string }[] }>('GET', `/api/v1/audit?gatewayId=${gw.gatewayId}&action=lease.expired`);
     expect(audit.body.items.map((e) => e.subject)).toContain(l.body.jti);
   });
@@ -127,7 +121,7 @@ describe('leases', () => {
     expect(await kids()).toEqual(expect.arrayContaining([oldKid, rotated.kid]));
     // Once no live lease was signed by the old key, it leaves the JWKS.
     await h.db.database.sql`update leases set expires_at = now() - interval '1 second' where kid = ${oldKid!}`;
-    await new Promise((r) => setTimeout(r, 5_100)); // the JWKS is cached for 5 s
+    h.services.publishedKeys.invalidate([]); // its 5 s cache is not the subject: read afresh
     expect(await kids()).not.toContain(oldKid);
     expect(await kids()).toContain(rotated.kid);
   });
@@ -136,11 +130,11 @@ describe('leases', () => {
     const poolId = await h.pool({ tags: 100, connections: 10 });
     const gw = await h.enroll(await h.code(poolId));
     const online = async () => (await h.api<{ online: boolean; transport: string }>('GET', `/api/v1/gateways/${gw.gatewayId}`)).body;
-    await h.services.leases.setPresence(gw.gatewayId, true, 'mqtt');
-    await h.services.leases.setPresence(gw.gatewayId, true, 'ws'); // failed over to WebSocket
-    await h.services.leases.setPresence(gw.gatewayId, false, 'mqtt'); // the MQTT last will arrives late
+    await h.services.presence.set(gw.gatewayId, true, 'mqtt');
+    await h.services.presence.set(gw.gatewayId, true, 'ws'); // failed over to WebSocket
+    await h.services.presence.set(gw.gatewayId, false, 'mqtt'); // the MQTT last will arrives late
     expect(await online()).toMatchObject({ online: true, transport: 'ws' });
-    await h.services.leases.setPresence(gw.gatewayId, false, 'ws');
+    await h.services.presence.set(gw.gatewayId, false, 'ws');
     expect(await online()).toMatchObject({ online: false });
   });
 });

@@ -1,13 +1,7 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startHarness, type Harness } from '../helpers/api-harness.js';
+import { describe, expect, it } from 'vitest';
+import { useHarness } from '../helpers/api-harness.js';
 
-let h: Harness;
-beforeAll(async () => {
-  h = await startHarness({ rateLimits: { enrollFailuresPerMinute: 3, authFailuresPerMinute: 5 } });
-});
-afterAll(async () => {
-  await h?.close();
-});
+const h = useHarness({ rateLimits: { enrollFailuresPerMinute: 3, authFailuresPerMinute: 5 } });
 
 describe('failure rate limits', () => {
   it('never throttle a burst of concurrent valid requests', async () => {

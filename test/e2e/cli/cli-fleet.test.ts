@@ -2,14 +2,14 @@ import { execFile } from 'node:child_process';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { beforeAll, describe, expect, it, vi } from 'vitest';
 import type { ActivationCodeView, AuditEventView, GatewayPage, GatewayView } from '../../../shared/protocol/rest.js';
-import { ADMIN_TOKEN, startHarness, type Harness } from '../../helpers/api-harness.js';
+import { ADMIN_TOKEN, useHarness } from '../../helpers/api-harness.js';
 import { cli, json, outcome } from './cli-runner.js';
 
 vi.setConfig({ testTimeout: 120_000 });
 
-let h: Harness;
+const h = useHarness();
 let env: Record<string, string>;
 let poolA: string;
 let poolB: string;
@@ -22,13 +22,9 @@ const enroll = async (poolId: string, name: string) => {
 const audit = async (q: string) => (await h.api<{ items: AuditEventView[] }>('GET', `/api/v1/audit?${q}`)).body.items;
 
 beforeAll(async () => {
-  h = await startHarness();
   env = { FLOATLEASE_URL: h.url, FLOATLEASE_TOKEN: ADMIN_TOKEN };
   poolA = await h.pool({ name: 'fleet-a', tags: 500, connections: 20 });
   poolB = await h.pool({ name: 'fleet-b', tags: 500, connections: 20 });
-});
-afterAll(async () => {
-  await h?.close();
 });
 
 /** Issue 20 finding 10: the CLI as a fleet administrator uses it every day. */

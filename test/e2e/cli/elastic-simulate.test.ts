@@ -1,19 +1,15 @@
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { beforeAll, describe, expect, it, vi } from 'vitest';
 import type { SimulateView } from '../../../shared/protocol/simulate.js';
-import { ADMIN_TOKEN, startHarness, type Harness } from '../../helpers/api-harness.js';
+import { ADMIN_TOKEN, useHarness } from '../../helpers/api-harness.js';
 import { cli, json, outcome } from './cli-runner.js';
 
 vi.setConfig({ testTimeout: 120_000 });
 
 /** Issue 21 through the CLI: policy, elastic, pending and simulate on a pool with recorded history. */
-let h: Harness;
+const h = useHarness();
 let env: Record<string, string>;
 beforeAll(async () => {
-  h = await startHarness();
   env = { FLOATLEASE_URL: h.url, FLOATLEASE_TOKEN: ADMIN_TOKEN };
-});
-afterAll(async () => {
-  await h?.close();
 });
 
 describe('floatlease policy / elastic / pending / simulate', () => {
@@ -22,14 +18,14 @@ describe('floatlease policy / elastic / pending / simulate', () => {
     const code = await h.code(poolId, 2);
     const a = await h.enroll(code);
     await h.api('PUT', `/api/v1/gateways/${a.gatewayId}/allocation`, { tags: 80, connections: 1 });
-    await h.services.leases.setPresence(a.gatewayId, true, 'ws');
+    await h.services.presence.set(a.gatewayId, true, 'ws');
     await h.api('POST', '/api/v1/agent/lease', { renewal: true }, a.credential);
     await h.api('POST', '/api/v1/agent/usage', { tags: 30, connections: 1 }, a.credential);
     const b = await h.enroll(code);
-    await h.services.leases.setPresence(b.gatewayId, true, 'ws');
+    await h.services.presence.set(b.gatewayId, true, 'ws');
     await h.api('PUT', `/api/v1/gateways/${b.gatewayId}/allocation`, { tags: 50, connections: 1 });
     await h.api('POST', '/api/v1/agent/lease', { renewal: true }, b.credential);
-    await h.services.leases.setPresence(a.gatewayId, false, 'ws');
+    await h.services.presence.set(a.gatewayId, false, 'ws');
 
     const policy = await cli(['policy', 'sim-pool', '--headroom', '0.5', '--cooldown', '120', '--borrow-max', '3600'], env);
     expect(policy.code, outcome(policy)).toBe(0);

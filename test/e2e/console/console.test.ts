@@ -96,7 +96,7 @@ describe('web console in headless Chromium', () => {
     // A second pool whose license has expired shows so loudly.
     const expired = (await api<{ id: string }>('POST', '/api/v1/pools', { name: 'plant-old' })).body;
     await api('PUT', `/api/v1/pools/${expired.id}/license`, { license: await vendor.license({ tags: 10, connections: 1, expiresInSec: 2 }) });
-    await new Promise((r) => setTimeout(r, 2_100));
+    await waitFor('the license expired', async () => (await api<{ license: { expired: boolean } | null }>('GET', `/api/v1/pools/${expired.id}`)).body.license?.expired, { timeoutMs: 15_000, intervalMs: 100 });
     await page.reload();
     await page.locator('[data-pool=plant-old] [data-alert=expired]').waitFor();
     await browser.screenshot('03-pools');

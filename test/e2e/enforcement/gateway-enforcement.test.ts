@@ -160,7 +160,7 @@ describe('NeuronEX enforcement end to end (real controller, real agents)', () =>
     await waitFor('nodes started again', () => running().length === 4, { timeoutMs: 10_000 });
     console.info(`enforcement e2e: stop-excess restarted them ${Date.now() - t1} ms after the allocation was raised`);
     const controls = () => e.agent.logs.filter((l) => typeof l.node === 'string').map((l) => `${String(l.action)} ${String(l.node)}`);
-    await waitFor('node control logged', () => controls().length >= 4, { timeoutMs: 3_000 });
+    await waitFor('node control logged', () => controls().length >= 4);
     expect(controls()).toEqual([
       'stopped plc4',
       'stopped plc3',

@@ -1,15 +1,9 @@
-import crypto from 'node:crypto';
-import fs from 'node:fs/promises';
-import os from 'node:os';
-import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { spawnAgent, type AgentProcess } from '../../helpers/agent-process.js';
-import { startControllerProcess, type ControllerProcess } from '../../helpers/controller-process.js';
-import { freePort, waitFor } from '../../helpers/ports.js';
+import type { AgentProcess } from '../../helpers/agent-process.js';
+import { startControllerStack, type ControllerStack } from '../../helpers/controller-stack.js';
+import { waitFor } from '../../helpers/ports.js';
 import { restClient } from '../../helpers/rest-client.js';
 import { startTcpProxy, type TcpProxy } from '../../helpers/tcp-proxy.js';
-import { createTestDatabase, type TestDatabase } from '../../helpers/test-database.js';
-import { createTestVendor } from '../../helpers/vendor.js';
 
 const ADMIN = `fl_${'o'.repeat(43)}`;
 const LOCAL_TOKEN = 'local-admin-token-offline-file';
@@ -30,14 +24,12 @@ interface AuditItem {
 // Issue 17 finding 9: "load an offline license file issued by the controller … audited at the controller".
 // The agent reports the load; out of the controller's reach, it reports it at the next contact.
 describe('offline license file loaded at the device, audited at the controller (real controller, real agent)', () => {
-  let dir: string;
-  let db: TestDatabase;
-  let ctl: ControllerProcess;
+  let s: ControllerStack;
   let agent: AgentProcess;
   let gatewayId: string;
   let localUrl: string;
   const proxies: TcpProxy[] = [];
-  const api = restClient(() => ctl.url, ADMIN);
+  const api = restClient(() => s.ctl.url, ADMIN);
   const cut = () => proxies.forEach((p) => p.blackhole());
   const heal = () => proxies.forEach((p) => p.heal());
   const loadedRows = async () =>
@@ -53,28 +45,16 @@ describe('offline license file loaded at the device, audited at the controller (
   };
 
   beforeAll(async () => {
-    dir = await fs.mkdtemp(path.join(os.tmpdir(), 'floatlease-offline-file-e2e-'));
-    const vendor = await createTestVendor(dir);
-    db = await createTestDatabase();
-    const port = await freePort();
-    ctl = await startControllerProcess(
-      { DATABASE_URL: db.url, ADMIN_TOKEN: ADMIN, TRUSTED_ISSUERS: vendor.publicJwkFile, PORT: String(port), MQTT_EMBEDDED_PORT: String(await freePort()) },
-      { readyTimeoutMs: 90_000 },
-    );
+    s = await startControllerStack({ name: 'offline-file-e2e', admin: ADMIN, restartable: true, readyTimeoutMs: 90_000 });
     // A long lease lifetime: no renewal (a higher seq) lands between issuing a file and loading it.
-    const poolId = (await api<{ id: string }>('POST', '/api/v1/pools', { name: 'offline-file', leaseTtlSeconds: 3600 })).body.id;
-    expect((await api('PUT', `/api/v1/pools/${poolId}/license`, { license: await vendor.license({ tags: 500, connections: 20 }) })).status).toBe(200);
-    const code = (await api<{ code: string }>('POST', `/api/v1/pools/${poolId}/activation-codes`, { seats: 1 })).body.code;
+    const { code } = await s.pool('offline-file', { tags: 500, connections: 20 }, { settings: { leaseTtlSeconds: 3600 }, seats: 1 });
     // Every route from the agent to the controller (MQTT and HTTP) runs through a proxy the test can cut.
-    proxies.push(await startTcpProxy({ host: '127.0.0.1', port: Number(new URL(ctl.mqttUrl).port) }), await startTcpProxy({ host: '127.0.0.1', port }));
-    agent = spawnAgent({
+    proxies.push(await startTcpProxy({ host: '127.0.0.1', port: Number(new URL(s.ctl.mqttUrl).port) }), await startTcpProxy({ host: '127.0.0.1', port: Number(new URL(s.ctl.url).port) }));
+    agent = s.agent({
       FLOATLEASE_CONTROLLER_URL: proxies[1]!.url('http'),
       FLOATLEASE_MQTT_URL: proxies[0]!.url('mqtt'),
-      FLOATLEASE_TRANSPORT: 'mqtt',
       FLOATLEASE_MQTT_KEEPALIVE_SEC: '2',
       FLOATLEASE_ACTIVATION_CODE: code,
-      FLOATLEASE_STATE_DIR: path.join(dir, 'state'),
-      FLOATLEASE_HARDWARE_ID: crypto.randomUUID(),
       FLOATLEASE_LOCAL_TOKEN: LOCAL_TOKEN,
     });
     ({ gatewayId, localUrl } = await agent.ready(60_000));
@@ -85,9 +65,7 @@ describe('offline license file loaded at the device, audited at the controller (
   afterAll(async () => {
     await agent?.stop('SIGKILL');
     await Promise.all(proxies.map((p) => p.close()));
-    await ctl?.stop('SIGKILL');
-    await db?.drop();
-    await fs.rm(dir, { recursive: true, force: true });
+    await s?.close();
   });
 
   it('controller reachable: the load is reported at once, one lease.offline-loaded row with the file’s seq and exp', async () => {

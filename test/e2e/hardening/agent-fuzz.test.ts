@@ -1,7 +1,5 @@
 import crypto from 'node:crypto';
 import fs from 'node:fs/promises';
-import os from 'node:os';
-import path from 'node:path';
 import fc from 'fast-check';
 import mqtt from 'mqtt';
 import { io as ioc } from 'socket.io-client';
@@ -9,11 +7,11 @@ import { afterAll, beforeAll, expect, it } from 'vitest';
 import { presenceMessage, upstreamSchemas } from '../../../shared/protocol/agent-messages.js';
 import { agentClientId, topics } from '../../../shared/protocol/mqtt-topics.js';
 import { AGENT_NAMESPACE } from '../../../shared/protocol/socket-events.js';
-import { startControllerProcess, type ControllerProcess } from '../../helpers/controller-process.js';
+import type { ControllerProcess } from '../../helpers/controller-process.js';
+import { startControllerStack, type ControllerStack } from '../../helpers/controller-stack.js';
 import { waitFor } from '../../helpers/ports.js';
+import type { TestDatabase } from '../../helpers/test-database.js';
 import { restClient } from '../../helpers/rest-client.js';
-import { createTestDatabase, type TestDatabase } from '../../helpers/test-database.js';
-import { createTestVendor } from '../../helpers/vendor.js';
 
 /**
  * Issue 15: 2,000 malformed MQTT and 2,000 malformed Socket.IO inputs from an enrolled gateway
@@ -25,28 +23,20 @@ const RUNS = Number(process.env.AGENT_FUZZ_RUNS ?? 2_000);
 const ADMIN = `fl_${'z'.repeat(43)}`;
 const KINDS = ['hello', 'renew', 'ack', 'usage', 'release'] as const;
 
+let stack: ControllerStack;
 let db: TestDatabase;
 let ctl: ControllerProcess;
-let dir: string;
 let gw: { gatewayId: string; credential: string };
 const api = restClient(() => ctl.url, ADMIN);
 
 beforeAll(async () => {
-  dir = await fs.mkdtemp(path.join(os.tmpdir(), 'floatlease-agent-fuzz-'));
-  const vendor = await createTestVendor(dir);
-  db = await createTestDatabase();
-  ctl = await startControllerProcess({ DATABASE_URL: db.url, ADMIN_TOKEN: ADMIN, TRUSTED_ISSUERS: vendor.publicJwkFile });
-  const poolId = (await api<{ id: string }>('POST', '/api/v1/pools', { name: 'p' })).body.id;
-  await api('PUT', `/api/v1/pools/${poolId}/license`, { license: await vendor.license({ tags: 100, connections: 10 }) });
-  const code = (await api<{ code: string }>('POST', `/api/v1/pools/${poolId}/activation-codes`, { seats: 2 })).body.code;
+  stack = await startControllerStack({ name: 'agent-fuzz', admin: ADMIN });
+  ({ ctl, db } = stack);
+  const { code } = await stack.pool('p', { tags: 100, connections: 10 }, { seats: 2 });
   const hardwareId = crypto.createHash('sha256').update(crypto.randomBytes(8)).digest('base64');
   gw = (await api<{ gatewayId: string; credential: string }>('POST', '/api/v1/enroll', { activationCode: code, hardwareId }, null)).body;
 }, 90_000);
-afterAll(async () => {
-  await ctl?.stop('SIGKILL');
-  await db?.drop();
-  await fs.rm(dir, { recursive: true, force: true });
-});
+afterAll(() => stack?.close());
 
 async function snapshot(): Promise<Record<string, unknown>> {
   const tables = await db.database.sql<{ name: string }[]>`select table_name as name from information_schema.tables where table_schema = 'public' and table_type = 'BASE TABLE' order by 1`;

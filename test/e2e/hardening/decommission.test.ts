@@ -1,65 +1,43 @@
 import crypto from 'node:crypto';
-import fs from 'node:fs/promises';
-import os from 'node:os';
-import path from 'node:path';
 import mqtt, { type MqttClient } from 'mqtt';
 import { io as ioc } from 'socket.io-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { agentClientId, topics } from '../../../shared/protocol/mqtt-topics.js';
 import { AGENT_NAMESPACE } from '../../../shared/protocol/socket-events.js';
-import type { TestBroker } from '../../helpers/brokers.js';
 import { brokerVariants } from '../../helpers/broker-variants.js';
-import { startControllerProcess, type ControllerProcess } from '../../helpers/controller-process.js';
+import { startControllerStack, type ControllerStack } from '../../helpers/controller-stack.js';
 import { waitFor } from '../../helpers/ports.js';
 import { restClient } from '../../helpers/rest-client.js';
-import { createTestDatabase, type TestDatabase } from '../../helpers/test-database.js';
-import { createTestVendor } from '../../helpers/vendor.js';
 
 // Issue 15, finding 3: after DELETE /gateways/{id} the open MQTT session kept publishing usage and
 // presence, its Socket.IO usage got {ok:true}, and enrolling again silently restored it.
 const ADMIN = `fl_${'d'.repeat(43)}`;
 const hw = () => crypto.createHash('sha256').update(crypto.randomBytes(8)).digest('base64');
 
-const variants = brokerVariants();
-
-describe.each(variants)('decommission ends access ($name)', (variant) => {
-  let db: TestDatabase;
-  let broker: TestBroker | undefined;
-  let ctl: ControllerProcess;
-  let dir: string;
-  let mqttUrl: string;
+describe.each(brokerVariants())('decommission ends access ($name)', (variant) => {
+  let stack: ControllerStack;
   let code: string;
   const clients: MqttClient[] = [];
-  const api = restClient(() => ctl.url, ADMIN);
+  const api = restClient(() => stack.ctl.url, ADMIN);
   const enroll = async (hardwareId: string) =>
     api<{ gatewayId: string; credential: string; reenrolled: boolean }>('POST', '/api/v1/enroll', { activationCode: code, hardwareId }, null);
   const gateway = async (id: string) =>
     (await api<{ online: boolean; usage: { tags: number } | null; revokedAt?: string | null }>('GET', `/api/v1/gateways/${id}`)).body;
 
   beforeAll(async () => {
-    dir = await fs.mkdtemp(path.join(os.tmpdir(), 'floatlease-decom-'));
-    const vendor = await createTestVendor(dir);
-    db = await createTestDatabase();
-    broker = variant.broker ? await variant.broker() : undefined;
-    ctl = await startControllerProcess({ DATABASE_URL: db.url, ADMIN_TOKEN: ADMIN, TRUSTED_ISSUERS: vendor.publicJwkFile, ...variant.env(broker) });
-    mqttUrl = broker?.url ?? ctl.mqttUrl;
-    const poolId = (await api<{ id: string }>('POST', '/api/v1/pools', { name: 'p1' })).body.id;
-    expect((await api('PUT', `/api/v1/pools/${poolId}/license`, { license: await vendor.license({ tags: 500, connections: 50 }) })).status).toBe(200);
-    code = (await api<{ code: string }>('POST', `/api/v1/pools/${poolId}/activation-codes`, { seats: 10 })).body.code;
+    stack = await startControllerStack({ name: 'decom', admin: ADMIN, broker: variant });
+    ({ code } = await stack.pool('p1', { tags: 500, connections: 50 }));
   }, 60_000);
   afterAll(async () => {
     await Promise.all(clients.map((c) => c.endAsync(true).catch(() => undefined)));
-    await ctl?.stop('SIGKILL');
-    await broker?.dispose();
-    await db?.drop();
-    await fs.rm(dir, { recursive: true, force: true });
+    await stack?.close();
   });
 
   it('live MQTT and Socket.IO sessions end at once, the credential is gone, enrolling again needs an admin restore', async () => {
     const hwM = hw();
     const m = (await enroll(hwM)).body;
     const w = (await enroll(hw())).body;
-    const c = await mqtt.connectAsync(mqttUrl, {
+    const c = await mqtt.connectAsync(stack.mqttUrl, {
       username: m.gatewayId,
       password: m.credential,
       clientId: agentClientId(m.gatewayId),
@@ -71,7 +49,7 @@ describe.each(variants)('decommission ends access ($name)', (variant) => {
     await c.publishAsync(topics.presence(m.gatewayId), '{"online":true}', { qos: 1, retain: true });
     await waitFor('mqtt gateway online', async () => (await gateway(m.gatewayId)).online);
 
-    const s = ioc(`${ctl.url}${AGENT_NAMESPACE}`, { auth: { credential: w.credential }, transports: ['websocket'], reconnection: false });
+    const s = ioc(`${stack.ctl.url}${AGENT_NAMESPACE}`, { auth: { credential: w.credential }, transports: ['websocket'], reconnection: false });
     try {
       await new Promise<void>((resolve) => s.once('connect', () => resolve()));
       await waitFor('ws gateway online', async () => (await gateway(w.gatewayId)).online);
@@ -87,7 +65,7 @@ describe.each(variants)('decommission ends access ($name)', (variant) => {
     }
     // The broker credential is deleted: the old one no longer connects.
     await expect(
-      mqtt.connectAsync(mqttUrl, { username: m.gatewayId, password: m.credential, clientId: agentClientId(m.gatewayId), reconnectPeriod: 0 }),
+      mqtt.connectAsync(stack.mqttUrl, { username: m.gatewayId, password: m.credential, clientId: agentClientId(m.gatewayId), reconnectPeriod: 0 }),
     ).rejects.toThrow();
     expect((await gateway(m.gatewayId)).online).toBe(false);
 

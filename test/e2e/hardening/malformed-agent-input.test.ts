@@ -1,36 +1,25 @@
 import crypto from 'node:crypto';
-import fs from 'node:fs/promises';
-import os from 'node:os';
-import path from 'node:path';
 import mqtt from 'mqtt';
 import { io as ioc } from 'socket.io-client';
 import { afterAll, beforeAll, expect, it } from 'vitest';
+import type { ControllerProcess } from '../../helpers/controller-process.js';
+import { startControllerStack, type ControllerStack } from '../../helpers/controller-stack.js';
 import { agentClientId, topics } from '../../../shared/protocol/mqtt-topics.js';
 import { AGENT_NAMESPACE } from '../../../shared/protocol/socket-events.js';
-import { startControllerProcess, type ControllerProcess } from '../../helpers/controller-process.js';
 import { waitFor } from '../../helpers/ports.js';
 import { restClient } from '../../helpers/rest-client.js';
-import { createTestDatabase, type TestDatabase } from '../../helpers/test-database.js';
-import { createTestVendor } from '../../helpers/vendor.js';
 
 // Issue 15, finding 9: every malformed agent message wrote a log line, without bound.
 const ADMIN = `fl_${'m'.repeat(43)}`;
-let db: TestDatabase;
+let s: ControllerStack;
 let ctl: ControllerProcess;
-let dir: string;
 const api = restClient(() => ctl.url, ADMIN);
 
 beforeAll(async () => {
-  dir = await fs.mkdtemp(path.join(os.tmpdir(), 'floatlease-malformed-'));
-  const vendor = await createTestVendor(dir);
-  db = await createTestDatabase();
-  ctl = await startControllerProcess({ DATABASE_URL: db.url, ADMIN_TOKEN: ADMIN, TRUSTED_ISSUERS: vendor.publicJwkFile });
+  s = await startControllerStack({ name: 'malformed', admin: ADMIN });
+  ctl = s.ctl;
 }, 60_000);
-afterAll(async () => {
-  await ctl?.stop('SIGKILL');
-  await db?.drop();
-  await fs.rm(dir, { recursive: true, force: true });
-});
+afterAll(() => s?.close());
 
 const counted = async (transport: string) => {
   const text = await (await fetch(`${ctl.url}/metrics`)).text();

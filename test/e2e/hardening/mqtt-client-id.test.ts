@@ -1,38 +1,26 @@
 import crypto from 'node:crypto';
-import fs from 'node:fs/promises';
-import os from 'node:os';
-import path from 'node:path';
 import mqtt, { type MqttClient } from 'mqtt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { agentClientId, topics } from '../../../shared/protocol/mqtt-topics.js';
-import type { TestBroker } from '../../helpers/brokers.js';
 import { brokerVariants } from '../../helpers/broker-variants.js';
-import { startControllerProcess, type ControllerProcess } from '../../helpers/controller-process.js';
+import { startControllerStack, type ControllerStack } from '../../helpers/controller-stack.js';
 import { waitFor } from '../../helpers/ports.js';
 import { restClient } from '../../helpers/rest-client.js';
-import { createTestDatabase, type TestDatabase } from '../../helpers/test-database.js';
-import { createTestVendor } from '../../helpers/vendor.js';
 
 // Issue 15, finding 1: a gateway connecting with another gateway's client id closed that
 // gateway's session and fired its last will (offline, lease reclaimed).
 const ADMIN = `fl_${'c'.repeat(43)}`;
 const hw = () => crypto.createHash('sha256').update(crypto.randomBytes(8)).digest('base64');
 
-const variants = brokerVariants();
-
-describe.each(variants)('MQTT client ids are bound to the gateway ($name)', (variant) => {
-  let db: TestDatabase;
-  let broker: TestBroker | undefined;
-  let ctl: ControllerProcess;
-  let dir: string;
-  let mqttUrl: string;
+describe.each(brokerVariants())('MQTT client ids are bound to the gateway ($name)', (variant) => {
+  let stack: ControllerStack;
   let code: string;
   const clients: MqttClient[] = [];
-  const api = restClient(() => ctl.url, ADMIN);
+  const api = restClient(() => stack.ctl.url, ADMIN);
   const enroll = async () =>
     (await api<{ gatewayId: string; credential: string }>('POST', '/api/v1/enroll', { activationCode: code, hardwareId: hw() }, null)).body;
   const connect = async (username: string, password: string, clientId: string) => {
-    const c = await mqtt.connectAsync(mqttUrl, {
+    const c = await mqtt.connectAsync(stack.mqttUrl, {
       username,
       password,
       clientId,
@@ -62,22 +50,12 @@ describe.each(variants)('MQTT client ids are bound to the gateway ($name)', (var
     (await api<{ items: { action: string }[] }>('GET', `/api/v1/audit?gatewayId=${gatewayId}`)).body.items.filter((i) => i.action.includes('reclaim')).length;
 
   beforeAll(async () => {
-    dir = await fs.mkdtemp(path.join(os.tmpdir(), 'floatlease-clientid-'));
-    const vendor = await createTestVendor(dir);
-    db = await createTestDatabase();
-    broker = variant.broker ? await variant.broker() : undefined;
-    ctl = await startControllerProcess({ DATABASE_URL: db.url, ADMIN_TOKEN: ADMIN, TRUSTED_ISSUERS: vendor.publicJwkFile, ...variant.env(broker) });
-    mqttUrl = broker?.url ?? ctl.mqttUrl;
-    const poolId = (await api<{ id: string }>('POST', '/api/v1/pools', { name: 'p1', reclaim: 'on-disconnect' })).body.id;
-    expect((await api('PUT', `/api/v1/pools/${poolId}/license`, { license: await vendor.license({ tags: 500, connections: 50 }) })).status).toBe(200);
-    code = (await api<{ code: string }>('POST', `/api/v1/pools/${poolId}/activation-codes`, { seats: 10 })).body.code;
+    stack = await startControllerStack({ name: 'clientid', admin: ADMIN, broker: variant });
+    ({ code } = await stack.pool('p1', { tags: 500, connections: 50 }, { settings: { reclaim: 'on-disconnect' } }));
   }, 60_000);
   afterAll(async () => {
     await Promise.all(clients.map((c) => c.endAsync(true).catch(() => undefined)));
-    await ctl?.stop('SIGKILL');
-    await broker?.dispose();
-    await db?.drop();
-    await fs.rm(dir, { recursive: true, force: true });
+    await stack?.close();
   });
 
   it("a gateway cannot connect with another gateway's client id; the victim stays connected and online", async () => {

@@ -1,15 +1,11 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { randomHardwareId, startHarness, type Harness } from '../../helpers/api-harness.js';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { randomHardwareId, useHarness } from '../../helpers/api-harness.js';
 
-let h: Harness;
+const h = useHarness();
 beforeAll(async () => {
-  h = await startHarness();
   await script();
 }, 60_000);
-afterAll(async () => {
-  await h?.close();
-});
 
 interface AuditEvent {
   id: number;
@@ -45,6 +41,11 @@ const ids = { poolA: '', poolB: '', codeA: '', gw1: '', gw2: '', token: '' };
 const marks = { t0: '', t1: '', t2: '', t3: '' };
 const steps: Step[] = [];
 
+/**
+ * A timestamp strictly between the events before and after it (the API filters by the millisecond).
+ * The pauses wait for nothing: they only keep events out of the mark's millisecond, and a busy
+ * machine can only lengthen them.
+ */
 async function mark(): Promise<string> {
   await sleep(15);
   const at = new Date().toISOString();

@@ -1,22 +1,18 @@
 import crypto from 'node:crypto';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import type { AnyRouteSpec } from '../../../server/http/route-registry.js';
-import { ADMIN_TOKEN, startHarness, type Harness } from '../../helpers/api-harness.js';
+import { ADMIN_TOKEN, useHarness } from '../../helpers/api-harness.js';
 import { pinTokenLastUse, snapshotDatabase } from './db-snapshot.js';
 import { concretePath, createFixtures, rawRequest, routeName, sampleBody, verb, type Fixtures, type ProblemBody } from './route-fixtures.js';
 
-let h: Harness;
+const h = useHarness();
 let fx: Fixtures;
 let viewer: string;
 let operator: string;
 beforeAll(async () => {
-  h = await startHarness();
   fx = await createFixtures(h);
   viewer = await h.token('viewer');
   operator = await h.token('operator');
-});
-afterAll(async () => {
-  await h?.close();
 });
 
 const roleOf = (s: AnyRouteSpec) => (typeof s.auth === 'object' ? s.auth.role : undefined);

@@ -1,10 +1,10 @@
 import { sql } from 'drizzle-orm';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import type { PoolView } from '../../../shared/protocol/rest.js';
 import { gateways } from '../../../server/db/schema.js';
-import { ADMIN_TOKEN, randomHardwareId, startHarness, type Harness } from '../../helpers/api-harness.js';
+import { ADMIN_TOKEN, randomHardwareId, useHarness } from '../../helpers/api-harness.js';
 
-let h: Harness;
+const h = useHarness();
 let poolId: string;
 let ids: string[] = [];
 
@@ -14,16 +14,12 @@ let ids: string[] = [];
  * here 1.0 (every allocation can always be served).
  */
 beforeAll(async () => {
-  h = await startHarness();
   poolId = await h.pool({ name: 'bulk-pool', tags: 1500, connections: 1000, settings: { maxOversubscription: 1 } });
   // 1,000 enrolled gateways, written directly: enrolling each over HTTP is not what is under test.
   const rows = Array.from({ length: 1000 }, (_, n) => ({ poolId, name: `gw-${String(n).padStart(4, '0')}`, hardwareId: randomHardwareId(), credentialHash: 'unused' }));
   const inserted = await h.db.database.db.insert(gateways).values(rows).returning({ id: gateways.id });
   ids = inserted.map((r) => r.id);
 }, 120_000);
-afterAll(async () => {
-  await h?.close();
-});
 
 const pool = async () => (await h.api<PoolView>('GET', `/api/v1/pools/${poolId}`)).body;
 const auditCount = async (action: string) =>

@@ -1,15 +1,9 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { randomHardwareId, startHarness, type Harness } from '../../helpers/api-harness.js';
+import { describe, expect, it } from 'vitest';
+import { randomHardwareId, useHarness } from '../../helpers/api-harness.js';
 import type { ProblemBody } from './route-fixtures.js';
 
 // Issue 17 finding 6: one gateway per hardware identifier on the whole controller, whatever code.
-let h: Harness;
-beforeAll(async () => {
-  h = await startHarness();
-});
-afterAll(async () => {
-  await h?.close();
-});
+const h = useHarness();
 
 interface Points {
   tags: number;

@@ -1,16 +1,10 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { GatewayHistory, PoolHistory } from '../../../shared/protocol/history.js';
 import { HistoryService } from '../../../server/history/history-service.js';
 import { poolLimit } from '../../../server/pools/capacity-policy.js';
-import { startHarness, type Harness } from '../../helpers/api-harness.js';
+import { useHarness } from '../../helpers/api-harness.js';
 
-let h: Harness;
-beforeAll(async () => {
-  h = await startHarness();
-});
-afterAll(async () => {
-  await h?.close();
-});
+const h = useHarness();
 
 interface Points {
   tags: number;

@@ -1,16 +1,10 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { reviewOverCommitment } from '../../../server/pools/pool-service.js';
-import { startHarness, type Harness } from '../../helpers/api-harness.js';
+import { useHarness } from '../../helpers/api-harness.js';
 import { pinTokenLastUse, snapshotDatabase } from './db-snapshot.js';
 import type { ProblemBody } from './route-fixtures.js';
 
-let h: Harness;
-beforeAll(async () => {
-  h = await startHarness();
-});
-afterAll(async () => {
-  await h?.close();
-});
+const h = useHarness();
 
 interface Points {
   tags: number;

@@ -1,15 +1,9 @@
 import crypto from 'node:crypto';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ADMIN_TOKEN, randomHardwareId, startHarness, type Harness } from '../../helpers/api-harness.js';
+import { describe, expect, it } from 'vitest';
+import { ADMIN_TOKEN, randomHardwareId, useHarness } from '../../helpers/api-harness.js';
 import { rawRequest } from './route-fixtures.js';
 
-let h: Harness;
-beforeAll(async () => {
-  h = await startHarness({ rateLimits: { enrollFailuresPerMinute: 3, authFailuresPerMinute: 5 }, trustProxy: ['loopback'] });
-});
-afterAll(async () => {
-  await h?.close();
-});
+const h = useHarness({ rateLimits: { enrollFailuresPerMinute: 3, authFailuresPerMinute: 5 }, trustProxy: ['loopback'] });
 
 /** The controller trusts X-Forwarded-For from loopback (a local reverse proxy): one address per source. */
 const enrollFrom = (source: string, activationCode: string, hardwareId = randomHardwareId()) =>

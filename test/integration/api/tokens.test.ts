@@ -1,16 +1,10 @@
 import crypto from 'node:crypto';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startHarness, type Harness } from '../../helpers/api-harness.js';
+import { describe, expect, it } from 'vitest';
+import { useHarness } from '../../helpers/api-harness.js';
 import { tablesContaining } from './db-snapshot.js';
 import type { ProblemBody } from './route-fixtures.js';
 
-let h: Harness;
-beforeAll(async () => {
-  h = await startHarness();
-});
-afterAll(async () => {
-  await h?.close();
-});
+const h = useHarness();
 
 interface TokenBody {
   id: string;

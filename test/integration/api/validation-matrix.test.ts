@@ -1,6 +1,6 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import type { AnyRouteSpec } from '../../../server/http/route-registry.js';
-import { startHarness, type Harness } from '../../helpers/api-harness.js';
+import { useHarness } from '../../helpers/api-harness.js';
 import { pinTokenLastUse, snapshotDatabase } from './db-snapshot.js';
 import {
   concretePath,
@@ -16,14 +16,10 @@ import {
   verb,
 } from './route-fixtures.js';
 
-let h: Harness;
+const h = useHarness();
 let fx: Fixtures;
 beforeAll(async () => {
-  h = await startHarness();
   fx = await createFixtures(h);
-});
-afterAll(async () => {
-  await h?.close();
 });
 
 const OVERSIZE = 300 * 1024;

@@ -1,16 +1,12 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { randomHardwareId, startHarness, type Harness } from '../../helpers/api-harness.js';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { randomHardwareId, useHarness } from '../../helpers/api-harness.js';
 
 // Issue 15, finding 2: anyone with the pool's activation code and B's hardware id (shown to
 // viewers) re-enrolled as B, got a fresh credential, and B's own credential stopped working.
-let h: Harness;
+const h = useHarness();
 let code: string;
 beforeAll(async () => {
-  h = await startHarness();
   code = await h.code(await h.pool(), 20);
-});
-afterAll(async () => {
-  await h?.close();
 });
 
 type Enrolled = { gatewayId: string; credential: string; reenrolled: boolean };
@@ -23,7 +19,7 @@ const lastEnrollAudit = async (gatewayId: string) =>
 describe('re-enrollment of a live gateway', () => {
   it.each([
     ['holding a live lease', async (id: string) => void (await h.services.leases.grant(id, 'grant'))],
-    ['online', async (id: string) => h.services.leases.setPresence(id, true, 'mqtt')],
+    ['online', async (id: string) => h.services.presence.set(id, true, 'mqtt')],
   ])('is refused without proof when the gateway is %s; its credential keeps working', async (_label, makeLive) => {
     const hw = randomHardwareId();
     const b = (await enroll(hw)).body;
@@ -52,7 +48,7 @@ describe('re-enrollment of a live gateway', () => {
   it("is allowed after an administrator's binding reset (which ends the old credential), not an operator's", async () => {
     const hw = randomHardwareId();
     const b = (await enroll(hw)).body;
-    await h.services.leases.setPresence(b.gatewayId, true, 'mqtt');
+    await h.services.presence.set(b.gatewayId, true, 'mqtt');
     const operator = await h.token('operator');
     expect((await h.api('POST', `/api/v1/gateways/${b.gatewayId}/reset-binding`, undefined, operator)).status).toBe(403);
     expect((await h.api('POST', `/api/v1/gateways/${b.gatewayId}/reset-binding`)).status).toBe(200);

@@ -1,16 +1,12 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ADMIN_TOKEN, startHarness, type Harness } from '../../helpers/api-harness.js';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { ADMIN_TOKEN, useHarness } from '../../helpers/api-harness.js';
 import { pinTokenLastUse, snapshotDatabase } from '../api/db-snapshot.js';
 import { rawRequest } from '../api/route-fixtures.js';
 
 // Issue 15, findings 4 and 6: malformed URLs and bodies sent to routes that take none.
-let h: Harness;
+const h = useHarness();
 beforeAll(async () => {
-  h = await startHarness();
   await h.pool();
-});
-afterAll(async () => {
-  await h?.close();
 });
 
 describe('finding 4: malformed percent-encoding in a path', () => {

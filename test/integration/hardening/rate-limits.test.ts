@@ -5,18 +5,12 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../../server/config.js';
 import { FailureCounter } from '../../../server/http/rate-limits.js';
 import { startEmbeddedBroker, type EmbeddedBroker } from '../../../server/mqtt/embedded-broker.js';
-import { ADMIN_TOKEN, randomHardwareId, startHarness, type Harness } from '../../helpers/api-harness.js';
+import { ADMIN_TOKEN, randomHardwareId, startHarness, useHarness } from '../../helpers/api-harness.js';
 import { rawRequest } from '../api/route-fixtures.js';
 
 // Issue 15, finding 5.
-let h: Harness;
-beforeAll(async () => {
-  // Default TRUST_PROXY (false): X-Forwarded-For is not believed.
-  h = await startHarness({ rateLimits: { enrollFailuresPerMinute: 10, authFailuresPerMinute: 10 } });
-});
-afterAll(async () => {
-  await h?.close();
-});
+// Default TRUST_PROXY (false): X-Forwarded-For is not believed.
+const h = useHarness({ rateLimits: { enrollFailuresPerMinute: 10, authFailuresPerMinute: 10 } });
 
 describe('TRUST_PROXY', () => {
   it.each([

@@ -1,7 +1,7 @@
 import fc from 'fast-check';
-import { afterAll, beforeAll, expect, it } from 'vitest';
+import { beforeAll, expect, it } from 'vitest';
 import type { AnyRouteSpec } from '../../../server/http/route-registry.js';
-import { startHarness, type Harness } from '../../helpers/api-harness.js';
+import { useHarness } from '../../helpers/api-harness.js';
 import { pinTokenLastUse, snapshotDatabase } from '../api/db-snapshot.js';
 import { concretePath, createFixtures, credentialFor, sampleBody, verb, type Fixtures } from '../api/route-fixtures.js';
 
@@ -14,16 +14,12 @@ const SEED = Number(process.env.FUZZ_SEED ?? 20261201);
 const RUNS = Number(process.env.FUZZ_RUNS ?? 5_000);
 const BATCH = 50;
 
-let h: Harness;
+const h = useHarness();
 let fx: Fixtures;
 let specs: readonly AnyRouteSpec[];
 beforeAll(async () => {
-  h = await startHarness();
   fx = await createFixtures(h);
   specs = h.registry.all();
-});
-afterAll(async () => {
-  await h?.close();
 });
 
 const nasty = fc.oneof(

@@ -119,8 +119,8 @@ async function stage(): Promise<{ poolId: string; cases: Case[] }> {
       ['raise', (r) => r.gateways.setAllocation(c, { tags: 20, connections: 2, reserved: true }, admin)],
       ['forced downgrade', (r) => r.pools.uploadLicense(poolId, downgrade, true, admin)],
       ['acknowledge (supersedes the bigger lease)', (r) => r.leases.acknowledge(a, small.jti)],
-      ['release', (r) => r.leases.release(b, admin)],
-      ['sweep', (r) => r.leases.sweep()],
+      ['release', (r) => r.leaseEndings.release(b, admin)],
+      ['sweep', (r) => r.leaseEndings.sweep()],
     ],
   };
 }

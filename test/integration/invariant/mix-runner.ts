@@ -47,7 +47,7 @@ export async function runMix(
       if ((!all && until > stats.ops) || run.partitioned.get(gw) !== until) continue; // not due, or another worker heals it
       run.partitioned.delete(gw);
       try {
-        await ctx.replicas[0]!.services.leases.setPresence(ctx.fleet.gateways[gw]!.id, true, 'mqtt');
+        await ctx.replicas[0]!.services.presence.set(ctx.fleet.gateways[gw]!.id, true, 'mqtt');
         count('heal:online');
       } catch (err) {
         count('heal:UNEXPECTED');
@@ -154,7 +154,7 @@ async function execute(ctx: MixContext, op: Op, run: MixRun): Promise<string> {
     }
     case 'release': {
       agents?.drop(gatewayId(op.gw)); // a clean stop: the agent stops enforcing, then releases
-      const released = (await s.leases.release(gatewayId(op.gw), admin)).released;
+      const released = (await s.leaseEndings.release(gatewayId(op.gw), admin)).released;
       // The mix's other workers are not this agent: a grant they asked after the stop may have
       // been committed before the release and ended by it. The stopped agent never had it; the
       // model took it up (it was asked after the stop), so it lets it go again here.
@@ -166,18 +166,18 @@ async function execute(ctx: MixContext, op: Op, run: MixRun): Promise<string> {
       return released > 0 ? 'ok' : 'none';
     }
     case 'presence':
-      await s.leases.setPresence(gatewayId(op.gw), op.online, op.online ? 'mqtt' : null);
+      await s.presence.set(gatewayId(op.gw), op.online, op.online ? 'mqtt' : null);
       return op.online ? 'online' : 'offline';
     case 'partition':
       if (run.partitioned.has(op.gw)) return 'already';
       run.partitioned.set(op.gw, run.done() + op.span);
       agents?.cut(gatewayId(op.gw)); // answers in flight are lost; the lease's grace decides the rest
-      await s.leases.setPresence(gatewayId(op.gw), false, null);
+      await s.presence.set(gatewayId(op.gw), false, null);
       return 'cut';
     case 'reclaim':
-      return (await s.leases.reclaimDisconnected(ctx.reclaimMarginSec ?? 1)) > 0 ? 'reclaimed-some' : 'none';
+      return (await s.leaseEndings.reclaimDisconnected(ctx.reclaimMarginSec ?? 1)) > 0 ? 'reclaimed-some' : 'none';
     case 'sweep':
-      return (await s.leases.sweep(25)) > 0 ? 'expired-some' : 'none';
+      return (await s.leaseEndings.sweep(25)) > 0 ? 'expired-some' : 'none';
     case 'review':
       return (await reviewOverCommitment(replica.db)).length > 0 ? 'cleared' : 'none';
     case 'license': {

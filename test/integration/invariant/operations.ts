@@ -9,7 +9,7 @@ import type { Rng } from './prng.js';
 
 /** One controller replica: its services and its database handle. */
 export interface Replica {
-  services: Pick<Services, 'pools' | 'gateways' | 'leases'>;
+  services: Pick<Services, 'pools' | 'gateways' | 'leases' | 'leaseEndings' | 'presence'>;
   db: Db;
 }
 

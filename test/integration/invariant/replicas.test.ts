@@ -87,7 +87,7 @@ describe('two controller replicas on one database', () => {
     expect(due).toHaveLength(200);
 
     const sweeping = sweepers(5);
-    const counts = await Promise.all([a, b, a, b, a, b].map((r) => r.services.leases.sweep(7)));
+    const counts = await Promise.all([a, b, a, b, a, b].map((r) => r.services.leaseEndings.sweep(7)));
     await new Promise((r) => setTimeout(r, 50));
     await sweeping.stop();
     expect(counts.reduce((s, n) => s + n, 0)).toBeLessThanOrEqual(200);

@@ -1,20 +1,14 @@
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { Agent, type AgentOptions } from '../../../agent/agent.js';
 import { ControllerHttpError, ControllerUnreachableError } from '../../../agent/controller/controller-api.js';
 import { TRIAL_ALLOWANCE } from '../../../shared/protocol/limits.js';
 import { waitFor } from '../../helpers/ports.js';
-import { captureLogger, CREDENTIAL, FakeController, FakeTransport, GATEWAY_ID, HARDWARE_ID, MemoryStore, TestSigner } from './fakes.js';
+import { captureLogger, CREDENTIAL, FakeController, FakeTransport, GATEWAY_ID, HARDWARE_ID, MemoryStore, stoppedAfterEach, TestSigner } from './fakes.js';
+import { perFile } from '../../helpers/per-file.js';
 
-let signer: TestSigner;
-beforeAll(async () => {
-  signer = await TestSigner.create();
-});
-afterAll(() => signer.dispose());
+const signer = perFile(() => TestSigner.create(), (s) => s.dispose());
 
-const running: Agent[] = [];
-afterEach(async () => {
-  await Promise.all(running.splice(0).map((a) => a.stop()));
-});
+const running = stoppedAfterEach<Agent>();
 
 function setup(opts: Partial<AgentOptions> & { enrolled?: boolean; names?: ('mqtt' | 'ws')[] } = {}) {
   const store = new MemoryStore();
@@ -148,8 +142,8 @@ describe('Agent lifecycle', () => {
     expect(agent.status().transport).toBe('mqtt');
   });
 
-  it('on stop, releases over the live transport and waits at most 2 s for the acknowledgement', async () => {
-    const { agent, store, controller, transports } = setup({ enrolled: true });
+  it('on stop, releases over the live transport and waits for the acknowledgement at most releaseTimeoutMs', async () => {
+    const { agent, store, controller, transports } = setup({ enrolled: true, releaseTimeoutMs: 300 });
     await agent.start();
     const [mqtt] = await transports();
     mqtt!.connect();
@@ -158,9 +152,9 @@ describe('Agent lifecycle', () => {
     controller.releaseDelayMs = 10_000;
     const started = Date.now();
     await agent.stop();
-    const took = Date.now() - started;
-    expect(took).toBeGreaterThanOrEqual(1_950);
-    expect(took).toBeLessThan(2_500);
+    // It waited out its timeout (a busy machine only lengthens that) and stopped without the answer.
+    expect(Date.now() - started).toBeGreaterThanOrEqual(290);
+    expect(controller.released).toBe(0);
     expect(mqtt!.calls).toContain('release');
     expect(store.state.lease).toBeUndefined();
     expect(store.state.lastSeq).toBeGreaterThan(0);
@@ -206,7 +200,8 @@ describe('Agent lifecycle', () => {
     const [mqtt] = await transports();
     controller.credentialOk = undefined;
     mqtt!.handlers.authRefused(mqtt!);
-    await new Promise((r) => setTimeout(r, 50));
+    await waitFor('the credential check', () => controller.credentialChecks === 1);
+    await new Promise((r) => setImmediate(r)); // its answer is acted on in the microtasks that follow
     expect(sets).toHaveLength(1);
     expect(mqtt!.closed).toBe(0);
   });

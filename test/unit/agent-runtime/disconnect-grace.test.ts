@@ -1,11 +1,12 @@
-import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { Agent } from '../../../agent/agent.js';
 import { ReachabilityGrace } from '../../../agent/lease/reachability-grace.js';
 import { TRIAL_ALLOWANCE } from '../../../shared/protocol/limits.js';
 import type { LeaseGrant } from '../../../shared/protocol/rest.js';
 import { waitFor } from '../../helpers/ports.js';
 import { FakeClock } from '../agent/fake-clock.js';
-import { captureLogger, CREDENTIAL, FakeController, FakeTransport, GATEWAY_ID, HARDWARE_ID, MemoryStore, TestSigner } from './fakes.js';
+import { captureLogger, enrolledStore, FakeController, FakeTransport, HARDWARE_ID, stoppedAfterEach, TestSigner } from './fakes.js';
+import { perFile } from '../../helpers/per-file.js';
 
 /** reclaim on-disconnect, the agent's half: the grace counts on the monotonic clock from the last answered request. */
 describe('ReachabilityGrace', () => {
@@ -91,20 +92,11 @@ describe('ReachabilityGrace', () => {
   });
 });
 
-let signer: TestSigner;
-beforeAll(async () => {
-  signer = await TestSigner.create();
-});
-afterAll(() => signer.dispose());
-const running: Agent[] = [];
-afterEach(async () => {
-  await Promise.all(running.splice(0).map((a) => a.stop()));
-});
+const signer = perFile(() => TestSigner.create(), (s) => s.dispose());
+const running = stoppedAfterEach<Agent>();
 
 function enrolledAgent(clock?: FakeClock) {
-  const store = new MemoryStore();
-  store.credential = { gatewayId: GATEWAY_ID, secret: CREDENTIAL };
-  store.trust = signer.trust();
+  const store = enrolledStore(signer);
   const controller = new FakeController(signer);
   const log = captureLogger();
   const sets: FakeTransport[][] = [];

@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import fs from 'node:fs/promises';
 import { Writable } from 'node:stream';
 import pino from 'pino';
+import { afterEach } from 'vitest';
 import type { AgentStateStore } from '../../../agent/agent.js';
 import type { ControllerClient, EnrollRequest } from '../../../agent/controller/controller-api.js';
 import type { Clock } from '../../../agent/lease/clock.js';
@@ -164,6 +165,7 @@ export class FakeController implements ControllerClient {
   /** Offline license file loads the controller recorded (jti); unreachable while `reachable` is false. */
   fileReports: LicenseFileLoaded[] = [];
   credentialOk: boolean | undefined = true;
+  credentialChecks = 0;
   leaseAnswer: Answer | undefined;
   releaseDelayMs = 0;
   reachable = true;
@@ -219,6 +221,7 @@ export class FakeController implements ControllerClient {
     return g;
   }
   async credentialAccepted() {
+    this.credentialChecks += 1;
     return this.credentialOk;
   }
 }
@@ -314,4 +317,21 @@ export function malformedPayloads(n: number, seed = 1): unknown[] {
     }
   }
   return out;
+}
+
+/** A store enrolled as GATEWAY_ID that trusts `signer`'s keys. */
+export function enrolledStore(signer: TestSigner): MemoryStore {
+  const store = new MemoryStore();
+  store.credential = { gatewayId: GATEWAY_ID, secret: CREDENTIAL };
+  store.trust = signer.trust();
+  return store;
+}
+
+/** A list the test pushes its agents to; each is stopped after every test. */
+export function stoppedAfterEach<T extends { stop(): Promise<unknown> }>(): T[] {
+  const running: T[] = [];
+  afterEach(async () => {
+    await Promise.all(running.splice(0).map((a) => a.stop()));
+  });
+  return running;
 }

@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { systemClock } from '../../../agent/lease/clock.js';
 import { LeaseHolder } from '../../../agent/lease/lease-holder.js';
 import { LeasePipeline } from '../../../agent/lease/lease-pipeline.js';
@@ -6,17 +6,10 @@ import { LeaseVerifier } from '../../../agent/lease/lease-verifier.js';
 import { decodeProtectedHeader } from 'jose';
 import { LEASE_AUDIENCE } from '../../../shared/protocol/lease-claims.js';
 import { captureLogger, GATEWAY_ID, HARDWARE_ID, MemoryStore, TestSigner } from './fakes.js';
+import { perFile } from '../../helpers/per-file.js';
 
-let signer: TestSigner;
-let stranger: TestSigner;
-beforeAll(async () => {
-  signer = await TestSigner.create();
-  stranger = await TestSigner.create();
-});
-afterAll(async () => {
-  await signer.dispose();
-  await stranger.dispose();
-});
+const signer = perFile(() => TestSigner.create(), (s) => s.dispose());
+const stranger = perFile(() => TestSigner.create(), (s) => s.dispose());
 
 function setup(fetchKeySet: () => Promise<unknown> = async () => signer.keySet(), pinnedFrom: TestSigner = signer) {
   const clock = systemClock();

@@ -1,4 +1,4 @@
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import { Agent } from '../../../agent/agent.js';
 import { startLocalApi, type LocalApi } from '../../../agent/http/local-api.js';
 import { activationRoutes } from '../../../agent/local/activation-routes.js';
@@ -6,19 +6,12 @@ import { ControllerHttpError } from '../../../agent/controller/controller-api.js
 import { LicenseFileReports } from '../../../agent/lease/license-file-reports.js';
 import { TRIAL_ALLOWANCE } from '../../../shared/protocol/limits.js';
 import { waitFor } from '../../helpers/ports.js';
-import { captureLogger, CREDENTIAL, FakeController, FakeTransport, GATEWAY_ID, HARDWARE_ID, MemoryStore, TestSigner } from './fakes.js';
+import { captureLogger, CREDENTIAL, enrolledStore, FakeController, FakeTransport, HARDWARE_ID, MemoryStore, TestSigner } from './fakes.js';
+import { perFile } from '../../helpers/per-file.js';
 
 /** Issue 17 finding 9: an offline license file loaded at the device is checked like a pushed lease. */
-let signer: TestSigner;
-let stranger: TestSigner;
-beforeAll(async () => {
-  signer = await TestSigner.create();
-  stranger = await TestSigner.create();
-});
-afterAll(async () => {
-  await signer.dispose();
-  await stranger.dispose();
-});
+const signer = perFile(() => TestSigner.create(), (s) => s.dispose());
+const stranger = perFile(() => TestSigner.create(), (s) => s.dispose());
 
 const running: Agent[] = [];
 let api: LocalApi | undefined;
@@ -32,7 +25,7 @@ const DAY = 86_400;
 const TOKEN = 'local-token-for-tests';
 
 /** Enrolled, controller unreachable over every transport (they never connect): the offline case. */
-async function offlineAgent(store = enrolledStore(), controller = new FakeController(signer)) {
+async function offlineAgent(store = enrolledStore(signer), controller = new FakeController(signer)) {
   const log = captureLogger();
   const mqtt: FakeTransport[] = [];
   const agent = new Agent({
@@ -50,13 +43,6 @@ async function offlineAgent(store = enrolledStore(), controller = new FakeContro
   running.push(agent);
   await agent.start();
   return { agent, store, controller, log, mqtt: () => waitFor('transport', () => mqtt.at(-1)) };
-}
-
-function enrolledStore(): MemoryStore {
-  const store = new MemoryStore();
-  store.credential = { gatewayId: GATEWAY_ID, secret: CREDENTIAL };
-  store.trust = signer.trust();
-  return store;
 }
 
 const offlineFile = (overrides: Parameters<TestSigner['grant']>[0] = {}, nowMs?: number) =>
@@ -119,7 +105,7 @@ describe('offline license file', () => {
   });
 
   it('controller out of reach: the report waits in the state folder, survives a restart and is sent at the next contact', async () => {
-    const store = enrolledStore();
+    const store = enrolledStore(signer);
     const controller = new FakeController(signer);
     controller.reachable = false;
     const first = await offlineAgent(store, controller);
