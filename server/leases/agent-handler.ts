@@ -58,12 +58,12 @@ export class AgentHandler {
    * gateway leaves the network, which an MQTT publish acknowledged by the broker cannot tell.
    */
   borrow(gatewayId: string, durationSec: number): Promise<LeaseMessage> {
-    return this.leases.borrow(gatewayId, durationSec);
+    return this.s.leases.borrow(gatewayId, durationSec);
   }
 
   /** The early return of a borrow: an ordinary lease; the borrow ends when the agent acknowledges it. */
   returnBorrow(gatewayId: string): Promise<LeaseMessage> {
-    return this.leases.grant(gatewayId, 'grant');
+    return this.s.leases.grant(gatewayId, 'grant');
   }
 
   ack(gatewayId: string, m: UpstreamPayload<'ack'>, transport: Transport): Promise<{ acknowledged: boolean }> {

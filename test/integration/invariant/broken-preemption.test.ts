@@ -49,7 +49,7 @@ describe('F2 invariant with pre-emption by priority (issue 21)', () => {
       agents.accept(id, { jti: g.jti, seq: g.seq, points: c.points, exp: c.exp });
       return g;
     };
-    for (const id of [lo, hi]) await h.services.leases.setPresence(id, true, 'mqtt');
+    for (const id of [lo, hi]) await h.services.presence.set(id, true, 'mqtt');
     await h.services.gateways.setAllocation(lo, { tags: 150, connections: 1 }, admin);
     await h.services.leases.acknowledge(lo, take(lo, await h.services.leases.grant(lo, 'grant')).jti);
     await h.services.gateways.reportUsage(lo, { tags: 20, connections: 1 });
