@@ -181,8 +181,11 @@ describe('offline borrowing, real controller and agent', () => {
     const borrowed = (await borrow.json()) as { seq: number; borrowed: boolean; acknowledged: boolean };
     expect(borrowed).toMatchObject({ borrowed: true, acknowledged: true });
     // The allocation is lowered while it borrows: the pushed 20-tag lease does not end the borrow.
+    // A push goes to online gateways only; after the heal the agent may be back over HTTP before the
+    // controller has marked it online (CI 2026-12-02: no push, "timed out waiting for the push issued").
+    await waitFor('online on the controller', async () => (await gateway(gatewayId)).online, { timeoutMs: 30_000 });
     expect((await api('PUT', `/api/v1/gateways/${gatewayId}/allocation`, { tags: 20, connections: 5 })).status).toBe(200);
-    await waitFor('the push issued', async () => ((await gateway(gatewayId)).lease?.seq ?? 0) > borrowed.seq);
+    await waitFor('the push issued', async () => ((await gateway(gatewayId)).lease?.seq ?? 0) > borrowed.seq, { timeoutMs: 30_000 });
     await waitFor('the agent saw it', () => a.logs.some((l) => l.msg === 'kept the borrow: an ordinary lease replaces it on return or in its last minutes'));
     expect(await a.license()).toMatchObject({ mode: 'FLOATING', totalTagCount: 60, leaseBorrowed: true });
     expect(await poolHeldTags(poolId)).toBe(60);

@@ -86,7 +86,7 @@ describe('F2 invariant with floating points', () => {
           sql: h.db.database.sql,
           fleet,
           license: (p) => h.license({ ...p, plugins: [] }),
-          reclaimMarginSec: MARGIN_SEC,
+          reclaimMarginSec: MARGIN_SEC, longPartitionMs: (GRACE_SEC + MARGIN_SEC + 3) * 1000, onDisconnectPools: reclaimOnDisconnect,
           elastic: elasticDriver(h.db.database.db, h.services),
         },
         ops,

@@ -44,7 +44,8 @@ export async function runMix(
   /** Partitions whose span ran out end: the agent reaches the controller again (its transport is back). */
   const heal = async (all: boolean) => {
     for (const [gw, until] of [...run.partitioned]) {
-      if ((!all && until > stats.ops) || run.partitioned.get(gw) !== until) continue; // not due, or another worker heals it
+      const due = until.ops <= stats.ops && until.notBeforeMs <= performance.now();
+      if ((!all && !due) || run.partitioned.get(gw) !== until) continue; // not due, or another worker heals it
       run.partitioned.delete(gw);
       try {
         await ctx.replicas[0]!.services.presence.set(ctx.fleet.gateways[gw]!.id, true, 'mqtt');
@@ -85,8 +86,8 @@ export async function runMix(
 interface MixRun {
   /** Per gateway id, the leases granted to it, in order. */
   issued: Map<string, string[]>;
-  /** Gateway index → the operation count at which its partition ends. */
-  partitioned: Map<number, number>;
+  /** Gateway index → when its partition ends: an operation count, and for long ones an instant too. */
+  partitioned: Map<number, { ops: number; notBeforeMs: number }>;
   agents: AgentModel | undefined;
   /** Operations finished so far. */
   done(): number;
@@ -170,7 +171,10 @@ async function execute(ctx: MixContext, op: Op, run: MixRun): Promise<string> {
       return op.online ? 'online' : 'offline';
     case 'partition':
       if (run.partitioned.has(op.gw)) return 'already';
-      run.partitioned.set(op.gw, run.done() + op.span);
+      run.partitioned.set(op.gw, {
+        ops: run.done() + op.span,
+        notBeforeMs: performance.now() + (ctx.longPartitionMs ?? 0),
+      });
       agents?.cut(gatewayId(op.gw)); // answers in flight are lost; the lease's grace decides the rest
       await s.presence.set(gatewayId(op.gw), false, null);
       return 'cut';
@@ -202,6 +206,7 @@ async function execute(ctx: MixContext, op: Op, run: MixRun): Promise<string> {
     case 'age': {
       // Time passing for this gateway's leases, one row per statement: a multi-row update here
       // would take lease row locks in its own order and could deadlock with the server's.
+      if (run.partitioned.has(op.gw) && ctx.onDisconnectPools?.has(ctx.fleet.gateways[op.gw]!.pool.id)) return 'partitioned';
       const id = gatewayId(op.gw);
       const live = await ctx.sql`
         select id from leases where gateway_id = ${id} and state in ('issued', 'acknowledged') and expires_at > now()

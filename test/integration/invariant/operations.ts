@@ -21,6 +21,18 @@ export interface MixContext {
   license(points: { tags: number; connections: number }): Promise<string>;
   /** The skew margin the `reclaim` operation passes (seconds); 1 by default. */
   reclaimMarginSec?: number;
+  /**
+   * Partitions also last at least this long in real time (ms): on a fast machine 600 operations took
+   * 3.6 s, shorter than an on-disconnect grace plus the margin, so no reclaim ever ran (CI
+   * 2026-12-02, seed 14014: reclaim:reclaimed-some was 0).
+   */
+  longPartitionMs?: number;
+  /**
+   * Pools whose leases return on disconnect: while a gateway of one is partitioned, `age` leaves its
+   * leases alone, since real time decides there (grace + margin); ageing them by operation count
+   * expired most before the reclaim could run on a fast machine.
+   */
+  onDisconnectPools?: ReadonlySet<string>;
   /** Issue 21's elastic tick and pending cancels; needed by `tick` and `cancel` operations. */
   elastic?: ElasticDriver;
 }
