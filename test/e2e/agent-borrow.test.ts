@@ -1,19 +1,16 @@
-import { spawn } from 'node:child_process';
 import crypto from 'node:crypto';
 import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { spawnAgent, type AgentProcess } from '../helpers/agent-process.js';
-import { startControllerProcess, waitExit, type ControllerProcess } from '../helpers/controller-process.js';
+import { spawnTs, startControllerProcess, waitExit, type ControllerProcess } from '../helpers/controller-process.js';
 import { freePort, waitFor } from '../helpers/ports.js';
 import { restClient } from '../helpers/rest-client.js';
 import { startTcpProxy, type TcpProxy } from '../helpers/tcp-proxy.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/test-database.js';
 import { createTestVendor, type TestVendor } from '../helpers/vendor.js';
 
-const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const ADMIN = `fl_${'b'.repeat(43)}`;
 const LOCAL_TOKEN = 'borrow-e2e-local-token';
 
@@ -24,15 +21,11 @@ interface GatewayJson {
 
 /** `npm run agent -- <args>` (the CLI form), run to its exit. */
 async function agentCommand(args: string[], env: Record<string, string>): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  const child = spawn(process.execPath, ['--import', 'tsx', path.join(ROOT, 'agent/main.ts'), ...args], {
-    cwd: ROOT,
-    env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/root', ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+  const child = spawnTs('agent/main.ts', env, args);
   let stdout = '';
   let stderr = '';
-  child.stdout.setEncoding('utf8').on('data', (c: string) => (stdout += c));
-  child.stderr.setEncoding('utf8').on('data', (c: string) => (stderr += c));
+  child.stdout?.setEncoding('utf8').on('data', (c: string) => (stdout += c));
+  child.stderr?.setEncoding('utf8').on('data', (c: string) => (stderr += c));
   return { code: await waitExit(child, 30_000), stdout, stderr };
 }
 
