@@ -1,5 +1,9 @@
 import type { Sql } from 'postgres';
+import { notEndedSql } from './lease-accounting.js';
 import type { EndedLease } from './lease-store.js';
+
+/** The statement is raw for its one round trip (find, lock, end and audit at once); not-ended is lease-accounting's. */
+const NOT_ENDED = notEndedSql('l');
 
 /**
  * reclaim: on-disconnect, the controller's half (PRODUCT F2, F3). A lease carrying a
@@ -31,7 +35,7 @@ export async function reclaimDisconnected(sql: Sql, nowMs: number, marginSec: nu
     with due as (
       select distinct g.id, g.name, greatest(g.presence_changed_at, g.last_seen_at) as lost_at
       from "leases" l join "gateways" g on g.id = l.gateway_id
-      where l.ended_at is null and l.disconnect_grace_seconds is not null and not g.online
+      where ${sql.unsafe(NOT_ENDED)} and l.disconnect_grace_seconds is not null and not g.online
         and greatest(g.presence_changed_at, g.last_seen_at)
           + make_interval(secs => l.disconnect_grace_seconds + ${marginSec}::int) <= to_timestamp(${nowMs}::float8 / 1000)
       order by g.id
@@ -44,7 +48,7 @@ export async function reclaimDisconnected(sql: Sql, nowMs: number, marginSec: nu
     ), ended as (
       update "leases" l set state = 'reclaimed', ended_at = now()
       from locked
-      where l.gateway_id = locked.id and l.ended_at is null and l.disconnect_grace_seconds is not null
+      where l.gateway_id = locked.id and ${sql.unsafe(NOT_ENDED)} and l.disconnect_grace_seconds is not null
         and locked.lost_at + make_interval(secs => l.disconnect_grace_seconds + ${marginSec}::int) <= to_timestamp(${nowMs}::float8 / 1000)
       returning l.id, l.gateway_id, l.pool_id, l.seq, l.tags, l.connections, l.disconnect_grace_seconds as grace,
         (extract(epoch from locked.lost_at) * 1000)::float8 as lost_at_ms, locked.name
