@@ -89,6 +89,9 @@ export const historyStore = {
         select a.pool_id, b.resolution, b.bucket, a.held_tags, a.held_connections, a.alloc_tags, a.alloc_connections,
           a.used_tags, a.used_connections, a.pending_tags, a.pending_connections, a.limit_tags, a.limit_connections
         from agg a cross join buckets b
+        -- One order for every tick: two ticks at once (replicas) lock the same rows in the same
+        -- order, so they wait for each other instead of deadlocking.
+        order by a.pool_id, b.resolution, b.bucket
         on conflict (pool_id, resolution, bucket) do update set
           held_tags = greatest(r.held_tags, excluded.held_tags),
           held_connections = greatest(r.held_connections, excluded.held_connections),
@@ -113,6 +116,7 @@ export const historyStore = {
         where not g.revoked and (last.gateway_id is null
           or (last.online, last.usage_tags, last.usage_connections, last.alloc_tags, last.alloc_connections, last.held_tags, last.held_connections)
              is distinct from (g.online, g.usage_tags, g.usage_connections, g.alloc_tags, g.alloc_connections, g.held_tags, g.held_connections))
+        order by g.gateway_id
         on conflict (gateway_id, at) do nothing
         returning 1
       ),

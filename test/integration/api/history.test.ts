@@ -126,6 +126,29 @@ describe('usage history', () => {
     expect(series.samples[0]!.allocated).toEqual({ tags: 10, connections: 1 });
   });
 
+  it('replicas ticking at once, at the same and at different minutes, all commit and keep one row per gateway and minute', async () => {
+    const pools = await Promise.all([0, 1, 2, 3].map(() => h.pool({ tags: 500, connections: 50 })));
+    const gateways = [];
+    for (const poolId of pools) {
+      const code = await h.code(poolId, 5);
+      for (let i = 0; i < 5; i++) gateways.push(await h.enroll(code));
+    }
+    const base = Math.floor((Date.now() - 3 * HOUR) / HOUR) * HOUR;
+    // Eight "replicas" per round, two minutes apart in pairs: they share the hour buckets and
+    // each minute bucket with one other tick, the rows a lock order has to agree on.
+    for (let round = 0; round < 5; round++) {
+      await Promise.all(gateways.map((g, i) => allocate(g.gatewayId, 10 + ((round + i) % 7), 1)));
+      const at = base + round * 10 * MIN;
+      const ticks = await Promise.allSettled([0, 1, 2, 3, 4, 5, 6, 7].map((r) => scripted(at + (r % 2) * MIN + r * 1_000).history.tick()));
+      expect(ticks.filter((t) => t.status === 'rejected').map((t) => String((t as PromiseRejectedResult).reason))).toEqual([]);
+    }
+    const dupes = await h.db.database.sql`
+      select gateway_id, at, count(*)::int as n from gateway_usage_history group by gateway_id, at having count(*) > 1`;
+    expect(dupes).toEqual([]);
+    const series = (await h.api<GatewayHistory>('GET', `/api/v1/gateways/${gateways[0]!.gatewayId}/history?range=24h`)).body;
+    expect(series.samples.length).toBeGreaterThanOrEqual(5);
+  });
+
   it('prunes minute buckets past a day and keeps the row that opens a quiet gateway window', async () => {
     const poolId = await h.pool({ tags: 50, connections: 5 });
     const g = await h.enroll(await h.code(poolId));
