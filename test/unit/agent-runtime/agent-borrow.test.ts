@@ -1,4 +1,4 @@
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import { Agent } from '../../../agent/agent.js';
 import { ControllerHttpError } from '../../../agent/controller/controller-api.js';
 import { licenseDocument, startLocalApi, type LocalApi } from '../../../agent/http/local-api.js';
@@ -8,21 +8,18 @@ import { licensePageRoutes } from '../../../agent/local/license-page.js';
 import { TRIAL_ALLOWANCE } from '../../../shared/protocol/limits.js';
 import { waitFor } from '../../helpers/ports.js';
 import { FakeClock } from '../agent/fake-clock.js';
-import { captureLogger, CREDENTIAL, FakeController, FakeTransport, GATEWAY_ID, HARDWARE_ID, MemoryStore, TestSigner } from './fakes.js';
+import { perFile } from '../../helpers/per-file.js';
+import { enrolledStore, stoppedAfterEach, testAgent, TestSigner } from './fakes.js';
 
 /** Issue 21: a borrowed lease is honoured by the agent without the controller, until its exp, and returned early on request. */
-let signer: TestSigner;
-beforeAll(async () => {
-  signer = await TestSigner.create();
-});
-afterAll(() => signer.dispose());
+const signer = perFile(() => TestSigner.create(), (s) => s.dispose());
 
-const running: Agent[] = [];
+const running = stoppedAfterEach<Agent>();
 let api: LocalApi | undefined;
+// Hooks run as a stack: the local API closes before the agents stop.
 afterEach(async () => {
   await api?.close();
   api = undefined;
-  await Promise.all(running.splice(0).map((a) => a.stop()));
 });
 
 const TOKEN = 'local-token-for-borrow-tests';
@@ -30,28 +27,11 @@ const BORROW = 3600;
 /** The pool's ordinary leases: on-disconnect, 20 s grace, 300 s lifetime. */
 const ordinary = (clock: FakeClock, tags = 60) => signer.grant({ disconnectGraceSec: 20, ttl: 300, points: { tags, connections: 3 } }, clock.now());
 
-function enrolledAgent(clock: FakeClock, store = new MemoryStore()) {
-  store.credential = { gatewayId: GATEWAY_ID, secret: CREDENTIAL };
-  store.trust = signer.trust();
-  const controller = new FakeController(signer);
-  controller.borrowAnswer = (d) => signer.grant({ ttl: d, borrow: true, offline: true, points: { tags: 60, connections: 3 } }, clock.now());
-  const log = captureLogger();
-  const sets: FakeTransport[][] = [];
-  const agent = new Agent({
-    options: { activationCode: undefined, gatewayName: 'gw', hardwareId: HARDWARE_ID, clockSkewSec: 30, failoverAfterMs: 50, renewalBackoff: { baseMs: 20, maxMs: 100 } },
-    store,
-    controller,
-    logger: log.logger,
-    clock,
-    transports: (_id, handlers) => {
-      const set = (['mqtt', 'ws'] as const).map((n) => new FakeTransport(n, signer));
-      for (const t of set) t.handlers = handlers;
-      sets.push(set);
-      return set;
-    },
-  });
-  running.push(agent);
-  return { agent, controller, log, store, mqtt: async () => (await waitFor('transports', () => sets.at(-1)))[0]! };
+function enrolledAgent(clock: FakeClock, store = enrolledStore(signer)) {
+  const a = testAgent({ signer, store, clock });
+  a.controller.borrowAnswer = (d) => signer.grant({ ttl: d, borrow: true, offline: true, points: { tags: 60, connections: 3 } }, clock.now());
+  running.push(a.agent);
+  return { ...a, mqtt: async () => (await a.transports())[0]! };
 }
 
 /** On a whole second, so a lease's countdown ends exactly at its exp. */

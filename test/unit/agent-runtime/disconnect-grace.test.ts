@@ -5,7 +5,7 @@ import { TRIAL_ALLOWANCE } from '../../../shared/protocol/limits.js';
 import type { LeaseGrant } from '../../../shared/protocol/rest.js';
 import { waitFor } from '../../helpers/ports.js';
 import { FakeClock } from '../agent/fake-clock.js';
-import { captureLogger, enrolledStore, FakeController, FakeTransport, HARDWARE_ID, stoppedAfterEach, TestSigner } from './fakes.js';
+import { enrolledStore, stoppedAfterEach, testAgent, TestSigner } from './fakes.js';
 import { perFile } from '../../helpers/per-file.js';
 
 /** reclaim on-disconnect, the agent's half: the grace counts on the monotonic clock from the last answered request. */
@@ -96,25 +96,9 @@ const signer = perFile(() => TestSigner.create(), (s) => s.dispose());
 const running = stoppedAfterEach<Agent>();
 
 function enrolledAgent(clock?: FakeClock) {
-  const store = enrolledStore(signer);
-  const controller = new FakeController(signer);
-  const log = captureLogger();
-  const sets: FakeTransport[][] = [];
-  const agent = new Agent({
-    options: { activationCode: undefined, gatewayName: 'gw', hardwareId: HARDWARE_ID, clockSkewSec: 30, failoverAfterMs: 50, renewalBackoff: { baseMs: 20, maxMs: 100 } },
-    store,
-    controller,
-    logger: log.logger,
-    ...(clock ? { clock } : {}),
-    transports: (_id, handlers) => {
-      const set = (['mqtt', 'ws'] as const).map((n) => new FakeTransport(n, signer));
-      for (const t of set) t.handlers = handlers;
-      sets.push(set);
-      return set;
-    },
-  });
-  running.push(agent);
-  return { agent, controller, log, transports: () => waitFor('transports', () => sets.at(-1)) };
+  const a = testAgent({ signer, store: enrolledStore(signer), clock });
+  running.push(a.agent);
+  return a;
 }
 
 describe('Agent under partition, reclaim on-disconnect', () => {

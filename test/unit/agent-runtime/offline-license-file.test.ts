@@ -6,19 +6,19 @@ import { ControllerHttpError } from '../../../agent/controller/controller-api.js
 import { LicenseFileReports } from '../../../agent/lease/license-file-reports.js';
 import { TRIAL_ALLOWANCE } from '../../../shared/protocol/limits.js';
 import { waitFor } from '../../helpers/ports.js';
-import { captureLogger, CREDENTIAL, enrolledStore, FakeController, FakeTransport, HARDWARE_ID, MemoryStore, TestSigner } from './fakes.js';
+import { captureLogger, CREDENTIAL, enrolledStore, FakeController, MemoryStore, stoppedAfterEach, testAgent, TestSigner } from './fakes.js';
 import { perFile } from '../../helpers/per-file.js';
 
 /** Issue 17 finding 9: an offline license file loaded at the device is checked like a pushed lease. */
 const signer = perFile(() => TestSigner.create(), (s) => s.dispose());
 const stranger = perFile(() => TestSigner.create(), (s) => s.dispose());
 
-const running: Agent[] = [];
+const running = stoppedAfterEach<Agent>();
 let api: LocalApi | undefined;
+// Hooks run as a stack: the local API closes before the agents stop.
 afterEach(async () => {
   await api?.close();
   api = undefined;
-  await Promise.all(running.splice(0).map((a) => a.stop()));
 });
 
 const DAY = 86_400;
@@ -26,23 +26,10 @@ const TOKEN = 'local-token-for-tests';
 
 /** Enrolled, controller unreachable over every transport (they never connect): the offline case. */
 async function offlineAgent(store = enrolledStore(signer), controller = new FakeController(signer)) {
-  const log = captureLogger();
-  const mqtt: FakeTransport[] = [];
-  const agent = new Agent({
-    options: { activationCode: undefined, gatewayName: undefined, hardwareId: HARDWARE_ID, clockSkewSec: 30, failoverAfterMs: 50, renewalBackoff: { baseMs: 20, maxMs: 100 } },
-    store,
-    controller,
-    logger: log.logger,
-    transports: (_id, handlers) => {
-      const t = new FakeTransport('mqtt', signer);
-      t.handlers = handlers;
-      mqtt.push(t);
-      return [t];
-    },
-  });
-  running.push(agent);
-  await agent.start();
-  return { agent, store, controller, log, mqtt: () => waitFor('transport', () => mqtt.at(-1)) };
+  const a = testAgent({ signer, store, controller, transports: ['mqtt'], options: { gatewayName: undefined } });
+  running.push(a.agent);
+  await a.agent.start();
+  return { ...a, mqtt: async () => (await a.transports())[0]! };
 }
 
 const offlineFile = (overrides: Parameters<TestSigner['grant']>[0] = {}, nowMs?: number) =>
