@@ -1,7 +1,7 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { Agent } from '../../../agent/agent.js';
 import { ControllerHttpError } from '../../../agent/controller/controller-api.js';
-import { licenseDocument, startLocalApi, type LocalApi } from '../../../agent/http/local-api.js';
+import { licenseDocument } from '../../../agent/http/local-api.js';
 import { runBorrowCommand } from '../../../agent/local/borrow-command.js';
 import { borrowRoutes } from '../../../agent/local/borrow-routes.js';
 import { licensePageRoutes } from '../../../agent/local/license-page.js';
@@ -9,18 +9,14 @@ import { TRIAL_ALLOWANCE } from '../../../shared/protocol/limits.js';
 import { waitFor } from '../../helpers/ports.js';
 import { FakeClock } from '../agent/fake-clock.js';
 import { perFile } from '../../helpers/per-file.js';
-import { enrolledStore, stoppedAfterEach, testAgent, TestSigner } from './fakes.js';
+import { enrolledStore, localApiPerTest, stoppedAfterEach, testAgent, TestSigner } from './fakes.js';
 
 /** Issue 21: a borrowed lease is honoured by the agent without the controller, until its exp, and returned early on request. */
 const signer = perFile(() => TestSigner.create(), (s) => s.dispose());
 
 const running = stoppedAfterEach<Agent>();
-let api: LocalApi | undefined;
 // Hooks run as a stack: the local API closes before the agents stop.
-afterEach(async () => {
-  await api?.close();
-  api = undefined;
-});
+const startApi = localApiPerTest();
 
 const TOKEN = 'local-token-for-borrow-tests';
 const BORROW = 3600;
@@ -167,9 +163,7 @@ describe('local borrow API and `npm run agent -- borrow`', () => {
     const calls: (number | 'return')[] = [];
     let refuse = false;
     const ok = (borrowed: boolean) => ({ ok: true as const, seq: 7, expiresAt: Date.UTC(2026, 11, 2, 14) / 1000, points: { tags: 60, connections: 3 }, plugins: [], borrowed, acknowledged: true });
-    api = await startLocalApi({
-      host: '127.0.0.1',
-      port: 0,
+    const api = await startApi({
       view: () => {
         throw new Error('not used');
       },
@@ -188,13 +182,13 @@ describe('local borrow API and `npm run agent -- borrow`', () => {
       ],
     });
     const port = new URL(api.url).port;
-    return { calls, port, refuse: () => void (refuse = true) };
+    return { calls, url: api.url, port, refuse: () => void (refuse = true) };
   }
 
   it('token, body and refusals at the local API', async () => {
-    const { calls, refuse } = await localApi();
+    const { calls, url, refuse } = await localApi();
     const post = (path: string, body: unknown, token = TOKEN) =>
-      fetch(`${api!.url}${path}`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` }, body: JSON.stringify(body) });
+      fetch(`${url}${path}`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` }, body: JSON.stringify(body) });
     expect((await post('/api/license/borrow', { durationSec: 3600 }, 'wrong')).status).toBe(401);
     expect((await post('/api/license/borrow', { durationSec: 10 })).status).toBe(400);
     expect((await post('/api/license/borrow', { durationSec: 3600, extra: 1 })).status).toBe(400);
@@ -211,7 +205,7 @@ describe('local borrow API and `npm run agent -- borrow`', () => {
   });
 
   it('the license page shows the borrow and until when, and offers borrow and return', async () => {
-    api = await startLocalApi({ host: '127.0.0.1', port: 0, view: () => ({}) as never, routers: [licensePageRoutes()] });
+    const api = await startApi({ view: () => ({}) as never, routers: [licensePageRoutes()] });
     const html = await (await fetch(`${api.url}/license`)).text();
     for (const id of ['borrowedBadge', 'borrowed', 'borrowForm', 'borrowHours', 'returnBorrow']) expect(html).toContain(`id="${id}"`);
     // Rendered from GET /api/license's leaseBorrowed and borrowedUntil; asks the local borrow routes.

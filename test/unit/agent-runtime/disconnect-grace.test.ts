@@ -2,6 +2,7 @@ import { describe, expect, it, vi } from 'vitest';
 import { Agent } from '../../../agent/agent.js';
 import { ReachabilityGrace } from '../../../agent/lease/reachability-grace.js';
 import { TRIAL_ALLOWANCE } from '../../../shared/protocol/limits.js';
+import type { LeaseClaims } from '../../../shared/protocol/lease-claims.js';
 import type { LeaseGrant } from '../../../shared/protocol/rest.js';
 import { waitFor } from '../../helpers/ports.js';
 import { FakeClock } from '../agent/fake-clock.js';
@@ -102,19 +103,29 @@ function enrolledAgent(clock?: FakeClock) {
 }
 
 describe('Agent under partition, reclaim on-disconnect', () => {
-  it('drops to the trial allowance once cut off for the lease’s grace (monotonic), and back on the next answer', async () => {
+  /** Floating over MQTT on leases with `claims`, then cut off: the broker connection is gone and nothing answers, not even HTTP. */
+  async function partitionedWhileFloating(claims: Partial<LeaseClaims>) {
     const clock = new FakeClock(Date.now(), 5_000_000);
-    const { agent, controller, transports } = enrolledAgent(clock);
-    await agent.start();
-    const [mqtt] = await transports();
-    mqtt!.answer = () => signer.grant({ disconnectGraceSec: 20, ttl: 300 }, clock.now());
-    mqtt!.connect();
-    await agent.ready;
-    await waitFor('floating', () => agent.status().licenseType === 'FLOATING');
-    // Partition: the broker connection is gone and nothing answers, not even HTTP.
-    controller.reachable = false;
-    mqtt!.answer = async () => undefined;
-    mqtt!.drop();
+    const a = enrolledAgent(clock);
+    await a.agent.start();
+    const mqtt = (await a.transports())[0]!;
+    const lease = () => signer.grant(claims, clock.now());
+    mqtt.answer = lease;
+    mqtt.connect();
+    await a.agent.ready;
+    await waitFor('floating', () => a.agent.status().licenseType === 'FLOATING');
+    a.controller.reachable = false;
+    mqtt.answer = async () => undefined;
+    mqtt.drop();
+    const heal = () => {
+      mqtt.answer = lease;
+      mqtt.connect();
+    };
+    return { agent: a.agent, clock, heal };
+  }
+
+  it('drops to the trial allowance once cut off for the lease’s grace (monotonic), and back on the next answer', async () => {
+    const { agent, clock, heal } = await partitionedWhileFloating({ disconnectGraceSec: 20, ttl: 300 });
     clock.advance(19_999);
     expect(agent.status().licenseType).toBe('FLOATING');
     expect(agent.effectiveLimits()).toEqual({ tags: 100, connections: 5, plugins: ['OPC UA'] });
@@ -123,38 +134,19 @@ describe('Agent under partition, reclaim on-disconnect', () => {
     expect(agent.effectiveLimits()).toBe(TRIAL_ALLOWANCE);
     // The lease itself is still valid (exp is 280 s away): only the grace ended it.
     expect(agent.status().secondsLeft).toBeGreaterThan(200);
-    mqtt!.answer = () => signer.grant({ disconnectGraceSec: 20, ttl: 300 }, clock.now());
-    mqtt!.connect();
+    heal();
     await waitFor('floating again after the hello was answered', () => agent.status().licenseType === 'FLOATING');
   });
 
   it('a wall clock set back does not stretch the grace: it counts on the monotonic clock', async () => {
-    const clock = new FakeClock(Date.now(), 5_000_000);
-    const { agent, controller, transports } = enrolledAgent(clock);
-    await agent.start();
-    const [mqtt] = await transports();
-    mqtt!.answer = () => signer.grant({ disconnectGraceSec: 20, ttl: 300 }, clock.now());
-    mqtt!.connect();
-    await waitFor('floating', () => agent.status().licenseType === 'FLOATING');
-    controller.reachable = false;
-    mqtt!.answer = async () => undefined;
-    mqtt!.drop();
+    const { agent, clock } = await partitionedWhileFloating({ disconnectGraceSec: 20, ttl: 300 });
     clock.advance(20_000);
     clock.setWall(clock.now() - 20_000);
     expect(agent.status().licenseType).toBe('TRIAL');
   });
 
   it('a lease without a grace (on-expiry pool) stays FLOATING while cut off, until its expiry', async () => {
-    const clock = new FakeClock(Date.now(), 5_000_000);
-    const { agent, controller, transports } = enrolledAgent(clock);
-    await agent.start();
-    const [mqtt] = await transports();
-    mqtt!.answer = () => signer.grant({ ttl: 300 }, clock.now());
-    mqtt!.connect();
-    await waitFor('floating', () => agent.status().licenseType === 'FLOATING');
-    controller.reachable = false;
-    mqtt!.answer = async () => undefined;
-    mqtt!.drop();
+    const { agent, clock } = await partitionedWhileFloating({ ttl: 300 });
     clock.advance(200_000);
     expect(agent.status().licenseType).toBe('FLOATING');
   });

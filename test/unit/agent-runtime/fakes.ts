@@ -5,6 +5,7 @@ import pino from 'pino';
 import { afterEach } from 'vitest';
 import { Agent, type AgentOptions, type AgentStateStore } from '../../../agent/agent.js';
 import type { ControllerClient, EnrollRequest } from '../../../agent/controller/controller-api.js';
+import { startLocalApi, type LocalApi, type LocalApiOptions } from '../../../agent/http/local-api.js';
 import type { Clock } from '../../../agent/lease/clock.js';
 import type { Logger } from '../../../agent/logger.js';
 import type { AgentCredential, FileReport, LeaseGuard, LeaseState, StoredLease, TrustAnchor } from '../../../agent/state/file-state-store.js';
@@ -335,6 +336,19 @@ export function stoppedAfterEach<T extends { stop(): Promise<unknown> }>(): T[] 
     await Promise.all(running.splice(0).map((a) => a.stop()));
   });
   return running;
+}
+
+/** Starts local APIs on a free loopback port; each one is closed after the test that started it. */
+export function localApiPerTest(): (o: LocalApiOptions) => Promise<LocalApi> {
+  const open: LocalApi[] = [];
+  afterEach(async () => {
+    await Promise.all(open.splice(0).map((a) => a.close()));
+  });
+  return async (o) => {
+    const api = await startLocalApi({ host: '127.0.0.1', port: 0, ...o });
+    open.push(api);
+    return api;
+  };
 }
 
 export interface TestAgentSetup {

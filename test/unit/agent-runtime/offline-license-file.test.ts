@@ -1,12 +1,11 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { Agent } from '../../../agent/agent.js';
-import { startLocalApi, type LocalApi } from '../../../agent/http/local-api.js';
 import { activationRoutes } from '../../../agent/local/activation-routes.js';
 import { ControllerHttpError } from '../../../agent/controller/controller-api.js';
 import { LicenseFileReports } from '../../../agent/lease/license-file-reports.js';
 import { TRIAL_ALLOWANCE } from '../../../shared/protocol/limits.js';
 import { waitFor } from '../../helpers/ports.js';
-import { captureLogger, CREDENTIAL, enrolledStore, FakeController, MemoryStore, stoppedAfterEach, testAgent, TestSigner } from './fakes.js';
+import { captureLogger, CREDENTIAL, enrolledStore, FakeController, localApiPerTest, MemoryStore, stoppedAfterEach, testAgent, TestSigner } from './fakes.js';
 import { perFile } from '../../helpers/per-file.js';
 
 /** Issue 17 finding 9: an offline license file loaded at the device is checked like a pushed lease. */
@@ -14,12 +13,8 @@ const signer = perFile(() => TestSigner.create(), (s) => s.dispose());
 const stranger = perFile(() => TestSigner.create(), (s) => s.dispose());
 
 const running = stoppedAfterEach<Agent>();
-let api: LocalApi | undefined;
 // Hooks run as a stack: the local API closes before the agents stop.
-afterEach(async () => {
-  await api?.close();
-  api = undefined;
-});
+const startApi = localApiPerTest();
 
 const DAY = 86_400;
 const TOKEN = 'local-token-for-tests';
@@ -127,14 +122,12 @@ describe('offline license file', () => {
 
   it('POST /api/license/file takes the file as the body behind the local token', async () => {
     const { agent } = await offlineAgent();
-    api = await startLocalApi({
-      host: '127.0.0.1',
-      port: 0,
+    const api = await startApi({
       view: () => agent.status(),
       routers: [activationRoutes({ localToken: TOKEN, activate: () => Promise.reject(new Error('unused')), loadLicenseFile: (c) => agent.loadLicenseFile(c) })],
     });
     const file = await offlineFile({ points: { tags: 222, connections: 11 } });
-    const post = (body: string, headers: Record<string, string>) => fetch(`${api!.url}/api/license/file`, { method: 'POST', headers, body });
+    const post = (body: string, headers: Record<string, string>) => fetch(`${api.url}/api/license/file`, { method: 'POST', headers, body });
     expect((await post(file.lease, { 'content-type': 'text/plain' })).status).toBe(401);
     expect((await post(file.lease, { 'content-type': 'text/plain', authorization: 'Bearer wrong' })).status).toBe(401);
     expect(agent.effectiveLimits()).toBe(TRIAL_ALLOWANCE);
