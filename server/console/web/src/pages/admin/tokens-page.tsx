@@ -1,7 +1,7 @@
 import { useState } from 'preact/hooks';
 import type { Role } from '../../api/types.js';
 import { Badge, Empty, Field } from '../../components/bits.js';
-import { Modal } from '../../components/modal.js';
+import { FormFooter, Modal } from '../../components/modal.js';
 import { ShownOnceModal } from '../../components/shown-once-modal.js';
 import { ProblemNotice } from '../../components/problem.js';
 import { useCan, useConsole } from '../../context.js';
@@ -186,14 +186,9 @@ function CreateTokenModal({ onClose, onCreated }: { onClose: () => void; onCreat
       onClose={onClose}
       confirmDiscard={name.trim() ? 'Discard the new token?' : undefined}
       footer={
-        <>
-          <button type="button" class="button" onClick={onClose}>
-            Cancel
-          </button>
-          <button type="submit" form="token-form" class="button primary" disabled={create.busy || !name.trim()}>
-            {create.busy ? 'Creating…' : 'Create token'}
-          </button>
-        </>
+        <FormFooter form="token-form" onCancel={onClose} busy={create.busy} ready={!!name.trim()}>
+          {create.busy ? 'Creating…' : 'Create token'}
+        </FormFooter>
       }
     >
       <form

@@ -2,7 +2,7 @@ import { useState } from 'preact/hooks';
 import type { ActivationCodeCreated, PoolView } from '../../api/types.js';
 import { AgentCommandBox } from '../../components/agent-command-box.js';
 import { Field } from '../../components/bits.js';
-import { Modal } from '../../components/modal.js';
+import { FormFooter, Modal } from '../../components/modal.js';
 import { ShownOnceModal } from '../../components/shown-once-modal.js';
 import { ProblemNotice } from '../../components/problem.js';
 import { useConsole } from '../../context.js';
@@ -57,14 +57,9 @@ export function CreateCodeModal({ pools, poolId, onClose }: { pools: readonly Po
       onClose={() => onClose(false)}
       confirmDiscard={label.trim() || expires ? 'Discard this new code’s settings?' : undefined}
       footer={
-        <>
-          <button type="button" class="button" onClick={() => onClose(false)}>
-            Cancel
-          </button>
-          <button type="submit" form="code-form" class="button primary" disabled={create.busy || !pool || !(Number(seats) >= 1)}>
-            {create.busy ? 'Creating…' : 'Create code'}
-          </button>
-        </>
+        <FormFooter form="code-form" onCancel={() => onClose(false)} busy={create.busy} ready={!!pool && Number(seats) >= 1}>
+          {create.busy ? 'Creating…' : 'Create code'}
+        </FormFooter>
       }
     >
       <form id="code-form" class="form-grid" onSubmit={(e) => void submit(e)}>
