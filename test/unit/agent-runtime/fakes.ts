@@ -229,7 +229,7 @@ export class FakeController implements ControllerClient {
 }
 
 /** A transport driven by the test: `connect()`/`drop()` fire the handlers; requests answer with signed leases. */
-export class FakeTransport implements AgentTransport {
+class FakeTransport implements AgentTransport {
   handlers!: TransportHandlers;
   started = 0;
   closed = 0;
