@@ -3,6 +3,7 @@ import { LEASE_TYP, leaseClaimsSchema, type LeaseClaims } from '../../shared/pro
 import type { Clock } from './clock.js';
 import { importPinnedKeys, pinnedJwkEntries, type PinnedKeys } from './pinned-keys.js';
 import { describeIssues } from '../../shared/zod-issues.js';
+import { parseJsonPayload } from '../../shared/json-payload.js';
 
 /** Stable codes: logs, metrics and the controller branch on these, never on messages. */
 export type LeaseRefusalReason =
@@ -93,7 +94,7 @@ export class LeaseVerifier {
       if (err instanceof errors.JWSSignatureVerificationFailed) return refuse('bad-signature', 'signature does not verify');
       return refuse('malformed', 'not a valid JWS');
     }
-    const parsed = leaseClaimsSchema.safeParse(parseJson(payload));
+    const parsed = leaseClaimsSchema.safeParse(parseJsonPayload(payload));
     if (!parsed.success) {
       return refuse('malformed', describeIssues(parsed.error.issues));
     }
@@ -111,14 +112,6 @@ export class LeaseVerifier {
     if (c.nbf > nowSec + this.skewSec) return refuse('not-yet-valid', `valid from ${c.nbf}, now ${Math.floor(nowSec)}`);
     if (c.exp <= nowSec - this.skewSec) return refuse('expired', `expired at ${c.exp}, now ${Math.floor(nowSec)}`);
     if (c.seq <= lastAcceptedSeq) return refuse('replayed', `seq ${c.seq} is not after ${lastAcceptedSeq}`);
-    return undefined;
-  }
-}
-
-function parseJson(bytes: Uint8Array): unknown {
-  try {
-    return JSON.parse(new TextDecoder().decode(bytes));
-  } catch {
     return undefined;
   }
 }

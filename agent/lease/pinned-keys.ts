@@ -1,6 +1,7 @@
 import { calculateJwkThumbprint, generalVerify, importJWK, type JWSHeaderParameters } from 'jose';
 import { z } from 'zod';
 import { KEY_SET_TYP, keySetDocumentSchema, keySetPayloadSchema } from '../../shared/protocol/key-set.js';
+import { parseJsonPayload } from '../../shared/json-payload.js';
 
 const ed25519PublicJwkSchema = z.object({
   kty: z.literal('OKP'),
@@ -61,12 +62,8 @@ export async function verifyKeySet(doc: unknown, pinned: PinnedKeys, minIatSec: 
   } catch {
     return { ok: false, reason: 'not-vouched', message: `no signature by a pinned key (pinned: ${[...pinned.keys()].join(', ')})` };
   }
-  let payload: unknown;
-  try {
-    payload = JSON.parse(new TextDecoder().decode(result.payload));
-  } catch {
-    return { ok: false, reason: 'malformed', message: 'the key set payload is not JSON' };
-  }
+  const payload = parseJsonPayload(result.payload);
+  if (payload === undefined) return { ok: false, reason: 'malformed', message: 'the key set payload is not JSON' };
   const set = keySetPayloadSchema.safeParse(payload);
   if (!set.success) return { ok: false, reason: 'malformed', message: 'the key set payload has an unexpected shape' };
   if (set.data.iat < minIatSec) return { ok: false, reason: 'stale', message: `key set of ${set.data.iat} is older than the pinned one (${minIatSec})` };

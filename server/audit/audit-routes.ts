@@ -1,3 +1,4 @@
+import type { z } from 'zod';
 import { auditExportQuery, auditPage, auditQuery, type AuditEventView } from '../../shared/protocol/rest.js';
 import { streamCsv } from '../http/csv.js';
 import type { RouteRegistry } from '../http/route-registry.js';
@@ -30,14 +31,7 @@ export function registerAuditRoutes(routes: RouteRegistry, audit: AuditService):
     query: auditQuery,
     responses: { 200: { description: 'A page of audit events', schema: auditPage } },
     handler: async ({ query, actor }) => {
-      const limit = query.limit ?? 100;
-      const { rows, nextBefore } = await audit.page({
-        ...query,
-        hideRenewals: query.hideRenewals === 'true',
-        from: query.from ? new Date(query.from) : undefined,
-        to: query.to ? new Date(query.to) : undefined,
-        limit,
-      });
+      const { rows, nextBefore } = await audit.page({ ...auditFilter(query), before: query.before, limit: query.limit ?? 100 });
       return { body: { items: rows.map((r) => redactAudit(actor, toAuditView(r))), nextBefore } };
     },
   });
@@ -50,12 +44,7 @@ export function registerAuditRoutes(routes: RouteRegistry, audit: AuditService):
     query: auditExportQuery,
     responses: { 200: { description: 'text/csv, one row per event; before and after as JSON' } },
     handler: async ({ query, actor, res }) => {
-      const filter = {
-        ...query,
-        hideRenewals: query.hideRenewals === 'true',
-        from: query.from ? new Date(query.from) : undefined,
-        to: query.to ? new Date(query.to) : undefined,
-      };
+      const filter = auditFilter(query);
       // Cursor pages on the id, newest first, as the paged API reads them: no offset scans.
       async function* pages() {
         const limit = 1000;
@@ -72,6 +61,11 @@ export function registerAuditRoutes(routes: RouteRegistry, audit: AuditService):
       await streamCsv(res, `audit-${new Date().toISOString().slice(0, 10)}.csv`, ['id', 'at', 'actor', 'action', 'pool_id', 'gateway_id', 'subject', 'before', 'after'], pages());
     },
   });
+}
+
+/** The query's filters as the service takes them (the export's query is the page's without paging). */
+function auditFilter(query: z.output<typeof auditExportQuery>) {
+  return { ...query, hideRenewals: query.hideRenewals === 'true', from: query.from ? new Date(query.from) : undefined, to: query.to ? new Date(query.to) : undefined };
 }
 
 /** Enrollment rows carry the hardware id; a viewer sees the same prefix as in the gateway list. */

@@ -1,3 +1,5 @@
+import { IdleWaiters } from '../idle-waiters.js';
+
 /** The result for one request of a batch: its value, or the error only that request gets. */
 export type Outcome<T> = { readonly ok: true; readonly value: T } | { readonly ok: false; readonly error: unknown };
 
@@ -32,7 +34,7 @@ export class BatchQueue<Req, Res> {
   private queue: Waiting<Req, Res>[] = [];
   private readonly running = new Set<string>();
   private busyLanes = 0;
-  private idleWaiters: (() => void)[] = [];
+  private readonly idleWaiters = new IdleWaiters(() => this.queue.length === 0 && this.busyLanes === 0);
 
   constructor(
     private readonly runBatch: (batch: readonly Req[]) => Promise<readonly Outcome<Res>[]>,
@@ -56,8 +58,7 @@ export class BatchQueue<Req, Res> {
 
   /** Resolves once nothing is queued or running. */
   idle(): Promise<void> {
-    if (this.queue.length === 0 && this.busyLanes === 0) return Promise.resolve();
-    return new Promise((resolve) => this.idleWaiters.push(resolve));
+    return this.idleWaiters.wait();
   }
 
   private pump(): void {
@@ -102,11 +103,7 @@ export class BatchQueue<Req, Res> {
       for (const w of batch) this.running.delete(this.opts.key(w.req));
       this.busyLanes -= 1;
       this.pump();
-      if (this.busyLanes === 0 && this.queue.length === 0) {
-        const waiters = this.idleWaiters;
-        this.idleWaiters = [];
-        waiters.forEach((w) => w());
-      }
+      this.idleWaiters.check();
     }
   }
 }

@@ -1,6 +1,7 @@
 import type { LeaseGrant } from '../../shared/protocol/rest.js';
 import type { Db } from '../db/database.js';
 import { AppError } from '../errors/app-error.js';
+import { IdleWaiters } from '../idle-waiters.js';
 import { gatewayStore } from '../gateways/gateway-store.js';
 import { poolStore } from '../pools/pool-store.js';
 import type { Logger } from '../logger.js';
@@ -24,7 +25,7 @@ export class LeasePusher implements ChangeNotifier {
   private readonly pending = new Set<string>();
   private readonly deliveries: LeaseDelivery[] = [];
   private running = 0;
-  private idleWaiters: (() => void)[] = [];
+  private readonly idleWaiters = new IdleWaiters(() => this.pending.size === 0 && this.running === 0);
 
   constructor(
     private readonly db: Db,
@@ -64,8 +65,7 @@ export class LeasePusher implements ChangeNotifier {
 
   /** Resolves once nothing is queued or in flight (tests, shutdown). */
   idle(): Promise<void> {
-    if (this.pending.size === 0 && this.running === 0) return Promise.resolve();
-    return new Promise((resolve) => this.idleWaiters.push(resolve));
+    return this.idleWaiters.wait();
   }
 
   private pump(): void {
@@ -80,11 +80,7 @@ export class LeasePusher implements ChangeNotifier {
   private settle(): void {
     this.running -= 1;
     this.pump();
-    if (this.running === 0 && this.pending.size === 0) {
-      const waiters = this.idleWaiters;
-      this.idleWaiters = [];
-      waiters.forEach((w) => w());
-    }
+    this.idleWaiters.check();
   }
 
   private async push(gatewayId: string): Promise<void> {

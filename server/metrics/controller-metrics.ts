@@ -3,7 +3,7 @@ import { POINT_KINDS } from '../../shared/protocol/limits.js';
 import type { LeaseObserver } from '../leases/lease-service.js';
 import type { EndedLease } from '../leases/lease-store.js';
 import { poolLimit } from '../pools/capacity-policy.js';
-import type { PoolRow, PoolTotals } from '../pools/pool-store.js';
+import { emptyTotals, type PoolRow, type PoolTotals } from '../pools/pool-store.js';
 
 /** What a scrape reads: pools with their totals, and connected agents per transport. */
 export interface PoolSnapshotSource {
@@ -40,45 +40,46 @@ export class ControllerMetrics {
       cached = { at: Date.now(), value };
       return value;
     };
-    const poolGauge = (name: string, help: string, pick: (p: PoolRow, t: PoolTotals, kind: 'tags' | 'connections') => number) =>
-      new Gauge({
+    // Every pool gauge: one series per pool (and extra labels), set from the scrape's snapshot.
+    const perPoolGauge = <L extends string>(
+      name: string,
+      help: string,
+      extraLabels: readonly L[],
+      setPool: (set: (labels: Record<L, string>, value: number) => void, p: PoolRow, t: PoolTotals) => void,
+    ) =>
+      new Gauge<'pool' | L>({
         name,
         help,
-        labelNames: ['pool', 'kind'] as const,
+        labelNames: ['pool', ...extraLabels],
         registers: [r],
         async collect() {
           const { pools, totals } = await snapshot();
           this.reset();
-          for (const p of pools) {
-            const t = totals.get(p.id) ?? emptyTotals;
-            for (const kind of POINT_KINDS) this.set({ pool: p.name, kind }, pick(p, t, kind));
-          }
+          for (const p of pools) setPool((labels, value) => this.set({ pool: p.name, ...labels }, value), p, totals.get(p.id) ?? emptyTotals());
         },
+      });
+    const poolGauge = (name: string, help: string, pick: (p: PoolRow, t: PoolTotals, kind: 'tags' | 'connections') => number) =>
+      perPoolGauge(name, help, ['kind'], (set, p, t) => {
+        for (const kind of POINT_KINDS) set({ kind }, pick(p, t, kind));
       });
     const limitOf = (p: PoolRow) => poolLimit({ tags: p.capacityTags, connections: p.capacityConnections }, p.overdraftFactor);
     poolGauge('floatlease_pool_capacity_points', 'Points granted by the pool license', (p, _t, k) => (k === 'tags' ? p.capacityTags : p.capacityConnections));
     poolGauge('floatlease_pool_limit_points', 'Most points the pool may hold (capacity times overdraft factor)', (p, _t, k) => limitOf(p)[k]);
     poolGauge('floatlease_pool_allocated_points', 'Points allocated to gateways (entitlements; may exceed the limit)', (_p, t, k) => t.allocated[k]);
     poolGauge('floatlease_pool_held_points', 'Points gateways may be using: live leases (reserved gateways: at least their allocation) summed', (_p, t, k) => t.held[k]);
-    new Gauge({
-      name: 'floatlease_pool_points',
-      help: 'Points per pool and kind by state: held (live leases, reserved allocations), allocated (entitled), pending (online gateways waiting), in_use (reported)',
-      labelNames: ['pool', 'kind', 'state'] as const,
-      registers: [r],
-      async collect() {
-        const { pools, totals } = await snapshot();
-        this.reset();
-        for (const p of pools) {
-          const t = totals.get(p.id) ?? emptyTotals;
-          for (const kind of POINT_KINDS) {
-            this.set({ pool: p.name, kind, state: 'held' }, t.held[kind]);
-            this.set({ pool: p.name, kind, state: 'allocated' }, t.allocated[kind]);
-            this.set({ pool: p.name, kind, state: 'pending' }, t.pending[kind]);
-            this.set({ pool: p.name, kind, state: 'in_use' }, t.inUse[kind]);
-          }
+    perPoolGauge(
+      'floatlease_pool_points',
+      'Points per pool and kind by state: held (live leases, reserved allocations), allocated (entitled), pending (online gateways waiting), in_use (reported)',
+      ['kind', 'state'],
+      (set, _p, t) => {
+        for (const kind of POINT_KINDS) {
+          set({ kind, state: 'held' }, t.held[kind]);
+          set({ kind, state: 'allocated' }, t.allocated[kind]);
+          set({ kind, state: 'pending' }, t.pending[kind]);
+          set({ kind, state: 'in_use' }, t.inUse[kind]);
         }
       },
-    });
+    );
     poolGauge('floatlease_pool_in_use_points', 'Points in use as reported by the agents', (_p, t, k) => t.inUse[k]);
     poolGauge('floatlease_pool_utilization_ratio', 'Held points over the limit', (p, t, k) => {
       const l = limitOf(p)[k];
@@ -93,18 +94,7 @@ export class ControllerMetrics {
       this.alarms.set(key, next);
       return next ? 1 : 0;
     });
-    const perPool = (name: string, help: string, pick: (p: PoolRow, t: PoolTotals) => number) =>
-      new Gauge({
-        name,
-        help,
-        labelNames: ['pool'] as const,
-        registers: [r],
-        async collect() {
-          const { pools, totals } = await snapshot();
-          this.reset();
-          for (const p of pools) this.set({ pool: p.name }, pick(p, totals.get(p.id) ?? emptyTotals));
-        },
-      });
+    const perPool = (name: string, help: string, pick: (p: PoolRow, t: PoolTotals) => number) => perPoolGauge(name, help, [], (set, p, t) => set({}, pick(p, t)));
     perPool('floatlease_pool_active_leases', 'Gateways holding a live lease', (_p, t) => t.leased);
     perPool('floatlease_pool_gateways', 'Enrolled gateways (not decommissioned)', (_p, t) => t.gateways);
     perPool('floatlease_pool_gateways_online', 'Gateways whose agent is connected', (_p, t) => t.online);
@@ -159,27 +149,12 @@ export class ControllerMetrics {
       labelNames: ['kind', 'reason'] as const,
       registers: [r],
     });
-    this.issueDuration = new Histogram({
-      name: 'floatlease_lease_issue_duration_seconds',
-      help: 'Time to sign and persist one lease',
-      labelNames: ['reason'] as const,
-      buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1],
-      registers: [r],
-    });
-    this.httpDuration = new Histogram({
-      name: 'floatlease_http_request_duration_seconds',
-      help: 'HTTP request duration by route template',
-      labelNames: ['method', 'route', 'status'] as const,
-      buckets: [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
-      registers: [r],
-    });
-    this.dbDuration = new Histogram({
-      name: 'floatlease_db_query_duration_seconds',
-      help: 'Database round trips of the controller, by operation',
-      labelNames: ['operation'] as const,
-      buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1],
-      registers: [r],
-    });
+    // Durations in seconds by bounded labels; the buckets fit what each one measures.
+    const seconds = <L extends string>(name: string, help: string, labelNames: readonly L[], buckets: number[]) =>
+      new Histogram<L>({ name, help, labelNames, buckets, registers: [r] });
+    this.issueDuration = seconds('floatlease_lease_issue_duration_seconds', 'Time to sign and persist one lease', ['reason'], [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1]);
+    this.httpDuration = seconds('floatlease_http_request_duration_seconds', 'HTTP request duration by route template', ['method', 'route', 'status'], [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5]);
+    this.dbDuration = seconds('floatlease_db_query_duration_seconds', 'Database round trips of the controller, by operation', ['operation'], [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1]);
   }
 
   /** Hooks for the lease service. */
@@ -205,13 +180,3 @@ export class ControllerMetrics {
     }
   }
 }
-
-const emptyTotals: PoolTotals = {
-  allocated: { tags: 0, connections: 0 },
-  held: { tags: 0, connections: 0 },
-  pending: { tags: 0, connections: 0 },
-  inUse: { tags: 0, connections: 0 },
-  gateways: 0,
-  online: 0,
-  leased: 0,
-};

@@ -31,16 +31,7 @@ function poolView(p: PoolRow, t: PoolTotals, license: PoolLicenseRow | undefined
   const limit = poolLimit(capacity, p.overdraftFactor);
   return {
     id: p.id,
-    name: p.name,
-    description: p.description,
-    leaseTtlSeconds: p.leaseTtlSeconds,
-    reclaim: p.reclaim,
-    disconnectGraceSeconds: p.disconnectGraceSeconds,
-    overdraftFactor: p.overdraftFactor,
-    alarmRaiseRatio: p.alarmRaiseRatio,
-    alarmClearRatio: p.alarmClearRatio,
-    maxOversubscription: p.maxOversubscription,
-    grantMode: p.grantMode,
+    ...settingsSnapshot(p),
     capacity,
     limit,
     plugins: p.plugins,

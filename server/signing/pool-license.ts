@@ -3,6 +3,7 @@ import { z } from 'zod';
 import { pointsSchema } from '../../shared/protocol/limits.js';
 import { ed25519Kid, ed25519PublicJwkSchema } from './ed25519-key.js';
 import { describeIssues } from '../../shared/zod-issues.js';
+import { parseJsonPayload } from '../../shared/json-payload.js';
 
 export const POOL_LICENSE_TYP = 'floatlease-pool-license+jwt';
 const MAX_DOCUMENT_CHARS = 16_384;
@@ -76,7 +77,7 @@ export async function verifyPoolLicense(jws: string, trusted: TrustedIssuerJwks,
     if (err instanceof errors.JWSSignatureVerificationFailed) throw new PoolLicenseError('bad-signature', 'signature does not verify');
     throw new PoolLicenseError('malformed', 'not a valid JWS document');
   }
-  const parsed = poolLicenseClaimsSchema.safeParse(parseJson(payload));
+  const parsed = poolLicenseClaimsSchema.safeParse(parseJsonPayload(payload));
   if (!parsed.success) throw new PoolLicenseError('malformed', `invalid pool license claims: ${describeIssues(parsed.error.issues)}`);
   const claims = parsed.data;
   return { claims, kid, expired: nowSec >= claims.exp, notYetValid: nowSec < (claims.nbf ?? claims.iat) };
@@ -101,13 +102,5 @@ async function findTrustedKey(trusted: TrustedIssuerJwks, kid: string): Promise<
     if (key instanceof CryptoKey) return key;
   }
   return undefined;
-}
-
-function parseJson(bytes: Uint8Array): unknown {
-  try {
-    return JSON.parse(new TextDecoder().decode(bytes));
-  } catch {
-    return undefined;
-  }
 }
 

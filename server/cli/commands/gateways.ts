@@ -34,6 +34,26 @@ async function getGateway(api: ApiClient, ref: string): Promise<{ raw: unknown; 
   return api.get(`/api/v1/gateways/${await resolveGatewayId(api, ref)}`, gatewayView);
 }
 
+/** `<name> <gateway>`: a change to one gateway that asks first (`--yes` skips the question). */
+function addAskingGatewayCommand(
+  parent: Command,
+  ctxOf: ContextOf,
+  name: string,
+  description: string,
+  act: (ctx: ReturnType<ContextOf>, api: ApiClient, g: GatewayView, yes: boolean | undefined) => Promise<void>,
+): void {
+  parent
+    .command(name)
+    .description(description)
+    .argument('<gateway>', 'gateway id or name')
+    .option('-y, --yes', 'do not ask for confirmation')
+    .action(async (ref: string, flags: { yes?: boolean }, cmd: Command) => {
+      const ctx = ctxOf(cmd);
+      const api = ctx.api();
+      await act(ctx, api, (await getGateway(api, ref)).data, flags.yes);
+    });
+}
+
 export function registerGatewayCommands(program: Command, ctxOf: ContextOf): void {
   const gateways = program.command('gateways').description('enrolled gateways: presence, usage, allocation, lease');
 
@@ -82,20 +102,18 @@ export function registerGatewayCommands(program: Command, ctxOf: ContextOf): voi
       ctx.result(res.raw, () => gatewayDetail(res.data, names?.get(res.data.poolId)));
     });
 
-  gateways
-    .command('decommission')
-    .description('decommission a gateway: its credential stops working and its seat is freed (asks first; --yes to skip)')
-    .argument('<gateway>', 'gateway id or name')
-    .option('-y, --yes', 'do not ask for confirmation')
-    .action(async (ref: string, flags: { yes?: boolean }, cmd: Command) => {
-      const ctx = ctxOf(cmd);
-      const api = ctx.api();
-      const { data: g } = await getGateway(api, ref);
+  addAskingGatewayCommand(
+    gateways,
+    ctxOf,
+    'decommission',
+    'decommission a gateway: its credential stops working and its seat is freed (asks first; --yes to skip)',
+    async (ctx, api, g, yes) => {
       if (g.decommissionedAt) throw new CliError(EXIT.refused, `gateway ${g.name} (${g.id}) was already decommissioned at ${date(g.decommissionedAt)}`);
-      await ctx.confirm(`Decommission gateway ${g.name} (${g.id})? Its credential stops working for good and its seat is freed`, flags.yes);
+      await ctx.confirm(`Decommission gateway ${g.name} (${g.id})? Its credential stops working for good and its seat is freed`, yes);
       const res = await api.send('DELETE', `/api/v1/gateways/${g.id}`, gatewayView);
       ctx.result(res.raw, () => `Decommissioned gateway ${res.data.name} (${res.data.id}); its credential no longer works and its seat is free.`);
-    });
+    },
+  );
 
   gateways
     .command('offline-license')
@@ -173,21 +191,19 @@ export function registerGatewayCommands(program: Command, ctxOf: ContextOf): voi
       ctx.result(res.raw, () => allocationSummary(res.data));
     });
 
-  program
-    .command('release')
-    .description("take all of a gateway's points back (allocation 0); it drops to the trial allowance (asks first; --yes to skip)")
-    .argument('<gateway>', 'gateway id or name')
-    .option('-y, --yes', 'do not ask for confirmation')
-    .action(async (ref: string, flags: { yes?: boolean }, cmd: Command) => {
-      const ctx = ctxOf(cmd);
-      const api = ctx.api();
-      const { data: g } = await getGateway(api, ref);
+  addAskingGatewayCommand(
+    program,
+    ctxOf,
+    'release',
+    "take all of a gateway's points back (allocation 0); it drops to the trial allowance (asks first; --yes to skip)",
+    async (ctx, api, g, yes) => {
       const uses = g.usage ? `it uses ${g.usage.tags} tags and ${g.usage.connections} connections` : 'its usage has not been reported';
       await ctx.confirm(
         `Release all points of ${g.name}? ${uses}; it drops to the trial allowance of ${TRIAL_ALLOWANCE.tags} tags and ${TRIAL_ALLOWANCE.connections} connections`,
-        flags.yes,
+        yes,
       );
       const res = await api.send('POST', `/api/v1/gateways/${g.id}/release`, gatewayView);
       ctx.result(res.raw, () => `Released gateway ${res.data.name}.\n${allocationSummary(res.data)}`);
-    });
+    },
+  );
 }

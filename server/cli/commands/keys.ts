@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { z } from 'zod';
 import type { ContextOf } from '../context.js';
+import { addListCommand } from '../list-command.js';
 import { date } from '../output/format.js';
 import { renderTable } from '../output/table.js';
 
@@ -20,14 +21,7 @@ function keysTable(keys: readonly KeyView[]): string {
 export function registerKeyCommands(program: Command, ctxOf: ContextOf): void {
   const keys = program.command('keys').description("the controller's lease-signing keys (admin)");
 
-  keys
-    .command('list')
-    .description('signing keys: the one signing now and those still published for live leases')
-    .action(async (_o: object, cmd: Command) => {
-      const ctx = ctxOf(cmd);
-      const res = await ctx.api().get('/api/v1/signing-keys', z.array(keyView));
-      ctx.result(res.raw, () => keysTable(res.data));
-    });
+  addListCommand(keys, ctxOf, { description: 'signing keys: the one signing now and those still published for live leases', path: '/api/v1/signing-keys', item: keyView, table: keysTable });
 
   keys
     .command('rotate')

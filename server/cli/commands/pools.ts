@@ -2,6 +2,7 @@ import { Option, type Command } from 'commander';
 import { z } from 'zod';
 import { poolLicenseView, poolView, reclaimModes, type PoolSettings } from '../../../shared/protocol/rest.js';
 import type { ContextOf } from '../context.js';
+import { addListCommand } from '../list-command.js';
 import { usageError } from '../errors.js';
 import { readInput } from '../input.js';
 import { licenseSummary, licensesTable, poolDetail, poolsTable } from '../output/pool-views.js';
@@ -47,14 +48,7 @@ function settingsBody(f: SettingsFlags): PoolSettings {
 export function registerPoolCommands(program: Command, ctxOf: ContextOf): void {
   const pools = program.command('pools').description('point pools: capacity, utilization, settings and licenses');
 
-  pools
-    .command('list')
-    .description('list pools with held points and utilization')
-    .action(async (_o: object, cmd: Command) => {
-      const ctx = ctxOf(cmd);
-      const res = await ctx.api().get('/api/v1/pools', z.array(poolView));
-      ctx.result(res.raw, () => poolsTable(res.data));
-    });
+  addListCommand(pools, ctxOf, { description: 'list pools with held points and utilization', path: '/api/v1/pools', item: poolView, table: poolsTable });
 
   pools
     .command('show')

@@ -2,6 +2,7 @@ import { Option, type Command } from 'commander';
 import { z } from 'zod';
 import { roles, tokenCreated, tokenView } from '../../../shared/protocol/rest.js';
 import type { ContextOf } from '../context.js';
+import { addListCommand } from '../list-command.js';
 import { ago, date } from '../output/format.js';
 import { renderTable } from '../output/table.js';
 import { dateArg, uuidArg } from '../parse.js';
@@ -32,14 +33,7 @@ const me = z.object({ name: z.string(), role: z.string(), via: z.string() });
 export function registerTokenCommands(program: Command, ctxOf: ContextOf): void {
   const tokens = program.command('tokens').description('API tokens (admin): the secrets are stored hashed and shown once');
 
-  tokens
-    .command('list')
-    .description('list API tokens (never their secrets)')
-    .action(async (_o: object, cmd: Command) => {
-      const ctx = ctxOf(cmd);
-      const res = await ctx.api().get('/api/v1/tokens', z.array(tokenView));
-      ctx.result(res.raw, () => tokensTable(res.data));
-    });
+  addListCommand(tokens, ctxOf, { description: 'list API tokens (never their secrets)', path: '/api/v1/tokens', item: tokenView, table: tokensTable });
 
   tokens
     .command('create')

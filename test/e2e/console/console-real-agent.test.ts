@@ -1,15 +1,12 @@
 import { existsSync } from 'node:fs';
-import fs from 'node:fs/promises';
-import os from 'node:os';
 import path from 'node:path';
 import type { ChildProcess } from 'node:child_process';
 import type { Page, Request, Response } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { spawnTs, startControllerProcess, waitExit, type ControllerProcess } from '../../helpers/controller-process.js';
+import { spawnTs, waitExit } from '../../helpers/controller-process.js';
 import { freePort, waitFor } from '../../helpers/ports.js';
-import { createTestDatabase, type TestDatabase } from '../../helpers/test-database.js';
-import { createTestVendor } from '../../helpers/vendor.js';
-import { startBrowser, type TestBrowser } from './browser.js';
+import type { TestBrowser } from './browser.js';
+import { startConsoleFixture, type ConsoleFixture } from './fixture.js';
 
 const ADMIN = `fl_${'r'.repeat(43)}`;
 const AGENT_MAIN = path.resolve('agent/main.ts');
@@ -24,50 +21,31 @@ interface AgentLicense {
 
 /** The same story with the real agent sidecar: the limit it enforces is read from its own license API. */
 describe.skipIf(!existsSync(AGENT_MAIN))('web console with the real agent', () => {
-  let dir: string;
-  let db: TestDatabase;
-  let ctl: ControllerProcess;
+  let fx: ConsoleFixture;
   let browser: TestBrowser;
   let page: Page;
   let agent: ChildProcess;
   let agentUrl = '';
-  const api = async <T>(method: string, p: string, body?: unknown): Promise<T> => {
-    const res = await fetch(ctl.url + p, {
-      method,
-      headers: { authorization: `Bearer ${ADMIN}`, ...(body ? { 'content-type': 'application/json' } : {}) },
-      ...(body ? { body: JSON.stringify(body) } : {}),
-    });
-    expect(res.ok, `${method} ${p}`).toBe(true);
-    return (await res.json()) as T;
-  };
   const license = async () => (await (await fetch(`${agentUrl}/api/license`)).json()) as AgentLicense;
 
   beforeAll(async () => {
-    dir = await fs.mkdtemp(path.join(os.tmpdir(), 'floatlease-console-agent-'));
-    const vendor = await createTestVendor(dir);
-    db = await createTestDatabase();
-    [ctl, browser] = await Promise.all([
-      startControllerProcess({ DATABASE_URL: db.url, ADMIN_TOKEN: ADMIN, TRUSTED_ISSUERS: vendor.publicJwkFile }),
-      startBrowser(),
-    ]);
-    page = browser.page;
-    page.setDefaultTimeout(10_000);
-    const pool = await api<{ id: string }>('POST', '/api/v1/pools', { name: 'plant-real' });
-    await api('PUT', `/api/v1/pools/${pool.id}/license`, { license: await vendor.license({ tags: 100, connections: 10, plugins: ['OPC UA'] }) });
-    const { code } = await api<{ code: string }>('POST', `/api/v1/pools/${pool.id}/activation-codes`, { seats: 1 });
     // Signed in as a returning administrator would be: the token is already in the tab's session.
-    await browser.context.addInitScript((t) => sessionStorage.setItem('floatlease.token', t), ADMIN);
-    await page.goto(`${ctl.url}/gateways`);
+    fx = await startConsoleFixture(ADMIN);
+    ({ browser, page } = fx);
+    const poolId = await fx.pool('plant-real', { tags: 100, connections: 10, plugins: ['OPC UA'] });
+    const created = await fx.api<{ code: string }>('POST', `/api/v1/pools/${poolId}/activation-codes`, { seats: 1 });
+    expect(created.status, 'activation code').toBe(201);
+    await page.goto(`${fx.ctl.url}/gateways`);
     await page.locator('table.gateways[data-state=ready]').waitFor();
     await page.evaluate(() => Object.assign(window, { __sameDocument: true }));
 
     const port = await freePort();
     agentUrl = `http://127.0.0.1:${port}`;
     agent = spawnTs('agent/main.ts', {
-      FLOATLEASE_CONTROLLER_URL: ctl.url,
-      FLOATLEASE_MQTT_URL: ctl.mqttUrl,
-      FLOATLEASE_ACTIVATION_CODE: code,
-      FLOATLEASE_STATE_DIR: path.join(dir, 'agent-state'),
+      FLOATLEASE_CONTROLLER_URL: fx.ctl.url,
+      FLOATLEASE_MQTT_URL: fx.ctl.mqttUrl,
+      FLOATLEASE_ACTIVATION_CODE: created.body.code,
+      FLOATLEASE_STATE_DIR: path.join(fx.dir, 'agent-state'),
       FLOATLEASE_HARDWARE_ID: 'console-e2e-real-agent',
       FLOATLEASE_GATEWAY_NAME: 'real-press',
       FLOATLEASE_HTTP_PORT: String(port),
@@ -75,15 +53,12 @@ describe.skipIf(!existsSync(AGENT_MAIN))('web console with the real agent', () =
       LOG_FORMAT: 'json',
     });
     await waitFor('the agent holding a lease', async () => (await license().catch(() => undefined))?.gatewayId, { timeoutMs: 20_000 });
-  }, 90_000);
+  }, 150_000);
 
   afterAll(async () => {
     agent?.kill('SIGKILL');
     if (agent) await waitExit(agent).catch(() => undefined);
-    await browser?.close();
-    await ctl?.stop('SIGKILL');
-    await db?.drop();
-    await fs.rm(dir, { recursive: true, force: true });
+    await fx?.close();
   });
 
   it('shows the enrolled agent online without a reload', async () => {

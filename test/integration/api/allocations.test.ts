@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { randomHardwareId, useHarness } from '../../helpers/api-harness.js';
-import { pinTokenLastUse, snapshotDatabase } from './db-snapshot.js';
+import { expectDatabaseUnchanged } from './db-snapshot.js';
 import type { ProblemBody } from './route-fixtures.js';
 
 const h = useHarness();
@@ -24,14 +24,6 @@ const allocate = (gatewayId: string, body: Record<string, unknown>) =>
 const pool = async (id: string) => (await h.api<PoolBody>('GET', `/api/v1/pools/${id}`)).body;
 const lease = (credential: string) => h.api<{ jti: string } & ProblemBody>('POST', '/api/v1/agent/lease', {}, credential);
 
-/** The change is refused and nothing at all is written. */
-async function refusedUnchanged(attempt: () => Promise<void>): Promise<void> {
-  await pinTokenLastUse(h);
-  const before = await snapshotDatabase(h);
-  await attempt();
-  expect(await snapshotDatabase(h)).toEqual(before);
-}
-
 describe('allocations', () => {
   it('reserving beyond the free points gets 409 insufficient-points with the requested and free figures', async () => {
     const poolId = await h.pool({ tags: 100, connections: 10 });
@@ -43,7 +35,7 @@ describe('allocations', () => {
     expect((await allocate(b.gatewayId, { tags: 30, connections: 2 })).status).toBe(200);
     expect((await allocate(b.gatewayId, { tags: 0, connections: 0 })).status).toBe(200);
 
-    await refusedUnchanged(async () => {
+    await expectDatabaseUnchanged(h, async () => {
       const r = await allocate(b.gatewayId, { tags: 30, connections: 2, reserved: true });
       expect(r.status).toBe(409);
       expect(r.contentType).toMatch(/^application\/problem\+json/);
@@ -64,7 +56,7 @@ describe('allocations', () => {
   it('plugins outside the pool license get 400 naming body.plugins', async () => {
     const poolId = await h.pool({ plugins: ['OPC UA'] });
     const gw = await h.enroll(await h.code(poolId));
-    await refusedUnchanged(async () => {
+    await expectDatabaseUnchanged(h, async () => {
       const r = await allocate(gw.gatewayId, { tags: 10, connections: 1, plugins: ['OPC UA', 'Modbus TCP'] });
       expect(r.status).toBe(400);
       expect(r.body.name).toBe('validation-failed');
@@ -85,7 +77,7 @@ describe('allocations', () => {
     const view = await h.api<{ usage: Points | null }>('GET', `/api/v1/gateways/${gw.gatewayId}`);
     expect(view.body.usage).toMatchObject({ tags: 50, connections: 3 });
 
-    await refusedUnchanged(async () => {
+    await expectDatabaseUnchanged(h, async () => {
       const r = await allocate(gw.gatewayId, { tags: 40, connections: 6 });
       expect(r.status).toBe(409);
       expect(r.body.name).toBe('below-usage');

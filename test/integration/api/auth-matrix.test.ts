@@ -2,7 +2,7 @@ import crypto from 'node:crypto';
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { AnyRouteSpec } from '../../../server/http/route-registry.js';
 import { ADMIN_TOKEN, useHarness } from '../../helpers/api-harness.js';
-import { pinTokenLastUse, snapshotDatabase } from './db-snapshot.js';
+import { expectDatabaseUnchanged } from './db-snapshot.js';
 import { concretePath, createFixtures, rawRequest, routeName, sampleBody, verb, type Fixtures, type ProblemBody } from './route-fixtures.js';
 
 const h = useHarness();
@@ -29,14 +29,6 @@ function expectRefused(r: { status: number; contentType: string; body: ProblemBo
   expect(r.contentType, label).toMatch(/^application\/problem\+json/);
 }
 
-/** Every refused attempt in a test must leave every table as it was. */
-async function unchangedDatabase(attempts: () => Promise<void>): Promise<void> {
-  await pinTokenLastUse(h);
-  const before = await snapshotDatabase(h);
-  await attempts();
-  expect(await snapshotDatabase(h)).toEqual(before);
-}
-
 describe('authentication and roles on every route', () => {
   it('the matrix covers every kind of route', () => {
     const specs = h.registry.all();
@@ -59,7 +51,7 @@ describe('authentication and roles on every route', () => {
       `Bearer flg.${fx.gatewayId}.${crypto.randomBytes(32).toString('base64url')}`,
       'Bearer not-a-token-at-all',
     ];
-    await unchangedDatabase(async () => {
+    await expectDatabaseUnchanged(h, async () => {
       for (const spec of h.registry.all().filter((s) => s.auth !== 'public')) {
         for (const header of invalid) {
           expectRefused(await call(spec, header), 401, 'unauthorized', `${routeName(spec)} with ${header ?? 'no header'}`);
@@ -74,7 +66,7 @@ describe('authentication and roles on every route', () => {
     // Every write route with a role is among them.
     const roleWrites = specs.filter((s) => roleOf(s) && s.method !== 'get');
     expect(roleWrites.every((s) => above.includes(s))).toBe(true);
-    await unchangedDatabase(async () => {
+    await expectDatabaseUnchanged(h, async () => {
       for (const spec of above) expectRefused(await call(spec, `Bearer ${viewer}`), 403, 'forbidden', `viewer on ${routeName(spec)}`);
     });
     for (const spec of specs.filter((s) => roleOf(s) === 'viewer')) {
@@ -92,14 +84,14 @@ describe('authentication and roles on every route', () => {
 
   it('an operator token gets 403 on every admin-only route', async () => {
     const adminOnly = h.registry.all().filter((s) => roleOf(s) === 'admin');
-    await unchangedDatabase(async () => {
+    await expectDatabaseUnchanged(h, async () => {
       for (const spec of adminOnly) expectRefused(await call(spec, `Bearer ${operator}`), 403, 'forbidden', `operator on ${routeName(spec)}`);
     });
   });
 
   it('gateway credentials do not work on administrative routes', async () => {
     const adminRoutes = h.registry.all().filter((s) => roleOf(s));
-    await unchangedDatabase(async () => {
+    await expectDatabaseUnchanged(h, async () => {
       for (const spec of adminRoutes) {
         const r = await call(spec, `Bearer ${fx.credential}`);
         expect([401, 403], `gateway on ${routeName(spec)}: ${r.status}`).toContain(r.status);
@@ -111,7 +103,7 @@ describe('authentication and roles on every route', () => {
   it('API tokens of every role get 401 on the agent routes', async () => {
     const agentRoutes = h.registry.all().filter((s) => s.auth === 'gateway');
     expect(agentRoutes.every((s) => s.path.startsWith('/api/v1/agent/'))).toBe(true);
-    await unchangedDatabase(async () => {
+    await expectDatabaseUnchanged(h, async () => {
       for (const spec of agentRoutes) {
         for (const token of [ADMIN_TOKEN, operator, viewer]) {
           expectRefused(await call(spec, `Bearer ${token}`), 401, 'unauthorized', `API token on ${routeName(spec)}`);

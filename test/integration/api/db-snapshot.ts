@@ -1,3 +1,4 @@
+import { expect } from 'vitest';
 import type { Harness } from '../../helpers/api-harness.js';
 
 interface TableState {
@@ -34,6 +35,14 @@ export async function snapshotDatabase(h: Harness): Promise<DbSnapshot> {
  */
 export async function pinTokenLastUse(h: Harness): Promise<void> {
   await h.db.database.sql`update api_tokens set last_used_at = now()`;
+}
+
+/** Runs `attempt` (requests that must be refused) and checks that no table changed in content or size. */
+export async function expectDatabaseUnchanged(h: Harness, attempt: () => Promise<void>): Promise<void> {
+  await pinTokenLastUse(h);
+  const before = await snapshotDatabase(h);
+  await attempt();
+  expect(await snapshotDatabase(h)).toEqual(before);
 }
 
 /** Tables (and the number of rows) whose text form contains `needle`. */

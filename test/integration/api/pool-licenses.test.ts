@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { reviewOverCommitment } from '../../../server/pools/pool-service.js';
 import { useHarness } from '../../helpers/api-harness.js';
-import { pinTokenLastUse, snapshotDatabase } from './db-snapshot.js';
+import { expectDatabaseUnchanged } from './db-snapshot.js';
 import type { ProblemBody } from './route-fixtures.js';
 
 const h = useHarness();
@@ -33,13 +33,6 @@ const allocate = (gatewayId: string, tags: number, connections: number, reserved
   h.api<ProblemBody>('PUT', `/api/v1/gateways/${gatewayId}/allocation`, { tags, connections, ...(reserved === undefined ? {} : { reserved }) });
 const lease = (credential: string, renewal = false) => h.api<{ jti: string } & ProblemBody>('POST', '/api/v1/agent/lease', { renewal }, credential);
 
-async function refusedUnchanged(attempt: () => Promise<void>): Promise<void> {
-  await pinTokenLastUse(h);
-  const before = await snapshotDatabase(h);
-  await attempt();
-  expect(await snapshotDatabase(h)).toEqual(before);
-}
-
 function tamper(jws: string): string {
   const [header, payload, signature] = jws.split('.') as [string, string, string];
   const claims = JSON.parse(Buffer.from(payload, 'base64url').toString('utf8')) as { points: Points };
@@ -66,7 +59,7 @@ describe('pool licenses', () => {
   it('refuses a license from an untrusted key, a tampered one and garbage with 400 license-invalid, changing nothing', async () => {
     const poolId = await h.pool({ tags: 100, connections: 10 });
     const genuine = await h.license({ tags: 500, connections: 50 });
-    await refusedUnchanged(async () => {
+    await expectDatabaseUnchanged(h, async () => {
       for (const doc of [await h.foreignLicense({ tags: 500, connections: 50 }), tamper(genuine), 'not-a-license', `${genuine}x`]) {
         const r = await upload(poolId, doc);
         expect(r.status, doc.slice(0, 20)).toBe(400);
@@ -80,7 +73,7 @@ describe('pool licenses', () => {
 
   it('refuses an expired license with 409 license-expired, changing nothing', async () => {
     const poolId = await h.pool({ tags: 100, connections: 10 });
-    await refusedUnchanged(async () => {
+    await expectDatabaseUnchanged(h, async () => {
       const r = await upload(poolId, await h.license({ tags: 500, connections: 50, expiresInSec: -30 }), true);
       expect(r.status).toBe(409);
       expect(r.body.name).toBe('license-expired');
@@ -115,7 +108,7 @@ describe('pool licenses', () => {
     expect((await h.api('POST', '/api/v1/agent/lease/ack', { jti: big.body.jti }, a.credential)).status).toBe(200);
 
     const smaller = await h.license({ tags: 50, connections: 8 });
-    await refusedUnchanged(async () => {
+    await expectDatabaseUnchanged(h, async () => {
       const r = await upload(poolId, smaller);
       expect(r.status).toBe(409);
       expect(r.body.name).toBe('license-shortfall');

@@ -1,7 +1,7 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { AnyRouteSpec } from '../../../server/http/route-registry.js';
 import { useHarness } from '../../helpers/api-harness.js';
-import { pinTokenLastUse, snapshotDatabase } from './db-snapshot.js';
+import { expectDatabaseUnchanged, pinTokenLastUse, snapshotDatabase } from './db-snapshot.js';
 import {
   concretePath,
   createFixtures,
@@ -35,14 +35,6 @@ function expectProblem(r: { status: number; contentType: string; body: ProblemBo
 function expectFieldNamed(body: ProblemBody, path: string): void {
   expect(body.errors?.map((e) => e.path), JSON.stringify(body)).toContain(path);
   expect(body.detail).toContain(path);
-}
-
-/** Runs `cases` against the route and checks that no table changed in content or size. */
-async function unchangedDatabase(cases: () => Promise<void>): Promise<void> {
-  await pinTokenLastUse(h);
-  const before = await snapshotDatabase(h);
-  await cases();
-  expect(await snapshotDatabase(h)).toEqual(before);
 }
 
 /** A value of the wrong JSON type for any scalar or array field. */
@@ -94,7 +86,7 @@ describe('request validation on every route', () => {
   it('malformed JSON, a non-JSON content type and an oversize payload are refused on every write route, changing nothing', async () => {
     const writes = h.registry.all().filter((s) => s.method !== 'get');
     expect(writes.length).toBeGreaterThan(0);
-    await unchangedDatabase(async () => {
+    await expectDatabaseUnchanged(h, async () => {
       for (const spec of writes) {
         const path = concretePath(spec.path, fx);
         const token = credentialFor(spec, fx);
@@ -124,7 +116,7 @@ describe('request validation on every route', () => {
         const path = concretePath(spec.path, fx);
         const token = credentialFor(spec, fx);
         const sample = sampleBody(spec);
-        await unchangedDatabase(async () => {
+        await expectDatabaseUnchanged(h, async () => {
           const unknown = await h.api<ProblemBody>(verb(spec), path, { ...sample, zzUnknownField: 1 }, token);
           expectProblem(unknown, 400, 'validation-failed', `${routeName(spec)} unknown field`);
           expectFieldNamed(unknown.body, 'body.zzUnknownField');
@@ -153,7 +145,7 @@ describe('request validation on every route', () => {
   it('write routes that take no body refuse any field sent to them instead of ignoring it, changing nothing', async () => {
     const specs = h.registry.all().filter((s) => (s.method === 'post' || s.method === 'put' || s.method === 'patch') && !s.body);
     expect(specs.length).toBeGreaterThan(0);
-    await unchangedDatabase(async () => {
+    await expectDatabaseUnchanged(h, async () => {
       for (const spec of specs) {
         const path = concretePath(spec.path, fx);
         const token = credentialFor(spec, fx);
@@ -169,7 +161,7 @@ describe('request validation on every route', () => {
 
   it('GET routes with a query schema refuse unknown and wrongly typed parameters by name, changing nothing', async () => {
     const specs = h.registry.all().filter((s) => s.method === 'get' && s.query);
-    await unchangedDatabase(async () => {
+    await expectDatabaseUnchanged(h, async () => {
       for (const spec of specs) {
         const path = concretePath(spec.path, fx);
         const token = credentialFor(spec, fx);
@@ -192,7 +184,7 @@ describe('request validation on every route', () => {
 
   it('routes with a path id refuse a malformed id by name and an unknown id with 404, changing nothing', async () => {
     const specs = h.registry.all().filter((s: AnyRouteSpec) => s.params);
-    await unchangedDatabase(async () => {
+    await expectDatabaseUnchanged(h, async () => {
       for (const spec of specs) {
         const token = credentialFor(spec, fx);
         const body = spec.body ? sampleBody(spec) : undefined;

@@ -1,3 +1,5 @@
+import { decodeJwt } from 'jose';
+import type { LeaseGrant } from '../../../shared/protocol/rest.js';
 import type { Fleet } from './fleet.js';
 import { KINDS, type Points, type Snapshot } from './invariant-checker.js';
 
@@ -17,6 +19,12 @@ export interface ReceivedLease {
   points: Points;
   exp: number;
   disconnectGraceSec?: number;
+}
+
+/** What an agent takes from a grant: the lease's claims it enforces, read from the token. */
+export function receivedLease(g: LeaseGrant): ReceivedLease {
+  const c = decodeJwt(g.lease) as { points: Points; exp: number; disconnectGraceSec?: number };
+  return { jti: g.jti, seq: g.seq, points: c.points, exp: c.exp, ...(c.disconnectGraceSec !== undefined ? { disconnectGraceSec: c.disconnectGraceSec } : {}) };
 }
 
 /**

@@ -1,8 +1,8 @@
-import postgres, { type Sql } from 'postgres';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startHarness, type ApiResponse, type Harness } from '../../helpers/api-harness.js';
+import { describe, expect, it } from 'vitest';
+import type { ApiResponse } from '../../helpers/api-harness.js';
 import { buildFleet } from './fleet.js';
 import { KINDS, takeSnapshot } from './invariant-checker.js';
+import { useInvariantHarness } from './invariant-harness.js';
 import { seededRng } from './prng.js';
 import { InvariantSampler } from './sampler.js';
 
@@ -14,16 +14,7 @@ interface Problem {
   free?: { tags: number | null; connections: number | null };
 }
 
-let h: Harness;
-let checkerSql: Sql;
-beforeAll(async () => {
-  h = await startHarness();
-  checkerSql = postgres(h.db.url, { max: 1, onnotice: () => {} });
-});
-afterAll(async () => {
-  await checkerSql?.end();
-  await h?.close();
-});
+const { h, checker } = useInvariantHarness();
 
 /** A pool with one gateway already holding `base` points, and N more gateways at 0. */
 async function poolWithRacers(capacity: { tags: number; connections: number }, base: { tags: number; connections: number }) {
@@ -39,7 +30,7 @@ const allocate = (gatewayId: string, points: { tags: number; connections: number
   h.api<Problem>('PUT', `/api/v1/gateways/${gatewayId}/allocation`, { ...points, reserved: true });
 
 async function heldOf(poolId: string) {
-  const snap = await takeSnapshot(checkerSql);
+  const snap = await takeSnapshot(checker.sql);
   return snap.pools.get(poolId)!;
 }
 
@@ -56,7 +47,7 @@ describe('concurrent allocation raises in one pool', () => {
   it(`${N} raises race for points that fit only 15 of them: exactly 15 succeed, the rest get 409 insufficient-points`, async () => {
     // Limit 1000 tags; 400 already held; each racer wants 40 → 600 / 40 = 15 fit. Connections are plentiful.
     const { poolId, racers } = await poolWithRacers({ tags: 1000, connections: 100 }, { tags: 400, connections: 10 });
-    const sampler = new InvariantSampler(checkerSql, 1);
+    const sampler = new InvariantSampler(checker.sql, 1);
     sampler.start();
     const results = await Promise.all(racers.map((id) => allocate(id, { tags: 40, connections: 1 })));
     const sampled = await sampler.stop();
@@ -84,7 +75,7 @@ describe('concurrent allocation raises in one pool', () => {
     const rng = seededRng(seed);
     const { poolId, racers } = await poolWithRacers({ tags: 1000, connections: 100 }, { tags: 250, connections: 20 });
     const asks = racers.map(() => ({ tags: rng.int(5, 60), connections: rng.int(0, 4) }));
-    const sampler = new InvariantSampler(checkerSql, 1);
+    const sampler = new InvariantSampler(checker.sql, 1);
     sampler.start();
     const results = await Promise.all(racers.map((id, i) => allocate(id, asks[i]!)));
     const sampled = await sampler.stop();
@@ -120,7 +111,7 @@ describe('concurrent allocation raises in one pool', () => {
       // Limit 1000, 200 held; each racer wants 20 → 40 of 50 fit before the downgrade.
       const { poolId, racers } = await poolWithRacers({ tags: 1000, connections: 100 }, { tags: 200, connections: 10 });
       const license = await h.license({ tags: newTags, connections: 100, plugins: [] });
-      const sampler = new InvariantSampler(checkerSql, 1);
+      const sampler = new InvariantSampler(checker.sql, 1);
       sampler.start();
       const raises: Promise<ApiResponse<Problem>>[] = [];
       racers.slice(0, position).forEach((id) => raises.push(allocate(id, { tags: 20, connections: 1 })));

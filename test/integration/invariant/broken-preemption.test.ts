@@ -1,19 +1,15 @@
-import postgres, { type Sql } from 'postgres';
 import { decodeJwt } from 'jose';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { ElasticService } from '../../../server/elastic/elastic-service.js';
 import { elasticStore } from '../../../server/elastic/elastic-store.js';
 import type { ChangeNotifier } from '../../../server/leases/change-notifier.js';
 import { planPoolGrants } from '../../../server/leases/grant-policy.js';
 import type { Points } from '../../../server/leases/lease-accounting.js';
-import { LeaseService } from '../../../server/leases/lease-service.js';
-import { LeaseSigner } from '../../../server/signing/lease-signer.js';
 import type { LeaseGrant } from '../../../shared/protocol/rest.js';
-import { LEASE_AUDIENCE } from '../../../shared/protocol/lease-claims.js';
-import { startHarness, type Harness } from '../../helpers/api-harness.js';
-import { AgentModel } from './agent-model.js';
+import { AgentModel, receivedLease } from './agent-model.js';
 import { buildFleet } from './fleet.js';
 import { takeSnapshot, violations } from './invariant-checker.js';
+import { leaseServiceWithPolicy, useInvariantHarness } from './invariant-harness.js';
 import { admin } from './operations.js';
 
 /**
@@ -24,16 +20,7 @@ import { admin } from './operations.js';
  * a LeaseService with a replaced grant policy, here one that counts every point a gateway holds
  * above its allocation (what a pre-emption cut) as already back in the pool.
  */
-let h: Harness;
-let checkerSql: Sql;
-beforeAll(async () => {
-  h = await startHarness();
-  checkerSql = postgres(h.db.url, { max: 1, onnotice: () => {} });
-});
-afterAll(async () => {
-  await checkerSql?.end();
-  await h?.close();
-});
+const { h, checker } = useInvariantHarness();
 
 const quiet: ChangeNotifier = { gatewayChanged: () => {}, poolChanged: () => {}, pointsFreed: () => {} };
 
@@ -45,8 +32,7 @@ describe('F2 invariant with pre-emption by priority (issue 21)', () => {
     const [lo, hi] = fleet.pools[0]!.gateways as [string, string];
     const agents = new AgentModel(fleet);
     const take = (id: string, g: LeaseGrant) => {
-      const c = decodeJwt(g.lease) as { points: Points; exp: number };
-      agents.accept(id, { jti: g.jti, seq: g.seq, points: c.points, exp: c.exp });
+      agents.accept(id, receivedLease(g));
       return g;
     };
     for (const id of [lo, hi]) await h.services.presence.set(id, true, 'mqtt');
@@ -69,11 +55,9 @@ describe('F2 invariant with pre-emption by priority (issue 21)', () => {
 
     // The broken one counts what lo owes as back already.
     let owed: Points = { tags: 0, connections: 0 };
-    const broken = new LeaseService(h.db.database.db, new LeaseSigner(h.services.keys), {
-      issuer: 'floatlease-test',
-      audience: LEASE_AUDIENCE,
-      grantPolicy: (limit, held, mode, contenders) => planPoolGrants(limit, { tags: held.tags - owed.tags, connections: held.connections - owed.connections }, mode, contenders),
-    });
+    const broken = leaseServiceWithPolicy(h, (limit, held, mode, contenders) =>
+      planPoolGrants(limit, { tags: held.tags - owed.tags, connections: held.connections - owed.connections }, mode, contenders),
+    );
     const rows = await elasticStore.readPool(h.db.database.db, poolId);
     owed = rows.reduce((o, r) => ({ tags: o.tags + Math.max(0, r.held.tags - r.allocation.tags), connections: o.connections + Math.max(0, r.held.connections - r.allocation.connections) }), owed);
     expect(owed).toEqual({ tags: 50, connections: 0 });
@@ -81,7 +65,7 @@ describe('F2 invariant with pre-emption by priority (issue 21)', () => {
     expect(early.pending).toEqual({ tags: 0, connections: 0 });
     await broken.idle();
 
-    const snap = await takeSnapshot(checkerSql);
+    const snap = await takeSnapshot(checker.sql);
     expect(violations(undefined, snap).join('\n')).toMatch(new RegExp(`pool ${poolId} holds 250 tags > limit 200`));
     agents.check(Date.now(), snap);
     expect(agents.violations.join('\n')).toMatch(new RegExp(`agents of pool ${poolId} enforce 250 tags > limit 200`));
@@ -90,14 +74,11 @@ describe('F2 invariant with pre-emption by priority (issue 21)', () => {
     const small = take(lo, await h.services.leases.grant(lo, 'renewal'));
     expect(decodeJwt(small.lease).points).toEqual({ tags: 100, connections: 1 });
     expect((await h.services.leases.acknowledge(lo, small.jti)).acknowledged).toBe(true);
-    const after = await takeSnapshot(checkerSql);
+    const after = await takeSnapshot(checker.sql);
     expect(violations(undefined, after)).toEqual([]);
     expect(after.pools.get(poolId)!.held.tags).toBe(200);
     const fresh = new AgentModel(fleet);
-    for (const [id, g] of [[lo, small], [hi, early]] as const) {
-      const c = decodeJwt(g.lease) as { points: Points; exp: number };
-      fresh.accept(id, { jti: g.jti, seq: g.seq, points: c.points, exp: c.exp });
-    }
+    for (const [id, g] of [[lo, small], [hi, early]] as const) fresh.accept(id, receivedLease(g));
     fresh.check(Date.now(), after);
     expect(fresh.violations).toEqual([]);
   });

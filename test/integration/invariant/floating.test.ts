@@ -1,14 +1,9 @@
-import postgres, { type Sql } from 'postgres';
-import { decodeJwt } from 'jose';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { GrantDecision } from '../../../server/leases/grant-policy.js';
-import { LeaseService } from '../../../server/leases/lease-service.js';
-import { LeaseSigner } from '../../../server/signing/lease-signer.js';
-import { LEASE_AUDIENCE } from '../../../shared/protocol/lease-claims.js';
-import { startHarness, type Harness } from '../../helpers/api-harness.js';
-import { AgentModel } from './agent-model.js';
+import { AgentModel, receivedLease } from './agent-model.js';
 import { buildFleet, ELASTIC_POOLS } from './fleet.js';
 import { takeSnapshot, violations } from './invariant-checker.js';
+import { leaseServiceWithPolicy, useInvariantHarness } from './invariant-harness.js';
 import { elasticDriver, formatOutcomes, runMix } from './mix-runner.js';
 import { admin, nextOp, withIssue21Ops, withPartitions, type Op } from './operations.js';
 import { seededRng, seedsToRun } from './prng.js';
@@ -38,16 +33,7 @@ const GRACE_SEC = 5;
 const MARGIN_SEC = 1;
 const POOLS = ELASTIC_POOLS.map((p) => (p.settings?.reclaim === 'on-disconnect' ? { ...p, settings: { ...p.settings, disconnectGraceSeconds: GRACE_SEC } } : p));
 
-let h: Harness;
-let checkerSql: Sql;
-beforeAll(async () => {
-  h = await startHarness();
-  checkerSql = postgres(h.db.url, { max: 1, onnotice: () => {} });
-});
-afterAll(async () => {
-  await checkerSql?.end();
-  await h?.close();
-});
+const { h, checker } = useInvariantHarness();
 
 describe('F2 invariant with floating points', () => {
   for (const seed of seedsToRun([14014, 159387572])) {
@@ -60,7 +46,7 @@ describe('F2 invariant with floating points', () => {
       // base sequence is the same as before partitions were added.
       const base: Op[] = Array.from({ length: OPS }, () => nextOp(rng, fleet, 1));
       const ops = withIssue21Ops(withPartitions(base, seededRng(seed ^ 0x5eed14), fleet, reclaimOnDisconnect), seededRng(seed ^ 0x5eed21), fleet);
-      const sampler = new InvariantSampler(checkerSql);
+      const sampler = new InvariantSampler(checker.sql);
       const agents = new AgentModel(fleet);
       let running = true;
       const agentChecks = (async () => {
@@ -125,21 +111,16 @@ describe('F2 invariant with floating points', () => {
 
   it('a deliberately broken grant (no free-points check) is caught by the checker and the agent model', { timeout: 180_000 }, async () => {
     const fleet = await buildFleet(h, [{ capacity: { tags: 100, connections: 10 }, gateways: 3 }]);
-    const broken = new LeaseService(h.db.database.db, new LeaseSigner(h.services.keys), {
-      issuer: 'floatlease-test',
-      audience: LEASE_AUDIENCE,
-      // Every contender gets its whole allocation, whatever is free.
-      grantPolicy: (_limit, _held, _mode, contenders) =>
-        new Map(contenders.filter((c) => c.granting).map((c): [string, GrantDecision] => [c.gatewayId, { points: c.allocation, pending: { tags: 0, connections: 0 } }])),
-    });
+    // Every contender gets its whole allocation, whatever is free.
+    const broken = leaseServiceWithPolicy(h, (_limit, _held, _mode, contenders) =>
+      new Map(contenders.filter((c) => c.granting).map((c): [string, GrantDecision] => [c.gatewayId, { points: c.allocation, pending: { tags: 0, connections: 0 } }])),
+    );
     const agents = new AgentModel(fleet);
     for (const id of fleet.pools[0]!.gateways) {
       await h.services.gateways.setAllocation(id, { tags: 60, connections: 1 }, admin);
-      const g = await broken.grant(id, 'grant');
-      const c = decodeJwt(g.lease) as { points: { tags: number; connections: number }; exp: number };
-      agents.accept(id, { jti: g.jti, seq: g.seq, points: c.points, exp: c.exp });
+      agents.accept(id, receivedLease(await broken.grant(id, 'grant')));
     }
-    const snap = await takeSnapshot(checkerSql);
+    const snap = await takeSnapshot(checker.sql);
     expect(violations(undefined, snap).join('\n')).toMatch(/holds 180 tags > limit 100/);
     agents.check(Date.now(), snap);
     expect(agents.violations.join('\n')).toMatch(/enforce 180 tags > limit 100/);

@@ -5,8 +5,7 @@ import { notifierWithEvents } from '../../../server/events/event-bus.js';
 import { reviewOverCommitment } from '../../../server/pools/pool-service.js';
 import type { Services } from '../../../server/services.js';
 import type { LeaseGrant } from '../../../shared/protocol/rest.js';
-import { decodeJwt } from 'jose';
-import type { AgentModel } from './agent-model.js';
+import { receivedLease, type AgentModel } from './agent-model.js';
 import { admin, EXPECTED, FROM_AGENT, type ElasticDriver, type MixContext, type Op } from './operations.js';
 
 export interface MixStats {
@@ -125,8 +124,7 @@ function elasticOf(ctx: MixContext): ElasticDriver {
 function received(run: MixRun, gatewayId: string, g: LeaseGrant, generation: number | undefined, sentAtMs: number): void {
   if (run.agents && generation !== run.agents.generation(gatewayId)) return;
   run.issued.get(gatewayId)!.push(g.jti);
-  const c = decodeJwt(g.lease) as { points: { tags: number; connections: number }; exp: number; disconnectGraceSec?: number };
-  run.agents?.accept(gatewayId, { jti: g.jti, seq: g.seq, points: c.points, exp: c.exp, ...(c.disconnectGraceSec !== undefined ? { disconnectGraceSec: c.disconnectGraceSec } : {}) }, generation, sentAtMs);
+  run.agents?.accept(gatewayId, receivedLease(g), generation, sentAtMs);
 }
 
 async function execute(ctx: MixContext, op: Op, run: MixRun): Promise<string> {

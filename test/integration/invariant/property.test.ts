@@ -1,8 +1,7 @@
-import postgres, { type Sql } from 'postgres';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startHarness, type Harness } from '../../helpers/api-harness.js';
+import { describe, expect, it } from 'vitest';
 import { buildFleet, STANDARD_POOLS } from './fleet.js';
 import { KINDS } from './invariant-checker.js';
+import { useInvariantHarness } from './invariant-harness.js';
 import { formatOutcomes, runMix } from './mix-runner.js';
 import { nextOp, type Op } from './operations.js';
 import { seededRng, seedsToRun } from './prng.js';
@@ -11,16 +10,7 @@ import { InvariantSampler } from './sampler.js';
 const OPS_PER_SEED = 2000;
 const CONCURRENCY = 24;
 
-let h: Harness;
-let checkerSql: Sql;
-beforeAll(async () => {
-  h = await startHarness();
-  checkerSql = postgres(h.db.url, { max: 1, onnotice: () => {} });
-});
-afterAll(async () => {
-  await checkerSql?.end();
-  await h?.close();
-});
+const { h, checker } = useInvariantHarness();
 
 describe('F2 invariant under a random concurrent mix (property test)', () => {
   for (const seed of seedsToRun([20260101, 7])) {
@@ -28,7 +18,7 @@ describe('F2 invariant under a random concurrent mix (property test)', () => {
       const fleet = await buildFleet(h, STANDARD_POOLS);
       const rng = seededRng(seed);
       const ops: Op[] = Array.from({ length: OPS_PER_SEED }, () => nextOp(rng, fleet, 1));
-      const sampler = new InvariantSampler(checkerSql);
+      const sampler = new InvariantSampler(checker.sql);
       const started = performance.now();
       sampler.start();
       const stats = await runMix(

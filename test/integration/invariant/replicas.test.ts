@@ -1,9 +1,8 @@
 import pino from 'pino';
-import postgres, { type Sql } from 'postgres';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startSweeper } from '../../../server/leases/sweeper.js';
-import { startHarness, type Harness } from '../../helpers/api-harness.js';
 import { buildFleet, STANDARD_POOLS } from './fleet.js';
+import { useInvariantHarness } from './invariant-harness.js';
 import { formatOutcomes, runMix } from './mix-runner.js';
 import { admin, nextOp } from './operations.js';
 import { seededRng, seedsToRun } from './prng.js';
@@ -12,22 +11,18 @@ import { InvariantSampler } from './sampler.js';
 
 const OPS_PER_SEED = 2000;
 
-let h: Harness;
-let checkerSql: Sql;
+const { h, checker } = useInvariantHarness();
 let set: ReplicaSet;
 let a: ReplicaHandle;
 let b: ReplicaHandle;
 beforeAll(async () => {
-  h = await startHarness();
-  checkerSql = postgres(h.db.url, { max: 1, onnotice: () => {} });
   set = await replicaSet(h.db.url);
   a = await set.start();
   b = await set.start();
 });
+// Hooks run as a stack: the replicas close before the checker and the harness.
 afterAll(async () => {
   await set?.close();
-  await checkerSql?.end();
-  await h?.close();
 });
 
 /** Sweepers on both replicas, each ticking every `ms`, as two controller processes would run them. */
@@ -39,7 +34,7 @@ function sweepers(ms: number) {
 
 /** Leases whose expiry was recorded other than exactly once (none expected). */
 async function expiryRecordedOtherThanOnce(): Promise<{ lease: string; state: string; events: number }[]> {
-  const rows = await checkerSql`
+  const rows = await checker.sql`
     with events as (
       select subject, count(*)::int as n from audit_events where action = 'lease.expired' group by subject
     )
@@ -55,14 +50,14 @@ describe('two controller replicas on one database', () => {
       const fleet = await buildFleet(h, STANDARD_POOLS);
       const rng = seededRng(seed);
       const ops = Array.from({ length: OPS_PER_SEED }, () => nextOp(rng, fleet, 2));
-      const sampler = new InvariantSampler(checkerSql);
+      const sampler = new InvariantSampler(checker.sql);
       const started = performance.now();
       sampler.start();
       const sweeping = sweepers(50);
       const stats = await runMix({ replicas: [a, b], sql: h.db.database.sql, fleet, license: (p) => set.license(p) }, ops, 24);
       await sweeping.stop();
       const result = await sampler.stop();
-      const expired = (await checkerSql`select count(*)::int as n from leases where state = 'expired'`)[0]!.n as number;
+      const expired = (await checker.sql`select count(*)::int as n from leases where state = 'expired'`)[0]!.n as number;
       console.log(
         `[replicas] seed ${seed}: ${stats.ops} ops over 2 replicas in ${((performance.now() - started) / 1000).toFixed(1)} s; ` +
           `${result.snapshots} snapshots; ${expired} leases expired by the sweepers; ${formatOutcomes(stats)}`,
@@ -83,7 +78,7 @@ describe('two controller replicas on one database', () => {
     await Promise.all(gateways.map((g) => a.services.gateways.setAllocation(g, { tags: 10, connections: 1 }, admin)));
     // 10 unacknowledged leases per gateway, all live, half from each replica.
     for (let i = 0; i < 10; i++) await Promise.all(gateways.map((g, j) => ((i + j) % 2 ? a : b).services.leases.grant(g, 'renewal')));
-    const due = await checkerSql`update leases set expires_at = now() - interval '1 second' where pool_id = ${fleet.pools[0]!.id} returning id`;
+    const due = await checker.sql`update leases set expires_at = now() - interval '1 second' where pool_id = ${fleet.pools[0]!.id} returning id`;
     expect(due).toHaveLength(200);
 
     const sweeping = sweepers(5);
@@ -91,7 +86,7 @@ describe('two controller replicas on one database', () => {
     await new Promise((r) => setTimeout(r, 50));
     await sweeping.stop();
     expect(counts.reduce((s, n) => s + n, 0)).toBeLessThanOrEqual(200);
-    const states = await checkerSql`select state, count(*)::int as n from leases where pool_id = ${fleet.pools[0]!.id} group by state`;
+    const states = await checker.sql`select state, count(*)::int as n from leases where pool_id = ${fleet.pools[0]!.id} group by state`;
     expect(states.map((r) => [r.state, r.n])).toEqual([['expired', 200]]);
     expect(await expiryRecordedOtherThanOnce()).toEqual([]);
   });

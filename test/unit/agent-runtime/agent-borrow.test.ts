@@ -1,57 +1,33 @@
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { Agent } from '../../../agent/agent.js';
 import { ControllerHttpError } from '../../../agent/controller/controller-api.js';
-import { licenseDocument, startLocalApi, type LocalApi } from '../../../agent/http/local-api.js';
+import { licenseDocument } from '../../../agent/http/local-api.js';
 import { runBorrowCommand } from '../../../agent/local/borrow-command.js';
 import { borrowRoutes } from '../../../agent/local/borrow-routes.js';
 import { licensePageRoutes } from '../../../agent/local/license-page.js';
 import { TRIAL_ALLOWANCE } from '../../../shared/protocol/limits.js';
 import { waitFor } from '../../helpers/ports.js';
 import { FakeClock } from '../agent/fake-clock.js';
-import { captureLogger, CREDENTIAL, FakeController, FakeTransport, GATEWAY_ID, HARDWARE_ID, MemoryStore, TestSigner } from './fakes.js';
+import { perFile } from '../../helpers/per-file.js';
+import { enrolledStore, localApiPerTest, stoppedAfterEach, testAgent, TestSigner } from './fakes.js';
 
 /** Issue 21: a borrowed lease is honoured by the agent without the controller, until its exp, and returned early on request. */
-let signer: TestSigner;
-beforeAll(async () => {
-  signer = await TestSigner.create();
-});
-afterAll(() => signer.dispose());
+const signer = perFile(() => TestSigner.create(), (s) => s.dispose());
 
-const running: Agent[] = [];
-let api: LocalApi | undefined;
-afterEach(async () => {
-  await api?.close();
-  api = undefined;
-  await Promise.all(running.splice(0).map((a) => a.stop()));
-});
+const running = stoppedAfterEach<Agent>();
+// Hooks run as a stack: the local API closes before the agents stop.
+const startApi = localApiPerTest();
 
 const TOKEN = 'local-token-for-borrow-tests';
 const BORROW = 3600;
 /** The pool's ordinary leases: on-disconnect, 20 s grace, 300 s lifetime. */
 const ordinary = (clock: FakeClock, tags = 60) => signer.grant({ disconnectGraceSec: 20, ttl: 300, points: { tags, connections: 3 } }, clock.now());
 
-function enrolledAgent(clock: FakeClock, store = new MemoryStore()) {
-  store.credential = { gatewayId: GATEWAY_ID, secret: CREDENTIAL };
-  store.trust = signer.trust();
-  const controller = new FakeController(signer);
-  controller.borrowAnswer = (d) => signer.grant({ ttl: d, borrow: true, offline: true, points: { tags: 60, connections: 3 } }, clock.now());
-  const log = captureLogger();
-  const sets: FakeTransport[][] = [];
-  const agent = new Agent({
-    options: { activationCode: undefined, gatewayName: 'gw', hardwareId: HARDWARE_ID, clockSkewSec: 30, failoverAfterMs: 50, renewalBackoff: { baseMs: 20, maxMs: 100 } },
-    store,
-    controller,
-    logger: log.logger,
-    clock,
-    transports: (_id, handlers) => {
-      const set = (['mqtt', 'ws'] as const).map((n) => new FakeTransport(n, signer));
-      for (const t of set) t.handlers = handlers;
-      sets.push(set);
-      return set;
-    },
-  });
-  running.push(agent);
-  return { agent, controller, log, store, mqtt: async () => (await waitFor('transports', () => sets.at(-1)))[0]! };
+function enrolledAgent(clock: FakeClock, store = enrolledStore(signer)) {
+  const a = testAgent({ signer, store, clock });
+  a.controller.borrowAnswer = (d) => signer.grant({ ttl: d, borrow: true, offline: true, points: { tags: 60, connections: 3 } }, clock.now());
+  running.push(a.agent);
+  return { ...a, mqtt: async () => (await a.transports())[0]! };
 }
 
 /** On a whole second, so a lease's countdown ends exactly at its exp. */
@@ -187,9 +163,7 @@ describe('local borrow API and `npm run agent -- borrow`', () => {
     const calls: (number | 'return')[] = [];
     let refuse = false;
     const ok = (borrowed: boolean) => ({ ok: true as const, seq: 7, expiresAt: Date.UTC(2026, 11, 2, 14) / 1000, points: { tags: 60, connections: 3 }, plugins: [], borrowed, acknowledged: true });
-    api = await startLocalApi({
-      host: '127.0.0.1',
-      port: 0,
+    const api = await startApi({
       view: () => {
         throw new Error('not used');
       },
@@ -208,13 +182,13 @@ describe('local borrow API and `npm run agent -- borrow`', () => {
       ],
     });
     const port = new URL(api.url).port;
-    return { calls, port, refuse: () => void (refuse = true) };
+    return { calls, url: api.url, port, refuse: () => void (refuse = true) };
   }
 
   it('token, body and refusals at the local API', async () => {
-    const { calls, refuse } = await localApi();
+    const { calls, url, refuse } = await localApi();
     const post = (path: string, body: unknown, token = TOKEN) =>
-      fetch(`${api!.url}${path}`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` }, body: JSON.stringify(body) });
+      fetch(`${url}${path}`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` }, body: JSON.stringify(body) });
     expect((await post('/api/license/borrow', { durationSec: 3600 }, 'wrong')).status).toBe(401);
     expect((await post('/api/license/borrow', { durationSec: 10 })).status).toBe(400);
     expect((await post('/api/license/borrow', { durationSec: 3600, extra: 1 })).status).toBe(400);
@@ -231,7 +205,7 @@ describe('local borrow API and `npm run agent -- borrow`', () => {
   });
 
   it('the license page shows the borrow and until when, and offers borrow and return', async () => {
-    api = await startLocalApi({ host: '127.0.0.1', port: 0, view: () => ({}) as never, routers: [licensePageRoutes()] });
+    const api = await startApi({ view: () => ({}) as never, routers: [licensePageRoutes()] });
     const html = await (await fetch(`${api.url}/license`)).text();
     for (const id of ['borrowedBadge', 'borrowed', 'borrowForm', 'borrowHours', 'returnBorrow']) expect(html).toContain(`id="${id}"`);
     // Rendered from GET /api/license's leaseBorrowed and borrowedUntil; asks the local borrow routes.

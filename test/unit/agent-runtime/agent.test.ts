@@ -3,46 +3,22 @@ import { Agent, type AgentOptions } from '../../../agent/agent.js';
 import { ControllerHttpError, ControllerUnreachableError } from '../../../agent/controller/controller-api.js';
 import { TRIAL_ALLOWANCE } from '../../../shared/protocol/limits.js';
 import { waitFor } from '../../helpers/ports.js';
-import { captureLogger, CREDENTIAL, FakeController, FakeTransport, GATEWAY_ID, HARDWARE_ID, MemoryStore, stoppedAfterEach, TestSigner } from './fakes.js';
+import { CREDENTIAL, enrolledStore, GATEWAY_ID, HARDWARE_ID, MemoryStore, stoppedAfterEach, testAgent, TestSigner } from './fakes.js';
 import { perFile } from '../../helpers/per-file.js';
 
 const signer = perFile(() => TestSigner.create(), (s) => s.dispose());
 
 const running = stoppedAfterEach<Agent>();
 
-function setup(opts: Partial<AgentOptions> & { enrolled?: boolean; names?: ('mqtt' | 'ws')[] } = {}) {
-  const store = new MemoryStore();
-  if (opts.enrolled) {
-    store.credential = { gatewayId: GATEWAY_ID, secret: CREDENTIAL };
-    store.trust = signer.trust();
-  }
-  const controller = new FakeController(signer);
-  const log = captureLogger();
-  const sets: FakeTransport[][] = [];
-  const agent = new Agent({
-    options: {
-      activationCode: 'FLAC-TEST-CODE',
-      gatewayName: 'gw-1',
-      hardwareId: HARDWARE_ID,
-      clockSkewSec: 30,
-      failoverAfterMs: 50,
-      enrollBackoff: { baseMs: 10, maxMs: 20 },
-      renewalBackoff: { baseMs: 20, maxMs: 100 },
-      ...opts,
-    },
-    store,
-    controller,
-    logger: log.logger,
-    transports: (_id, handlers) => {
-      const set = (opts.names ?? ['mqtt', 'ws']).map((n) => new FakeTransport(n, signer));
-      for (const t of set) t.handlers = handlers;
-      sets.push(set);
-      return set;
-    },
+function setup({ enrolled, names, ...options }: Partial<AgentOptions> & { enrolled?: boolean; names?: ('mqtt' | 'ws')[] } = {}) {
+  const a = testAgent({
+    signer,
+    store: enrolled ? enrolledStore(signer) : new MemoryStore(),
+    transports: names,
+    options: { activationCode: 'FLAC-TEST-CODE', gatewayName: 'gw-1', enrollBackoff: { baseMs: 10, maxMs: 20 }, ...options },
   });
-  running.push(agent);
-  const transports = () => waitFor('transports', () => sets.at(-1));
-  return { agent, store, controller, log, sets, transports };
+  running.push(a.agent);
+  return a;
 }
 
 describe('Agent lifecycle', () => {

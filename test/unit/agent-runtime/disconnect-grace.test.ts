@@ -2,10 +2,11 @@ import { describe, expect, it, vi } from 'vitest';
 import { Agent } from '../../../agent/agent.js';
 import { ReachabilityGrace } from '../../../agent/lease/reachability-grace.js';
 import { TRIAL_ALLOWANCE } from '../../../shared/protocol/limits.js';
+import type { LeaseClaims } from '../../../shared/protocol/lease-claims.js';
 import type { LeaseGrant } from '../../../shared/protocol/rest.js';
 import { waitFor } from '../../helpers/ports.js';
 import { FakeClock } from '../agent/fake-clock.js';
-import { captureLogger, enrolledStore, FakeController, FakeTransport, HARDWARE_ID, stoppedAfterEach, TestSigner } from './fakes.js';
+import { enrolledStore, stoppedAfterEach, testAgent, TestSigner } from './fakes.js';
 import { perFile } from '../../helpers/per-file.js';
 
 /** reclaim on-disconnect, the agent's half: the grace counts on the monotonic clock from the last answered request. */
@@ -96,41 +97,35 @@ const signer = perFile(() => TestSigner.create(), (s) => s.dispose());
 const running = stoppedAfterEach<Agent>();
 
 function enrolledAgent(clock?: FakeClock) {
-  const store = enrolledStore(signer);
-  const controller = new FakeController(signer);
-  const log = captureLogger();
-  const sets: FakeTransport[][] = [];
-  const agent = new Agent({
-    options: { activationCode: undefined, gatewayName: 'gw', hardwareId: HARDWARE_ID, clockSkewSec: 30, failoverAfterMs: 50, renewalBackoff: { baseMs: 20, maxMs: 100 } },
-    store,
-    controller,
-    logger: log.logger,
-    ...(clock ? { clock } : {}),
-    transports: (_id, handlers) => {
-      const set = (['mqtt', 'ws'] as const).map((n) => new FakeTransport(n, signer));
-      for (const t of set) t.handlers = handlers;
-      sets.push(set);
-      return set;
-    },
-  });
-  running.push(agent);
-  return { agent, controller, log, transports: () => waitFor('transports', () => sets.at(-1)) };
+  const a = testAgent({ signer, store: enrolledStore(signer), clock });
+  running.push(a.agent);
+  return a;
 }
 
 describe('Agent under partition, reclaim on-disconnect', () => {
-  it('drops to the trial allowance once cut off for the lease’s grace (monotonic), and back on the next answer', async () => {
+  /** Floating over MQTT on leases with `claims`, then cut off: the broker connection is gone and nothing answers, not even HTTP. */
+  async function partitionedWhileFloating(claims: Partial<LeaseClaims>) {
     const clock = new FakeClock(Date.now(), 5_000_000);
-    const { agent, controller, transports } = enrolledAgent(clock);
-    await agent.start();
-    const [mqtt] = await transports();
-    mqtt!.answer = () => signer.grant({ disconnectGraceSec: 20, ttl: 300 }, clock.now());
-    mqtt!.connect();
-    await agent.ready;
-    await waitFor('floating', () => agent.status().licenseType === 'FLOATING');
-    // Partition: the broker connection is gone and nothing answers, not even HTTP.
-    controller.reachable = false;
-    mqtt!.answer = async () => undefined;
-    mqtt!.drop();
+    const a = enrolledAgent(clock);
+    await a.agent.start();
+    const mqtt = (await a.transports())[0]!;
+    const lease = () => signer.grant(claims, clock.now());
+    mqtt.answer = lease;
+    mqtt.connect();
+    await a.agent.ready;
+    await waitFor('floating', () => a.agent.status().licenseType === 'FLOATING');
+    a.controller.reachable = false;
+    mqtt.answer = async () => undefined;
+    mqtt.drop();
+    const heal = () => {
+      mqtt.answer = lease;
+      mqtt.connect();
+    };
+    return { agent: a.agent, clock, heal };
+  }
+
+  it('drops to the trial allowance once cut off for the lease’s grace (monotonic), and back on the next answer', async () => {
+    const { agent, clock, heal } = await partitionedWhileFloating({ disconnectGraceSec: 20, ttl: 300 });
     clock.advance(19_999);
     expect(agent.status().licenseType).toBe('FLOATING');
     expect(agent.effectiveLimits()).toEqual({ tags: 100, connections: 5, plugins: ['OPC UA'] });
@@ -139,38 +134,19 @@ describe('Agent under partition, reclaim on-disconnect', () => {
     expect(agent.effectiveLimits()).toBe(TRIAL_ALLOWANCE);
     // The lease itself is still valid (exp is 280 s away): only the grace ended it.
     expect(agent.status().secondsLeft).toBeGreaterThan(200);
-    mqtt!.answer = () => signer.grant({ disconnectGraceSec: 20, ttl: 300 }, clock.now());
-    mqtt!.connect();
+    heal();
     await waitFor('floating again after the hello was answered', () => agent.status().licenseType === 'FLOATING');
   });
 
   it('a wall clock set back does not stretch the grace: it counts on the monotonic clock', async () => {
-    const clock = new FakeClock(Date.now(), 5_000_000);
-    const { agent, controller, transports } = enrolledAgent(clock);
-    await agent.start();
-    const [mqtt] = await transports();
-    mqtt!.answer = () => signer.grant({ disconnectGraceSec: 20, ttl: 300 }, clock.now());
-    mqtt!.connect();
-    await waitFor('floating', () => agent.status().licenseType === 'FLOATING');
-    controller.reachable = false;
-    mqtt!.answer = async () => undefined;
-    mqtt!.drop();
+    const { agent, clock } = await partitionedWhileFloating({ disconnectGraceSec: 20, ttl: 300 });
     clock.advance(20_000);
     clock.setWall(clock.now() - 20_000);
     expect(agent.status().licenseType).toBe('TRIAL');
   });
 
   it('a lease without a grace (on-expiry pool) stays FLOATING while cut off, until its expiry', async () => {
-    const clock = new FakeClock(Date.now(), 5_000_000);
-    const { agent, controller, transports } = enrolledAgent(clock);
-    await agent.start();
-    const [mqtt] = await transports();
-    mqtt!.answer = () => signer.grant({ ttl: 300 }, clock.now());
-    mqtt!.connect();
-    await waitFor('floating', () => agent.status().licenseType === 'FLOATING');
-    controller.reachable = false;
-    mqtt!.answer = async () => undefined;
-    mqtt!.drop();
+    const { agent, clock } = await partitionedWhileFloating({ ttl: 300 });
     clock.advance(200_000);
     expect(agent.status().licenseType).toBe('FLOATING');
   });

@@ -3,8 +3,9 @@ import fs from 'node:fs/promises';
 import { Writable } from 'node:stream';
 import pino from 'pino';
 import { afterEach } from 'vitest';
-import type { AgentStateStore } from '../../../agent/agent.js';
+import { Agent, type AgentOptions, type AgentStateStore } from '../../../agent/agent.js';
 import type { ControllerClient, EnrollRequest } from '../../../agent/controller/controller-api.js';
+import { startLocalApi, type LocalApi, type LocalApiOptions } from '../../../agent/http/local-api.js';
 import type { Clock } from '../../../agent/lease/clock.js';
 import type { Logger } from '../../../agent/logger.js';
 import type { AgentCredential, FileReport, LeaseGuard, LeaseState, StoredLease, TrustAnchor } from '../../../agent/state/file-state-store.js';
@@ -16,6 +17,7 @@ import type { KeySetDocument } from '../../../shared/protocol/key-set.js';
 import { KeySetVoucher } from '../../../server/signing/key-set-voucher.js';
 import { LeaseSigner } from '../../../server/signing/lease-signer.js';
 import { SigningKeyStore } from '../../../server/signing/signing-key-store.js';
+import { waitFor } from '../../helpers/ports.js';
 import { GATEWAY_ID, HARDWARE_ID, POOL_ID, recordingLogger, tempDir } from '../signing/lease-fixtures.js';
 
 export { GATEWAY_ID, HARDWARE_ID, POOL_ID };
@@ -227,7 +229,7 @@ export class FakeController implements ControllerClient {
 }
 
 /** A transport driven by the test: `connect()`/`drop()` fire the handlers; requests answer with signed leases. */
-export class FakeTransport implements AgentTransport {
+class FakeTransport implements AgentTransport {
   handlers!: TransportHandlers;
   started = 0;
   closed = 0;
@@ -334,4 +336,53 @@ export function stoppedAfterEach<T extends { stop(): Promise<unknown> }>(): T[] 
     await Promise.all(running.splice(0).map((a) => a.stop()));
   });
   return running;
+}
+
+/** Starts local APIs on a free loopback port; each one is closed after the test that started it. */
+export function localApiPerTest(): (o: LocalApiOptions) => Promise<LocalApi> {
+  const open: LocalApi[] = [];
+  afterEach(async () => {
+    await Promise.all(open.splice(0).map((a) => a.close()));
+  });
+  return async (o) => {
+    const api = await startLocalApi({ host: '127.0.0.1', port: 0, ...o });
+    open.push(api);
+    return api;
+  };
+}
+
+export interface TestAgentSetup {
+  signer: TestSigner;
+  store: MemoryStore;
+  controller?: FakeController;
+  clock?: Clock;
+  /** The fake transports each start gets, in the agent's order of preference. */
+  transports?: readonly ('mqtt' | 'ws')[];
+  /** Over the suite's defaults: enrolled as 'gw', 30 s skew, quick failover and renewal backoff. */
+  options?: Partial<AgentOptions>;
+}
+
+/**
+ * An agent on fakes (store, controller, transports the test drives) with a captured log; the test
+ * starts it and pushes it to its `stoppedAfterEach` list. `transports()` waits for the set of the
+ * latest start.
+ */
+export function testAgent(setup: TestAgentSetup) {
+  const controller = setup.controller ?? new FakeController(setup.signer);
+  const log = captureLogger();
+  const sets: FakeTransport[][] = [];
+  const agent = new Agent({
+    options: { activationCode: undefined, gatewayName: 'gw', hardwareId: HARDWARE_ID, clockSkewSec: 30, failoverAfterMs: 50, renewalBackoff: { baseMs: 20, maxMs: 100 }, ...setup.options },
+    store: setup.store,
+    controller,
+    logger: log.logger,
+    ...(setup.clock ? { clock: setup.clock } : {}),
+    transports: (_id, handlers) => {
+      const set = (setup.transports ?? ['mqtt', 'ws']).map((n) => new FakeTransport(n, setup.signer));
+      for (const t of set) t.handlers = handlers;
+      sets.push(set);
+      return set;
+    },
+  });
+  return { agent, controller, store: setup.store, log, sets, transports: () => waitFor('transports', () => sets.at(-1)) };
 }

@@ -1,7 +1,6 @@
 import { randomUUID } from 'node:crypto';
-import fs from 'node:fs/promises';
 import { decodeProtectedHeader } from 'jose';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { LeaseHolder } from '../../../agent/lease/lease-holder.js';
 import { LeasePipeline } from '../../../agent/lease/lease-pipeline.js';
 import { LeaseVerifier } from '../../../agent/lease/lease-verifier.js';
@@ -9,10 +8,9 @@ import { systemClock } from '../../../agent/lease/clock.js';
 import { KeySetVoucher } from '../../../server/signing/key-set-voucher.js';
 import { LeaseSigner } from '../../../server/signing/lease-signer.js';
 import { PublishedSigningKey } from '../../../server/signing/published-signing-key.js';
-import { SigningKeyStore } from '../../../server/signing/signing-key-store.js';
 import { LEASE_AUDIENCE, type LeaseClaims } from '../../../shared/protocol/lease-claims.js';
 import { captureLogger, HARDWARE_ID, MemoryStore, POOL_ID } from './fakes.js';
-import { recordingLogger, tempDir } from '../signing/lease-fixtures.js';
+import { keyStorePerFile } from '../signing/lease-fixtures.js';
 
 const AGENTS = 200;
 
@@ -22,13 +20,7 @@ const AGENTS = 200;
  * voucher. Every agent moves to the new key with no lease refused and no re-enrollment.
  */
 describe('key rotation across a fleet of 200 agents', () => {
-  let dir: string;
-  let keys: SigningKeyStore;
-  beforeAll(async () => {
-    dir = await tempDir('fleet-rotation');
-    keys = await SigningKeyStore.open({ dir, clock: { now: Date.now }, logger: recordingLogger() });
-  });
-  afterAll(() => fs.rm(dir, { recursive: true, force: true }));
+  const keys = keyStorePerFile('fleet-rotation');
 
   it('every agent adopts the vouched new key; leases before publication keep the old key', async () => {
     const published = new Set(keys.keys().map((k) => k.kid));

@@ -1,9 +1,9 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { Router } from 'express';
-import { licenseDocument, neuronDate, startLocalApi, type LocalApi } from '../../../agent/http/local-api.js';
+import { licenseDocument, neuronDate } from '../../../agent/http/local-api.js';
 import type { AgentView } from '../../../agent/local/agent-view.js';
 import { TRIAL_ALLOWANCE } from '../../../shared/protocol/limits.js';
-import { GATEWAY_ID, HARDWARE_ID } from './fakes.js';
+import { GATEWAY_ID, HARDWARE_ID, localApiPerTest } from './fakes.js';
 
 const floating: AgentView = {
   gatewayId: GATEWAY_ID,
@@ -23,11 +23,7 @@ const floating: AgentView = {
 };
 const trial: AgentView = { ...floating, licenseType: 'TRIAL', limits: TRIAL_ALLOWANCE, usage: undefined, issuedAt: undefined, expiresAt: undefined, licenseIssuedAt: undefined, licenseExpiresAt: undefined, customer: undefined, secondsLeft: 0, controllerReachable: false, transport: undefined, seq: undefined, gatewayId: undefined };
 
-let api: LocalApi | undefined;
-afterEach(async () => {
-  await api?.close();
-  api = undefined;
-});
+const startApi = localApiPerTest();
 
 describe('local API', () => {
   it('formats dates as NeuronEX does (UTC "YYYY-MM-DD hh:mm:ss")', () => {
@@ -37,7 +33,7 @@ describe('local API', () => {
 
   it('GET /api/license: NeuronEX field names and values, the pool license’s dates, the lease window apart', async () => {
     let view = floating;
-    api = await startLocalApi({ host: '127.0.0.1', port: 0, view: () => view });
+    const api = await startApi({ view: () => view });
     expect(api.url).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
     const res = await fetch(`${api.url}/api/license`);
     expect(res.headers.get('cache-control')).toBe('no-store');
@@ -98,7 +94,7 @@ describe('local API', () => {
 
   it('serves /healthz, extra routers, JSON 404s and JSON 400s', async () => {
     const extra = Router().post('/echo', (req, res) => void res.json(req.body));
-    api = await startLocalApi({ host: '127.0.0.1', port: 0, view: () => trial, routers: [extra] });
+    const api = await startApi({ view: () => trial, routers: [extra] });
     expect(await (await fetch(`${api.url}/healthz`)).json()).toEqual({ status: 'ok' });
     const echo = await fetch(`${api.url}/echo`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"a":1}' });
     expect(await echo.json()).toEqual({ a: 1 });

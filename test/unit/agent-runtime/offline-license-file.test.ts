@@ -1,48 +1,30 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { Agent } from '../../../agent/agent.js';
-import { startLocalApi, type LocalApi } from '../../../agent/http/local-api.js';
 import { activationRoutes } from '../../../agent/local/activation-routes.js';
 import { ControllerHttpError } from '../../../agent/controller/controller-api.js';
 import { LicenseFileReports } from '../../../agent/lease/license-file-reports.js';
 import { TRIAL_ALLOWANCE } from '../../../shared/protocol/limits.js';
 import { waitFor } from '../../helpers/ports.js';
-import { captureLogger, CREDENTIAL, enrolledStore, FakeController, FakeTransport, HARDWARE_ID, MemoryStore, TestSigner } from './fakes.js';
+import { captureLogger, CREDENTIAL, enrolledStore, FakeController, localApiPerTest, MemoryStore, stoppedAfterEach, testAgent, TestSigner } from './fakes.js';
 import { perFile } from '../../helpers/per-file.js';
 
 /** Issue 17 finding 9: an offline license file loaded at the device is checked like a pushed lease. */
 const signer = perFile(() => TestSigner.create(), (s) => s.dispose());
 const stranger = perFile(() => TestSigner.create(), (s) => s.dispose());
 
-const running: Agent[] = [];
-let api: LocalApi | undefined;
-afterEach(async () => {
-  await api?.close();
-  api = undefined;
-  await Promise.all(running.splice(0).map((a) => a.stop()));
-});
+const running = stoppedAfterEach<Agent>();
+// Hooks run as a stack: the local API closes before the agents stop.
+const startApi = localApiPerTest();
 
 const DAY = 86_400;
 const TOKEN = 'local-token-for-tests';
 
 /** Enrolled, controller unreachable over every transport (they never connect): the offline case. */
 async function offlineAgent(store = enrolledStore(signer), controller = new FakeController(signer)) {
-  const log = captureLogger();
-  const mqtt: FakeTransport[] = [];
-  const agent = new Agent({
-    options: { activationCode: undefined, gatewayName: undefined, hardwareId: HARDWARE_ID, clockSkewSec: 30, failoverAfterMs: 50, renewalBackoff: { baseMs: 20, maxMs: 100 } },
-    store,
-    controller,
-    logger: log.logger,
-    transports: (_id, handlers) => {
-      const t = new FakeTransport('mqtt', signer);
-      t.handlers = handlers;
-      mqtt.push(t);
-      return [t];
-    },
-  });
-  running.push(agent);
-  await agent.start();
-  return { agent, store, controller, log, mqtt: () => waitFor('transport', () => mqtt.at(-1)) };
+  const a = testAgent({ signer, store, controller, transports: ['mqtt'], options: { gatewayName: undefined } });
+  running.push(a.agent);
+  await a.agent.start();
+  return { ...a, mqtt: async () => (await a.transports())[0]! };
 }
 
 const offlineFile = (overrides: Parameters<TestSigner['grant']>[0] = {}, nowMs?: number) =>
@@ -140,14 +122,12 @@ describe('offline license file', () => {
 
   it('POST /api/license/file takes the file as the body behind the local token', async () => {
     const { agent } = await offlineAgent();
-    api = await startLocalApi({
-      host: '127.0.0.1',
-      port: 0,
+    const api = await startApi({
       view: () => agent.status(),
       routers: [activationRoutes({ localToken: TOKEN, activate: () => Promise.reject(new Error('unused')), loadLicenseFile: (c) => agent.loadLicenseFile(c) })],
     });
     const file = await offlineFile({ points: { tags: 222, connections: 11 } });
-    const post = (body: string, headers: Record<string, string>) => fetch(`${api!.url}/api/license/file`, { method: 'POST', headers, body });
+    const post = (body: string, headers: Record<string, string>) => fetch(`${api.url}/api/license/file`, { method: 'POST', headers, body });
     expect((await post(file.lease, { 'content-type': 'text/plain' })).status).toBe(401);
     expect((await post(file.lease, { 'content-type': 'text/plain', authorization: 'Bearer wrong' })).status).toBe(401);
     expect(agent.effectiveLimits()).toBe(TRIAL_ALLOWANCE);

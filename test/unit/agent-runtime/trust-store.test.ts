@@ -1,20 +1,15 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { FileStateStore } from '../../../agent/state/file-state-store.js';
-import { recordingLogger, tempDir } from '../signing/lease-fixtures.js';
+import { recordingLogger, tempDirsPerTest } from '../signing/lease-fixtures.js';
 import { TestSigner } from './fakes.js';
 
-const dirs: string[] = [];
-afterEach(async () => {
-  for (const d of dirs.splice(0)) await fs.rm(d, { recursive: true, force: true });
-});
+const freshDir = tempDirsPerTest('trust');
 
 describe('FileStateStore trust anchor (pinned JWKS)', () => {
   it('round-trips through a restart, owner-only, and a damaged file reads as absent', async () => {
-    const parent = await tempDir('trust');
-    dirs.push(parent);
-    const dir = path.join(parent, 'state');
+    const dir = path.join(await freshDir(), 'state');
     const signer = await TestSigner.create();
     try {
       const logger = recordingLogger();

@@ -1,18 +1,11 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { FileStateStore } from '../../../agent/state/file-state-store.js';
-import { GATEWAY_ID, recordingLogger, tempDir } from '../signing/lease-fixtures.js';
+import { GATEWAY_ID, recordingLogger, tempDirsPerTest } from '../signing/lease-fixtures.js';
 
-const dirs: string[] = [];
-async function stateDir(): Promise<string> {
-  const parent = await tempDir('state');
-  dirs.push(parent);
-  return path.join(parent, 'agent-state');
-}
-afterEach(async () => {
-  for (const d of dirs.splice(0)) await fs.rm(d, { recursive: true, force: true });
-});
+const freshDir = tempDirsPerTest('state');
+const stateDir = async (): Promise<string> => path.join(await freshDir(), 'agent-state');
 
 const mode = async (p: string) => (await fs.stat(p)).mode & 0o777;
 const credential = { gatewayId: GATEWAY_ID, secret: 'sup3r-s3cret-credential' };

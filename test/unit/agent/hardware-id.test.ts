@@ -1,10 +1,10 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { deriveHardwareId, hardwareDigest, HardwareIdError, isHardwareId, stableMacAddresses } from '../../../agent/hardware/hardware-id.js';
 import { systemMachineFacts, type InterfaceFact, type MachineFacts } from '../../../agent/hardware/machine-facts.js';
 import { hardwareIdSchema } from '../../../shared/protocol/lease-claims.js';
-import { tempDir } from '../signing/lease-fixtures.js';
+import { tempDirsPerTest } from '../signing/lease-fixtures.js';
 
 const nic = (mac: string, internal = false): InterfaceFact => ({ mac, internal });
 
@@ -74,14 +74,10 @@ describe('hardware identifier', () => {
   });
 
   describe('systemMachineFacts', () => {
-    const dirs: string[] = [];
-    afterEach(async () => {
-      for (const d of dirs.splice(0)) await fs.rm(d, { recursive: true, force: true });
-    });
+    const freshDir = tempDirsPerTest('hwid');
 
     it('reads the first usable machine-id file, skipping missing and uninitialized ones', async () => {
-      const dir = await tempDir('hwid');
-      dirs.push(dir);
+      const dir = await freshDir();
       const first = path.join(dir, 'etc-machine-id');
       const second = path.join(dir, 'dbus-machine-id');
       await fs.writeFile(first, 'uninitialized\n');

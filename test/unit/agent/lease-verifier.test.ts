@@ -1,31 +1,21 @@
 import { createHmac } from 'node:crypto';
-import fs from 'node:fs/promises';
 import { CompactSign } from 'jose';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { LeaseVerifier, type LeaseRefusalReason } from '../../../agent/lease/lease-verifier.js';
 import { hardwareDigest } from '../../../agent/hardware/hardware-id.js';
 import { LEASE_AUDIENCE, LEASE_TYP, type LeaseClaims } from '../../../shared/protocol/lease-claims.js';
 import { generateEd25519PrivateJwk, importEd25519PrivateJwk, type Ed25519Key } from '../../../server/signing/ed25519-key.js';
 import { LeaseSigner } from '../../../server/signing/lease-signer.js';
-import { SigningKeyStore } from '../../../server/signing/signing-key-store.js';
-import { base64urlJson, GATEWAY_ID, HARDWARE_ID, leaseClaims, recordingLogger, tempDir } from '../signing/lease-fixtures.js';
+import { base64urlJson, GATEWAY_ID, HARDWARE_ID, keyStorePerFile, leaseClaims } from '../signing/lease-fixtures.js';
 import { FakeClock } from './fake-clock.js';
 
-let dir: string;
-let store: SigningKeyStore;
-let signer: LeaseSigner;
-let stranger: Ed25519Key;
 const clock = new FakeClock();
 const now = clock.nowSec();
-
+const store = keyStorePerFile('verifier', clock);
+const signer = new LeaseSigner(store);
+let stranger: Ed25519Key;
 beforeAll(async () => {
-  dir = await tempDir('verifier');
-  store = await SigningKeyStore.open({ dir, clock, logger: recordingLogger() });
-  signer = new LeaseSigner(store);
   stranger = await importEd25519PrivateJwk(await generateEd25519PrivateJwk());
-});
-afterAll(async () => {
-  await fs.rm(dir, { recursive: true, force: true });
 });
 
 function verifier(options: { issuer?: string; clockSkewSec?: number } = {}) {

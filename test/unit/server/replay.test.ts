@@ -30,43 +30,64 @@ const events: SimEvent[] = [
 ];
 
 describe('what-if replay: the hand-computed scenario', () => {
-  it('TTL 10 min (in force): A is reclaimed at 20 min and back at 30 min (a false reclaim)', () => {
-    const r = replay(gateways, events, inForce, 0, 60 * MIN);
-    // Stranded: A offline 10→20 min holding 60 = 60 × 1/6 h = 10 tag-hours.
-    expect(r.strandedPointHours.tags).toBeCloseTo(10, 9);
-    expect(r.reclaims).toBe(1);
-    expect(r.falseReclaims).toBe(1);
-    // Queued: B at 0 (gets 40 of 60), C at 15 min (0 free), A at 30 min (10 free of 60).
-    expect(r.queuedRequests).toBe(3);
-    // Waited: B 20 × 20 min + C 30 × 5 min + A 50 × 30 min = 400/60 + 150/60 + 1500/60 = 34.1667 tag-hours.
-    expect(r.queuedPointHours.tags).toBeCloseTo(2050 / 60, 9);
-    expect(r.peakUtilization.tags).toBe(1);
-    expect(r.strandedPointHours.connections).toBe(0);
-  });
-
-  it('TTL 30 min (what if): no reclaim, more stranded, B and C wait to the end', () => {
-    const r = replay(gateways, events, { ...inForce, ttlSec: 1800 }, 0, 60 * MIN);
-    // A offline 10→30 min holding 60 = 20 tag-hours.
-    expect(r.strandedPointHours.tags).toBeCloseTo(20, 9);
-    expect(r.reclaims).toBe(0);
-    expect(r.falseReclaims).toBe(0);
-    expect(r.queuedRequests).toBe(2);
-    // B 20 × 60 min + C 30 × 45 min = 20 + 22.5 tag-hours.
-    expect(r.queuedPointHours.tags).toBeCloseTo(42.5, 9);
-    expect(r.peakUtilization.tags).toBe(1);
-  });
-
-  it('on-disconnect with a 1 min grace reclaims at 11 min; overdraft 1.2 serves B at once', () => {
-    const r = replay(gateways, events, { ...inForce, reclaim: 'on-disconnect', overdraftFactor: 1.2 }, 0, 60 * MIN);
-    // Limit 120: A 60 + B 60 at once. A reclaimed at 11 min (stranded 60 × 1/60 h = 1). C gets 30 at
-    // 15 min (60 free). A back at 30 min: 30 free of 60 → queued, waits 30 × 30 min = 15 tag-hours.
-    expect(r.strandedPointHours.tags).toBeCloseTo(1, 9);
-    expect(r.reclaims).toBe(1);
-    expect(r.falseReclaims).toBe(1);
-    expect(r.queuedRequests).toBe(1);
-    expect(r.queuedPointHours.tags).toBeCloseTo(15, 9);
-    expect(r.peakUtilization.tags).toBe(1);
-  });
+  const cases: {
+    name: string;
+    settings: Partial<SimSettings>;
+    stranded: number;
+    reclaims: number;
+    falseReclaims: number;
+    queuedRequests: number;
+    queuedHours: number;
+  }[] = [
+    {
+      name: 'TTL 10 min (in force): A is reclaimed at 20 min and back at 30 min (a false reclaim)',
+      settings: {},
+      // Stranded: A offline 10→20 min holding 60 = 60 × 1/6 h = 10 tag-hours.
+      stranded: 10,
+      reclaims: 1,
+      falseReclaims: 1,
+      // Queued: B at 0 (gets 40 of 60), C at 15 min (0 free), A at 30 min (10 free of 60).
+      queuedRequests: 3,
+      // Waited: B 20 × 20 min + C 30 × 5 min + A 50 × 30 min = 400/60 + 150/60 + 1500/60 = 34.1667 tag-hours.
+      queuedHours: 2050 / 60,
+    },
+    {
+      name: 'TTL 30 min (what if): no reclaim, more stranded, B and C wait to the end',
+      settings: { ttlSec: 1800 },
+      // A offline 10→30 min holding 60 = 20 tag-hours.
+      stranded: 20,
+      reclaims: 0,
+      falseReclaims: 0,
+      queuedRequests: 2,
+      // B 20 × 60 min + C 30 × 45 min = 20 + 22.5 tag-hours.
+      queuedHours: 42.5,
+    },
+    {
+      name: 'on-disconnect with a 1 min grace reclaims at 11 min; overdraft 1.2 serves B at once',
+      settings: { reclaim: 'on-disconnect', overdraftFactor: 1.2 },
+      // Limit 120: A 60 + B 60 at once. A reclaimed at 11 min (stranded 60 × 1/60 h = 1). C gets 30 at
+      // 15 min (60 free). A back at 30 min: 30 free of 60 → queued, waits 30 × 30 min = 15 tag-hours.
+      stranded: 1,
+      reclaims: 1,
+      falseReclaims: 1,
+      queuedRequests: 1,
+      queuedHours: 15,
+    },
+  ];
+  for (const c of cases) {
+    it(c.name, () => {
+      const r = replay(gateways, events, { ...inForce, ...c.settings }, 0, 60 * MIN);
+      expect(r.strandedPointHours.tags).toBeCloseTo(c.stranded, 9);
+      expect({ reclaims: r.reclaims, falseReclaims: r.falseReclaims, queuedRequests: r.queuedRequests }).toEqual({
+        reclaims: c.reclaims,
+        falseReclaims: c.falseReclaims,
+        queuedRequests: c.queuedRequests,
+      });
+      expect(r.queuedPointHours.tags).toBeCloseTo(c.queuedHours, 9);
+      expect(r.peakUtilization.tags).toBe(1);
+      expect(r.strandedPointHours.connections).toBe(0);
+    });
+  }
 
   it('a borrow keeps A’s points through its disconnect; a borrow past the cap is refused', () => {
     const withBorrow: SimEvent[] = [{ t: 9 * MIN, kind: 'borrow', gw: 0, durationSec: 3600 }, { t: 9 * MIN, kind: 'borrow', gw: 1, durationSec: 3600 }, ...events];

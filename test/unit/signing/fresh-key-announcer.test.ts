@@ -1,18 +1,10 @@
-import fs from 'node:fs/promises';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { FRESH_KEY_WINDOW_MS, FreshKeyAnnouncer } from '../../../server/signing/fresh-key-announcer.js';
 import { KeySetVoucher } from '../../../server/signing/key-set-voucher.js';
-import { SigningKeyStore } from '../../../server/signing/signing-key-store.js';
-import { recordingLogger, tempDir } from './lease-fixtures.js';
+import { keyStorePerFile, recordingLogger } from './lease-fixtures.js';
 
 describe('FreshKeyAnnouncer: the vouched key set rides with leases of a newly rotated-in key', () => {
-  let dir: string;
-  let keys: SigningKeyStore;
-  beforeAll(async () => {
-    dir = await tempDir('fresh-key');
-    keys = await SigningKeyStore.open({ dir, clock: { now: Date.now }, logger: recordingLogger() });
-  });
-  afterAll(() => fs.rm(dir, { recursive: true, force: true }));
+  const keys = keyStorePerFile('fresh-key');
 
   it('nothing for the first key; the set for a rotated-in key within the window; nothing after it', async () => {
     let now = Date.now();

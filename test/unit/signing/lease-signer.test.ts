@@ -1,21 +1,16 @@
-import fs from 'node:fs/promises';
 import { compactVerify, createLocalJWKSet } from 'jose';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { LeaseVerifier } from '../../../agent/lease/lease-verifier.js';
 import { LEASE_AUDIENCE, LEASE_TYP } from '../../../shared/protocol/lease-claims.js';
 import { InvalidLeaseClaimsError, LeaseSigner } from '../../../server/signing/lease-signer.js';
 import { SigningKeyStore } from '../../../server/signing/signing-key-store.js';
 import { FakeClock } from '../agent/fake-clock.js';
-import { decodeJwsPart, GATEWAY_ID, HARDWARE_ID, leaseClaims, recordingLogger, tempDir } from './lease-fixtures.js';
+import { decodeJwsPart, GATEWAY_ID, HARDWARE_ID, leaseClaims, recordingLogger, tempDirsPerTest } from './lease-fixtures.js';
 
-const dirs: string[] = [];
-afterEach(async () => {
-  for (const d of dirs.splice(0)) await fs.rm(d, { recursive: true, force: true });
-});
+const freshDir = tempDirsPerTest('signer');
 
 async function setup() {
-  const dir = await tempDir('signer');
-  dirs.push(dir);
+  const dir = await freshDir();
   const clock = new FakeClock();
   const store = await SigningKeyStore.open({ dir, clock, logger: recordingLogger() });
   return { clock, store, signer: new LeaseSigner(store) };

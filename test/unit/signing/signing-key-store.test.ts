@@ -1,21 +1,14 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { calculateJwkThumbprint, exportJWK, exportPKCS8, generateKeyPair } from 'jose';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { SigningKeyError } from '../../../server/signing/key-files.js';
 import { SigningKeyStore } from '../../../server/signing/signing-key-store.js';
 import { FakeClock } from '../agent/fake-clock.js';
-import { recordingLogger, tempDir } from './lease-fixtures.js';
+import { recordingLogger, tempDirsPerTest } from './lease-fixtures.js';
 
-const dirs: string[] = [];
-async function keyDir(): Promise<string> {
-  const parent = await tempDir('keys');
-  dirs.push(parent);
-  return path.join(parent, 'signing-keys');
-}
-afterEach(async () => {
-  for (const d of dirs.splice(0)) await fs.rm(d, { recursive: true, force: true });
-});
+const freshDir = tempDirsPerTest('keys');
+const keyDir = async (): Promise<string> => path.join(await freshDir(), 'signing-keys');
 
 const mode = async (p: string) => (await fs.stat(p)).mode & 0o777;
 

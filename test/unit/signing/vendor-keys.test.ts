@@ -1,20 +1,16 @@
 import { execFileSync, spawnSync } from 'node:child_process';
 import fs from 'node:fs/promises';
 import path from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { issuePoolLicense, verifyPoolLicense } from '../../../server/signing/pool-license.js';
 import { generateVendorKeys, loadVendorPrivateKey, VendorKeyError } from '../../../server/signing/vendor-keys.js';
-import { tempDir } from './lease-fixtures.js';
+import { tempDirsPerTest } from './lease-fixtures.js';
 
 const hasOpenssl = spawnSync('openssl', ['version']).status === 0;
-const dirs: string[] = [];
-afterEach(async () => {
-  for (const d of dirs.splice(0)) await fs.rm(d, { recursive: true, force: true });
-});
+const freshDir = tempDirsPerTest('vendor');
 
 async function files() {
-  const dir = await tempDir('vendor');
-  dirs.push(dir);
+  const dir = await freshDir();
   return { privateKeyFile: path.join(dir, 'private', 'issuer.pem'), publicJwkFile: path.join(dir, 'issuer.jwk.json') };
 }
 

@@ -1,3 +1,4 @@
+import type { PoolView } from '../api/types.js';
 import { num, pct } from '../format.js';
 import './history.css';
 
@@ -21,7 +22,7 @@ const width = (n: number, of: number) => `${of > 0 ? Math.min(100, (n / of) * 10
  * the solid fill what they use, the hatched segment after it what is pending (asked, not yet
  * held), the tick what administrators allocated.
  */
-export function UsageBar({ label, limit, capacity, held, allocated, inUse, pending = 0, alarmRatio }: UsageBarProps) {
+function UsageBar({ label, limit, capacity, held, allocated, inUse, pending = 0, alarmRatio }: UsageBarProps) {
   const ratio = limit > 0 ? held / limit : held > 0 ? Infinity : 0;
   const level = ratio > 1 ? 'over' : ratio >= alarmRatio ? 'warn' : 'ok';
   const kind = label.toLowerCase();
@@ -93,5 +94,26 @@ export function MiniBar({ used, of, held, kind }: { used: number | null; of: num
         <div class="mini-fill" style={{ width: over ? '100%' : width(used ?? 0, of) }} />
       </div>
     </div>
+  );
+}
+
+/** A pool's bars, one per kind, from its view. */
+export function PoolUsageBars({ pool: p }: { pool: PoolView }) {
+  return (
+    <>
+      {(['tags', 'connections'] as const).map((k) => (
+        <UsageBar
+          key={k}
+          label={k === 'tags' ? 'Tags' : 'Connections'}
+          limit={p.limit[k]}
+          capacity={p.capacity[k]}
+          held={p.held[k]}
+          allocated={p.allocated[k]}
+          inUse={p.inUse[k]}
+          pending={p.pending[k]}
+          alarmRatio={p.alarmRaiseRatio}
+        />
+      ))}
+    </>
   );
 }

@@ -102,3 +102,20 @@ export function Modal({ title, onClose, children, footer, wide, confirmDiscard }
     </div>
   );
 }
+
+/**
+ * A form dialog's footer: Cancel, then the button that submits the form with id `form`, disabled
+ * while the action runs or the input is not ready; `danger` when it forces something.
+ */
+export function FormFooter({ form, onCancel, busy, ready = true, danger = false, children }: { form: string; onCancel: () => void; busy: boolean; ready?: boolean; danger?: boolean; children: ComponentChildren }) {
+  return (
+    <>
+      <button type="button" class="button" onClick={onCancel}>
+        Cancel
+      </button>
+      <button type="submit" form={form} class={`button primary${danger ? ' danger' : ''}`} disabled={busy || !ready}>
+        {children}
+      </button>
+    </>
+  );
+}

@@ -1,7 +1,8 @@
 import { useState } from 'preact/hooks';
 import type { Role } from '../../api/types.js';
-import { Badge, CopyButton, Empty, Field } from '../../components/bits.js';
-import { Modal } from '../../components/modal.js';
+import { Badge, Empty, Field } from '../../components/bits.js';
+import { FormFooter, Modal } from '../../components/modal.js';
+import { ShownOnceModal } from '../../components/shown-once-modal.js';
 import { ProblemNotice } from '../../components/problem.js';
 import { useCan, useConsole } from '../../context.js';
 import { date, dateTime, relative } from '../../format.js';
@@ -119,29 +120,13 @@ function TokensAdmin() {
         />
       ) : null}
       {created ? (
-        <Modal
-          title="API token created"
-          onClose={() => setCreated(undefined)}
-          confirmDiscard="Close without the token? It is shown only once and cannot be shown again."
-          footer={
-            <button type="button" class="button primary" onClick={() => setCreated(undefined)}>
-              Done, I have copied it
-            </button>
-          }
-        >
-          <p>
-            <strong>It is shown only this once</strong>; the controller keeps only a hash of it.
-          </p>
-          <div class="secret">
-            <code data-token-secret>{created.token}</code>
-            <CopyButton text={created.token} />
-          </div>
+        <ShownOnceModal title="API token created" noun="token" secret={created.token} marker="data-token-secret" onClose={() => setCreated(undefined)}>
           <p class="muted small">
             {created.name}, role {created.role}
             {created.expiresAt ? `, valid until ${date(created.expiresAt)}` : ', no expiry'}. Use it as <code>Authorization: Bearer …</code> or{' '}
             <code>FLOATLEASE_TOKEN</code> for the CLI.
           </p>
-        </Modal>
+        </ShownOnceModal>
       ) : null}
       {revoking ? (
         <Modal
@@ -201,14 +186,9 @@ function CreateTokenModal({ onClose, onCreated }: { onClose: () => void; onCreat
       onClose={onClose}
       confirmDiscard={name.trim() ? 'Discard the new token?' : undefined}
       footer={
-        <>
-          <button type="button" class="button" onClick={onClose}>
-            Cancel
-          </button>
-          <button type="submit" form="token-form" class="button primary" disabled={create.busy || !name.trim()}>
-            {create.busy ? 'Creating…' : 'Create token'}
-          </button>
-        </>
+        <FormFooter form="token-form" onCancel={onClose} busy={create.busy} ready={!!name.trim()}>
+          {create.busy ? 'Creating…' : 'Create token'}
+        </FormFooter>
       }
     >
       <form

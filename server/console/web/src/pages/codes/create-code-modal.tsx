@@ -1,8 +1,9 @@
 import { useState } from 'preact/hooks';
 import type { ActivationCodeCreated, PoolView } from '../../api/types.js';
 import { AgentCommandBox } from '../../components/agent-command-box.js';
-import { CopyButton, Field } from '../../components/bits.js';
-import { Modal } from '../../components/modal.js';
+import { Field } from '../../components/bits.js';
+import { FormFooter, Modal } from '../../components/modal.js';
+import { ShownOnceModal } from '../../components/shown-once-modal.js';
 import { ProblemNotice } from '../../components/problem.js';
 import { useConsole } from '../../context.js';
 import { date } from '../../format.js';
@@ -32,31 +33,21 @@ export function CreateCodeModal({ pools, poolId, onClose }: { pools: readonly Po
 
   if (created) {
     return (
-      <Modal
+      <ShownOnceModal
         title="Activation code created"
+        noun="code"
+        secret={created.code}
+        marker="data-code"
+        lead="Give this code to the gateways' agents. "
         onClose={() => onClose(true)}
-        confirmDiscard="Close without the code? It is shown only once and cannot be shown again."
-
-        footer={
-          <button type="button" class="button primary" onClick={() => onClose(true)}>
-            Done, I have copied it
-          </button>
-        }
       >
-        <p>
-          Give this code to the gateways' agents. <strong>It is shown only this once</strong>; the controller keeps only a hash of it.
-        </p>
-        <div class="secret">
-          <code data-code>{created.code}</code>
-          <CopyButton text={created.code} />
-        </div>
         <p class="muted small">
           {created.seats} {created.seats === 1 ? 'seat' : 'seats'}
           {created.expiresAt ? `, valid until ${date(created.expiresAt)}` : ', no expiry'}. Enrolling again from the same hardware uses no second seat.
         </p>
         <p class="small">Start an agent on the gateway (from the floatlease folder) with:</p>
         <AgentCommandBox code={created.code} />
-      </Modal>
+      </ShownOnceModal>
     );
   }
 
@@ -66,14 +57,9 @@ export function CreateCodeModal({ pools, poolId, onClose }: { pools: readonly Po
       onClose={() => onClose(false)}
       confirmDiscard={label.trim() || expires ? 'Discard this new code’s settings?' : undefined}
       footer={
-        <>
-          <button type="button" class="button" onClick={() => onClose(false)}>
-            Cancel
-          </button>
-          <button type="submit" form="code-form" class="button primary" disabled={create.busy || !pool || !(Number(seats) >= 1)}>
-            {create.busy ? 'Creating…' : 'Create code'}
-          </button>
-        </>
+        <FormFooter form="code-form" onCancel={() => onClose(false)} busy={create.busy} ready={!!pool && Number(seats) >= 1}>
+          {create.busy ? 'Creating…' : 'Create code'}
+        </FormFooter>
       }
     >
       <form id="code-form" class="form-grid" onSubmit={(e) => void submit(e)}>

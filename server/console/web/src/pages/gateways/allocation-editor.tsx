@@ -1,7 +1,7 @@
 import { useState } from 'preact/hooks';
 import type { GatewayView, PoolView } from '../../api/types.js';
 import { Field } from '../../components/bits.js';
-import { Modal } from '../../components/modal.js';
+import { FormFooter, Modal } from '../../components/modal.js';
 import { ProblemNotice } from '../../components/problem.js';
 import { useConsole } from '../../context.js';
 import { num, relative } from '../../format.js';
@@ -61,12 +61,9 @@ export function AllocationEditor({ gateway: g, pool, onClose, onSaved }: EditorP
           <button type="button" class={`button ${confirmRelease ? 'danger' : 'danger-ghost push-left'}`} onClick={() => void doRelease()} disabled={release.busy}>
             {confirmRelease ? `Release all points of ${g.name}` : 'Release all points'}
           </button>
-          <button type="button" class="button" onClick={onClose}>
-            Cancel
-          </button>
-          <button type="submit" form="alloc-form" class={`button primary${force ? ' danger' : ''}`} disabled={save.busy || !valid}>
+          <FormFooter form="alloc-form" onCancel={onClose} busy={save.busy} ready={valid} danger={force}>
             {save.busy ? 'Saving…' : force ? 'Save (forced)' : 'Save'}
-          </button>
+          </FormFooter>
         </>
       }
     >

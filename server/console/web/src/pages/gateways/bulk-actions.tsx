@@ -2,7 +2,7 @@ import { useState } from 'preact/hooks';
 import type { ApiError } from '../../api/client.js';
 import type { GatewayView } from '../../api/types.js';
 import { Field } from '../../components/bits.js';
-import { Modal } from '../../components/modal.js';
+import { FormFooter, Modal } from '../../components/modal.js';
 import { ProblemNotice } from '../../components/problem.js';
 import { useConsole } from '../../context.js';
 import { num } from '../../format.js';
@@ -60,14 +60,9 @@ export function BulkAllocationDialog({ ids, onClose, onDone }: { ids: readonly s
       onClose={onClose}
       confirmDiscard={tags || connections ? 'Discard these figures?' : undefined}
       footer={
-        <>
-          <button type="button" class="button" onClick={onClose}>
-            Cancel
-          </button>
-          <button type="submit" form="bulk-alloc-form" class="button primary" disabled={apply.busy || !valid}>
-            {apply.busy ? 'Applying…' : `Apply to ${num(ids.length)} gateways`}
-          </button>
-        </>
+        <FormFooter form="bulk-alloc-form" onCancel={onClose} busy={apply.busy} ready={valid}>
+          {apply.busy ? 'Applying…' : `Apply to ${num(ids.length)} gateways`}
+        </FormFooter>
       }
     >
       <form id="bulk-alloc-form" onSubmit={(e) => void submit(e)}>

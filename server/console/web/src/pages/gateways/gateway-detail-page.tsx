@@ -2,7 +2,7 @@ import { useState } from 'preact/hooks';
 import type { AgentSetup } from '../../agent-command.js';
 import type { AuditPage, GatewayView, PoolView } from '../../api/types.js';
 import { Badge, Chips, CopyButton } from '../../components/bits.js';
-import { Modal } from '../../components/modal.js';
+import { FormFooter, Modal } from '../../components/modal.js';
 import { ProblemNotice } from '../../components/problem.js';
 import { useCan, useConsole } from '../../context.js';
 import { clock, dateTime, num, relative } from '../../format.js';
@@ -190,14 +190,9 @@ export function GatewayDetailPage({ id }: { id: string }) {
           onClose={() => setRenaming(undefined)}
           confirmDiscard={renaming.trim() !== g.name ? 'Discard the new name?' : undefined}
           footer={
-            <>
-              <button type="button" class="button" onClick={() => setRenaming(undefined)}>
-                Cancel
-              </button>
-              <button type="submit" form="rename-form" class="button primary" disabled={rename.busy || !renaming.trim()}>
-                Rename
-              </button>
-            </>
+            <FormFooter form="rename-form" onCancel={() => setRenaming(undefined)} busy={rename.busy} ready={!!renaming.trim()}>
+              Rename
+            </FormFooter>
           }
         >
           <form

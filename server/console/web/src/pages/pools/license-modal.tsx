@@ -1,7 +1,7 @@
 import { useState } from 'preact/hooks';
 import type { PoolView } from '../../api/types.js';
 import { Field } from '../../components/bits.js';
-import { Modal } from '../../components/modal.js';
+import { FormFooter, Modal } from '../../components/modal.js';
 import { ProblemNotice } from '../../components/problem.js';
 import { useConsole } from '../../context.js';
 import { date, num } from '../../format.js';
@@ -25,14 +25,9 @@ export function LicenseModal({ pool, onClose, onDone }: { pool: PoolView; onClos
       onClose={onClose}
       wide
       footer={
-        <>
-          <button type="button" class="button" onClick={onClose}>
-            Cancel
-          </button>
-          <button type="submit" form="license-form" class={`button primary${force ? ' danger' : ''}`} disabled={upload.busy || !license.trim()}>
-            {upload.busy ? 'Uploading…' : force ? 'Upload and force' : 'Upload license'}
-          </button>
-        </>
+        <FormFooter form="license-form" onCancel={onClose} busy={upload.busy} ready={!!license.trim()} danger={force}>
+          {upload.busy ? 'Uploading…' : force ? 'Upload and force' : 'Upload license'}
+        </FormFooter>
       }
     >
       <form id="license-form" onSubmit={(e) => void submit(e)}>

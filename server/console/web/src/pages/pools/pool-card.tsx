@@ -1,7 +1,7 @@
 import type { PoolView } from '../../api/types.js';
 import { PoolBadges, type AttentionItem } from '../../components/attention.js';
 import { Chips } from '../../components/bits.js';
-import { UsageBar } from '../../components/bars.js';
+import { PoolUsageBars } from '../../components/bars.js';
 import { date, num, relative } from '../../format.js';
 
 export function PoolCard({ pool, attention, canAdmin, onUpload }: { pool: PoolView; attention: readonly AttentionItem[]; canAdmin: boolean; onUpload: () => void }) {
@@ -33,26 +33,7 @@ export function PoolCard({ pool, attention, canAdmin, onUpload }: { pool: PoolVi
       ) : null}
       {!p.license ? <div class="banner banner-warn">No license yet: this pool has no capacity until one is uploaded.</div> : null}
       <div class="bars">
-        <UsageBar
-          label="Tags"
-          limit={p.limit.tags}
-          capacity={p.capacity.tags}
-          held={p.held.tags}
-          allocated={p.allocated.tags}
-          inUse={p.inUse.tags}
-          pending={p.pending.tags}
-          alarmRatio={p.alarmRaiseRatio}
-        />
-        <UsageBar
-          label="Connections"
-          limit={p.limit.connections}
-          capacity={p.capacity.connections}
-          held={p.held.connections}
-          allocated={p.allocated.connections}
-          inUse={p.inUse.connections}
-          pending={p.pending.connections}
-          alarmRatio={p.alarmRaiseRatio}
-        />
+        <PoolUsageBars pool={p} />
       </div>
       <dl class="facts">
         <div>

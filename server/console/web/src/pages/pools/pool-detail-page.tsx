@@ -1,6 +1,6 @@
 import type { PoolView } from '../../api/types.js';
 import { PoolBadges, type AttentionList } from '../../components/attention.js';
-import { UsageBar } from '../../components/bars.js';
+import { PoolUsageBars } from '../../components/bars.js';
 import { ProblemNotice } from '../../components/problem.js';
 import { num } from '../../format.js';
 import { useQuery } from '../../hooks.js';
@@ -42,19 +42,7 @@ export function PoolDetailPage({ id }: { id: string }) {
         </div>
       </div>
       <section class="card bars" aria-label="Utilization">
-        {(['tags', 'connections'] as const).map((k) => (
-          <UsageBar
-            key={k}
-            label={k === 'tags' ? 'Tags' : 'Connections'}
-            limit={p.limit[k]}
-            capacity={p.capacity[k]}
-            held={p.held[k]}
-            allocated={p.allocated[k]}
-            inUse={p.inUse[k]}
-            pending={p.pending[k]}
-            alarmRatio={p.alarmRaiseRatio}
-          />
-        ))}
+        <PoolUsageBars pool={p} />
       </section>
       <PoolHistoryPanel poolId={p.id} />
       <PoolSettingsCard key={`${p.id}`} pool={p} onSaved={() => pool.reload()} />
