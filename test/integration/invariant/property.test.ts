@@ -14,7 +14,7 @@ const { h, checker } = useInvariantHarness();
 
 describe('F2 invariant under a random concurrent mix (property test)', () => {
   for (const seed of seedsToRun([20260101, 7])) {
-    it(`holds in every snapshot: seed ${seed}`, { timeout: 60_000 }, async () => {
+    it(`holds in every snapshot: seed ${seed}`, { timeout: 180_000 }, async () => {
       const fleet = await buildFleet(h, STANDARD_POOLS);
       const rng = seededRng(seed);
       const ops: Op[] = Array.from({ length: OPS_PER_SEED }, () => nextOp(rng, fleet, 1));
@@ -37,10 +37,15 @@ describe('F2 invariant under a random concurrent mix (property test)', () => {
       expect(result.violations, replay).toEqual([]);
       expect(stats.ops).toBe(OPS_PER_SEED);
       expect(result.snapshots, 'the sampler ran throughout').toBeGreaterThanOrEqual(20);
-      // The mix was meaningful: raises both fitted and did not, leases were superseded, pools were over-committed.
-      for (const k of ['set/raise:ok', 'set/raise:insufficient-points', 'ack:ok', 'license/smaller:license-shortfall', 'license/smaller-forced:ok']) {
+      // The mix was meaningful: raises both fitted and did not, grants were partial (points pending),
+      // leases were superseded, pools were over-committed.
+      for (const k of ['set/raise:ok', 'grant:partial', 'ack:ok', 'license/smaller:license-shortfall', 'license/smaller-forced:ok']) {
         expect(stats.outcomes.get(k) ?? 0, `${k} (${replay})`).toBeGreaterThan(0);
       }
+      // A raise that does not fit is refused for one of three reasons; which one depends on timing
+      // (a stress-ng run saw 0 insufficient-points but 12 pool-over-committed and 5 at the cap).
+      const refusedRaises = ['insufficient-points', 'pool-over-committed', 'oversubscription-cap'].map((r) => stats.outcomes.get(`set/raise:${r}`) ?? 0);
+      expect(refusedRaises.reduce((a, b) => a + b, 0), `set/raise refused (${replay})`).toBeGreaterThan(0);
       expect(result.overCommittedSnapshots, replay).toBeGreaterThan(0);
 
       // Quiescent cross-check: the server's held figure agrees with the independent checker.
