@@ -86,12 +86,18 @@ describe('partitions and presence, embedded broker', () => {
     );
     expect(agentTrialAt).toBeDefined();
     expect(reclaimedAt).toBeDefined();
-    expect(agentTrialAt!).toBeLessThan(reclaimedAt!);
+    // The order of the two events themselves, not of the samples that saw them (one sample can see
+    // both): the agent's cut-off log line against the reclaim's audit row, one host clock.
+    const cutOffLog = a.logs.find((l) => String(l.msg).startsWith('cut off from the controller'));
+    const reclaimAudit = (await api<{ items: { at: string }[] }>('GET', `/api/v1/audit?gatewayId=${gatewayId}&action=lease.reclaimed`)).body.items[0];
+    expect(Number(cutOffLog?.time)).toBeLessThan(Date.parse(reclaimAudit!.at));
     expect(reclaimedAt!).toBeLessThanOrEqual(otherGotThemAt!);
     // Returned on the disconnect rule, well before the lease's own expiry.
     expect(reclaimedAt!).toBeLessThan(exp);
-    // While the agent was still FLOATING, the controller counted the lease as live.
-    for (const s of samples) if (s.mode === 'FLOATING') expect(s.leaseState).toBe('acknowledged');
+    // While the agent was still FLOATING, the controller counted the lease as live. The latest lease
+    // may be 'issued': a renewal the controller answered just as the cut swallowed the answer (seen
+    // under stress-ng); the acknowledged lease the agent enforces stays live until a newer one is acked.
+    for (const s of samples) if (s.mode === 'FLOATING') expect(['issued', 'acknowledged'], JSON.stringify(s)).toContain(s.leaseState);
     expect(a.logs.some((l) => String(l.msg).startsWith('cut off from the controller'))).toBe(true);
     console.info(`partition: agent on trial ${agentTrialAt! - cutAt} ms after the cut, points freed ${reclaimedAt! - cutAt} ms, enforced by the other gateway ${otherGotThemAt! - cutAt} ms (lease exp ${exp - cutAt} ms)`);
     cut.heal();
