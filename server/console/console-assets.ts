@@ -42,7 +42,7 @@ async function buildReason(distDir: string): Promise<string | undefined> {
  * or older than its sources. Builds into a private folder and swaps it into place, so controllers
  * starting side by side never serve half-written files. Returns false when no console can be served.
  */
-async function ensureConsoleBuilt(logger: Logger, distDir = CONSOLE_DIST): Promise<boolean> {
+export async function ensureConsoleBuilt(logger: Logger, distDir = CONSOLE_DIST): Promise<boolean> {
   const reason = await buildReason(distDir);
   if (!reason) return true;
   if (!(await exists(path.join(HERE, 'web')))) {

@@ -2,27 +2,15 @@ import { execFile } from 'node:child_process';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { promisify } from 'node:util';
+import pino from 'pino';
 import type { TestProject } from 'vitest/node';
+import { ensureConsoleBuilt } from '../../server/console/console-assets.js';
 
-/** Read by `spawnEntry` (test/helpers/controller-process.ts) in the test workers, which inherit it. */
+/** Read by `spawnTs` (test/helpers/controller-process.ts) in the test workers, which inherit it. */
 export const COMPILED_TREE_ENV = 'FLOATLEASE_TEST_COMPILED_TREE';
 
 const run = promisify(execFile);
 let out: string | undefined;
-
-async function mtime(p: string): Promise<number> {
-  return (await fs.stat(p).catch(() => undefined))?.mtimeMs ?? 0;
-}
-
-/** The console's build is current when its index.html is newer than every source file. */
-async function consoleBuildCurrent(root: string): Promise<boolean> {
-  const built = await mtime(path.join(root, 'server/console/dist/index.html'));
-  if (built === 0) return false;
-  const web = path.join(root, 'server/console/web');
-  const entries = await fs.readdir(web, { withFileTypes: true, recursive: true });
-  const times = await Promise.all(entries.filter((e) => e.isFile()).map((e) => mtime(path.join(e.parentPath, e.name))));
-  return Math.max(0, ...times, await mtime(path.join(root, 'server/console/vite.config.ts'))) <= built;
-}
 
 /**
  * The end-to-end tests start about 300 controller and agent processes. Through tsx each start
@@ -37,9 +25,8 @@ async function consoleBuildCurrent(root: string): Promise<boolean> {
  */
 export async function setup(project: TestProject): Promise<void> {
   const root = project.config.root;
-  if (!(await consoleBuildCurrent(root))) {
-    await run(path.join(root, 'node_modules/.bin/vite'), ['build', '--config', 'server/console/vite.config.ts', '--logLevel', 'warn'], { cwd: root });
-  }
+  // The controller's own check and build (missing or stale output, built aside and swapped in).
+  if (!(await ensureConsoleBuilt(pino({ level: 'warn' })))) throw new Error('the web console could not be built');
   // Not under a dot folder (node_modules/.cache): Express's sendFile refuses such paths (dotfiles).
   const results = path.join(root, 'test-results');
   await fs.mkdir(results, { recursive: true });
