@@ -87,9 +87,8 @@ export function buildApiRouter(
   const router = Router();
   // Failed authentications count per address; a valid credential is never refused.
   const authLimit = authFailureLimiter({ perMinute: config.rateLimits.authFailuresPerMinute, ...store('auth:') });
-  router.use(authLimit.before);
   const adminWrites = new ConcurrencyLimit((opts.budget?.lanes ?? LANES).adminWrites);
   router.use(routes.router(createActorResolver(s.gatewayAuth, s.tokens, config.oidc), { adminWrites }));
-  router.use(authLimit.after);
+  router.use(authLimit);
   return { router, registry: routes };
 }

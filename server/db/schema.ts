@@ -149,6 +149,11 @@ export const gateways = pgTable(
     index('gateways_pool_idx').on(t.poolId),
     // One gateway per hardware identifier (enrollment looks it up in every enrollment's transaction).
     index('gateways_live_hardware_idx').on(t.hardwareId).where(sql`revoked_at is null`),
+    // The console's default order: a page of the list is an index scan, not a sort of the fleet.
+    // Columns that change on every renewal or report (last_seen_at, usage_*) stay unindexed so
+    // those updates remain HOT. The search's trigram index is in migration 0011 (pg_trgm may be
+    // missing; the migration then leaves it out and a search scans the table).
+    index('gateways_name_idx').on(t.name, t.id),
   ],
 );
 

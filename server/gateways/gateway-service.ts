@@ -39,8 +39,7 @@ export class GatewayService {
   }
 
   async list(filter: GatewayListFilter): Promise<GatewayPage> {
-    const { total, rows } = await gatewayStore.list(this.db, filter);
-    const info = await gatewayStore.leaseInfoMany(this.db, rows.map((r) => r.id));
+    const { total, rows, info } = await gatewayStore.list(this.db, filter);
     return { total, items: rows.map((g) => gatewayView(g, info.get(g.id)!)) };
   }
 

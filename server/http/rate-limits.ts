@@ -27,12 +27,10 @@ export class FailureCounter {
 
   async begin(address: string): Promise<Attempt> {
     const key = `${this.opts.prefix}:${address}`;
-    const info = await this.store.increment(key);
-    const resetMs = info.resetTime ? info.resetTime.getTime() - Date.now() : WINDOW_MS;
+    const counted = await this.count(key);
     let settled = false;
     return {
-      over: info.totalHits > this.opts.perMinute,
-      retryAfterSec: Math.max(1, Math.ceil(resetMs / 1000)),
+      ...counted,
       settle: (failed) => {
         if (settled) return;
         settled = true;
@@ -40,9 +38,20 @@ export class FailureCounter {
       },
     };
   }
+
+  /** A failure already known (nothing to un-count): is the address now over its limit? */
+  failed(address: string): Promise<Pick<Attempt, 'over' | 'retryAfterSec'>> {
+    return this.count(`${this.opts.prefix}:${address}`);
+  }
+
+  private async count(key: string): Promise<Pick<Attempt, 'over' | 'retryAfterSec'>> {
+    const info = await this.store.increment(key);
+    const resetMs = info.resetTime ? info.resetTime.getTime() - Date.now() : WINDOW_MS;
+    return { over: info.totalHits > this.opts.perMinute, retryAfterSec: Math.max(1, Math.ceil(resetMs / 1000)) };
+  }
 }
 
-function refuse(res: Response, attempt: Attempt, what: string): AppError {
+function refuse(res: Response, attempt: Pick<Attempt, 'retryAfterSec'>, what: string): AppError {
   res.setHeader('Retry-After', String(attempt.retryAfterSec));
   return new AppError('rate-limited', `too many failed ${what} from this address; try again in ${attempt.retryAfterSec} s`);
 }
@@ -69,30 +78,20 @@ export function failureLimiter(opts: { perMinute: number; failedStatuses: readon
 }
 
 /**
- * For authenticated routes: an address over its limit still gets through with a valid credential
- * (someone else's failures behind the same address must not lock out an admin); its failed
- * authentications are answered 429 instead of 401. Mount `before` ahead of the routes and
- * `after` (an error handler) behind them.
+ * For authenticated routes: only a failed authentication is counted, when it fails, so a valid
+ * credential never touches the store (at 10,000 gateways the console's every request would
+ * otherwise write the counter twice) and is never refused, whatever someone else behind the same
+ * address did. Each failure's increment is atomic, so a concurrent burst of bad tokens gets exactly
+ * the limit of 401s and 429 after. An error handler, mounted behind the routes.
  */
-export function authFailureLimiter(opts: { perMinute: number; store?: Store }): { before: RequestHandler; after: ErrorRequestHandler } {
+export function authFailureLimiter(opts: { perMinute: number; store?: Store }): ErrorRequestHandler {
   const counter = new FailureCounter({ perMinute: opts.perMinute, prefix: 'auth', ...(opts.store ? { store: opts.store } : {}) });
-  const attempts = new WeakMap<Response, Attempt>();
-  return {
-    before: (req, res, next) => {
-      counter
-        .begin(req.ip ?? 'unknown')
-        .then((attempt) => {
-          attempts.set(res, attempt);
-          res.on('close', () => attempt.settle(res.statusCode === 401 || res.statusCode === 429));
-          next();
-        })
-        .catch(next);
-    },
-    after: (err, _req, res, next) => {
-      const attempt = attempts.get(res);
-      if (attempt?.over && err instanceof AppError && err.problem === 'unauthorized') return next(refuse(res, attempt, 'authentications'));
-      next(err);
-    },
+  return (err, req, res, next) => {
+    if (!(err instanceof AppError && err.problem === 'unauthorized')) return next(err);
+    counter
+      .failed(req.ip ?? 'unknown')
+      .then((attempt) => next(attempt.over ? refuse(res, attempt, 'authentications') : err))
+      .catch(next);
   };
 }
 

@@ -48,6 +48,8 @@ export function randomHardwareId(): string {
 
 export interface HarnessOptions {
   rateLimits?: { enrollFailuresPerMinute: number; authFailuresPerMinute: number };
+  /** Count failures in PostgreSQL (rate_limit_hits), as replicas on one database do. */
+  sharedRateLimits?: boolean;
   oidc?: Config['oidc'];
   mqtt?: Pick<Config['mqtt'], 'emqxHookToken' | 'username' | 'password'>;
   trustProxy?: Config['trustProxy'];
@@ -77,6 +79,7 @@ export async function startHarness(opts: HarnessOptions = {}): Promise<Harness> 
     { rateLimits: opts.rateLimits ?? { enrollFailuresPerMinute: 10_000, authFailuresPerMinute: 10_000 }, oidc: opts.oidc, ...(opts.mqtt ? { mqtt: opts.mqtt } : {}) },
     db.database.db,
     services,
+    { sharedRateLimits: opts.sharedRateLimits ?? false },
   );
   const server = http.createServer(createApp({ logger, routers: [router], ...(opts.trustProxy !== undefined ? { trustProxy: opts.trustProxy } : {}) }));
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));

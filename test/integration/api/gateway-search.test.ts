@@ -1,9 +1,12 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { gateways } from '../../../server/db/schema.js';
+import { sql } from 'drizzle-orm';
+import { gateways, leases } from '../../../server/db/schema.js';
+import { gatewayStore, type GatewayListFilter } from '../../../server/gateways/gateway-store.js';
 import { startHarness, type Harness } from '../../helpers/api-harness.js';
 
 let h: Harness;
 let rows: { id: string; name: string; hardwareId: string }[] = [];
+let poolId: string;
 
 /**
  * The gateway list's search (issue 20): name, gateway id or hardware id, case-insensitive. A search
@@ -11,7 +14,7 @@ let rows: { id: string; name: string; hardwareId: string }[] = [];
  */
 beforeAll(async () => {
   h = await startHarness();
-  const poolId = await h.pool({ name: 'search-pool', tags: 100, connections: 100 });
+  poolId = await h.pool({ name: 'search-pool', tags: 100, connections: 100 });
   rows = await h.db.database.db
     .insert(gateways)
     .values([
@@ -48,5 +51,67 @@ describe('GET /api/v1/gateways?q=', () => {
     }
     // Hex that is also a hardware id fragment: both matches count.
     expect((await search('cafe')).includes('packer 100%')).toBe(true);
+  });
+});
+
+/** A statement's plan, with sequential scans priced out so a small table still shows which index a plan can use. */
+async function plan(f: GatewayListFilter): Promise<string> {
+  const { sql: text, params } = gatewayStore.listQuery(h.db.database.db, f).toSQL();
+  return h.db.database.sql.begin(async (tx) => {
+    await tx`set local enable_seqscan = off`;
+    const lines = await tx.unsafe<{ 'QUERY PLAN': string }[]>(`explain ${text}`, params as never[]);
+    return lines.map((l) => l['QUERY PLAN']).join('\n');
+  });
+}
+
+describe('the gateway list at 10,000 gateways: one statement, indexed', () => {
+  it('a page by name, either way, reads gateways_name_idx and sorts nothing', async () => {
+    for (const order of ['asc', 'desc'] as const) {
+      const p = await plan({ sort: 'name', order, limit: 50, offset: 0 });
+      expect(p).toContain('gateways_name_idx');
+      expect(p).not.toMatch(/\bSort\b/);
+    }
+  });
+
+  it('a search reads the trigram index (pg_trgm), for its page and its count', async () => {
+    const p = await plan({ q: 'press', sort: 'name', order: 'asc', limit: 50, offset: 0 });
+    expect(p.match(/gateways_search_trgm_idx/g)?.length ?? 0).toBeGreaterThanOrEqual(1);
+    // The count's subquery too, not a scan of the table.
+    expect(p).not.toMatch(/Seq Scan on gateways/);
+  });
+
+  it("carries each row's newest lease and held points as the single-gateway view has them, and the count", async () => {
+    const [a, b] = rows;
+    const now = Date.now();
+    const lease = (gatewayId: string, seq: number, tags: number, state: 'acknowledged' | 'superseded' | 'issued') => ({
+      id: crypto.randomUUID(),
+      gatewayId,
+      poolId,
+      seq,
+      kid: 'k',
+      tags,
+      connections: 1,
+      plugins: [],
+      issuedAt: new Date(now - 60_000),
+      expiresAt: new Date(now + 300_000),
+      state,
+      endedAt: state === 'superseded' ? new Date(now - 1_000) : null,
+    });
+    // a: an ended lease and a live one; b: two live (an older one not yet superseded holds more).
+    await h.db.database.db.insert(leases).values([lease(a!.id, 1, 40, 'superseded'), lease(a!.id, 2, 10, 'acknowledged'), lease(b!.id, 1, 30, 'acknowledged'), lease(b!.id, 2, 5, 'issued')]);
+    await h.db.database.db.update(gateways).set({ leaseSeq: 2 }).where(sql`${gateways.id} in (${a!.id}, ${b!.id})`);
+    const page = await h.api<{ total: number; items: { id: string; held: unknown; lease: { seq: number; points: unknown } | null }[] }>('GET', '/api/v1/gateways?sort=name&limit=2');
+    expect(page.status).toBe(200);
+    expect(page.body.total).toBe(rows.length);
+    expect(page.body.items).toHaveLength(2);
+    for (const item of page.body.items) {
+      const one = await h.api<{ held: unknown; lease: unknown }>('GET', `/api/v1/gateways/${item.id}`);
+      expect({ held: item.held, seq: item.lease?.seq }).toEqual({ held: one.body.held, seq: (one.body.lease as { seq: number } | null)?.seq });
+    }
+    const byId = new Map(page.body.items.map((i) => [i.id, i]));
+    expect(byId.get(b!.id)?.held).toEqual({ tags: 30, connections: 1 });
+    // A page past the end still says how many match.
+    const past = await h.api<{ total: number; items: unknown[] }>('GET', '/api/v1/gateways?sort=name&limit=2&offset=50');
+    expect(past.body).toEqual({ total: rows.length, items: [] });
   });
 });
