@@ -73,6 +73,13 @@ describe('the gateway list at 10,000 gateways: one statement, indexed', () => {
     }
   });
 
+  it('joins leases to the 50 rows of a page, not to the fleet before its sort', async () => {
+    const p = await plan({ sort: 'usageTags', order: 'desc', limit: 50, offset: 0 });
+    const join = p.search(/Left Join/);
+    expect(join).toBeGreaterThanOrEqual(0);
+    expect(p.search(/Limit/)).toBeGreaterThan(join);
+  });
+
   it('a search reads the trigram index (pg_trgm), for its page and its count', async () => {
     const p = await plan({ q: 'press', sort: 'name', order: 'asc', limit: 50, offset: 0 });
     expect(p.match(/gateways_search_trgm_idx/g)?.length ?? 0).toBeGreaterThanOrEqual(1);
