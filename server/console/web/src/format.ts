@@ -42,4 +42,13 @@ export function clock(seconds: number): string {
   return h > 0 ? `${h}:${pad(m)}:${pad(s % 60)}` : `${m}:${pad(s % 60)}`;
 }
 
+/**
+ * Time left to the minute, to the second in the last minute: for a table of countdowns, whose
+ * text (and so the browser's layout and paint of 50 rows) changes once a minute, not every second.
+ */
+export function minutesLeft(seconds: number): string {
+  const s = Math.max(0, Math.floor(seconds));
+  return s >= 60 ? `${Math.floor(s / 60)} min` : `${s} s`;
+}
+
 export const shortId = (id: string | null | undefined): string => (id ? id.slice(0, 8) : '—');

@@ -9,6 +9,12 @@ export interface QueryState<T> {
   readonly shownKey: string | undefined;
   readonly error: ApiError | undefined;
   readonly loading: boolean;
+  /**
+   * Loading for longer than SLOW_MS. Only then do views show a spinner or dim the old rows: a
+   * quick answer (the usual case) costs no indicator that flashes for a frame, and the browser no
+   * repaint of the whole table before it paints the new rows.
+   */
+  readonly slow: boolean;
   /** When the shown data arrived (performance.now()), for countdowns. */
   readonly receivedAt: number;
   reload(): void;
@@ -20,6 +26,8 @@ export interface QueryOptions {
   /** Refetch this often while the tab is visible (for what no event announces, e.g. usage reports). */
   readonly pollMs?: number;
 }
+
+const SLOW_MS = 300;
 
 /**
  * Loads `key` and keeps showing the previous data meanwhile (no flicker). A new key aborts the
@@ -33,6 +41,7 @@ export function useQuery<T>(key: string, load: (api: Api, signal: AbortSignal) =
     shownKey: undefined,
     error: undefined,
     loading: true,
+    slow: false,
     receivedAt: 0,
   });
   const loadRef = useRef(load);
@@ -52,18 +61,22 @@ export function useQuery<T>(key: string, load: (api: Api, signal: AbortSignal) =
     const mine = { key: k, ctl: new AbortController(), again: false };
     flight.current = mine;
     setState((s) => (s.loading ? s : { ...s, loading: true }));
+    const slowTimer = setTimeout(() => {
+      if (flight.current === mine) setState((s) => (s.slow ? s : { ...s, slow: true }));
+    }, SLOW_MS);
     loadRef
       .current(api, mine.ctl.signal)
       .then((data) => {
         if (flight.current !== mine) return;
-        setState({ data, shownKey: k, error: undefined, loading: false, receivedAt: performance.now() });
+        setState({ data, shownKey: k, error: undefined, loading: false, slow: false, receivedAt: performance.now() });
       })
       .catch((err: unknown) => {
         if (isAbort(err) || flight.current !== mine) return;
         const error = err instanceof ApiError ? err : new ApiError(0, 'internal', String(err));
-        setState((s) => ({ ...s, error, loading: false }));
+        setState((s) => ({ ...s, error, loading: false, slow: false }));
       })
       .finally(() => {
+        clearTimeout(slowTimer);
         if (flight.current !== mine) return;
         flight.current = null;
         if (mine.again) run();

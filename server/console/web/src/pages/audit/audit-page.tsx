@@ -86,7 +86,7 @@ export function AuditPage({ query }: { query: URLSearchParams }) {
       ) : null}
       <ProblemNotice error={head.error ?? more.error ?? exportCsv.error} />
       <div class="table-wrap" tabIndex={0} role="region" aria-label="Audit events">
-        <table class="table audit" data-state={head.loading ? 'loading' : 'ready'} data-key={head.shownKey ?? ''}>
+        <table class="table audit" data-state={head.loading ? 'loading' : 'ready'} aria-busy={head.slow} data-key={head.shownKey ?? ''}>
           <thead>
             <tr>
               <th>Time</th>

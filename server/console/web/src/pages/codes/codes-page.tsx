@@ -47,7 +47,7 @@ export function CodesPage({ query }: { query: URLSearchParams }) {
       </div>
       <ProblemNotice error={pools.error ?? codes.error} />
       <div class="table-wrap" tabIndex={0} role="region" aria-label="Activation codes">
-        <table class="table codes" data-state={codes.loading ? 'loading' : 'ready'}>
+        <table class="table codes" data-state={codes.loading ? 'loading' : 'ready'} aria-busy={codes.slow}>
           <thead>
             <tr>
               <th>Code</th>

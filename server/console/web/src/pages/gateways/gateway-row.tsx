@@ -2,7 +2,7 @@ import { Component } from 'preact';
 import type { GatewayView } from '../../api/types.js';
 import { MiniBar } from '../../components/bars.js';
 import { Chips } from '../../components/bits.js';
-import { clock, relative, shortId } from '../../format.js';
+import { minutesLeft, relative, shortId } from '../../format.js';
 import { useNow } from '../../hooks.js';
 
 /**
@@ -43,7 +43,10 @@ function Lease({ g, receivedAt }: { g: GatewayView; receivedAt: number }) {
   return <LeaseLeft lease={l} receivedAt={receivedAt} />;
 }
 
-/** The countdown: the only part of a row that changes every second. */
+/**
+ * The countdown, the only part of a row that changes with time: re-rendered every second, but its
+ * text changes once a minute (every second in the last one), so the page is not repainted each second.
+ */
 function LeaseLeft({ lease: l, receivedAt }: { lease: NonNullable<GatewayView['lease']>; receivedAt: number }) {
   const now = useNow();
   const elapsed = receivedAt ? Math.max(0, (now - receivedAt) / 1000) : 0;
@@ -52,7 +55,7 @@ function LeaseLeft({ lease: l, receivedAt }: { lease: NonNullable<GatewayView['l
   if (!live || left <= 0) return <span class="muted" title={`lease #${l.seq} ${l.state}`}>{live ? 'expired' : l.state}</span>;
   return (
     <span class={left < 30 ? 'text-warn' : ''} title={`lease #${l.seq}, ${l.state}, ${l.points.tags} tags / ${l.points.connections} connections`} data-lease-left>
-      {clock(left)} <span class="muted small">#{l.seq}</span>
+      {minutesLeft(left)} <span class="muted small">#{l.seq}</span>
     </span>
   );
 }

@@ -128,7 +128,7 @@ export function GatewaysPage({ query }: { query: URLSearchParams }) {
           <option value="allocTags:desc">Most tags allocated</option>
           <option value="allocTags:asc">Fewest tags allocated</option>
         </select>
-        <span class={`spinner${page.loading ? ' on' : ''}`} aria-hidden="true" />
+        <span class={`spinner${page.slow ? ' on' : ''}`} aria-hidden="true" />
         <button type="button" class="button push-left" onClick={() => void exportCsv.run()} disabled={exportCsv.busy} title="Every gateway matching the filter, as CSV">
           {exportCsv.busy ? 'Exporting…' : 'Export CSV'}
         </button>
@@ -165,7 +165,7 @@ export function GatewaysPage({ query }: { query: URLSearchParams }) {
         </div>
       ) : null}
       <div class="table-wrap" tabIndex={0} role="region" aria-label="Gateways">
-        <table class="table gateways" data-key={page.shownKey ?? ''} data-state={page.loading ? 'loading' : 'ready'} data-total={total}>
+        <table class="table gateways" data-key={page.shownKey ?? ''} data-state={page.loading ? 'loading' : 'ready'} aria-busy={page.slow} data-total={total}>
           <thead>
             <tr>
               {canEdit ? (
