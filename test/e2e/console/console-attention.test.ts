@@ -60,10 +60,10 @@ describe('console: attention, release and the audit filters', () => {
     const tags = row.locator('.mini').first();
     expect(await tags.getAttribute('data-over')).toBe('true');
     expect(await tags.textContent()).toContain('over by 300');
-    const fill = tags.locator('.mini-fill');
-    const [fillWidth, trackWidth, color] = await fill.evaluate((el) => [el.getBoundingClientRect().width, el.parentElement!.getBoundingClientRect().width, getComputedStyle(el).backgroundColor]);
-    expect(fillWidth).toBeCloseTo(trackWidth, 0);
-    expect(color).toBe('rgb(198, 40, 40)');
+    // The bar is one element whose fill is a gradient stop at --fill: full, in the refusal red.
+    const [fill, image] = await tags.locator('.mini-bar').evaluate((el) => [getComputedStyle(el).getPropertyValue('--fill'), getComputedStyle(el).backgroundImage]);
+    expect(fill).toBe('100%');
+    expect(image).toMatch(/^linear-gradient\(to right, rgb\(198, 40, 40\) 100%/);
     expect(await tags.locator('[role=meter]').getAttribute('aria-label')).toContain('over the allocation by 300');
   });
 

@@ -70,29 +70,30 @@ function UsageBar({ label, limit, capacity, held, allocated, inUse, pending = 0,
   );
 }
 
-/** A gateway's use against its allocation, compact for a table cell; over it, the bar is full, red and says by how much. */
+/**
+ * A gateway's use against its allocation, compact for a table cell; over it, the bar is full, red
+ * and says by how much. Few elements on purpose (the gateway list shows 100 of these): the bar is
+ * one element whose fill is a gradient stop, not a track with a clipped fill inside.
+ */
 export function MiniBar({ used, of, held, kind }: { used: number | null; of: number; held: number; kind?: string }) {
   const over = used !== null && used > of;
   const ratio = used === null ? 0 : of > 0 ? used / of : 0;
   const level = over ? 'over' : ratio >= 0.9 ? 'warn' : 'ok';
   return (
     <div class={`mini mini-${level}`} data-over={over ? 'true' : 'false'}>
-      <div class="mini-text">
-        <span>{used === null ? '–' : num(used)}</span>
-        <span class="muted"> / {num(of)}</span>
-        {held > of ? <span class="held-note" title="points still held until the agent acknowledges the smaller lease or it expires">held {num(held)}</span> : null}
-        {over ? <span class="over-note">over by {num(used - of)}</span> : null}
-      </div>
-      <div
-        class="mini-track"
+      <b>{used === null ? '–' : num(used)}</b>
+      <span class="muted"> / {num(of)}</span>
+      {held > of ? <span class="held-note" title="points still held until the agent acknowledges the smaller lease or it expires">held {num(held)}</span> : null}
+      {over ? <span class="over-note">over by {num(used - of)}</span> : null}
+      <i
+        class="mini-bar"
         role="meter"
         aria-label={`${kind ?? 'points'} in use of allocated${over ? `, over the allocation by ${num(used - of)}` : ''}`}
         aria-valuemin={0}
         aria-valuemax={Math.max(of, used ?? 0)}
         aria-valuenow={used ?? 0}
-      >
-        <div class="mini-fill" style={{ width: over ? '100%' : width(used ?? 0, of) }} />
-      </div>
+        style={{ '--fill': over ? '100%' : width(used ?? 0, of) }}
+      />
     </div>
   );
 }

@@ -25,13 +25,13 @@ function Presence({ g }: { g: GatewayView }) {
   if (g.online) {
     return (
       <span class="presence presence-on">
-        <i /> online{g.transport ? <span class="muted"> · {g.transport}</span> : null}
+        online{g.transport ? <span class="muted"> · {g.transport}</span> : null}
       </span>
     );
   }
   return (
     <span class="presence presence-off" title={g.lastSeenAt ? `last seen ${g.lastSeenAt}` : 'never connected'}>
-      <i /> offline
+      offline
       <span class="muted small block">{g.presenceChangedAt ? relative(g.presenceChangedAt) : 'never seen'}</span>
     </span>
   );
