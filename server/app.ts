@@ -17,6 +17,9 @@ export interface AppParts {
 export function createApp(parts: AppParts): express.Express {
   const app = express();
   app.disable('x-powered-by');
+  // No ETag on JSON answers: they are not stored (Cache-Control: no-store), so hashing every body
+  // (50 KB for a page of the gateway list) would buy nothing. Static console files keep theirs.
+  app.set('etag', false);
   const trust = parts.trustProxy ?? false;
   app.set('trust proxy', Array.isArray(trust) ? [...trust] : trust);
   for (const mw of parts.before ?? []) app.use(mw);

@@ -85,6 +85,12 @@ export function buildApiRouter(
     handler: async () => ({ body: (openApi ??= buildOpenApiDocument(routes.all(), { version: API_VERSION })) }),
   });
   const router = Router();
+  // API answers carry fleet data for a bearer of a token: no browser or proxy keeps them (a route
+  // may say otherwise, as the public key set does). The console refetches what it shows anyway.
+  router.use('/api/', (_req, res, next) => {
+    res.setHeader('Cache-Control', 'no-store');
+    next();
+  });
   // Failed authentications count per address; a valid credential is never refused.
   const authLimit = authFailureLimiter({ perMinute: config.rateLimits.authFailuresPerMinute, ...store('auth:') });
   const adminWrites = new ConcurrencyLimit((opts.budget?.lanes ?? LANES).adminWrites);
