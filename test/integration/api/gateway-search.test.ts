@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sql } from 'drizzle-orm';
 import { PgDialect } from 'drizzle-orm/pg-core';
 import { gateways, leases } from '../../../server/db/schema.js';
+import { listQuery } from '../../../server/gateways/gateway-list-query.js';
 import { gatewayStore, type GatewayListFilter } from '../../../server/gateways/gateway-store.js';
 import { startHarness, type Harness } from '../../helpers/api-harness.js';
 
@@ -57,7 +58,7 @@ describe('GET /api/v1/gateways?q=', () => {
 
 /** A statement's plan, with sequential scans priced out so a small table still shows which index a plan can use. */
 async function plan(f: GatewayListFilter): Promise<string> {
-  const { sql: text, params } = new PgDialect().sqlToQuery(gatewayStore.listQuery(f));
+  const { sql: text, params } = new PgDialect().sqlToQuery(listQuery(f));
   return h.db.database.sql.begin(async (tx) => {
     await tx`set local enable_seqscan = off`;
     const lines = await tx.unsafe<{ 'QUERY PLAN': string }[]>(`explain ${text}`, params as never[]);
