@@ -70,6 +70,9 @@ export function waitExit(child: ChildProcess, timeoutMs = 15_000): Promise<numbe
  * Pass DATABASE_URL to use a test database; without it the controller starts its own embedded one.
  */
 export async function startControllerProcess(env: Record<string, string> = {}, opts: { readyTimeoutMs?: number } = {}): Promise<ControllerProcess> {
+  // A data directory made here is the process's own: removed once it has stopped (a caller that
+  // passes DATA_DIR keeps its directory, e.g. to restart on it).
+  const ownDir = env.DATA_DIR === undefined;
   const dataDir = env.DATA_DIR ?? (await fs.mkdtemp(path.join(os.tmpdir(), 'floatlease-ctl-')));
   const child = spawnTs('server/main.ts', {
     HOST: '127.0.0.1',
@@ -81,10 +84,16 @@ export async function startControllerProcess(env: Record<string, string> = {}, o
     ...env,
   });
   const { logs, stderr } = captureOutput(child);
+  const removeOwnDir = () => (ownDir ? fs.rm(dataDir, { recursive: true, force: true }) : Promise.resolve());
   const stop = async (signal: NodeJS.Signals = 'SIGTERM') => {
-    if (child.exitCode !== null || child.signalCode !== null) return child.exitCode;
+    if (child.exitCode !== null || child.signalCode !== null) {
+      await removeOwnDir();
+      return child.exitCode;
+    }
     child.kill(signal);
-    return waitExit(child);
+    const code = await waitExit(child);
+    await removeOwnDir();
+    return code;
   };
   try {
     const listening = await waitFor(
