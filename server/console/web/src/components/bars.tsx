@@ -81,8 +81,7 @@ export function MiniBar({ used, of, held, kind }: { used: number | null; of: num
   const level = over ? 'over' : ratio >= 0.9 ? 'warn' : 'ok';
   return (
     <div class={`mini mini-${level}`} data-over={over ? 'true' : 'false'}>
-      <b>{used === null ? '–' : num(used)}</b>
-      <span class="muted"> / {num(of)}</span>
+      <b>{used === null ? '–' : num(used)}</b> / {num(of)}
       {held > of ? <span class="held-note" title="points still held until the agent acknowledges the smaller lease or it expires">held {num(held)}</span> : null}
       {over ? <span class="over-note">over by {num(used - of)}</span> : null}
       <i

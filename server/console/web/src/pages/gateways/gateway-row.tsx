@@ -55,7 +55,7 @@ function LeaseLeft({ lease: l, receivedAt }: { lease: NonNullable<GatewayView['l
   if (!live || left <= 0) return <span class="muted" title={`lease #${l.seq} ${l.state}`}>{live ? 'expired' : l.state}</span>;
   return (
     <span class={left < 30 ? 'text-warn' : ''} title={`lease #${l.seq}, ${l.state}, ${l.points.tags} tags / ${l.points.connections} connections`} data-lease-left>
-      {minutesLeft(left)} <span class="muted small">#{l.seq}</span>
+      {minutesLeft(left)} #{l.seq}
     </span>
   );
 }
@@ -89,9 +89,7 @@ function Row({ g, poolName, receivedAt, canEdit, onEdit, selected, onSelect }: R
       <td class="nowrap">
         <Lease g={g} receivedAt={receivedAt} />
       </td>
-      <td>
-        <Chips items={g.allocation.plugins} empty="—" />
-      </td>
+      <td class={g.allocation.plugins.length ? undefined : 'muted'}>{g.allocation.plugins.length ? <Chips items={g.allocation.plugins} /> : '—'}</td>
       <td class="actions">
         {canEdit ? (
           <button type="button" class="button button-small" onClick={() => onEdit(g)}>
