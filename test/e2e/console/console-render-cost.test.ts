@@ -58,6 +58,18 @@ describe('console: the gateways page repaints only for news', () => {
     expect(await page.evaluate(() => (window as unknown as { leaseMutations: number }).leaseMutations)).toBeLessThanOrEqual(ROWS);
   });
 
+  it('a sort change keeps every column header the same width (the rows are not laid out again)', async () => {
+    const widths = () => page.locator('table.gateways th button.sort').evaluateAll((bs) => bs.map((b) => b.getBoundingClientRect().width));
+    const before = await widths();
+    expect(before.length).toBeGreaterThan(1);
+    await page.locator('table.gateways th').getByRole('button', { name: /Presence/ }).click();
+    await expect.poll(() => page.locator('table.gateways th[aria-sort=ascending]').count()).toBe(1);
+    expect(await page.locator('table.gateways th[aria-sort=ascending]').textContent()).toContain('Presence');
+    expect(await widths()).toEqual(before);
+    await page.locator('table.gateways th').getByRole('button', { name: /Gateway/ }).click();
+    await expect.poll(() => page.locator('table.gateways th button.sort.sorted').textContent()).toContain('Gateway');
+  });
+
   it('shows the spinner and dims the rows only when an answer takes longer than 300 ms', async () => {
     const held: Route[] = [];
     await page.route('**/api/v1/gateways?*', (route) => void held.push(route));
