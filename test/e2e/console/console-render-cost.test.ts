@@ -68,6 +68,8 @@ describe('console: the gateways page repaints only for news', () => {
     expect(await widths()).toEqual(before);
     await page.locator('table.gateways th').getByRole('button', { name: /Gateway/ }).click();
     await expect.poll(() => page.locator('table.gateways th button.sort.sorted').textContent()).toContain('Gateway');
+    // The rows of that order shown, so the next test starts with no answer still on its way.
+    await expect.poll(() => page.locator('table.gateways[data-state=ready]').getAttribute('data-key')).toContain('sort=name');
   });
 
   it('shows the spinner and dims the rows only when an answer takes longer than 300 ms', async () => {
@@ -85,7 +87,9 @@ describe('console: the gateways page repaints only for news', () => {
       await page.locator('.spinner.on').waitFor();
       expect(await table.getAttribute('aria-busy')).toBe('true');
       await held[0]!.continue();
-      await expect.poll(() => table.getAttribute('data-key')).not.toBe(before);
+      // The held answer's rows, not any earlier answer's: the key names the search.
+      await expect.poll(() => table.getAttribute('data-key')).toContain('q=press-render-1');
+      expect(await table.getAttribute('data-key')).not.toBe(before);
       expect(await page.locator('.spinner.on').count()).toBe(0);
       expect(await table.getAttribute('aria-busy')).not.toBe('true');
       expect(await page.locator('table.gateways tbody tr').count()).toBe(1);
