@@ -76,6 +76,29 @@ describe('the gateway list at 10,000 gateways: one statement, indexed', () => {
     }
   });
 
+  it('the list prices table scans out for a search the trigram index can answer, and only then', async () => {
+    // What list() sends, seen through a wrapper of the database (the plans above assume it).
+    const dialect = new PgDialect();
+    const sent: string[] = [];
+    const spy = <T extends object>(target: T): T =>
+      new Proxy(target, {
+        get(t, key) {
+          const value: unknown = Reflect.get(t, key);
+          if (key === 'execute') return (statement: Parameters<typeof dialect.sqlToQuery>[0]) => (sent.push(dialect.sqlToQuery(statement).sql), (value as (s: unknown) => unknown).call(t, statement));
+          if (key === 'transaction') return (fn: (tx: object) => unknown) => (value as (f: (tx: object) => unknown) => unknown).call(t, (tx: object) => fn(spy(tx)));
+          return typeof value === 'function' ? (value as (...a: unknown[]) => unknown).bind(t) : value;
+        },
+      });
+    const db = spy(h.db.database.db);
+    await gatewayStore.list(db, { q: 'press', sort: 'name', limit: 50, offset: 0 });
+    expect(sent[0]).toBe('set local enable_seqscan = off');
+    expect(sent).toHaveLength(2);
+    sent.length = 0;
+    for (const q of ['pr', undefined]) await gatewayStore.list(db, { q, sort: 'name', limit: 50, offset: 0 });
+    expect(sent.some((t) => t.includes('enable_seqscan'))).toBe(false);
+    expect(sent).toHaveLength(2);
+  });
+
   it('joins leases to the 50 rows of a page, not to the fleet before its sort', async () => {
     const p = await plan({ sort: 'usageTags', order: 'desc', limit: 50, offset: 0 });
     const join = p.search(/Left Join/);
