@@ -98,12 +98,27 @@ describe('console: pool settings, license history and API tokens', () => {
     const dialog = page.getByRole('dialog', { name: 'New API token' });
     await dialog.locator('[name=name]').fill('ci-deploy');
     await dialog.locator('[name=role]').selectOption('operator');
+    // Escape pressed in the very task that puts the dialog on the page (a MutationObserver's
+    // callback runs before the next frame): a listener registered after the frame missed it and
+    // the question never came (CI 2026-12-02, on a loaded machine).
+    const escapePressed = page.evaluate(
+      () =>
+        new Promise<void>((resolve) => {
+          const seen = new MutationObserver(() => {
+            if (!document.querySelector('[role=dialog][aria-label="API token created"]')) return;
+            seen.disconnect();
+            (document.activeElement ?? document.body).dispatchEvent(new KeyboardEvent('keydown', { key: 'Escape', bubbles: true }));
+            resolve();
+          });
+          seen.observe(document.body, { childList: true, subtree: true });
+        }),
+    );
     await dialog.getByRole('button', { name: 'Create token' }).click();
+    await escapePressed;
     const shown = page.getByRole('dialog', { name: 'API token created' });
     const secret = (await shown.locator('[data-token-secret]').textContent())!.trim();
     expect(secret).toMatch(/^fl_/);
     // Escape does not lose the secret: it asks, and "Keep it open" keeps it.
-    await page.keyboard.press('Escape');
     await shown.locator('[data-discard]').waitFor();
     await shown.getByRole('button', { name: 'Keep it open' }).click();
     expect((await shown.locator('[data-token-secret]').textContent())!.trim()).toBe(secret);

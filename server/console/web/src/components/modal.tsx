@@ -1,5 +1,5 @@
 import type { ComponentChildren } from 'preact';
-import { useEffect, useRef, useState } from 'preact/hooks';
+import { useEffect, useLayoutEffect, useRef, useState } from 'preact/hooks';
 
 interface ModalProps {
   readonly title: string;
@@ -31,7 +31,9 @@ export function Modal({ title, onClose, children, footer, wide, confirmDiscard }
     else close();
   };
 
-  useEffect(() => {
+  // Layout effects run in the task that puts the dialog on the page: a plain effect runs after the
+  // next frame, and a key pressed before it (a quick user, a loaded machine) was lost (CI 2026-12-02).
+  useLayoutEffect(() => {
     const opener = document.activeElement instanceof HTMLElement ? document.activeElement : null;
     box.current?.querySelector<HTMLElement>('input, textarea, select, button.primary')?.focus();
     return () => {
@@ -40,7 +42,7 @@ export function Modal({ title, onClose, children, footer, wide, confirmDiscard }
     };
   }, []);
 
-  useEffect(() => {
+  useLayoutEffect(() => {
     const onKey = (e: KeyboardEvent) => {
       if (e.key === 'Escape') {
         e.preventDefault();
