@@ -1,4 +1,5 @@
 import { decodeJwt } from 'jose';
+import postgres from 'postgres';
 import { describe, expect, it } from 'vitest';
 import { OVER_COMMITTED_KEEP_HORIZON_MS } from '../../server/leases/grant-batch.js';
 import { LeaseService } from '../../server/leases/lease-service.js';
@@ -6,7 +7,9 @@ import { LeaseSigner } from '../../server/signing/lease-signer.js';
 import { LEASE_AUDIENCE } from '../../shared/protocol/lease-claims.js';
 import { useHarness } from '../helpers/api-harness.js';
 import { waitFor } from '../helpers/ports.js';
+import { ageLeases } from './invariant/age-leases.js';
 import { GatedSigner } from './invariant/gated-signer.js';
+import { takeSnapshot, violations, type Snapshot } from './invariant/invariant-checker.js';
 import { admin } from './invariant/operations.js';
 
 /**
@@ -108,5 +111,59 @@ describe('grant batches read their clock after the pool lock', () => {
     const g = await renewal;
     expect(c.refusals.n, 'the commit-time guard refused the first run').toBe(1);
     expect(tagsOf(g), 'run again on a later clock, the expired 80 tags are not kept').toBe(0);
+  });
+});
+
+describe("the invariant mix's stand-in for time passing", () => {
+  it('orders itself with a renewal that keeps the lease it ages (invariant seed 31337, CI at f14fd0b)', async () => {
+    // "over-committed pool grew from 186 to 208 tags". The mix's `age` moved a lease's expiry into
+    // the past while a renewal keeping that lease was between its keep guard and its commit: the
+    // guard saw the lease live, a reader then saw it expired and the renewal not yet committed, and
+    // after the commit the points were back. No clock jumps like that; the age now takes the
+    // gateway's row first, as the server's writers do. The renewal is held in its commit, right
+    // after the keep guard ran, by a test trigger that waits on an advisory lock the test holds.
+    const c = clocked();
+    const { gatewayId } = await overCommittedWithLease(c.svc);
+    const sql = h.db.database.sql;
+    // The checker's own client: drizzle's leaves timestamps as text.
+    const checkSql = postgres(h.db.url, { max: 2, onnotice: () => {} });
+    const GATE = 31337;
+    await sql.unsafe(`
+      create function floatlease_test_commit_gate() returns trigger language plpgsql as $$
+      begin perform pg_advisory_xact_lock(${GATE}); return null; end $$;
+      create constraint trigger leases_zz_commit_gate after insert on leases deferrable initially deferred
+        for each row when (new.over_committed_keep) execute function floatlease_test_commit_gate()`);
+    try {
+      const snapshots: Snapshot[] = [await takeSnapshot(checkSql)];
+      const gate = await sql.reserve();
+      await gate`select pg_advisory_lock(${GATE})`;
+      const renewal = c.svc.grant(gatewayId, 'renewal');
+      const waiting = (events: string[], like: string) => async () => {
+        const [r] = await sql<{ n: number }[]>`select count(*)::int as n from pg_stat_activity
+          where datname = current_database() and wait_event_type = 'Lock' and wait_event = any(${events}) and query ilike ${like}`;
+        return r!.n > 0;
+      };
+      await waitFor('the renewal to wait in its commit, after the keep guard', waiting(['advisory'], '%commit%'));
+      let aged = false;
+      const aging = ageLeases(sql, gatewayId, true).then((ids) => {
+        aged = true;
+        return ids;
+      });
+      await waitFor('the age to finish or to wait for the gateway', async () => aged || (await waiting(['transactionid', 'tuple'], '%for update%')()));
+      snapshots.push(await takeSnapshot(checkSql));
+      await gate`select pg_advisory_unlock(${GATE})`;
+      gate.release();
+      expect(tagsOf(await renewal), 'the renewal kept the live lease: the pool was over-committed, not the lease gone').toBe(80);
+      const agedIds = await aging;
+      snapshots.push(await takeSnapshot(checkSql));
+      const seen = snapshots.flatMap((cur, i) => violations(snapshots[i - 1], cur));
+      expect(seen).toEqual([]);
+      // After both, the gateway holds nothing: the age came after the renewal and aged its lease too.
+      expect(agedIds).toHaveLength(2);
+      expect(snapshots.at(-1)!.gateways.get(gatewayId)!.held.tags).toBe(0);
+    } finally {
+      await sql.unsafe('drop trigger leases_zz_commit_gate on leases; drop function floatlease_test_commit_gate()');
+      await checkSql.end();
+    }
   });
 });

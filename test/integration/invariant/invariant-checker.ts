@@ -24,10 +24,19 @@ interface PoolReading {
   liveLeases: number;
 }
 
+/** What one gateway holds in a snapshot and why (for a violation's message). */
+interface GatewayReading {
+  poolId: string;
+  held: Points;
+  /** The leases and the reserved floor behind `held`, as text. */
+  because: string[];
+}
+
 export interface Snapshot {
   /** The instant the snapshot judges expiry at (taken inside the snapshot's first statement). */
   at: Date;
   pools: Map<string, PoolReading>;
+  gateways: Map<string, GatewayReading>;
   /** Rows that contradict the lease model (e.g. marked expired before their expiry). */
   anomalies: string[];
 }
@@ -55,6 +64,7 @@ interface LeaseRow {
   tags: number;
   connections: number;
   state: string;
+  issued_at: Date;
   expires_at: Date;
 }
 interface AckRow {
@@ -78,7 +88,7 @@ export async function takeSnapshot(sql: Sql): Promise<Snapshot> {
     const gateways = (await tx`select id, pool_id, alloc_tags, alloc_connections, reserved, revoked_at is not null as revoked from gateways`) as unknown as GatewayRow[];
     // Every lease not yet past its expiry, whatever the server thinks its state is.
     const leases = (await tx`
-      select id, gateway_id, pool_id, seq, tags, connections, state, expires_at
+      select id, gateway_id, pool_id, seq, tags, connections, state, issued_at, expires_at
       from leases where expires_at > ${at}`) as unknown as LeaseRow[];
     // The newest lease each agent acknowledged (any lease older than it is superseded).
     const acks = (await tx`
@@ -100,6 +110,7 @@ function evaluate(at: Date, pools: PoolRow[], gateways: GatewayRow[], leases: Le
   // Per gateway: the largest points among leases it may still be using.
   const leaseMax = new Map<string, Points>();
   const liveCount = new Map<string, number>();
+  const because = new Map<string, string[]>();
   for (const l of leases) {
     if (ENDED_BY_EVENT.has(l.state)) continue;
     if (Number(l.seq) < (ackedSeq.get(l.gateway_id) ?? -1)) continue;
@@ -108,6 +119,7 @@ function evaluate(at: Date, pools: PoolRow[], gateways: GatewayRow[], leases: Le
     const m = leaseMax.get(l.gateway_id) ?? { tags: 0, connections: 0 };
     leaseMax.set(l.gateway_id, { tags: Math.max(m.tags, l.tags), connections: Math.max(m.connections, l.connections) });
     liveCount.set(l.gateway_id, (liveCount.get(l.gateway_id) ?? 0) + 1);
+    because.set(l.gateway_id, [...(because.get(l.gateway_id) ?? []), `lease ${l.id} seq ${l.seq} ${l.state} ${l.tags}t/${l.connections}c iat ${l.issued_at.toISOString()} exp ${l.expires_at.toISOString()}`]);
   }
   const clearingsByPool = new Map(clearings.map((c) => [c.pool_id, Number(c.n)]));
   const readings = new Map<string, PoolReading>();
@@ -122,16 +134,19 @@ function evaluate(at: Date, pools: PoolRow[], gateways: GatewayRow[], leases: Le
       liveLeases: 0,
     });
   }
+  const byGateway = new Map<string, GatewayReading>();
   for (const g of gateways) {
     const r = readings.get(g.pool_id)!;
     const m = leaseMax.get(g.id) ?? { tags: 0, connections: 0 };
     const floor = g.reserved && !g.revoked;
-    r.held.tags += Math.max(floor ? g.alloc_tags : 0, m.tags);
-    r.held.connections += Math.max(floor ? g.alloc_connections : 0, m.connections);
+    const held = { tags: Math.max(floor ? g.alloc_tags : 0, m.tags), connections: Math.max(floor ? g.alloc_connections : 0, m.connections) };
+    byGateway.set(g.id, { poolId: g.pool_id, held, because: [...(floor ? [`reserved ${g.alloc_tags}t/${g.alloc_connections}c`] : []), ...(because.get(g.id) ?? [])] });
+    r.held.tags += held.tags;
+    r.held.connections += held.connections;
     r.gateways += 1;
     r.liveLeases += liveCount.get(g.id) ?? 0;
   }
-  return { at, pools: readings, anomalies };
+  return { at, pools: readings, gateways: byGateway, anomalies };
 }
 
 /**
@@ -149,9 +164,20 @@ export function violations(prev: Snapshot | undefined, cur: Snapshot): string[] 
         out.push(`${cur.at.toISOString()}: pool ${r.poolId} holds ${r.held[k]} ${k} > limit ${r.limit[k]}`);
       }
       if (stayedOver && r.held[k] > before.held[k]) {
-        out.push(`${cur.at.toISOString()}: over-committed pool ${r.poolId} grew from ${before.held[k]} to ${r.held[k]} ${k}`);
+        out.push(`${cur.at.toISOString()}: over-committed pool ${r.poolId} grew from ${before.held[k]} to ${r.held[k]} ${k}` + grownGateways(prev!, cur, r.poolId, k));
       }
     }
   }
   return out;
+}
+
+/** The gateways of a pool that hold more of `k` than in the previous snapshot, with why, then and now. */
+function grownGateways(prev: Snapshot, cur: Snapshot, poolId: string, k: Kind): string {
+  const lines: string[] = [];
+  for (const [id, g] of cur.gateways) {
+    const was = prev.gateways.get(id);
+    if (g.poolId !== poolId || g.held[k] <= (was?.held[k] ?? 0)) continue;
+    lines.push(`; gateway ${id} ${was?.held[k] ?? 0} -> ${g.held[k]} ${k}: was [${(was?.because ?? []).join(', ')}] at ${prev.at.toISOString()}, now [${g.because.join(', ')}]`);
+  }
+  return lines.join('');
 }

@@ -5,6 +5,7 @@ import { notifierWithEvents } from '../../../server/events/event-bus.js';
 import { reviewOverCommitment } from '../../../server/pools/pool-service.js';
 import type { Services } from '../../../server/services.js';
 import type { LeaseGrant } from '../../../shared/protocol/rest.js';
+import { ageLeases } from './age-leases.js';
 import { receivedLease, type AgentModel } from './agent-model.js';
 import { admin, EXPECTED, FROM_AGENT, type ElasticDriver, type MixContext, type Op } from './operations.js';
 
@@ -202,16 +203,10 @@ async function execute(ctx: MixContext, op: Op, run: MixRun): Promise<string> {
       }
       return 'ok';
     case 'age': {
-      // Time passing for this gateway's leases, one row per statement: a multi-row update here
-      // would take lease row locks in its own order and could deadlock with the server's.
       if (run.partitioned.has(op.gw) && ctx.onDisconnectPools?.has(ctx.fleet.gateways[op.gw]!.pool.id)) return 'partitioned';
       const id = gatewayId(op.gw);
-      const live = await ctx.sql`
-        select id from leases where gateway_id = ${id} and state in ('issued', 'acknowledged') and expires_at > now()
-        order by seq limit ${op.all ? 1000 : 1}`;
-      agents?.drop(id, live.map((l) => l.id as string)); // the same time passes for the agent
-      for (const l of live) await ctx.sql`update leases set expires_at = now() - interval '1 second' where id = ${l.id as string}`;
-      return live.length > 0 ? 'aged' : 'none';
+      const aged = await ageLeases(ctx.sql, id, op.all, (ids) => agents?.drop(id, ids));
+      return aged.length > 0 ? 'aged' : 'none';
     }
     case 'usage':
       await s.gateways.reportUsage(gatewayId(op.gw), { tags: op.tags, connections: op.connections });
