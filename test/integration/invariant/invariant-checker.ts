@@ -64,8 +64,10 @@ interface LeaseRow {
   tags: number;
   connections: number;
   state: string;
-  issued_at: Date;
   expires_at: Date;
+  /** For messages, as text (a drizzle-owned client leaves timestamps as text, another parses them). */
+  iat: string;
+  exp: string;
 }
 interface AckRow {
   gateway_id: string;
@@ -88,7 +90,7 @@ export async function takeSnapshot(sql: Sql): Promise<Snapshot> {
     const gateways = (await tx`select id, pool_id, alloc_tags, alloc_connections, reserved, revoked_at is not null as revoked from gateways`) as unknown as GatewayRow[];
     // Every lease not yet past its expiry, whatever the server thinks its state is.
     const leases = (await tx`
-      select id, gateway_id, pool_id, seq, tags, connections, state, issued_at, expires_at
+      select id, gateway_id, pool_id, seq, tags, connections, state, expires_at, issued_at::text as iat, expires_at::text as exp
       from leases where expires_at > ${at}`) as unknown as LeaseRow[];
     // The newest lease each agent acknowledged (any lease older than it is superseded).
     const acks = (await tx`
@@ -119,7 +121,7 @@ function evaluate(at: Date, pools: PoolRow[], gateways: GatewayRow[], leases: Le
     const m = leaseMax.get(l.gateway_id) ?? { tags: 0, connections: 0 };
     leaseMax.set(l.gateway_id, { tags: Math.max(m.tags, l.tags), connections: Math.max(m.connections, l.connections) });
     liveCount.set(l.gateway_id, (liveCount.get(l.gateway_id) ?? 0) + 1);
-    because.set(l.gateway_id, [...(because.get(l.gateway_id) ?? []), `lease ${l.id} seq ${l.seq} ${l.state} ${l.tags}t/${l.connections}c iat ${l.issued_at.toISOString()} exp ${l.expires_at.toISOString()}`]);
+    because.set(l.gateway_id, [...(because.get(l.gateway_id) ?? []), `lease ${l.id} seq ${l.seq} ${l.state} ${l.tags}t/${l.connections}c iat ${l.iat} exp ${l.exp}`]);
   }
   const clearingsByPool = new Map(clearings.map((c) => [c.pool_id, Number(c.n)]));
   const readings = new Map<string, PoolReading>();
