@@ -11,6 +11,7 @@ import { ageLeases } from './invariant/age-leases.js';
 import { GatedSigner } from './invariant/gated-signer.js';
 import { takeSnapshot, violations, type Snapshot } from './invariant/invariant-checker.js';
 import { admin } from './invariant/operations.js';
+import { backendsWaitingOn, backendWaitingOn } from './invariant/pg-sessions.js';
 
 /**
  * Invariant seed 731905 (issue 14): "over-committed pool grew from 785 to 898 tags". A grant batch
@@ -138,18 +139,14 @@ describe("the invariant mix's stand-in for time passing", () => {
       const gate = await sql.reserve();
       await gate`select pg_advisory_lock(${GATE})`;
       const renewal = c.svc.grant(gatewayId, 'renewal');
-      const waiting = (events: string[], like: string) => async () => {
-        const [r] = await sql<{ n: number }[]>`select count(*)::int as n from pg_stat_activity
-          where datname = current_database() and wait_event_type = 'Lock' and wait_event = any(${events}) and query ilike ${like}`;
-        return r!.n > 0;
-      };
-      await waitFor('the renewal to wait in its commit, after the keep guard', waiting(['advisory'], '%commit%'));
+      await backendWaitingOn(sql, 'commit');
       let aged = false;
       const aging = ageLeases(sql, gatewayId, true).then((ids) => {
         aged = true;
         return ids;
       });
-      await waitFor('the age to finish or to wait for the gateway', async () => aged || (await waiting(['transactionid', 'tuple'], '%for update%')()));
+      // The bare UPDATE of the old age finished at once; the age now waits for the gateway's row.
+      await waitFor('the age to finish or to wait for the gateway', async () => aged || (await backendsWaitingOn(sql, 'for update')).length > 0);
       snapshots.push(await takeSnapshot(checkSql));
       await gate`select pg_advisory_unlock(${GATE})`;
       gate.release();

@@ -11,19 +11,21 @@ import type { Sql } from 'postgres';
  * grew" (invariant seed 31337, CI at f14fd0b), a jump no clock makes and no commit margin covers.
  * Under the lock the age comes wholly before the renewal's clock read or after its commit.
  *
- * `beforeAging` is told the leases before they age (the agent model drops them first: the same time
- * passes for the agent).
+ * `beforeAging` is told the leases before the age commits (the agent model drops them first: the
+ * same time passes for the agent).
  */
 export function ageLeases(sql: Sql, gatewayId: string, all: boolean, beforeAging: (ids: string[]) => void = () => {}): Promise<string[]> {
   return sql.begin(async (tx) => {
     await tx`select id from gateways where id = ${gatewayId} for update`;
-    const live = await tx<{ id: string }[]>`
-      select id from leases where gateway_id = ${gatewayId} and state in ('issued', 'acknowledged') and expires_at > clock_timestamp()
-      order by seq limit ${all ? 1000 : 1}`;
-    const ids = live.map((l) => l.id);
+    const aged = await tx<{ id: string }[]>`
+      update leases set expires_at = clock_timestamp() - interval '1 second'
+      where id in (
+        select id from leases where gateway_id = ${gatewayId} and state in ('issued', 'acknowledged') and expires_at > clock_timestamp()
+        order by seq limit ${all ? 1000 : 1})
+      returning id`;
+    const ids = aged.map((l) => l.id);
+    // Before the commit, so before anyone sees them aged.
     beforeAging(ids);
-    // One row per statement, in seq order: the gateway lock orders this with the server's writers.
-    for (const id of ids) await tx`update leases set expires_at = clock_timestamp() - interval '1 second' where id = ${id}`;
     return ids;
   });
 }

@@ -28,8 +28,9 @@ interface PoolReading {
 interface GatewayReading {
   poolId: string;
   held: Points;
-  /** The leases and the reserved floor behind `held`, as text. */
-  because: string[];
+  /** The reserved floor behind `held`, if any, and the leases. */
+  floor: Points | undefined;
+  leases: LeaseRow[];
 }
 
 export interface Snapshot {
@@ -112,7 +113,7 @@ function evaluate(at: Date, pools: PoolRow[], gateways: GatewayRow[], leases: Le
   // Per gateway: the largest points among leases it may still be using.
   const leaseMax = new Map<string, Points>();
   const liveCount = new Map<string, number>();
-  const because = new Map<string, string[]>();
+  const counted = new Map<string, LeaseRow[]>();
   for (const l of leases) {
     if (ENDED_BY_EVENT.has(l.state)) continue;
     if (Number(l.seq) < (ackedSeq.get(l.gateway_id) ?? -1)) continue;
@@ -121,7 +122,7 @@ function evaluate(at: Date, pools: PoolRow[], gateways: GatewayRow[], leases: Le
     const m = leaseMax.get(l.gateway_id) ?? { tags: 0, connections: 0 };
     leaseMax.set(l.gateway_id, { tags: Math.max(m.tags, l.tags), connections: Math.max(m.connections, l.connections) });
     liveCount.set(l.gateway_id, (liveCount.get(l.gateway_id) ?? 0) + 1);
-    because.set(l.gateway_id, [...(because.get(l.gateway_id) ?? []), `lease ${l.id} seq ${l.seq} ${l.state} ${l.tags}t/${l.connections}c iat ${l.iat} exp ${l.exp}`]);
+    counted.set(l.gateway_id, [...(counted.get(l.gateway_id) ?? []), l]);
   }
   const clearingsByPool = new Map(clearings.map((c) => [c.pool_id, Number(c.n)]));
   const readings = new Map<string, PoolReading>();
@@ -142,7 +143,7 @@ function evaluate(at: Date, pools: PoolRow[], gateways: GatewayRow[], leases: Le
     const m = leaseMax.get(g.id) ?? { tags: 0, connections: 0 };
     const floor = g.reserved && !g.revoked;
     const held = { tags: Math.max(floor ? g.alloc_tags : 0, m.tags), connections: Math.max(floor ? g.alloc_connections : 0, m.connections) };
-    byGateway.set(g.id, { poolId: g.pool_id, held, because: [...(floor ? [`reserved ${g.alloc_tags}t/${g.alloc_connections}c`] : []), ...(because.get(g.id) ?? [])] });
+    byGateway.set(g.id, { poolId: g.pool_id, held, floor: floor ? { tags: g.alloc_tags, connections: g.alloc_connections } : undefined, leases: counted.get(g.id) ?? [] });
     r.held.tags += held.tags;
     r.held.connections += held.connections;
     r.gateways += 1;
@@ -179,7 +180,13 @@ function grownGateways(prev: Snapshot, cur: Snapshot, poolId: string, k: Kind): 
   for (const [id, g] of cur.gateways) {
     const was = prev.gateways.get(id);
     if (g.poolId !== poolId || g.held[k] <= (was?.held[k] ?? 0)) continue;
-    lines.push(`; gateway ${id} ${was?.held[k] ?? 0} -> ${g.held[k]} ${k}: was [${(was?.because ?? []).join(', ')}] at ${prev.at.toISOString()}, now [${g.because.join(', ')}]`);
+    lines.push(`; gateway ${id} ${was?.held[k] ?? 0} -> ${g.held[k]} ${k}: was [${because(was)}] at ${prev.at.toISOString()}, now [${because(g)}]`);
   }
   return lines.join('');
+}
+
+function because(g: GatewayReading | undefined): string {
+  if (!g) return '';
+  const floor = g.floor ? [`reserved ${g.floor.tags}t/${g.floor.connections}c`] : [];
+  return [...floor, ...g.leases.map((l) => `lease ${l.id} seq ${l.seq} ${l.state} ${l.tags}t/${l.connections}c iat ${l.iat} exp ${l.exp}`)].join(', ');
 }

@@ -16,13 +16,18 @@ async function activity(sql: Sql): Promise<Activity[]> {
 }
 
 /**
- * The one backend blocked on a lock whose statement contains `fragment` (case-insensitive); a
+ * Backends blocked on a lock now whose statement contains `fragment` (case-insensitive); a
  * fragment, not a prefix, because the lease engine's batched writes start with a CTE.
  */
+export async function backendsWaitingOn(sql: Sql, fragment: string): Promise<number[]> {
+  return (await activity(sql)).filter((a) => a.wait_event_type === 'Lock' && a.query.toLowerCase().includes(fragment.toLowerCase())).map((a) => a.pid);
+}
+
+/** Waits for the one backend blocked on a lock whose statement contains `fragment` (see backendsWaitingOn). */
 export function backendWaitingOn(sql: Sql, fragment: string): Promise<number> {
   return waitFor(`a backend waiting on a lock in "${fragment}"`, async () => {
-    const waiting = (await activity(sql)).filter((a) => a.wait_event_type === 'Lock' && a.query.toLowerCase().includes(fragment.toLowerCase()));
-    return waiting.length === 1 ? waiting[0]!.pid : undefined;
+    const waiting = await backendsWaitingOn(sql, fragment);
+    return waiting.length === 1 ? waiting[0]! : undefined;
   }, { timeoutMs: 5_000, intervalMs: 10 });
 }
 
