@@ -30,7 +30,11 @@ export class RenewalScheduler {
   private timer: NodeJS.Timeout | undefined;
   private dueAt: number | undefined;
   private running = false;
-  private again = false;
+  /**
+   * requestNow() was called and no request has started since (one under way then goes again when it
+   * ends): a lease arriving meanwhile must not put it off.
+   */
+  private asked = false;
   private attempt = 0;
   private stopped = true;
   private lastStartMono = Number.NEGATIVE_INFINITY;
@@ -49,14 +53,16 @@ export class RenewalScheduler {
   /** Ask now: a transport came up, or the controller's state changed. */
   requestNow(): void {
     if (this.stopped) return;
-    if (this.running) this.again = true;
-    else this.schedule(0);
+    this.asked = true;
+    if (!this.running) this.schedule(0);
   }
 
-  /** A lease arrived by push: count from it. */
+  /** A lease arrived by another route (push, HTTP, borrow): count from it, unless a request was asked for. */
   leaseAccepted(): void {
     this.attempt = 0;
-    if (!this.stopped && !this.running) this.schedule(this.o.holder.renewDueInMs());
+    // The ask stands: a transport that just came up must say hello (its presence) whatever lease came
+    // meanwhile. Put off to the renewal, a borrow's put it off for the borrow's length (CI 2026-12-02).
+    if (!this.stopped && !this.running && !this.asked) this.schedule(this.o.holder.renewDueInMs());
   }
 
   /** Milliseconds until the next attempt (undefined while one runs or when stopped). */
@@ -66,6 +72,7 @@ export class RenewalScheduler {
 
   stop(): void {
     this.stopped = true;
+    this.asked = false;
     clearTimeout(this.timer);
     this.timer = undefined;
     this.dueAt = undefined;
@@ -84,7 +91,7 @@ export class RenewalScheduler {
     this.dueAt = undefined;
     if (this.stopped || this.running) return;
     this.running = true;
-    this.again = false;
+    this.asked = false;
     this.lastStartMono = this.mono();
     const before = this.o.holder.lastAcceptedSeq();
     let error: unknown;
@@ -99,8 +106,8 @@ export class RenewalScheduler {
     let next: number;
     if (renewed) {
       this.attempt = 0;
-      next = this.again ? 0 : this.o.holder.renewDueInMs();
-    } else if (this.again) {
+      next = this.asked ? 0 : this.o.holder.renewDueInMs();
+    } else if (this.asked) {
       next = 0;
     } else if (this.o.holder.borrowed?.() && this.o.holder.renewDueInMs() > 0) {
       // A borrow needs no renewal before its last stretch: an attempt without a fresh lease (a
@@ -111,7 +118,6 @@ export class RenewalScheduler {
       this.attempt += 1;
       next = this.retryDelay();
     }
-    this.again = false;
     this.schedule(next);
     this.o.onAttempt?.({ renewed, error, attempt: this.attempt, nextInMs: next });
   }

@@ -174,8 +174,10 @@ describe('offline borrowing, real controller and agent', () => {
     const borrowed = (await borrow.json()) as { seq: number; borrowed: boolean; acknowledged: boolean };
     expect(borrowed).toMatchObject({ borrowed: true, acknowledged: true });
     // The allocation is lowered while it borrows: the pushed 20-tag lease does not end the borrow.
-    // A push goes to online gateways only; after the heal the agent may be back over HTTP before the
-    // controller has marked it online (CI 2026-12-02: no push, "timed out waiting for the push issued").
+    // A push goes to online gateways only. After the heal the agent is back over HTTP first; its MQTT
+    // then retries at once (agent.test.ts), and its hello, put off by the borrow's lease before, goes
+    // out (renewal-scheduler.test.ts). CI 2026-12-02, twice: "timed out waiting for the push issued",
+    // then "... for online on the controller".
     await waitFor('online on the controller', async () => (await gateway(gatewayId)).online, { timeoutMs: 30_000 });
     expect((await api('PUT', `/api/v1/gateways/${gatewayId}/allocation`, { tags: 20, connections: 5 })).status).toBe(200);
     await waitFor('the push issued', async () => ((await gateway(gatewayId)).lease?.seq ?? 0) > borrowed.seq, { timeoutMs: 30_000 });

@@ -109,4 +109,64 @@ describe('RenewalScheduler', () => {
     await vi.advanceTimersByTimeAsync(1_000_000);
     expect(requests).toEqual([189_000]);
   });
+
+  it('a requestNow during a request goes out after it, even if a lease is accepted in between', async () => {
+    // The same run in the e2e: MQTT came up (requestNow) while the HTTP lease request was still
+    // acknowledging; the borrow accepted right after it had moved the hello an hour away.
+    const clock = fakeTimerClock();
+    const holder = new LeaseHolder({ clock });
+    const now = () => Math.floor(clock.now() / 1000);
+    const give = () => holder.accept(`jws-${seq}`, leaseClaims(now(), { seq: ++seq, ttl: 3_600, exp: now() + 3_600 }));
+    let finish!: () => void;
+    const requests: number[] = [];
+    const scheduler = new RenewalScheduler({
+      holder,
+      backoff: { baseMs: 1_000, maxMs: 60_000 },
+      request: async () => {
+        requests.push(Date.now());
+        await new Promise<void>((r) => (finish = r));
+        give();
+      },
+    });
+    give();
+    scheduler.start(0);
+    await vi.advanceTimersByTimeAsync(0);
+    expect(requests).toHaveLength(1);
+    scheduler.requestNow();
+    finish();
+    await vi.advanceTimersByTimeAsync(0);
+    give();
+    scheduler.leaseAccepted();
+    await vi.advanceTimersByTimeAsync(1_000);
+    expect(requests).toHaveLength(2);
+    finish();
+    scheduler.stop();
+  });
+
+  it('a lease accepted while a requestNow waits for its turn does not put the request off', async () => {
+    // CI 2026-12-02 (agent-borrow e2e): MQTT came back and asked for its hello; a borrow answered over
+    // HTTP a moment later moved the request to the borrow's renewal, an hour away, so the agent never
+    // said hello and the controller never saw it online.
+    const { scheduler, requests, give } = setup({ ttl: 3_600 });
+    give();
+    scheduler.start();
+    scheduler.requestNow();
+    await vi.advanceTimersByTimeAsync(0);
+    expect(requests).toEqual([0]);
+    scheduler.requestNow(); // within the minimum gap (1 s) of the last request: waits for its turn
+    await vi.advanceTimersByTimeAsync(500);
+    give();
+    scheduler.leaseAccepted();
+    await vi.advanceTimersByTimeAsync(500);
+    expect(requests).toHaveLength(2); // at the end of the gap, not at the renewal 20 min on
+    expect(requests[1]).toBeLessThanOrEqual(1_000);
+    // Without an ask pending, an accepted lease moves the next request to its renewal as before.
+    give();
+    scheduler.leaseAccepted();
+    await vi.advanceTimersByTimeAsync(1_199_000);
+    expect(requests).toHaveLength(2);
+    await vi.advanceTimersByTimeAsync(1_000);
+    expect(requests).toHaveLength(3);
+    scheduler.stop();
+  });
 });
