@@ -404,7 +404,7 @@ export class Agent {
       clock: this.clock,
       onAccepted: (_lease, source) => {
         this.grace.leaseChanged();
-        this.link?.leaseAccepted();
+        this.link?.leaseAccepted(source);
         void this.saveGuard();
         this.markReady();
         // A lease from the controller: it is reachable, so files loaded while it was not are reported now.

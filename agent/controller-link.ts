@@ -113,10 +113,14 @@ export class ControllerLink {
     this.usageTimer.unref();
   }
 
-  /** A lease was accepted (by any route): renewal counts from it. */
-  leaseAccepted(): void {
+  /** A lease was accepted (by any route; `source` names it): renewal counts from it. */
+  leaseAccepted(source: string): void {
     this.isReachable = true;
     this.scheduler.leaseAccepted();
+    // A lease from the controller while no transport is up came over HTTP (a renewal, a borrow): the
+    // network is back, yet a transport waiting out its backoff could take up to 30 s more, and the
+    // controller pushes (allocation changes, its hello round) only to gateways online on one.
+    if (source !== 'file' && !this.selector.active()) this.selector.retryNow();
   }
 
   /** Ask for a fresh lease now (e.g. half the disconnect grace passed without contact). */

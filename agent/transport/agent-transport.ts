@@ -46,6 +46,11 @@ export interface AgentTransport {
   ack(jti: string): Promise<void>;
   usage(u: { tags: number; connections: number }): Promise<void>;
   release(reason?: string): Promise<void>;
+  /**
+   * The controller just answered over HTTP, so the network is back: if waiting out a reconnect
+   * backoff, try now. An attempt already under way is left to finish.
+   */
+  retryNow(): void;
   /** Clean goodbye (MQTT marks presence offline first); stops reconnecting. */
   close(): Promise<void>;
 }

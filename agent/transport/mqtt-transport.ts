@@ -41,6 +41,8 @@ export class MqttTransport implements AgentTransport {
   readonly name = 'mqtt' as const;
   private client: MqttClient | undefined;
   private ready = false;
+  /** Between a lost connection (or a failed attempt) and the next attempt: mqtt.js's reconnect timer runs. */
+  private backingOff = false;
   private attempt = 0;
   private readonly waiters = new Set<LeaseWaiter>();
   private readonly timeoutMs: number;
@@ -69,16 +71,22 @@ export class MqttTransport implements AgentTransport {
     });
     this.client = client;
     client.on('connect', () => {
+      this.backingOff = false;
       this.attempt = 0;
       client.options.reconnectPeriod = this.backoff.baseMs;
       void this.subscribe(client);
     });
     // mqtt.js retries at a fixed period; stretch it between attempts (capped, jittered).
     client.on('reconnect', () => {
+      this.backingOff = false;
       this.attempt += 1;
       client.options.reconnectPeriod = backoffDelayMs(this.attempt, this.backoff);
     });
-    client.on('close', () => this.lost(client));
+    client.on('close', () => {
+      // mqtt.js arms its reconnect timer on every close, of a session or of a failed attempt.
+      if (client === this.client) this.backingOff = true;
+      this.lost(client);
+    });
     client.on('error', (err) => {
       const code = (err as { code?: unknown }).code;
       if (typeof code === 'number' && AUTH_REFUSED.has(code)) this.o.handlers.authRefused(this);
@@ -116,6 +124,17 @@ export class MqttTransport implements AgentTransport {
   /** The broker's PUBACK is the acknowledgement: MQTT has no reply from the controller itself. */
   release(reason?: string): Promise<void> {
     return this.publish('release', reason ? { reason } : {});
+  }
+
+  retryNow(): void {
+    const c = this.client;
+    if (!c || c.connected || !this.backingOff) return;
+    // After a long outage the wait can be up to the backoff's cap (30 s), and pushes only reach an
+    // online gateway. reconnect() clears the timer and connects; its 'reconnect' event counts it.
+    // (It also replaces the message stores, which hold nothing: nothing is published while down.)
+    this.backingOff = false;
+    this.o.logger.debug({ transport: this.name }, 'the controller answered over HTTP; reconnecting now');
+    c.reconnect();
   }
 
   async close(): Promise<void> {

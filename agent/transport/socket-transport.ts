@@ -40,6 +40,8 @@ export class SocketTransport implements AgentTransport {
   private socket: AgentSocket | undefined;
   private ready = false;
   private refusals = 0;
+  /** Socket.IO's manager waits out its backoff before the next attempt (after a close or a failed attempt). */
+  private backingOff = false;
   private retryTimer: NodeJS.Timeout | undefined;
   private readonly timeoutMs: number;
   private readonly backoff: BackoffOptions;
@@ -63,7 +65,11 @@ export class SocketTransport implements AgentTransport {
       ...(this.o.ca ? { ca: [...this.o.ca] } : {}),
     });
     this.socket = s;
+    s.io.on('close', () => void (this.backingOff = true));
+    s.io.on('reconnect_error', () => void (this.backingOff = true));
+    s.io.on('reconnect_attempt', () => void (this.backingOff = false));
     s.on('connect', () => {
+      this.backingOff = false;
       this.refusals = 0;
       this.ready = true;
       this.o.handlers.up(this);
@@ -128,6 +134,25 @@ export class SocketTransport implements AgentTransport {
     await this.request('release', reason ? { reason } : {});
   }
 
+  retryNow(): void {
+    const s = this.socket;
+    if (!s || s.connected) return;
+    if (this.retryTimer) {
+      // Waiting after a refused handshake: ask again now.
+      clearTimeout(this.retryTimer);
+      this.retryTimer = undefined;
+      this.o.logger.debug({ transport: this.name }, 'the controller answered over HTTP; reconnecting now');
+      s.connect();
+      return;
+    }
+    if (!s.active || !this.backingOff) return;
+    // Socket.IO has no "try now": closing the idle manager cancels its timer, and connect opens anew.
+    this.backingOff = false;
+    this.o.logger.debug({ transport: this.name }, 'the controller answered over HTTP; reconnecting now');
+    s.disconnect();
+    s.connect();
+  }
+
   async close(): Promise<void> {
     clearTimeout(this.retryTimer);
     const s = this.socket;
@@ -142,6 +167,7 @@ export class SocketTransport implements AgentTransport {
     clearTimeout(this.retryTimer);
     this.refusals += 1;
     this.retryTimer = setTimeout(() => {
+      this.retryTimer = undefined;
       if (this.socket === s && !s.connected) s.connect();
     }, backoffDelayMs(this.refusals, this.backoff));
     this.retryTimer.unref();

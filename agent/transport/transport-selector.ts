@@ -1,7 +1,7 @@
 import type { Logger } from '../logger.js';
 import type { AgentTransport } from './agent-transport.js';
 
-export type SelectableTransport = Pick<AgentTransport, 'name' | 'start' | 'close'>;
+export type SelectableTransport = Pick<AgentTransport, 'name' | 'start' | 'close' | 'retryNow'>;
 
 export interface TransportSelectorOptions<T extends SelectableTransport> {
   /** In order of preference: the first is primary, the rest fallbacks. */
@@ -43,6 +43,12 @@ export class TransportSelector<T extends SelectableTransport> {
   /** Transports that have been started and not closed (for tests and status). */
   running(): T[] {
     return this.o.transports.filter((t) => this.started.has(t));
+  }
+
+  /** The controller is reachable: every started transport that is not up tries now instead of after its backoff. */
+  retryNow(): void {
+    if (this.stopped) return;
+    for (const t of this.started) if (!this.upSet.has(t)) t.retryNow();
   }
 
   up(t: T): void {

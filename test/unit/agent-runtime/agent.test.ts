@@ -118,6 +118,24 @@ describe('Agent lifecycle', () => {
     expect(agent.status().transport).toBe('mqtt');
   });
 
+  it('a lease over HTTP while no transport is up has the transports retry at once; one over a transport does not', async () => {
+    // CI 2026-12-02 (agent-borrow e2e): after a long cut the agent was back on HTTP at once, but MQTT
+    // waited out its backoff (up to 30 s, jittered) and the controller, pushing only to online
+    // gateways, could not reach it meanwhile ("timed out waiting for online on the controller").
+    const { agent, controller, transports, log } = setup({ enrolled: true, names: ['mqtt'] });
+    controller.reachable = false;
+    await agent.start();
+    const [mqtt] = await transports();
+    await waitFor('an HTTP lease request refused', () => log.lines.some((l) => l.msg === 'no fresh lease yet; retrying'));
+    expect(mqtt!.retries).toBe(0);
+    controller.reachable = true;
+    await waitFor('the lease over HTTP', () => agent.status().transport === 'http');
+    expect(mqtt!.retries).toBe(1);
+    mqtt!.connect();
+    await waitFor('hello over mqtt', () => mqtt!.acks.length === 1);
+    expect(mqtt!.retries).toBe(1);
+  });
+
   it('on stop, releases over the live transport and waits for the acknowledgement at most releaseTimeoutMs', async () => {
     const { agent, store, controller, transports } = setup({ enrolled: true, releaseTimeoutMs: 300 });
     await agent.start();

@@ -240,6 +240,7 @@ class FakeTransport implements AgentTransport {
   /** What hello/renew answer with; undefined = no answer (throws like a timeout). */
   answer: Answer;
   releaseHangs = false;
+  retries = 0;
 
   constructor(
     readonly name: 'mqtt' | 'ws',
@@ -280,6 +281,9 @@ class FakeTransport implements AgentTransport {
   async release() {
     this.calls.push('release');
     if (this.releaseHangs) await new Promise(() => undefined);
+  }
+  retryNow() {
+    this.retries += 1;
   }
   async close() {
     this.closed += 1;

@@ -50,7 +50,7 @@ afterEach(async () => {
   seen.length = 0;
 });
 
-function transport(credential = CREDENTIAL) {
+function transport(credential = CREDENTIAL, backoff = { baseMs: 50, maxMs: 200 }) {
   const events: string[] = [];
   const leases: { seq: number; retained: boolean }[] = [];
   const log = captureLogger();
@@ -64,7 +64,7 @@ function transport(credential = CREDENTIAL) {
     down: () => void events.push('down'),
     authRefused: () => void events.push('authRefused'),
   };
-  const t = new MqttTransport({ url: broker.url, identity: { gatewayId: GATEWAY_ID, credential }, keepaliveSec: 5, handlers, logger: log.logger, requestTimeoutMs: 1_000, backoff: { baseMs: 50, maxMs: 200 } });
+  const t = new MqttTransport({ url: broker.url, identity: { gatewayId: GATEWAY_ID, credential }, keepaliveSec: 5, handlers, logger: log.logger, requestTimeoutMs: 1_000, backoff });
   open.push(t);
   return { t, events, leases, log };
 }
@@ -190,5 +190,24 @@ describe('MqttTransport against an in-process broker', () => {
     await broker.restart();
     await waitFor('up again', () => events.filter((e) => e === 'up').length === 2, { timeoutMs: 5_000 });
     expect(t.connected()).toBe(true);
+  });
+
+  it('retries at once when told the controller answered, instead of waiting out its backoff', async () => {
+    // Every wait of this backoff is 5-10 minutes: only retryNow can bring it back within the test.
+    const { t, events, log } = transport(CREDENTIAL, { baseMs: 600_000, maxMs: 600_000 });
+    t.start();
+    await waitFor('up', () => events.includes('up'));
+    t.retryNow(); // connected: nothing to do
+    await broker.stop();
+    await waitFor('down', () => events.includes('down'));
+    const backingOff = () => (t as unknown as { backingOff: boolean }).backingOff;
+    await waitFor('waiting out the backoff', backingOff);
+    t.retryNow(); // the broker is still down: this attempt fails, and the next wait starts
+    expect(backingOff()).toBe(false);
+    await waitFor('the attempt failed; waiting again', backingOff);
+    await broker.restart();
+    t.retryNow();
+    await waitFor('up again', () => events.filter((e) => e === 'up').length === 2);
+    expect(log.lines.filter((l) => l.msg === 'the controller answered over HTTP; reconnecting now')).toHaveLength(2);
   });
 });

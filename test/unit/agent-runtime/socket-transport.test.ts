@@ -52,7 +52,7 @@ afterEach(async () => {
   sockets = [];
 });
 
-function transport(credential = CREDENTIAL) {
+function transport(credential = CREDENTIAL, backoff = { baseMs: 50, maxMs: 200 }) {
   const events: string[] = [];
   const leases: number[] = [];
   const log = captureLogger();
@@ -64,7 +64,7 @@ function transport(credential = CREDENTIAL) {
     down: () => void events.push('down'),
     authRefused: () => void events.push('authRefused'),
   };
-  const t = new SocketTransport({ controllerUrl: url, identity: { gatewayId: GATEWAY_ID, credential }, handlers, logger: log.logger, requestTimeoutMs: 500, backoff: { baseMs: 50, maxMs: 200 } });
+  const t = new SocketTransport({ controllerUrl: url, identity: { gatewayId: GATEWAY_ID, credential }, handlers, logger: log.logger, requestTimeoutMs: 500, backoff });
   open.push(t);
   return { t, events, leases, log, refuse: () => (accept = false) };
 }
@@ -150,5 +150,25 @@ describe('SocketTransport against an in-process Socket.IO namespace', () => {
     await waitFor('down', () => events.includes('down'));
     await waitFor('up again', () => events.filter((e) => e === 'up').length === 2);
     expect(t.connected()).toBe(true);
+  });
+
+  it('retries at once when told the controller answered, instead of waiting out its backoff', async () => {
+    // Every wait of this backoff is minutes long: only retryNow can bring it back within the test.
+    const { t, events, log } = transport(CREDENTIAL, { baseMs: 600_000, maxMs: 600_000 });
+    t.start();
+    await waitFor('up', () => events.includes('up'));
+    t.retryNow(); // connected: nothing to do
+    // A lost connection (not a server's goodbye): Socket.IO's manager waits out its backoff.
+    sockets[0]!.conn.close();
+    await waitFor('down', () => events.includes('down'));
+    await waitFor('waiting out the backoff', () => (t as unknown as { backingOff: boolean }).backingOff);
+    t.retryNow();
+    await waitFor('up again', () => events.filter((e) => e === 'up').length === 2);
+    expect(t.connected()).toBe(true);
+    expect(log.lines.filter((l) => l.msg === 'the controller answered over HTTP; reconnecting now')).toHaveLength(1);
+    // Requests go over the new session.
+    answer = async () => ({ ok: true, value: null });
+    await t.usage({ tags: 1, connections: 1 });
+    expect(received.at(-1)).toEqual({ event: 'usage', body: { tags: 1, connections: 1 } });
   });
 });

@@ -5,7 +5,11 @@ import { captureLogger } from './fakes.js';
 class Stub implements SelectableTransport {
   starts = 0;
   closes = 0;
+  retries = 0;
   constructor(readonly name: 'mqtt' | 'ws') {}
+  retryNow() {
+    this.retries += 1;
+  }
   start() {
     this.starts += 1;
   }
@@ -31,6 +35,20 @@ beforeEach(() => vi.useFakeTimers());
 afterEach(() => vi.useRealTimers());
 
 describe('TransportSelector (MQTT first, WebSocket as fallback)', () => {
+  it('asks each started transport that is not up to retry now, and no other', () => {
+    const { selector, mqtt, ws } = setup();
+    selector.start();
+    selector.retryNow();
+    expect([mqtt.retries, ws.retries]).toEqual([1, 0]);
+    vi.advanceTimersByTime(5_000);
+    selector.up(ws);
+    selector.retryNow();
+    expect([mqtt.retries, ws.retries]).toEqual([2, 0]);
+    selector.up(mqtt);
+    selector.retryNow();
+    expect([mqtt.retries, ws.retries]).toEqual([2, 0]);
+  });
+
   it('uses MQTT when it connects in time and never starts WebSocket', () => {
     const { selector, mqtt, ws, events } = setup();
     selector.start();
