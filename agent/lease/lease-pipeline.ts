@@ -92,8 +92,10 @@ export class LeasePipeline {
     if (!verdict.ok && verdict.reason === 'unknown-key' && ((grant.keySet !== undefined && (await this.pinKeySet(grant.keySet, `${source} lease`))) || (await this.refreshJwks()))) {
       verdict = await this.o.verifier.verify(grant.lease, holder.lastAcceptedSeq());
     }
-    if (!verdict.ok && retained && verdict.reason === 'replayed') {
-      logger.debug({ source, seq: grant.seq }, 'ignored a stale retained lease');
+    // A retained copy is the last lease published on the topic, however long ago: after a borrow or
+    // leases over HTTP it has expired, which says nothing about this device's clock.
+    if (!verdict.ok && retained && (verdict.reason === 'replayed' || verdict.reason === 'expired')) {
+      logger.debug({ source, seq: grant.seq, reason: verdict.reason }, 'ignored a stale retained lease');
       return { accepted: false, reason: verdict.reason };
     }
     if (!verdict.ok && (verdict.reason === 'expired' || verdict.reason === 'not-yet-valid')) {

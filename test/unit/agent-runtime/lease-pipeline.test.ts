@@ -123,6 +123,8 @@ describe('LeasePipeline', () => {
     await deliver(second);
     expect(await deliver(second, true)).toEqual({ accepted: false, reason: 'duplicate' });
     expect(await deliver(first, true)).toEqual({ accepted: false, reason: 'replayed' });
+    // Seen after a borrow over HTTP: the broker's copy had expired, and the agent blamed its clock.
+    expect(await deliver(await signer.grant({}, Date.now() - 3_600_000), true)).toEqual({ accepted: false, reason: 'expired' });
     expect(acks).toEqual([first.jti, second.jti]);
     expect(log.lines.filter((l) => (l.level as number) >= 40)).toEqual([]);
   });
