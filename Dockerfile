@@ -9,10 +9,13 @@ ARG BASE=node:20-bookworm-slim
 FROM ${BASE} AS build
 WORKDIR /src
 COPY package.json package-lock.json ./
+COPY patches ./patches
 # Scripts stay off: embedded-postgres (optional) is not wanted, the bundlers' native parts are
 # optional packages that need no script. Peer-only packages (aws-cdk-lib, 160 MB, pulled in by the
-# test-only helm/kubectl package) are not needed to build.
-RUN npm ci --no-audit --no-fund --ignore-scripts --omit=peer
+# test-only helm/kubectl package) are not needed to build. Our own postinstall is run by hand: it
+# patches postgres.js (patches/README.md).
+RUN npm ci --no-audit --no-fund --ignore-scripts --omit=peer \
+ && npx --no-install patch-package --error-on-fail
 COPY tsconfig.json tsconfig.build.json ./
 COPY drizzle ./drizzle
 COPY shared ./shared

