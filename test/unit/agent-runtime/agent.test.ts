@@ -129,7 +129,9 @@ describe('Agent lifecycle', () => {
     await waitFor('an HTTP lease request refused', () => log.lines.some((l) => l.msg === 'no fresh lease yet; retrying'));
     expect(mqtt!.retries).toBe(0);
     controller.reachable = true;
-    await waitFor('the lease over HTTP', () => agent.status().transport === 'http');
+    // The lease arrives over HTTP and, once accepted, has the transport retry.
+    await waitFor('MQTT asked to retry', () => mqtt!.retries > 0);
+    expect(agent.status().transport).toBe('http');
     expect(mqtt!.retries).toBe(1);
     mqtt!.connect();
     await waitFor('hello over mqtt', () => mqtt!.acks.length === 1);
